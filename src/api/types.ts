@@ -1,0 +1,266 @@
+/**
+ * Kubernetes core/v1 Pod types: the subset podvisor supports now or soon.
+ *
+ * Field names and shapes mirror kubernetes/api `core/v1/types.go` so that every manifest
+ * podvisor accepts is a valid Kubernetes 1.36 Pod (spec D11). Optional fields are optional
+ * here exactly when they are optional on the wire; defaulting (`defaults.ts`) fills the
+ * ones the API server fills.
+ */
+
+/** Pod-level restart policy (`spec.restartPolicy`). */
+export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
+/** Container-level restart policy (`spec.containers[i].restartPolicy`), KEP-5307. */
+export type ContainerRestartPolicy = 'Always' | 'OnFailure' | 'Never';
+/** Action of a container restart rule (`restartPolicyRules[j].action`). */
+export type ContainerRestartRuleAction = 'Restart' | 'RestartAllContainers';
+/** Operator of a rule's exit-code condition. */
+export type ContainerRestartRuleOnExitCodesOperator = 'In' | 'NotIn';
+
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface ExecAction {
+  command?: string[];
+}
+
+export interface HTTPHeader {
+  name: string;
+  value: string;
+}
+
+export interface HTTPGetAction {
+  path?: string;
+  /** A port number or the name of a container port. */
+  port: number | string;
+  host?: string;
+  scheme?: 'HTTP' | 'HTTPS';
+  httpHeaders?: HTTPHeader[];
+}
+
+export interface TCPSocketAction {
+  port: number | string;
+  host?: string;
+}
+
+export interface Probe {
+  exec?: ExecAction;
+  httpGet?: HTTPGetAction;
+  tcpSocket?: TCPSocketAction;
+  initialDelaySeconds?: number;
+  timeoutSeconds?: number;
+  periodSeconds?: number;
+  successThreshold?: number;
+  failureThreshold?: number;
+  terminationGracePeriodSeconds?: number;
+}
+
+export interface LifecycleHandler {
+  exec?: ExecAction;
+  httpGet?: HTTPGetAction;
+  tcpSocket?: TCPSocketAction;
+  sleep?: { seconds: number };
+}
+
+export interface Lifecycle {
+  postStart?: LifecycleHandler;
+  preStop?: LifecycleHandler;
+}
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+}
+
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+  subPath?: string;
+}
+
+export interface ContainerPort {
+  name?: string;
+  containerPort: number;
+  hostPort?: number;
+  protocol?: 'TCP' | 'UDP' | 'SCTP';
+  hostIP?: string;
+}
+
+/** Quantities are kept as the strings (or numbers) the manifest gave. */
+export type Quantity = string | number;
+
+export interface ResourceRequirements {
+  limits?: Record<string, Quantity>;
+  requests?: Record<string, Quantity>;
+}
+
+export interface ContainerRestartRuleOnExitCodes {
+  operator: ContainerRestartRuleOnExitCodesOperator;
+  values?: number[];
+}
+
+export interface ContainerRestartRule {
+  action: ContainerRestartRuleAction;
+  exitCodes?: ContainerRestartRuleOnExitCodes;
+}
+
+export interface Container {
+  name: string;
+  image?: string;
+  command?: string[];
+  args?: string[];
+  workingDir?: string;
+  env?: EnvVar[];
+  volumeMounts?: VolumeMount[];
+  resources?: ResourceRequirements;
+  ports?: ContainerPort[];
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  startupProbe?: Probe;
+  lifecycle?: Lifecycle;
+  restartPolicy?: ContainerRestartPolicy;
+  restartPolicyRules?: ContainerRestartRule[];
+  terminationMessagePath?: string;
+  terminationMessagePolicy?: 'File' | 'FallbackToLogsOnError';
+  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  stdin?: boolean;
+  tty?: boolean;
+}
+
+/** An ephemeral container has the container fields plus the name of the container it targets. */
+export interface EphemeralContainer extends Container {
+  targetContainerName?: string;
+}
+
+export interface EmptyDirVolumeSource {
+  medium?: '' | 'Memory';
+  sizeLimit?: Quantity;
+}
+
+export interface HostPathVolumeSource {
+  path: string;
+  type?: string;
+}
+
+export interface Volume {
+  name: string;
+  emptyDir?: EmptyDirVolumeSource;
+  hostPath?: HostPathVolumeSource;
+}
+
+export interface PodReadinessGate {
+  conditionType: string;
+}
+
+export interface PodSpec {
+  restartPolicy?: RestartPolicy;
+  terminationGracePeriodSeconds?: number;
+  activeDeadlineSeconds?: number;
+  initContainers?: Container[];
+  containers: Container[];
+  ephemeralContainers?: EphemeralContainer[];
+  volumes?: Volume[];
+  shareProcessNamespace?: boolean;
+  readinessGates?: PodReadinessGate[];
+  hostname?: string;
+  nodeName?: string;
+}
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface PodCondition {
+  type: string;
+  status: ConditionStatus;
+  reason?: string;
+  message?: string;
+  lastProbeTime?: string | null;
+  lastTransitionTime?: string;
+}
+
+export interface ContainerStateWaiting {
+  reason?: string;
+  message?: string;
+}
+
+export interface ContainerStateRunning {
+  startedAt?: string;
+}
+
+export interface ContainerStateTerminated {
+  exitCode: number;
+  signal?: number;
+  reason?: string;
+  message?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  containerID?: string;
+}
+
+/** Exactly one member is set (or none, for an empty `lastState`). */
+export interface ContainerState {
+  waiting?: ContainerStateWaiting;
+  running?: ContainerStateRunning;
+  terminated?: ContainerStateTerminated;
+}
+
+export interface ContainerStatus {
+  name: string;
+  image: string;
+  imageID: string;
+  containerID?: string;
+  ready: boolean;
+  started?: boolean;
+  restartCount: number;
+  state: ContainerState;
+  lastState: ContainerState;
+}
+
+export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+
+export interface PodIP {
+  ip: string;
+}
+
+export interface PodStatus {
+  phase?: PodPhase;
+  reason?: string;
+  message?: string;
+  conditions?: PodCondition[];
+  hostIP?: string;
+  podIP?: string;
+  podIPs?: PodIP[];
+  startTime?: string;
+  initContainerStatuses?: ContainerStatus[];
+  containerStatuses?: ContainerStatus[];
+  ephemeralContainerStatuses?: ContainerStatus[];
+}
+
+export interface Pod {
+  apiVersion: 'v1';
+  kind: 'Pod';
+  metadata: ObjectMeta;
+  spec: PodSpec;
+  status?: PodStatus;
+}
+
+/** A `kind: List` (or `PodList`) document. */
+export interface PodList {
+  apiVersion: 'v1';
+  kind: 'List' | 'PodList';
+  metadata?: { resourceVersion?: string };
+  items: Pod[];
+}
+
+/** The podvisor-owned annotation prefix (spec D11). */
+export const PODVISOR_ANNOTATION_PREFIX = 'podvisor.io/';
