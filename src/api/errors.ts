@@ -35,8 +35,24 @@ export function quote(s: string): string {
   return JSON.stringify(s);
 }
 
+/**
+ * A bad value that renders verbatim, without quoting: used where the offending value is not a
+ * scalar (e.g. an object given where a string was expected) and the decoder shows a short,
+ * truncated JSON preview of it instead of the whole value.
+ */
+export class VerbatimValue {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
+  toJSON(): string {
+    return this.text;
+  }
+}
+
 /** Renders a value the way apimachinery does for the common scalar cases. */
 export function renderValue(v: unknown): string {
+  if (v instanceof VerbatimValue) return v.text;
   if (typeof v === 'string') return quote(v);
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   if (v === null || v === undefined) return 'null';
