@@ -190,6 +190,8 @@ export interface PodState {
   resetEligible: boolean;
   /** `Initialized` has been `True` once (§6.4 rule 5). */
   initializedOnce: boolean;
+  /** Init containers run again (after a reset, §4.6, or on a new sandbox, §2.6 S5). */
+  reinitializing?: boolean;
   deletion?: DeletionRecord;
   stopping?: StopRecord;
   /** The last published phase (terminal is final, §6.2 line 1). */

@@ -307,6 +307,7 @@ function beginReset(ctx: Ctx, trigger: ResetTrigger, sources: string[], eventTim
     conditionReason: reason, conditionMessage: message,
   };
   if (trigger.kind !== 'rule') ctx.s.resetEligible = true;
+  ctx.s.reinitializing = true;
   for (const c of Object.values(ctx.s.containers)) delete c.backoffWait; // BG3
   event(ctx, 'Normal', 'RestartingAllContainers', `Restarting all containers in place: ${trigger.text}`);
 }
@@ -669,8 +670,7 @@ function wasStarted(inst: Instance): boolean {
 /** §3.2: init containers and sidecars one at a time in spec order. Returns true when initialized. */
 function driveInit(ctx: Ctx): 'initialized' | 'pending' | 'failed' {
   const refs = initRefs(ctx.pod);
-  const rerunInit = refs.some((r) => owedFreshStart(rec(ctx, r)));
-  const initialized = ctx.s.initializedOnce && !rerunInit;
+  const initialized = ctx.s.initializedOnce && ctx.s.reinitializing !== true;
   for (const ref of refs) {
     const c = rec(ctx, ref);
     if (initialized) {
@@ -684,6 +684,7 @@ function driveInit(ctx: Ctx): 'initialized' | 'pending' | 'failed' {
     if (r === 'blocked') return 'pending';
   }
   ctx.s.initializedOnce = true;
+  delete ctx.s.reinitializing;
   return 'initialized';
 }
 
@@ -738,6 +739,7 @@ function driveSandboxLoss(ctx: Ctx): boolean {
   event(ctx, 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
   for (const ref of initRefs(ctx.pod)) rec(ctx, ref).rerun = true;
   for (const ref of set) rec(ctx, ref).rerun = true;
+  ctx.s.reinitializing = true;
   for (const ref of regs.filter((r) => !set.includes(r))) {
     const inst = ctx.s.containers[ref.name]?.instance;
     if (inst && !inst.decision) inst.decision = { kind: 'none' };

@@ -144,7 +144,9 @@ function count(input: StatusInput, statuses: Map<string, ContainerStatus>): Coun
     }
     if (ref.kind === 'init') {
       const last = st.lastState.terminated;
-      if (st.state.running || (st.state.waiting && (!last || last.exitCode === 0))) {
+      // A start already ordered (creating/created) means the restart was decided: pending, never final.
+      const starting = c?.instance?.phase === 'creating' || c?.instance?.phase === 'created';
+      if (st.state.running || starting || (st.state.waiting && (!last || last.exitCode === 0))) {
         k.pendingInit++;
       } else if (st.state.terminated && st.state.terminated.exitCode === 0) {
         // completed
@@ -193,7 +195,7 @@ function count(input: StatusInput, statuses: Map<string, ContainerStatus>): Coun
     } else if (st.state.waiting && st.lastState.terminated) {
       k.stopped++;
       const code = st.lastState.terminated.exitCode;
-      const owed = c?.removedByReset === true || c?.rerun === true;
+      const owed = c?.removedByReset === true || c?.rerun === true || c?.instance?.phase === 'creating' || c?.instance?.phase === 'created';
       if (!owed && !isRestartableFor(pod, ref, code) && !restartDecidedAtKill(c?.instance)) k.stoppedFinal++;
     } else {
       k.waiting++;

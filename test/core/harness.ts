@@ -93,6 +93,8 @@ export class Sim {
   actions: Action[] = [];
   events: PodEvent[] = [];
   status!: PodStatus;
+  /** Every status published, in order. */
+  history: PodStatus[] = [];
   wakeAt: number | undefined;
   /** Every start in order (container names). */
   starts: string[] = [];
@@ -121,6 +123,7 @@ export class Sim {
     this.actions.push(...r.actions);
     this.events.push(...r.events);
     this.status = r.status;
+    this.history.push(r.status);
     this.wakeAt = r.wakeAt;
     return r;
   }
@@ -210,6 +213,24 @@ export class Sim {
   restartPodvisor(): this {
     this.state = recoverAfterRestart(JSON.parse(JSON.stringify(this.state)) as PodState);
     return this;
+  }
+
+  /** Every waiting reason published so far for `name`. */
+  waitingReasons(name: string): string[] {
+    const out: string[] = [];
+    for (const st of this.history) {
+      const all = [...(st.initContainerStatuses ?? []), ...(st.containerStatuses ?? [])];
+      const r = all.find((x) => x.name === name)?.state.waiting?.reason;
+      if (r !== undefined && out[out.length - 1] !== r) out.push(r);
+    }
+    return out;
+  }
+
+  /** Distinct phases published so far, in order. */
+  phases(): string[] {
+    const out: string[] = [];
+    for (const st of this.history) if (out[out.length - 1] !== st.phase) out.push(st.phase ?? '');
+    return out;
   }
 
   /** Event reasons recorded so far. */
