@@ -87,7 +87,8 @@ function containerStatus(input: StatusInput, ref: ContainerRef): ContainerStatus
     case 'running':
       st.state = { running: inst.startedAt !== undefined ? { startedAt: formatTime(inst.startedAt) } : {} };
       st.started = inst.started;
-      st.ready = inst.started && inst.ready;
+      // An init container is ready only once it completed with 0 (§7.1).
+      st.ready = ref.kind !== 'init' && inst.started && inst.ready;
       break;
     case 'unknown':
       st.state = { terminated: { exitCode: 137, reason: 'ContainerStatusUnknown', message: 'The container could not be located when the pod was terminated' } };
