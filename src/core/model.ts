@@ -188,6 +188,8 @@ export interface PodState {
   reset?: ResetRecord;
   /** D2: the pod had a reset through the API or a budget escalation. */
   resetEligible: boolean;
+  /** In-place pod restarts so far (exposed to workloads as `PODVISOR_POD_RESTART_COUNT`). */
+  resetCount?: number;
   /** `Initialized` has been `True` once (§6.4 rule 5). */
   initializedOnce: boolean;
   /** Init containers run again (after a reset, §4.6, or on a new sandbox, §2.6 S5). */

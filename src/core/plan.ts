@@ -65,9 +65,23 @@ export type Action =
       kind: ContainerRef['kind'];
       /** The instance this start replaces (removed by the agent first), if any. */
       replaces?: string;
+      /** Why this instance starts: for restart records, live views and metrics. */
+      cause: StartCause;
     }
   | { type: 'recreatePod'; recreations: number }
   | { type: 'deletePod' };
+
+/** Why an instance starts. */
+export interface StartCause {
+  /** `first`: first start; `restart`: after an exit; `reset`: reset step 5; `sandbox`: new sandbox; `recover`: created/unknown recovery. */
+  kind: 'first' | 'restart' | 'reset' | 'sandbox' | 'recover';
+  /** For `restart`: what decided it (`policy`, `sidecar`, `restartPolicyRules[j]`, `probe`, `manual`, `unknown`). */
+  trigger?: string;
+  /** Exit code of the instance it replaces. */
+  exitCode?: number;
+  /** Time since that instance finished, ms (the back-off actually waited, roughly). */
+  sinceExitMs?: number;
+}
 
 /** Input of {@link reconcile}. The pod must be defaulted and valid. */
 export interface ReconcileInput {
@@ -149,7 +163,16 @@ function isAlive(i: Instance | undefined): boolean {
 function orderStart(ctx: Ctx, ref: ContainerRef): void {
   const c = rec(ctx, ref);
   const old = c.instance;
-  const action: Action = { type: 'start', container: ref.name, kind: ref.kind };
+  const cause: StartCause = { kind: 'first' };
+  if (c.rerun) cause.kind = 'sandbox';
+  else if (c.removedByReset) cause.kind = 'reset';
+  else if (old?.phase === 'exited') {
+    cause.kind = old.decision?.kind === 'restart' ? 'restart' : 'recover';
+    if (old.decision?.kind === 'restart') cause.trigger = old.decision.trigger;
+  } else if (old) cause.kind = 'recover';
+  if (old?.exitCode !== undefined) cause.exitCode = old.exitCode;
+  if (old?.finishedAt !== undefined) cause.sinceExitMs = ctx.now - old.finishedAt;
+  const action: Action = { type: 'start', container: ref.name, kind: ref.kind, cause };
   if (old) {
     action.replaces = old.id;
     if (old.phase === 'exited' || old.phase === 'unknown' || old.phase === 'running') {
@@ -308,6 +331,7 @@ function beginReset(ctx: Ctx, trigger: ResetTrigger, sources: string[], eventTim
   };
   if (trigger.kind !== 'rule') ctx.s.resetEligible = true;
   ctx.s.reinitializing = true;
+  ctx.s.resetCount = (ctx.s.resetCount ?? 0) + 1;
   for (const c of Object.values(ctx.s.containers)) delete c.backoffWait; // BG3
   event(ctx, 'Normal', 'RestartingAllContainers', `Restarting all containers in place: ${trigger.text}`);
 }

@@ -1,0 +1,42 @@
+/**
+ * Kubernetes-shaped events as the agent records them (spec §7.4).
+ */
+
+/** One recorded event, close to core/v1 Event. */
+export interface RecordedEvent {
+  /** Epoch ms of the first occurrence. */
+  firstTimestamp: number;
+  /** Epoch ms of the last occurrence. */
+  lastTimestamp: number;
+  count: number;
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  involvedObject: {
+    kind: 'Pod';
+    name: string;
+    namespace: string;
+    uid: string;
+    /** `spec.containers{name}` for container events. */
+    fieldPath?: string;
+  };
+  /** The container the event is about, if any. */
+  container?: string;
+}
+
+/** One restart at any level: what restarted, why, and how (the restart record of issue 6 builds on it). */
+export interface RestartNotice {
+  time: number;
+  pod: string;
+  namespace: string;
+  podUid: string;
+  level: 'container' | 'pod' | 'recreate';
+  container?: string;
+  /** `policy`, `sidecar`, `restartPolicyRules[j]`, `probe`, `manual`, `unknown`, `api`, `budget`, ... */
+  trigger: string;
+  exitCode?: number;
+  /** Human-readable cause, e.g. `exit code 42 matched restartPolicyRules[0]`. */
+  description: string;
+  /** New restartCount of the container (container level). */
+  restartCount?: number;
+}

@@ -1,0 +1,450 @@
+/**
+ * One serialized worker per pod: the only place that turns plans into effects.
+ *
+ * It wakes on container exits, probe results, back-off timers, deletion and restart requests;
+ * each wake runs the pure `reconcile` and executes its actions in order (kill, remove, sandbox,
+ * init, sidecars, regular: the core lists them in that order). Exits are events (the runtime's
+ * `exited` promise), never polled. Long operations (graceful kills, hooks) run in the
+ * background and report back through facts + a wake.
+ */
+import type { Container, Pod, PodStatus } from '../api/types.js';
+import { ANN_RECREATIONS } from '../api/annotations.js';
+import {
+  recordCreated, recordDeletion, recordExited, recordPostStartFailed, recordProbe, recordSandboxReady,
+  recordStarted, recordStartFailed, newPodState, type PodState,
+} from '../core/model.js';
+import {
+  reconcile, requestContainerRestart, requestPodRestart, type Action, type CoreOptions, type PodEvent,
+  type RestartRefusal, type StartCause,
+} from '../core/plan.js';
+import { StartError, type ContainerHandle, type ContainerRuntime, type MountSpec, type Sandbox } from '../runtime/types.js';
+import type { Clock, Timer } from './clock.js';
+import type { RecordedEvent, RestartNotice } from './events.js';
+import { InstanceProber, type ProbeKind } from './prober.js';
+
+/** What a worker reports to its owner. */
+export interface WorkerSinks {
+  /** The pod object with a new status (only when something changed). */
+  onStatus(pod: Pod, state: PodState): void;
+  onEvent(e: RecordedEvent): void;
+  onRestart?(n: RestartNotice): void;
+  /** The worker's pod must be re-created (§4.11); the owner creates the new instance. */
+  onRecreate?(pod: Pod, recreations: number): void;
+  /** The worker has nothing queued (a good moment to check whether everything settled). */
+  onIdle?(): void;
+  /** Structured log line (constant message, fields pod/podUid/container). */
+  log?(level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>): void;
+}
+
+/** Construction options of a {@link PodWorker}, compiled once. */
+export interface PodWorkerOptions {
+  /** Defaulted, validated pod with `metadata.uid` set. */
+  pod: Pod;
+  runtime: ContainerRuntime;
+  clock: Clock;
+  core: CoreOptions;
+  sinks: WorkerSinks;
+  /** Durable state to resume from; a fresh one otherwise. */
+  state?: PodState;
+}
+
+const PROBE_TITLE: Record<ProbeKind, string> = { liveness: 'Liveness', readiness: 'Readiness', startup: 'Startup' };
+
+function allContainers(pod: Pod): Container[] {
+  return [...(pod.spec.initContainers ?? []), ...pod.spec.containers, ...(pod.spec.ephemeralContainers ?? [])];
+}
+
+function signalName(code: number): string | undefined {
+  const names: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
+  return code > 128 ? names[code - 128] : undefined;
+}
+
+/** A readable cause of a container restart: `exit code 42 matched restartPolicyRules[0]`. */
+export function describeRestart(cause: StartCause, policy: string): string {
+  const code = cause.exitCode;
+  const sig = code !== undefined ? signalName(code) : undefined;
+  const exit = code === undefined ? 'exit' : `exit code ${code}${sig ? ` (${sig})` : ''}`;
+  const t = cause.trigger ?? '';
+  if (t.startsWith('restartPolicyRules')) return `${exit} matched ${t} (Restart)`;
+  if (t === 'policy') return `${exit}, restartPolicy ${policy}`;
+  if (t === 'sidecar') return `sidecar ${exit}, sidecars always restart`;
+  if (t === 'probe') return `killed after a failed probe, ${exit}`;
+  if (t === 'manual') return 'restart requested through the API';
+  if (t === 'unknown') return 'state unknown, killed and started again';
+  return exit;
+}
+
+/** The worker of one pod. */
+export class PodWorker {
+  pod: Pod;
+  state: PodState;
+  status: PodStatus | undefined;
+  private readonly runtime: ContainerRuntime;
+  private readonly clock: Clock;
+  private readonly core: CoreOptions;
+  private readonly sinks: WorkerSinks;
+  private sandbox: Sandbox | undefined;
+  private readonly handles = new Map<string, ContainerHandle>();
+  private readonly probers = new Map<string, InstanceProber>();
+  private timer: Timer | undefined;
+  private timerAt: number | undefined;
+  private dirty = false;
+  private running = false;
+  private lastStatusJson = '';
+  private lastResetStart: number | undefined;
+  private readonly idle: (() => void)[] = [];
+  private readonly background = new Set<Promise<unknown>>();
+
+  constructor(o: PodWorkerOptions) {
+    this.pod = o.pod;
+    this.runtime = o.runtime;
+    this.clock = o.clock;
+    this.core = o.core;
+    this.sinks = o.sinks;
+    this.state = o.state ?? newPodState(o.pod.metadata.uid ?? '', o.clock.now());
+  }
+
+  /** `namespace/name`. */
+  get key(): string {
+    return `${this.pod.metadata.namespace ?? 'default'}/${this.pod.metadata.name ?? ''}`;
+  }
+
+  /** The pod is terminal (or gone) and nothing of it runs any more. */
+  get settled(): boolean {
+    const phase = this.state.phase;
+    const terminal = phase === 'Succeeded' || phase === 'Failed' || this.state.finished === true;
+    return terminal && this.handles.size === 0 && !this.running;
+  }
+
+  /** Schedules a reconcile (coalesced; never re-entrant). */
+  wake(): void {
+    this.dirty = true;
+    if (!this.running) void this.drain();
+  }
+
+  /** Resolves once the worker has nothing queued (used by tests and shutdown). */
+  whenIdle(): Promise<void> {
+    if (!this.running && !this.dirty) return Promise.resolve();
+    return new Promise((r) => this.idle.push(r));
+  }
+
+  /** Starts deletion (§8.1). */
+  delete(graceSeconds?: number): void {
+    const grace = graceSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? 30;
+    this.state = recordDeletion(this.state, this.clock.now(), grace);
+    this.wake();
+  }
+
+  /** Restart API (§2.8, §4.1 T2): one container, or the whole pod in place. */
+  restart(container?: string): RestartRefusal | { ok: true } {
+    const now = this.clock.now();
+    if (container === undefined) {
+      const r = requestPodRestart(this.pod, this.state, now);
+      if ('refused' in r) return r;
+      this.state = r.state;
+      for (const e of r.events) this.emit(e);
+    } else {
+      const r = requestContainerRestart(this.pod, this.state, container, now);
+      if ('refused' in r) return r;
+      this.state = r.state;
+    }
+    this.wake();
+    return { ok: true };
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      for (let guard = 0; this.dirty && guard < 10_000; guard++) {
+        this.dirty = false;
+        const had = this.state.reset?.startedAt;
+        const r = reconcile({ pod: this.pod, state: this.state, now: this.clock.now(), options: this.core });
+        this.state = r.state;
+        for (const e of r.events) this.emit(e);
+        const reset = this.state.reset;
+        if (reset && reset.startedAt !== had && reset.startedAt !== this.lastResetStart) {
+          this.lastResetStart = reset.startedAt;
+          this.notice({ level: 'pod', trigger: reset.trigger.kind === 'rule' ? 'restartPolicyRules' : reset.trigger.kind, description: reset.trigger.text });
+        }
+        this.publish(r.status);
+        this.arm(r.wakeAt);
+        for (const a of r.actions) {
+          try {
+            await this.execute(a);
+          } catch (err) {
+            this.log('error', 'action failed', { action: a.type, error: String(err) });
+          }
+        }
+        if (r.actions.length > 0) this.dirty = true;
+      }
+    } finally {
+      this.running = false;
+    }
+    if (this.dirty) return this.drain();
+    const waiters = this.idle.splice(0);
+    for (const w of waiters) w();
+    this.sinks.onIdle?.();
+  }
+
+  private arm(at: number | undefined): void {
+    if (at === this.timerAt) return;
+    this.timer?.cancel();
+    this.timerAt = at;
+    this.timer = at === undefined ? undefined : this.clock.at(at, () => {
+      this.timerAt = undefined;
+      this.wake();
+    });
+  }
+
+  private publish(status: PodStatus): void {
+    const full: PodStatus = { ...status };
+    full.hostIP = '127.0.0.1';
+    const ip = this.sandbox?.ip ?? (this.state.sandbox.state === 'ready' ? '127.0.0.1' : undefined);
+    if (ip !== undefined && status.phase !== 'Succeeded' && status.phase !== 'Failed') {
+      full.podIP = ip;
+      full.podIPs = [{ ip }];
+    }
+    const json = JSON.stringify(full);
+    this.status = full;
+    if (json === this.lastStatusJson) return;
+    this.lastStatusJson = json;
+    this.sinks.onStatus({ ...this.pod, status: full }, this.state);
+  }
+
+  private emit(e: PodEvent): void {
+    const now = this.clock.now();
+    const ev: RecordedEvent = {
+      firstTimestamp: now, lastTimestamp: now, count: 1, type: e.type, reason: e.reason, message: e.message,
+      involvedObject: {
+        kind: 'Pod', name: this.pod.metadata.name ?? '', namespace: this.pod.metadata.namespace ?? 'default', uid: this.state.uid,
+      },
+    };
+    if (e.fieldPath !== undefined) ev.involvedObject.fieldPath = e.fieldPath;
+    if (e.container !== undefined) ev.container = e.container;
+    this.sinks.onEvent(ev);
+  }
+
+  private containerEvent(name: string, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    const isInit = (this.pod.spec.initContainers ?? []).some((c) => c.name === name);
+    const isEph = (this.pod.spec.ephemeralContainers ?? []).some((c) => c.name === name);
+    const list = isInit ? 'initContainers' : isEph ? 'ephemeralContainers' : 'containers';
+    this.emit({ type, reason, message, container: name, fieldPath: `spec.${list}{${name}}` });
+  }
+
+  private notice(n: Omit<RestartNotice, 'time' | 'pod' | 'namespace' | 'podUid'>): void {
+    this.sinks.onRestart?.({
+      time: this.clock.now(), pod: this.pod.metadata.name ?? '', namespace: this.pod.metadata.namespace ?? 'default', podUid: this.state.uid, ...n,
+    });
+  }
+
+  private log(level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>): void {
+    this.sinks.log?.(level, msg, { pod: this.key, podUid: this.state.uid, ...fields });
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.background.add(p);
+    void p.finally(() => this.background.delete(p));
+  }
+
+  /** The mounts of a container: volumeMounts resolved against the sandbox. */
+  mountsFor(c: Container): MountSpec[] {
+    const out: MountSpec[] = [];
+    for (const m of c.volumeMounts ?? []) {
+      const v = (this.pod.spec.volumes ?? []).find((x) => x.name === m.name);
+      if (!v) continue;
+      let hostPath: string | undefined;
+      if (v.emptyDir) hostPath = this.sandbox?.emptyDirPaths[v.name];
+      else if (v.hostPath) hostPath = v.hostPath.path;
+      if (hostPath === undefined) continue;
+      if (m.subPath) hostPath = `${hostPath}/${m.subPath}`;
+      out.push({ volume: v.name, hostPath, mountPath: m.mountPath, readOnly: m.readOnly === true });
+    }
+    return out;
+  }
+
+  private async execute(a: Action): Promise<void> {
+    switch (a.type) {
+      case 'createSandbox': {
+        const emptyDirs = (this.pod.spec.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name);
+        this.sandbox = await this.runtime.createSandbox({
+          podUid: this.state.uid, podName: this.pod.metadata.name ?? '', namespace: this.pod.metadata.namespace ?? 'default', emptyDirs,
+        });
+        this.state = recordSandboxReady(this.state, this.clock.now());
+        return;
+      }
+      case 'releaseSandbox': {
+        for (const p of this.probers.values()) p.stop();
+        if (this.sandbox) await this.runtime.releaseSandbox(this.sandbox, { deleteData: this.state.finished === true });
+        return;
+      }
+      case 'start':
+        return this.start(a);
+      case 'kill':
+        return this.kill(a);
+      case 'preStop': {
+        const spec = allContainers(this.pod).find((c) => c.name === a.container);
+        if (spec?.lifecycle?.preStop?.exec) this.track(this.runHook(a.container, a.instanceId, 'preStop', this.clock.now() + (this.pod.spec.terminationGracePeriodSeconds ?? 30) * 1000));
+        return;
+      }
+      case 'remove': {
+        this.probers.get(a.instanceId)?.stop();
+        this.probers.delete(a.instanceId);
+        this.handles.delete(a.instanceId);
+        if (a.instanceId !== '') await this.runtime.removeContainer(a.instanceId);
+        return;
+      }
+      case 'recreatePod': {
+        if (this.sandbox) await this.runtime.releaseSandbox(this.sandbox, { deleteData: true });
+        this.notice({ level: 'recreate', trigger: 'budget', description: this.state.stopping?.message ?? 're-created' });
+        const pod: Pod = structuredClone(this.pod);
+        pod.metadata.annotations = { ...(pod.metadata.annotations ?? {}), [ANN_RECREATIONS]: String(a.recreations) };
+        this.sinks.onRecreate?.(pod, a.recreations);
+        return;
+      }
+      case 'deletePod': {
+        if (this.sandbox) await this.runtime.releaseSandbox(this.sandbox, { deleteData: true });
+        return;
+      }
+    }
+  }
+
+  private async start(a: Extract<Action, { type: 'start' }>): Promise<void> {
+    const spec = allContainers(this.pod).find((c) => c.name === a.container);
+    if (!spec || !this.sandbox) return;
+    if (a.replaces) {
+      this.probers.get(a.replaces)?.stop();
+      this.probers.delete(a.replaces);
+      this.handles.delete(a.replaces);
+      await this.runtime.removeContainer(a.replaces);
+    }
+    const rc = this.state.containers[a.container]?.restartCount ?? 0;
+    if (a.cause.kind === 'restart') {
+      const policy = spec.restartPolicy ?? this.pod.spec.restartPolicy ?? 'Always';
+      const n: Omit<RestartNotice, 'time' | 'pod' | 'namespace' | 'podUid'> = {
+        level: 'container', container: a.container, trigger: a.cause.trigger ?? 'policy',
+        description: describeRestart(a.cause, policy), restartCount: rc,
+      };
+      if (a.cause.exitCode !== undefined) n.exitCode = a.cause.exitCode;
+      this.notice(n);
+    }
+    const argv = [...(spec.command ?? []), ...(spec.args ?? [])];
+    const now = this.clock.now();
+    if (argv.length === 0) {
+      const msg = `container ${a.container} has no command: the host runtime runs no image entrypoint; set command`;
+      this.state = recordStartFailed(this.state, a.container, 'CreateContainerConfigError', msg, now);
+      this.containerEvent(a.container, 'Warning', 'Failed', `Error: ${msg}`);
+      return;
+    }
+    const env: Record<string, string> = {
+      HOSTNAME: this.pod.metadata.name ?? '',
+      PODVISOR_RESTART_COUNT: String(rc),
+      PODVISOR_POD_RESTART_COUNT: String(this.state.resetCount ?? 0),
+    };
+    for (const e of spec.env ?? []) env[e.name] = e.value ?? '';
+    const startSpec = {
+      sandbox: this.sandbox, podName: this.pod.metadata.name ?? '', namespace: this.pod.metadata.namespace ?? 'default',
+      name: a.container, attempt: rc, argv, env, mounts: this.mountsFor(spec),
+      ...(spec.workingDir !== undefined ? { workingDir: spec.workingDir } : {}),
+    };
+    let handle: ContainerHandle;
+    try {
+      handle = await this.runtime.startContainer(startSpec);
+    } catch (err) {
+      const reason = err instanceof StartError ? err.reason : 'RunContainerError';
+      const msg = err instanceof Error ? err.message : String(err);
+      this.state = recordStartFailed(this.state, a.container, reason, msg, this.clock.now());
+      this.containerEvent(a.container, 'Warning', 'Failed', `Error: ${msg}`);
+      this.log('warn', 'container start failed', { container: a.container, error: msg });
+      return;
+    }
+    const id = handle.id;
+    this.handles.set(id, handle);
+    this.state = recordCreated(this.state, a.container, id, handle.startedAt);
+    this.containerEvent(a.container, 'Normal', 'Created', `Created container: ${a.container}`);
+    this.state = recordStarted(this.state, a.container, id, handle.startedAt, spec.startupProbe !== undefined, spec.readinessProbe !== undefined);
+    this.containerEvent(a.container, 'Normal', 'Started', `Started container ${a.container}`);
+    this.log('info', 'container started', { container: a.container, containerID: id, pid: handle.pid, restartCount: rc });
+    void handle.exited.then((exit) => {
+      this.probers.get(id)?.stop();
+      this.probers.delete(id);
+      this.handles.delete(id);
+      const e: { exitCode: number; finishedAt: number; oomKilled?: boolean } = { exitCode: exit.exitCode, finishedAt: exit.finishedAt };
+      if (exit.oomKilled) e.oomKilled = true;
+      this.state = recordExited(this.state, a.container, id, e);
+      this.log('info', 'container exited', { container: a.container, containerID: id, exitCode: exit.exitCode });
+      this.wake();
+    });
+    const prober = new InstanceProber({
+      runtime: this.runtime, clock: this.clock, container: spec, instanceId: id, host: this.sandbox.ip ?? '127.0.0.1',
+      onResult: (kind, result) => {
+        this.state = recordProbe(this.state, a.container, id, kind, result);
+        this.wake();
+      },
+      onFailure: (kind, output) => {
+        if (this.state.deletion) return;
+        this.containerEvent(a.container, 'Warning', 'Unhealthy', `${PROBE_TITLE[kind]} probe failed: ${output}`);
+      },
+    });
+    if (prober.start()) this.probers.set(id, prober);
+    // postStart must finish before the next container of the pass starts (§3.3).
+    if (spec.lifecycle?.postStart?.exec) {
+      const ok = await this.runHook(a.container, id, 'postStart', this.clock.now() + (this.pod.spec.terminationGracePeriodSeconds ?? 30) * 1000);
+      if (!ok && this.handles.has(id)) {
+        this.state = recordPostStartFailed(this.state, a.container, id, 'PostStartHook failed', this.clock.now());
+        await this.runtime.killAll(id);
+      }
+    }
+  }
+
+  /** Runs an exec lifecycle hook; returns false (and records the event) on failure. */
+  private async runHook(container: string, id: string, hook: 'postStart' | 'preStop', deadline: number): Promise<boolean> {
+    const spec = allContainers(this.pod).find((c) => c.name === container);
+    const cmd = spec?.lifecycle?.[hook]?.exec?.command;
+    if (!cmd || cmd.length === 0) return true;
+    const r = await this.runtime.exec(id, cmd, { timeoutMs: Math.max(1000, deadline - this.clock.now()) });
+    if (r.exitCode === 0 && !r.timedOut) return true;
+    if (hook === 'postStart') this.containerEvent(container, 'Warning', 'FailedPostStartHook', 'PostStartHook failed');
+    else this.containerEvent(container, 'Warning', 'FailedPreStopHook', 'PreStopHook failed');
+    this.log('warn', 'lifecycle hook failed', { container, hook, exitCode: r.exitCode, output: r.output.slice(0, 500) });
+    return false;
+  }
+
+  private kill(a: Extract<Action, { type: 'kill' }>): void {
+    const handle = this.handles.get(a.instanceId);
+    this.probers.get(a.instanceId)?.stop();
+    if (!handle) return;
+    const task = (async () => {
+      let exited = false;
+      const exitP = handle.exited.then(() => {
+        exited = true;
+      });
+      if (a.preStop) await this.runHook(a.container, a.instanceId, 'preStop', a.sigkillAt);
+      if (exited) return;
+      if (!a.sigterm) {
+        await this.runtime.killAll(a.instanceId);
+        return;
+      }
+      this.runtime.signal(a.instanceId, 'SIGTERM');
+      let t: Timer | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        t = this.clock.at(a.sigkillAt, resolve);
+      });
+      await Promise.race([exitP, deadline]);
+      t?.cancel();
+      if (!exited) await this.runtime.killAll(a.instanceId);
+    })();
+    this.track(task);
+  }
+
+  /** Waits for background kills and hooks (bounded by their own deadlines). */
+  async drainBackground(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  /** Stops probes and timers (the runtime's close kills what is left). */
+  dispose(): void {
+    this.timer?.cancel();
+    for (const p of this.probers.values()) p.stop();
+    this.probers.clear();
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The `ContainerRuntime` port (ARCHITECTURE.md "Runtimes"): adapters start and stop processes
+ * and report facts (exit codes, OOM kills); they never decide whether to restart. The agent
+ * orchestrates graceful stops with `signal` and `killAll`.
+ */
+
+/** Where a volume is on the host, and where the container sees it. */
+export interface MountSpec {
+  /** Volume name (for error messages). */
+  volume: string;
+  hostPath: string;
+  mountPath: string;
+  readOnly: boolean;
+}
+
+/** What a sandbox needs to exist. */
+export interface SandboxSpec {
+  podUid: string;
+  podName: string;
+  namespace: string;
+  /** `emptyDir` volume names: a directory each, owned by the sandbox. */
+  emptyDirs: string[];
+}
+
+/** A pod's shared context (ARCHITECTURE.md): UID, volumes, and on Linux runtimes an IP. */
+export interface Sandbox {
+  id: string;
+  podUid: string;
+  /** Host directory holding the sandbox's data (emptyDirs under it). */
+  dir: string;
+  /** Host directory of each emptyDir volume, by volume name. */
+  emptyDirPaths: Record<string, string>;
+  /** The pod IP, when the runtime gives pods their own network (not on `host`). */
+  ip?: string;
+}
+
+/** Everything needed to start one container instance. */
+export interface ContainerStartSpec {
+  sandbox: Sandbox;
+  podName: string;
+  namespace: string;
+  /** Container name. */
+  name: string;
+  /** The new instance's restartCount (used for naming, e.g. the log file). */
+  attempt: number;
+  /** argv: the container's `command` followed by its `args`. Never empty. */
+  argv: string[];
+  env: Record<string, string>;
+  workingDir?: string;
+  mounts: MountSpec[];
+}
+
+/** How an instance ended (spec D10): `exitCode` is the code, or 128 + signal number. */
+export interface ExitInfo {
+  exitCode: number;
+  /** The signal that killed the main process, if any (`SIGKILL`, …). */
+  signal?: string;
+  /** Killed for exceeding its memory limit (reason `OOMKilled`, exit 137). */
+  oomKilled: boolean;
+  /** Epoch ms. */
+  finishedAt: number;
+}
+
+/** A started instance. */
+export interface ContainerHandle {
+  /** `<runtime>://<id>`, as published in `containerID`. */
+  id: string;
+  /** PID of the main process on the host. */
+  pid: number;
+  /** Epoch ms. */
+  startedAt: number;
+  /**
+   * Resolves exactly once, when the main process has exited and every other process of the
+   * container has been killed (no process of a container outlives it).
+   */
+  exited: Promise<ExitInfo>;
+}
+
+/** A start that failed before the process ran (`RunContainerError`, `CreateContainerError`). */
+export class StartError extends Error {
+  constructor(
+    readonly reason: 'RunContainerError' | 'CreateContainerError' | 'CreateContainerConfigError',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StartError';
+  }
+}
+
+/** Result of running a command in a container's context (exec probes, hooks). */
+export interface ExecResult {
+  exitCode: number;
+  /** Combined stdout and stderr, truncated to a few KiB. */
+  output: string;
+  timedOut: boolean;
+}
+
+/** The port every runtime adapter implements. All methods are safe to call more than once. */
+export interface ContainerRuntime {
+  /** `host`, `sandbox` or `oci`: the prefix of container IDs. */
+  readonly name: string;
+  /**
+   * Reasons this runtime cannot run a pod with these mounts (e.g. volumes cannot be mounted
+   * without privileges): one message per problem, naming the volume and what to do. Empty = ok.
+   */
+  checkMounts(mounts: readonly MountSpec[]): string[];
+  createSandbox(spec: SandboxSpec): Promise<Sandbox>;
+  /** Releases the sandbox; `deleteData` removes its volumes (emptyDir) too. Idempotent. */
+  releaseSandbox(sandbox: Sandbox, opts: { deleteData: boolean }): Promise<void>;
+  /** Starts an instance. Rejects with {@link StartError} when the process cannot be started. */
+  startContainer(spec: ContainerStartSpec): Promise<ContainerHandle>;
+  /** Sends a signal to the instance's main process only (the stop signal, as runtimes do). */
+  signal(id: string, signal: 'SIGTERM' | 'SIGKILL' | 'SIGINT' | 'SIGHUP'): void;
+  /** SIGKILLs every process of the instance (process group and, where available, cgroup). */
+  killAll(id: string): Promise<void>;
+  /** Runs `command` in the instance's context (env, working dir, mounts); kills it at the timeout. */
+  exec(id: string, command: string[], opts: { timeoutMs: number }): Promise<ExecResult>;
+  /** Forgets the instance; its log becomes the container's previous log. */
+  removeContainer(id: string): Promise<void>;
+  /** Path of the current (or previous) log file of a container, if any. */
+  logPath(podUid: string, container: string, previous: boolean): string | undefined;
+  /** Kills every instance still running and releases resources. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,240 @@
+/**
+ * The agent with a recording fake runtime and a fake clock (ARCHITECTURE.md test layer 2):
+ * order of runtime calls, back-off timing through timers, graceful kills, hooks and events.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Container, Pod } from '../../src/api/types.js';
+import type { Clock, Timer } from '../../src/agent/clock.js';
+import type { RecordedEvent, RestartNotice } from '../../src/agent/events.js';
+import { Supervisor } from '../../src/agent/supervisor.js';
+import type { ContainerHandle, ContainerRuntime, ContainerStartSpec, ExecResult, ExitInfo, MountSpec, Sandbox, SandboxSpec } from '../../src/runtime/types.js';
+
+class FakeClock implements Clock {
+  t = Date.UTC(2026, 10, 22, 12, 0, 0);
+  private timers: { at: number; fn: () => void; live: boolean }[] = [];
+  now(): number {
+    return this.t;
+  }
+  at(at: number, fn: () => void): Timer {
+    const e = { at, fn, live: true };
+    this.timers.push(e);
+    return { cancel: () => void (e.live = false) };
+  }
+  /** Advances to `to`, firing due timers in order. */
+  async advanceTo(to: number): Promise<void> {
+    for (;;) {
+      const due = this.timers.filter((x) => x.live && x.at <= to).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      due.live = false;
+      this.t = Math.max(this.t, due.at);
+      due.fn();
+      await settle();
+    }
+    this.t = to;
+  }
+  pending(): number[] {
+    return this.timers.filter((x) => x.live).map((x) => x.at).sort((a, b) => a - b);
+  }
+}
+
+const settle = async (): Promise<void> => {
+  for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
+};
+
+interface FakeInstance {
+  id: string;
+  name: string;
+  spec: ContainerStartSpec;
+  exit: (code: number) => void;
+  exited: boolean;
+  signals: string[];
+}
+
+class FakeRuntime implements ContainerRuntime {
+  readonly name = 'fake';
+  calls: string[] = [];
+  instances: FakeInstance[] = [];
+  /** Exit code on SIGTERM per container name; undefined = ignores SIGTERM. */
+  onTerm = new Map<string, number | undefined>();
+  execResult: (cmd: string[]) => ExecResult = () => ({ exitCode: 0, output: '', timedOut: false });
+  private seq = 0;
+  constructor(private readonly clock: FakeClock) {}
+  checkMounts(_m: readonly MountSpec[]): string[] {
+    return [];
+  }
+  async createSandbox(spec: SandboxSpec): Promise<Sandbox> {
+    this.calls.push('createSandbox');
+    return { id: 'sb', podUid: spec.podUid, dir: '/tmp/x', emptyDirPaths: {} };
+  }
+  async releaseSandbox(_s: Sandbox, o: { deleteData: boolean }): Promise<void> {
+    this.calls.push(`releaseSandbox(${o.deleteData})`);
+  }
+  async startContainer(spec: ContainerStartSpec): Promise<ContainerHandle> {
+    this.calls.push(`start ${spec.name}`);
+    const id = `fake://${spec.name}-${++this.seq}`;
+    let resolve!: (e: ExitInfo) => void;
+    const exited = new Promise<ExitInfo>((r) => (resolve = r));
+    const inst: FakeInstance = {
+      id, name: spec.name, spec, exited: false, signals: [],
+      exit: (code) => {
+        if (inst.exited) return;
+        inst.exited = true;
+        resolve({ exitCode: code, oomKilled: false, finishedAt: this.clock.now() });
+      },
+    };
+    this.instances.push(inst);
+    return { id, pid: 1000 + this.seq, startedAt: this.clock.now(), exited };
+  }
+  private find(id: string): FakeInstance | undefined {
+    return this.instances.find((i) => i.id === id);
+  }
+  signal(id: string, signal: 'SIGTERM' | 'SIGKILL' | 'SIGINT' | 'SIGHUP'): void {
+    const i = this.find(id);
+    if (!i) return;
+    this.calls.push(`signal ${i.name} ${signal}`);
+    i.signals.push(signal);
+    if (signal === 'SIGTERM' && this.onTerm.has(i.name)) {
+      const code = this.onTerm.get(i.name);
+      if (code !== undefined) i.exit(code);
+    } else if (signal === 'SIGTERM') i.exit(143);
+  }
+  async killAll(id: string): Promise<void> {
+    const i = this.find(id);
+    if (!i || i.exited) return;
+    this.calls.push(`killAll ${i.name}`);
+    i.exit(137);
+  }
+  async exec(id: string, command: string[]): Promise<ExecResult> {
+    this.calls.push(`exec ${this.find(id)?.name ?? id} ${command.join(' ')}`);
+    return this.execResult(command);
+  }
+  async removeContainer(id: string): Promise<void> {
+    this.calls.push(`remove ${this.find(id)?.name ?? id}`);
+  }
+  logPath(): string | undefined {
+    return undefined;
+  }
+  async close(): Promise<void> {}
+  live(name: string): FakeInstance {
+    const i = [...this.instances].reverse().find((x) => x.name === name && !x.exited);
+    if (!i) throw new Error(`${name} is not running`);
+    return i;
+  }
+}
+
+function pod(containers: Container[], extra: Partial<Pod['spec']> = {}): Pod {
+  return {
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'default' },
+    spec: { restartPolicy: 'Always', terminationGracePeriodSeconds: 30, containers, ...extra },
+  };
+}
+
+function setup(p: Pod, core = { backoffInitialMs: 10_000, backoffMaxMs: 300_000 }) {
+  const clock = new FakeClock();
+  const rt = new FakeRuntime(clock);
+  const events: RecordedEvent[] = [];
+  const restarts: RestartNotice[] = [];
+  const sup = new Supervisor({ runtime: rt, clock, core, sinks: { onEvent: (e) => events.push(e), onRestart: (n) => restarts.push(n) } });
+  const w = sup.add(p);
+  return { clock, rt, events, restarts, sup, w };
+}
+
+describe('agent worker with a fake runtime and a fake clock', () => {
+  it('creates the sandbox, then runs init containers one at a time before the regular ones, in spec order', async () => {
+    const { rt, w } = setup(pod([{ name: 'a', command: ['x'] }, { name: 'b', command: ['x'] }], { initContainers: [{ name: 'i1', command: ['x'] }, { name: 'i2', command: ['x'] }] }));
+    await settle();
+    expect(rt.calls).toEqual(['createSandbox', 'start i1']);
+    rt.live('i1').exit(0);
+    await settle();
+    expect(rt.calls.slice(2)).toEqual(['start i2']);
+    rt.live('i2').exit(0);
+    await settle();
+    expect(rt.calls.slice(-2)).toEqual(['start a', 'start b']);
+    expect(w.status?.phase).toBe('Running');
+    expect(w.status?.podIP).toBe('127.0.0.1');
+  });
+
+  it('applies CrashLoopBackOff with a timer at the exact deadline (no polling)', async () => {
+    const { clock, rt, w, events, restarts } = setup(pod([{ name: 'a', command: ['x'] }]));
+    await settle();
+    rt.live('a').exit(1);
+    await settle();
+    expect(rt.calls.filter((c) => c === 'start a')).toHaveLength(2); // first restart immediate
+    expect(restarts[0]).toMatchObject({ level: 'container', container: 'a', trigger: 'policy', exitCode: 1, restartCount: 1 });
+    clock.t += 2000;
+    rt.live('a').exit(1);
+    await settle();
+    expect(rt.calls.filter((c) => c === 'start a')).toHaveLength(2);
+    expect(clock.pending()).toEqual([clock.t + 10_000]);
+    expect(w.status?.containerStatuses?.[0]?.state.waiting?.reason).toBe('CrashLoopBackOff');
+    expect(events.filter((e) => e.reason === 'BackOff')).toHaveLength(1);
+    await clock.advanceTo(clock.t + 9_999);
+    expect(rt.calls.filter((c) => c === 'start a')).toHaveLength(2);
+    await clock.advanceTo(clock.t + 1);
+    expect(rt.calls.filter((c) => c === 'start a')).toHaveLength(3);
+    expect(w.status?.containerStatuses?.[0]?.restartCount).toBe(2);
+  });
+
+  it('deletion: preStop, SIGTERM, then SIGKILL at the grace deadline for a process ignoring SIGTERM', async () => {
+    const { clock, rt, w, events } = setup(pod([{ name: 'a', command: ['x'], lifecycle: { preStop: { exec: { command: ['flush'] } } } }], { terminationGracePeriodSeconds: 5 }));
+    await settle();
+    rt.onTerm.set('a', undefined);
+    w.delete();
+    await settle();
+    expect(rt.calls.slice(-2)).toEqual(['exec a flush', 'signal a SIGTERM']);
+    expect(events.find((e) => e.reason === 'Killing')?.message).toBe('Stopping container a');
+    await clock.advanceTo(clock.t + 4_999);
+    expect(rt.calls).not.toContain('killAll a');
+    await clock.advanceTo(clock.t + 1);
+    expect(rt.calls).toContain('killAll a');
+    await settle();
+    expect(w.state.finished).toBe(true);
+    expect(rt.calls.at(-1)).toBe('releaseSandbox(true)');
+  });
+
+  it('liveness failure kills through the prober and restarts (event Unhealthy, then Killing)', async () => {
+    const probe = { exec: { command: ['check'] }, periodSeconds: 1, failureThreshold: 2, timeoutSeconds: 1 };
+    const { clock, rt, events } = setup(pod([{ name: 'a', command: ['x'], livenessProbe: probe }]));
+    rt.execResult = (cmd) => (cmd[0] === 'check' ? { exitCode: 1, output: 'not healthy', timedOut: false } : { exitCode: 0, output: '', timedOut: false });
+    await settle();
+    await clock.advanceTo(clock.t + 1500);
+    const killing = events.findIndex((e) => e.reason === 'Killing');
+    expect(events.slice(0, killing).filter((e) => e.reason === 'Unhealthy').map((e) => e.message)).toEqual(['Liveness probe failed: not healthy', 'Liveness probe failed: not healthy']);
+    expect(events.find((e) => e.reason === 'Killing')?.message).toBe('Container a failed liveness probe, will be restarted');
+    expect(rt.calls.filter((c) => c === 'start a')).toHaveLength(2);
+  });
+
+  it('a failing postStart hook kills the instance and records FailedPostStartHook', async () => {
+    const { rt, events, w } = setup(pod([{ name: 'a', command: ['x'], lifecycle: { postStart: { exec: { command: ['hook'] } } } }], { restartPolicy: 'Never' }));
+    rt.execResult = () => ({ exitCode: 1, output: 'boom', timedOut: false });
+    await settle();
+    expect(events.some((e) => e.reason === 'FailedPostStartHook' && e.message === 'PostStartHook failed')).toBe(true);
+    expect(rt.calls).toContain('killAll a');
+    expect(w.status?.phase).toBe('Failed');
+  });
+
+  it('exposes PODVISOR_RESTART_COUNT and PODVISOR_POD_RESTART_COUNT to each instance', async () => {
+    const { rt, w } = setup(pod([{ name: 'a', command: ['x'], restartPolicy: 'Never', restartPolicyRules: [{ action: 'RestartAllContainers', exitCodes: { operator: 'In', values: [42] } }] }]));
+    await settle();
+    expect(rt.instances[0]?.spec.env).toMatchObject({ PODVISOR_RESTART_COUNT: '0', PODVISOR_POD_RESTART_COUNT: '0', HOSTNAME: 'web' });
+    rt.live('a').exit(42);
+    await settle();
+    expect(rt.instances[1]?.spec.env).toMatchObject({ PODVISOR_RESTART_COUNT: '1', PODVISOR_POD_RESTART_COUNT: '1' });
+    expect(w.status?.phase).toBe('Running');
+  });
+
+  it('restart API: the whole pod in place keeps the sandbox; refusals name the pod', async () => {
+    const { rt, w } = setup(pod([{ name: 'a', command: ['x'] }, { name: 'b', command: ['x'] }]));
+    await settle();
+    expect(w.restart()).toEqual({ ok: true });
+    await settle();
+    expect(rt.calls.filter((c) => c === 'createSandbox')).toHaveLength(1);
+    // §4.3/§4.4: last regular container first; each is killed and removed before the next.
+    expect(rt.calls.slice(3)).toEqual(['killAll b', 'remove b', 'killAll a', 'remove a', 'start a', 'start b']);
+    expect(w.status?.containerStatuses?.map((c) => c.restartCount)).toEqual([1, 1]);
+    w.delete(0);
+    await settle();
+    const refusal = w.restart('a');
+    expect(refusal).toEqual({ refused: true, message: `pod web_default(${w.state.uid}) cannot restart container a: being deleted` });
+  });
+});
