@@ -41,10 +41,13 @@ export function quote(s: string): string {
  * truncated JSON preview of it instead of the whole value.
  */
 export class VerbatimValue {
+  /** @param text what the error shows in place of the value, as is. */
   constructor(readonly text: string) {}
+  /** The text, so that string conversion shows the same as the rendering. */
   toString(): string {
     return this.text;
   }
+  /** Serializes as the text (e.g. in a stored error). */
   toJSON(): string {
     return this.text;
   }

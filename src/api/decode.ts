@@ -1,0 +1,394 @@
+/**
+ * Typed decoding of a Pod from an untyped JSON value (the result of YAML/JSON parsing).
+ *
+ * This plays the role of the API server's strict JSON decoding into `core/v1.Pod`
+ * (`fieldValidation=Warn`, what `kubectl apply --validate=warn` asks for):
+ *
+ * - A value of the wrong JSON type is an error. Where the API server answers such a body with a
+ *   400 `json: cannot unmarshal string into Go struct field Container.spec.containers.args of
+ *   type []string`, podvisor reports a field error in the validation format, which names the
+ *   exact path and is what users act on (decision recorded here, spec D7):
+ *   `spec.containers[0].args: Invalid value: "x": must be of type array` (cause reason
+ *   `FieldValueTypeInvalid`). Scalars are shown as given (strings quoted, long strings cut at
+ *   128 characters); objects and arrays as a short JSON preview.
+ * - An unknown field is a warning `unknown field "spec.containers[0].foo"` and is dropped.
+ * - `null` means "absent", as in Go (`null` into a slice, map or pointer leaves it nil).
+ * - `status` of an input manifest is dropped silently (the server owns it).
+ * - Kubernetes fields that podvisor does not model come in two groups: fields whose absence
+ *   would change what runs (other volume types, gRPC probes, `env[].valueFrom`, `envFrom`,
+ *   volume devices, resource claims, ...) are errors `<path>: Forbidden: not supported by
+ *   podvisor`; fields without effect on one machine (`nodeSelector`, `tolerations`,
+ *   `securityContext`, ...) are dropped with the warning `<path>: not supported by podvisor,
+ *   ignored`. Their values are not validated.
+ *
+ * Decoding never throws, whatever the input (deep nesting, huge numbers, binary values): the
+ * schema bounds the recursion depth, and unknown subtrees are never descended.
+ */
+import type { Pod } from './types.js';
+import { fieldErrors, VerbatimValue, type FieldError } from './errors.js';
+import { parseQuantity } from './quantity.js';
+
+type Schema =
+  | { t: 'string' }
+  | { t: 'bool' }
+  | { t: 'int32' }
+  | { t: 'int64' }
+  | { t: 'intOrString' }
+  | { t: 'quantity' }
+  | { t: 'array'; of: Schema }
+  | { t: 'map'; of: Schema }
+  | {
+      t: 'object';
+      fields: Readonly<Record<string, Schema>>;
+      unsupported: ReadonlySet<string>;
+      ignored: ReadonlySet<string>;
+      dropped: ReadonlySet<string>;
+    };
+
+const str: Schema = { t: 'string' };
+const bool: Schema = { t: 'bool' };
+const int32: Schema = { t: 'int32' };
+const int64: Schema = { t: 'int64' };
+const intOrString: Schema = { t: 'intOrString' };
+const quantity: Schema = { t: 'quantity' };
+const arr = (of: Schema): Schema => ({ t: 'array', of });
+const map = (of: Schema): Schema => ({ t: 'map', of });
+function obj(
+  fields: Record<string, Schema>,
+  more: { unsupported?: string[]; ignored?: string[]; dropped?: string[] } = {},
+): Schema {
+  return {
+    t: 'object',
+    fields,
+    unsupported: new Set(more.unsupported ?? []),
+    ignored: new Set(more.ignored ?? []),
+    dropped: new Set(more.dropped ?? []),
+  };
+}
+
+// ---- The core/v1 Pod schema (field names from kubernetes/api core/v1/types.go) ----
+
+const execAction = obj({ command: arr(str) });
+const httpGetAction = obj({
+  path: str,
+  port: intOrString,
+  host: str,
+  scheme: str,
+  httpHeaders: arr(obj({ name: str, value: str })),
+});
+const tcpSocketAction = obj({ port: intOrString, host: str });
+const probe = obj(
+  {
+    exec: execAction,
+    httpGet: httpGetAction,
+    tcpSocket: tcpSocketAction,
+    initialDelaySeconds: int32,
+    timeoutSeconds: int32,
+    periodSeconds: int32,
+    successThreshold: int32,
+    failureThreshold: int32,
+    terminationGracePeriodSeconds: int64,
+  },
+  { unsupported: ['grpc'] },
+);
+const lifecycleHandler = obj({ exec: execAction, httpGet: httpGetAction, tcpSocket: tcpSocketAction, sleep: obj({ seconds: int64 }) });
+const lifecycle = obj({ postStart: lifecycleHandler, preStop: lifecycleHandler }, { unsupported: ['stopSignal'] });
+
+const containerFields: Record<string, Schema> = {
+  name: str,
+  image: str,
+  command: arr(str),
+  args: arr(str),
+  workingDir: str,
+  env: arr(obj({ name: str, value: str }, { unsupported: ['valueFrom'] })),
+  volumeMounts: arr(
+    obj(
+      { name: str, mountPath: str, readOnly: bool, subPath: str },
+      { unsupported: ['subPathExpr', 'mountPropagation', 'recursiveReadOnly'] },
+    ),
+  ),
+  resources: obj({ limits: map(quantity), requests: map(quantity) }, { unsupported: ['claims'] }),
+  ports: arr(obj({ name: str, containerPort: int32, hostPort: int32, protocol: str, hostIP: str })),
+  livenessProbe: probe,
+  readinessProbe: probe,
+  startupProbe: probe,
+  lifecycle,
+  restartPolicy: str,
+  restartPolicyRules: arr(obj({ action: str, exitCodes: obj({ operator: str, values: arr(int32) }) })),
+  terminationMessagePath: str,
+  terminationMessagePolicy: str,
+  imagePullPolicy: str,
+  stdin: bool,
+  tty: bool,
+};
+const containerMore = { unsupported: ['envFrom', 'volumeDevices'], ignored: ['securityContext', 'stdinOnce', 'resizePolicy'] };
+const container = obj(containerFields, containerMore);
+const ephemeralContainer = obj({ ...containerFields, targetContainerName: str }, containerMore);
+
+/** Volume sources of core/v1 that podvisor does not provide. */
+const UNSUPPORTED_VOLUME_SOURCES = [
+  'gcePersistentDisk', 'awsElasticBlockStore', 'gitRepo', 'secret', 'nfs', 'iscsi', 'glusterfs',
+  'persistentVolumeClaim', 'rbd', 'flexVolume', 'cinder', 'cephfs', 'flocker', 'downwardAPI', 'fc',
+  'azureFile', 'configMap', 'vsphereVolume', 'quobyte', 'azureDisk', 'photonPersistentDisk',
+  'projected', 'portworxVolume', 'scaleIO', 'storageos', 'csi', 'ephemeral', 'image',
+];
+const volume = obj(
+  {
+    name: str,
+    emptyDir: obj({ medium: str, sizeLimit: quantity }),
+    hostPath: obj({ path: str, type: str }),
+  },
+  { unsupported: UNSUPPORTED_VOLUME_SOURCES },
+);
+
+const podSpec = obj(
+  {
+    volumes: arr(volume),
+    initContainers: arr(container),
+    containers: arr(container),
+    ephemeralContainers: arr(ephemeralContainer),
+    restartPolicy: str,
+    terminationGracePeriodSeconds: int64,
+    activeDeadlineSeconds: int64,
+    nodeName: str,
+    shareProcessNamespace: bool,
+    hostname: str,
+    readinessGates: arr(obj({ conditionType: str })),
+  },
+  {
+    unsupported: ['resourceClaims'],
+    ignored: [
+      'dnsPolicy', 'nodeSelector', 'serviceAccountName', 'serviceAccount', 'automountServiceAccountToken',
+      'hostNetwork', 'hostPID', 'hostIPC', 'securityContext', 'imagePullSecrets', 'subdomain', 'affinity',
+      'schedulerName', 'tolerations', 'hostAliases', 'priorityClassName', 'priority', 'dnsConfig',
+      'runtimeClassName', 'enableServiceLinks', 'preemptionPolicy', 'overhead', 'topologySpreadConstraints',
+      'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resources', 'hostnameOverride',
+      'schedulingGroup',
+    ],
+  },
+);
+
+const objectMeta = obj(
+  {
+    name: str,
+    generateName: str,
+    namespace: str,
+    uid: str,
+    resourceVersion: str,
+    generation: int64,
+    creationTimestamp: str,
+    deletionTimestamp: str,
+    deletionGracePeriodSeconds: int64,
+    labels: map(str),
+    annotations: map(str),
+  },
+  { ignored: ['ownerReferences', 'finalizers', 'managedFields', 'selfLink'] },
+);
+
+const podSchema = obj({ apiVersion: str, kind: str, metadata: objectMeta, spec: podSpec }, { dropped: ['status'] });
+
+// ---- The decoder ----
+
+interface Ctx {
+  errors: FieldError[];
+  warnings: string[];
+}
+
+function child(path: string, name: string): string {
+  return path === '' ? name : `${path}.${name}`;
+}
+
+/** True for `{...}` objects as JSON/YAML produce them (not arrays, buffers, dates, maps). */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+const PREVIEW_MAX = 80;
+const STRING_MAX = 128;
+
+/** A short JSON-like preview of any value, bounded in depth and length (never throws). */
+function preview(v: unknown, depth = 0): string {
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'string') return JSON.stringify(v.length > 32 ? `${v.slice(0, 32)}...` : v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (depth >= 3) return Array.isArray(v) ? '[...]' : '{...}';
+  let out: string;
+  if (Array.isArray(v)) {
+    const parts: string[] = [];
+    for (const item of v) {
+      parts.push(preview(item, depth + 1));
+      if (parts.join(',').length > PREVIEW_MAX) break;
+    }
+    out = `[${parts.join(',')}]`;
+  } else if (isPlainObject(v)) {
+    const parts: string[] = [];
+    for (const k of Object.keys(v)) {
+      parts.push(`${JSON.stringify(k)}:${preview(v[k], depth + 1)}`);
+      if (parts.join(',').length > PREVIEW_MAX) break;
+    }
+    out = `{${parts.join(',')}}`;
+  } else {
+    out = `<${jsonKind(v)}>`;
+  }
+  return out.length > PREVIEW_MAX ? `${out.slice(0, PREVIEW_MAX)}...` : out;
+}
+
+/** The JSON kind of a value: `string`, `number`, `boolean`, `null`, `array`, `object` (or `binary` and the like for YAML-only types). */
+function jsonKind(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (isPlainObject(v)) return 'object';
+  if (v instanceof Uint8Array) return 'binary';
+  if (v instanceof Date) return 'timestamp';
+  if (v instanceof Map) return 'map';
+  if (v instanceof Set) return 'set';
+  return typeof v;
+}
+
+/** The offending value as an error shows it. */
+function badValue(v: unknown): unknown {
+  if (typeof v === 'string') return v.length > STRING_MAX ? `${v.slice(0, STRING_MAX)}...` : v;
+  if (typeof v === 'number' || typeof v === 'boolean') return v;
+  return new VerbatimValue(preview(v));
+}
+
+const TYPE_NAME: Record<Schema['t'], string> = {
+  string: 'string',
+  bool: 'boolean',
+  int32: 'int32',
+  int64: 'int64',
+  intOrString: 'integer or string',
+  quantity: 'quantity',
+  array: 'array',
+  map: 'object',
+  object: 'object',
+};
+
+function typeError(ctx: Ctx, path: string, v: unknown, s: Schema): undefined {
+  ctx.errors.push(fieldErrors.typeInvalid(path, badValue(v), `must be of type ${TYPE_NAME[s.t]}`));
+  return undefined;
+}
+
+const INT32_MIN = -2_147_483_648;
+const INT32_MAX = 2_147_483_647;
+
+function zeroOf(s: Schema): unknown {
+  switch (s.t) {
+    case 'string':
+      return '';
+    case 'bool':
+      return false;
+    case 'int32':
+    case 'int64':
+    case 'intOrString':
+      return 0;
+    case 'quantity':
+      return '0';
+    case 'array':
+      return [];
+    case 'map':
+    case 'object':
+      return {};
+  }
+}
+
+function decodeValue(v: unknown, s: Schema, path: string, ctx: Ctx): unknown {
+  if (v === null || v === undefined) return undefined;
+  switch (s.t) {
+    case 'string':
+      return typeof v === 'string' ? v : typeError(ctx, path, v, s);
+    case 'bool':
+      return typeof v === 'boolean' ? v : typeError(ctx, path, v, s);
+    case 'int32':
+      return typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX ? v : typeError(ctx, path, v, s);
+    case 'int64':
+      return typeof v === 'number' && Number.isSafeInteger(v) ? v : typeError(ctx, path, v, s);
+    case 'intOrString':
+      if (typeof v === 'string') return v;
+      return typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX ? v : typeError(ctx, path, v, s);
+    case 'quantity': {
+      if (typeof v !== 'string' && typeof v !== 'number') return typeError(ctx, path, v, s);
+      const q = parseQuantity(v);
+      if (!q.ok) {
+        ctx.errors.push(fieldErrors.invalid(path, badValue(v), q.error));
+        return undefined;
+      }
+      return v;
+    }
+    case 'array': {
+      if (!Array.isArray(v)) return typeError(ctx, path, v, s);
+      const out: unknown[] = [];
+      v.forEach((item, i) => {
+        const d = decodeValue(item, s.of, `${path}[${i}]`, ctx);
+        out.push(d === undefined ? zeroOf(s.of) : d);
+      });
+      return out;
+    }
+    case 'map': {
+      if (!isPlainObject(v)) return typeError(ctx, path, v, s);
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(v)) {
+        const d = decodeValue(v[k], s.of, `${path}[${k}]`, ctx);
+        // defineProperty: a key such as `__proto__` stays an ordinary entry.
+        Object.defineProperty(out, k, { value: d === undefined ? zeroOf(s.of) : d, enumerable: true, writable: true, configurable: true });
+      }
+      return out;
+    }
+    case 'object': {
+      if (!isPlainObject(v)) return typeError(ctx, path, v, s);
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(v)) {
+        const p = child(path, k);
+        const fs = Object.prototype.hasOwnProperty.call(s.fields, k) ? s.fields[k] : undefined;
+        if (fs) {
+          const d = decodeValue(v[k], fs, p, ctx);
+          if (d !== undefined) out[k] = d;
+        } else if (s.unsupported.has(k)) {
+          if (v[k] !== null && v[k] !== undefined) ctx.errors.push(fieldErrors.forbidden(p, 'not supported by podvisor'));
+        } else if (s.ignored.has(k)) {
+          if (v[k] !== null && v[k] !== undefined) ctx.warnings.push(`${p}: not supported by podvisor, ignored`);
+        } else if (!s.dropped.has(k)) {
+          ctx.warnings.push(`unknown field ${JSON.stringify(p)}`);
+        }
+      }
+      return out;
+    }
+  }
+}
+
+/** Result of {@link decodePod}. */
+export interface DecodeResult {
+  /**
+   * The decoded pod. Its shape follows the types (every present field has its declared JSON
+   * type, `metadata` and `spec.containers` always exist), but values are not validated:
+   * enum-like strings may hold anything, required strings may be missing.
+   */
+  pod: Pod;
+  /** Type errors and unsupported fields, each with its field path (the path is `""` only when `value` itself is not an object). */
+  errors: FieldError[];
+  /** Unknown and ignored fields. */
+  warnings: string[];
+}
+
+/**
+ * Decodes an untyped value (one parsed manifest document) into a {@link Pod}. Never throws.
+ * `apiVersion` and `kind` are only type-checked here (the loader checks their values) and are
+ * set to `v1`/`Pod` in the result.
+ */
+export function decodePod(value: unknown): DecodeResult {
+  const ctx: Ctx = { errors: [], warnings: [] };
+  let decoded: Record<string, unknown> = {};
+  if (!isPlainObject(value)) {
+    typeError(ctx, '', value, podSchema);
+  } else {
+    const d = decodeValue(value, podSchema, '', ctx);
+    if (isPlainObject(d)) decoded = d;
+  }
+  const metadata = isPlainObject(decoded.metadata) ? decoded.metadata : {};
+  const spec = isPlainObject(decoded.spec) ? decoded.spec : {};
+  if (!Array.isArray(spec.containers)) spec.containers = [];
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata, spec } as unknown as Pod;
+  return { pod, errors: ctx.errors, warnings: ctx.warnings };
+}

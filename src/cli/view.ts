@@ -1,0 +1,140 @@
+/**
+ * Terminal rendering in kubectl's style: the `kubectl get pods` columns (READY, STATUS,
+ * RESTARTS, AGE) and event lines, coloured on a TTY.
+ */
+import type { ContainerStatus, Pod } from '../api/types.js';
+import type { RecordedEvent, RestartNotice } from '../agent/events.js';
+
+/** ANSI colours, or none. */
+export interface Palette {
+  red(s: string): string;
+  green(s: string): string;
+  yellow(s: string): string;
+  cyan(s: string): string;
+  magenta(s: string): string;
+  dim(s: string): string;
+  bold(s: string): string;
+}
+
+const wrap = (code: string) => (s: string): string => `\u001b[${code}m${s}\u001b[0m`;
+
+/** Colours when `enabled` (a TTY without NO_COLOR), identity otherwise. */
+export function palette(enabled: boolean): Palette {
+  if (!enabled) {
+    const id = (s: string): string => s;
+    return { red: id, green: id, yellow: id, cyan: id, magenta: id, dim: id, bold: id };
+  }
+  return { red: wrap('31'), green: wrap('32'), yellow: wrap('33'), cyan: wrap('36'), magenta: wrap('35'), dim: wrap('2'), bold: wrap('1') };
+}
+
+/** kubectl's short age: `5s`, `3m2s`, `4h`, `2d`. */
+export function shortAge(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 120) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 10) return `${m}m${s % 60}s`;
+  if (m < 180) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h`;
+  return `${Math.floor(h / 24)}d`;
+}
+
+/** The STATUS column as kubectl computes it (printers' printPod). */
+export function podStatusColumn(pod: Pod): string {
+  const st = pod.status ?? {};
+  let reason: string = st.reason ?? st.phase ?? 'Pending';
+  const inits = st.initContainerStatuses ?? [];
+  const initSpecs = pod.spec.initContainers ?? [];
+  let initializing = false;
+  for (let i = 0; i < inits.length; i++) {
+    const c = inits[i] as ContainerStatus;
+    const isSidecar = initSpecs[i]?.restartPolicy === 'Always';
+    if (c.state.terminated?.exitCode === 0) continue;
+    if (isSidecar && c.started) continue;
+    if (c.state.terminated) {
+      reason = c.state.terminated.reason ? `Init:${c.state.terminated.reason}` : `Init:ExitCode:${c.state.terminated.exitCode}`;
+      initializing = true;
+    } else if (c.state.waiting?.reason && c.state.waiting.reason !== 'PodInitializing') {
+      reason = `Init:${c.state.waiting.reason}`;
+      initializing = true;
+    } else {
+      reason = `Init:${i}/${initSpecs.length}`;
+      initializing = true;
+    }
+    break;
+  }
+  const initializedTrue = st.conditions?.some((c) => c.type === 'Initialized' && c.status === 'True') === true;
+  if (!initializing || initializedTrue) {
+    let hasRunning = false;
+    const cs = [...(st.containerStatuses ?? [])].reverse();
+    for (const c of cs) {
+      if (c.state.waiting?.reason) reason = c.state.waiting.reason;
+      else if (c.state.terminated?.reason) reason = c.state.terminated.reason;
+      else if (c.state.terminated) reason = c.state.terminated.exitCode === 0 ? 'Completed' : `ExitCode:${c.state.terminated.exitCode}`;
+      else if (c.ready && c.state.running) hasRunning = true;
+    }
+    if (reason === 'Completed' && hasRunning) reason = 'Running';
+    if (st.phase === 'Running' && hasRunning && cs.every((c) => c.state.running)) reason = 'Running';
+  }
+  if (pod.metadata.deletionTimestamp && st.phase !== 'Succeeded' && st.phase !== 'Failed') reason = 'Terminating';
+  return reason;
+}
+
+/** READY column: ready/total over regular containers and sidecars. */
+export function readyColumn(pod: Pod): string {
+  const st = pod.status ?? {};
+  const sidecars = (st.initContainerStatuses ?? []).filter((_, i) => pod.spec.initContainers?.[i]?.restartPolicy === 'Always');
+  const all = [...(st.containerStatuses ?? []), ...sidecars];
+  const total = pod.spec.containers.length + sidecars.length;
+  return `${all.filter((c) => c.ready).length}/${total}`;
+}
+
+/** RESTARTS column with the age of the last restart: `3 (12s ago)`. */
+export function restartsColumn(pod: Pod, now: number): string {
+  const st = pod.status ?? {};
+  const all = [...(st.initContainerStatuses ?? []), ...(st.containerStatuses ?? [])];
+  const n = all.reduce((a, c) => a + c.restartCount, 0);
+  let last = 0;
+  for (const c of all) {
+    const f = c.lastState.terminated?.finishedAt;
+    if (c.restartCount > 0 && f) last = Math.max(last, Date.parse(f));
+  }
+  return n > 0 && last > 0 ? `${n} (${shortAge(now - last)} ago)` : String(n);
+}
+
+/** One `kubectl get pods` row. */
+export function podRow(pod: Pod, now: number): string[] {
+  const created = pod.metadata.creationTimestamp ? Date.parse(pod.metadata.creationTimestamp) : now;
+  return [pod.metadata.name ?? '', readyColumn(pod), podStatusColumn(pod), restartsColumn(pod, now), shortAge(now - created)];
+}
+
+/** Pads columns like kubectl's tabwriter (3 spaces between columns). */
+export function formatTable(rows: string[][], widths?: number[]): string[] {
+  const w = [...(widths ?? [])];
+  for (const r of rows) r.forEach((c, i) => (w[i] = Math.max(w[i] ?? 0, c.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd((w[i] ?? 0) + 3))).join(''));
+}
+
+/** Colours a STATUS value. */
+export function colourStatus(p: Palette, s: string): string {
+  if (s === 'Running' || s === 'Completed' || s === 'Succeeded') return p.green(s);
+  if (/Error|BackOff|Failed|OOMKilled|Err/.test(s)) return p.red(s);
+  if (s.startsWith('Init:') || s === 'Pending' || s === 'ContainerCreating' || s === 'PodInitializing' || s === 'Terminating' || s === 'RestartingAllContainers') return p.yellow(s);
+  return s;
+}
+
+/** An event line: `12:00:03  Warning  BackOff  pod/web [c]: message`. */
+export function eventLine(p: Palette, e: RecordedEvent): string {
+  const time = new Date(e.lastTimestamp).toISOString().slice(11, 19);
+  const obj = `pod/${e.involvedObject.name}${e.container ? ` [${e.container}]` : ''}`;
+  const type = e.type === 'Warning' ? p.yellow('Warning') : p.dim('Normal ');
+  return `${p.dim(time)}  ${type}  ${p.bold(e.reason)}  ${obj}: ${e.message}`;
+}
+
+/** A restart line, naming the level and the cause. */
+export function restartLine(p: Palette, n: RestartNotice): string {
+  const time = new Date(n.time).toISOString().slice(11, 19);
+  if (n.level === 'container') return `${p.dim(time)}  ${p.cyan('RESTART container')}  pod/${n.pod} [${n.container ?? ''}] #${n.restartCount ?? ''}: ${n.description}`;
+  if (n.level === 'pod') return `${p.dim(time)}  ${p.magenta('RESTART pod in place')}  pod/${n.pod}: ${n.description}`;
+  return `${p.dim(time)}  ${p.red('RE-CREATE pod')}  pod/${n.pod}: ${n.description}`;
+}

@@ -1,0 +1,913 @@
+/**
+ * The `host` runtime adapter (ARCHITECTURE.md "Runtimes"): containers are process trees on the
+ * host, run from the host filesystem (the image field is informational). It is the embedded
+ * default and works unprivileged; with root (or unprivileged user namespaces) and cgroups it
+ * adds per-container bind mounts and a complete kill of every process of a container.
+ *
+ * How a container is started (all layers `exec`, so the PID Node spawned is the container's
+ * main PID and the exit code/signal Node sees is the command's own):
+ *
+ * ```
+ * /bin/sh -c '<join cgroup>; exec "$@"' sh           (only when cgroups are available)
+ *   unshare [--user --map-root-user] --mount --       (only when the container has mounts; no --fork)
+ *   /bin/sh -c '<bind mounts>; cd <workingDir>; <check command>; exec "$@" 3>&-' sh
+ *   <argv...>
+ * ```
+ *
+ * The last shell reports setup failures (missing workingDir, command not found, mount failure)
+ * as short codes on file descriptor 3, a pipe podvisor reads until EOF: EOF without a code means
+ * the command is being exec'd, which is when `startContainer` resolves. A code turns into a
+ * {@link StartError}. Checks therefore happen in the container's own view (its mounts, its PATH,
+ * its working directory), as a real runtime does before exec.
+ *
+ * Linux/POSIX only (process groups, `/bin/sh`). See `HostCapabilities` for what is probed.
+ * Not isolated: network, PIDs, users, the filesystem outside volume mounts. `oomKilled` is
+ * always false: the start spec carries no memory limit, so no memory cgroup is set up (with one,
+ * cgroup v1 `memory.oom_control` `oom_kill > 0` would be the signal).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  StartError, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult, type ExitInfo,
+  type MountSpec, type Sandbox, type SandboxSpec,
+} from './types.js';
+
+/** Structured log sink: a constant message plus fields (`podUid`, `container`, …). */
+export type HostRuntimeLogger = (msg: string, fields?: object) => void;
+
+/**
+ * What the host can do for the runtime, probed once by {@link HostRuntime.probe}. Every feature
+ * has a fallback, and `notes` says in words what is unavailable and why.
+ */
+export interface HostCapabilities {
+  /**
+   * Per-container cgroups used to find and kill every process of a container (including ones
+   * that left the process group with `setsid`). `root` is the absolute directory under which
+   * `<pod-uid>/<container-id>` leaves are created. Absent: only the process group is killed.
+   */
+  cgroup?: { version: 1 | 2; root: string };
+  /**
+   * How volume mounts are made: `root` = private mount namespace with bind mounts (needs root),
+   * `userns` = the same inside an unprivileged user namespace (the container sees itself as
+   * uid 0, mapped to podvisor's uid), `none` = pods with volume mounts are refused.
+   */
+  mounts: 'root' | 'userns' | 'none';
+  /** Absolute paths of the external tools found in podvisor's PATH. */
+  tools: { unshare?: string; nsenter?: string; mount?: string; mkdir?: string };
+  /** Human-readable reasons for every missing feature (for `podvisor` diagnostics). */
+  notes: string[];
+}
+
+/** Options of {@link HostRuntime}. */
+export interface HostRuntimeOptions {
+  /** Root of podvisor's data: pod directories live under `<dataDir>/pods/<podUid>/`. */
+  dataDir: string;
+  logger?: HostRuntimeLogger;
+  /**
+   * Capabilities to use instead of probing. The constructor defaults to {@link NO_CAPABILITIES}
+   * (process groups only, no mounts); {@link HostRuntime.create} probes.
+   */
+  capabilities?: HostCapabilities;
+}
+
+/** The portable baseline: process-group kill only, no volume mounts. */
+export const NO_CAPABILITIES: Readonly<HostCapabilities> = Object.freeze({
+  mounts: 'none',
+  tools: Object.freeze({}),
+  notes: Object.freeze(['capabilities were not probed (use HostRuntime.create)']) as string[],
+});
+
+const SH = '/bin/sh';
+const ID_PREFIX = 'host://';
+/** Used when neither the container spec nor podvisor's environment has a PATH. */
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** Log files kept per container: the current instance's and the previous one's (as the kubelet). */
+const LOGS_KEPT = 2;
+/** Exec output is truncated to this many bytes (the kubelet's probe output limit is 10 KiB). */
+const EXEC_OUTPUT_LIMIT = 10 * 1024;
+/** Upper bound for sweeping a container's cgroup until empty. */
+const SWEEP_DEADLINE_MS = 5_000;
+/** Upper bound for `killAll`/`close` waiting for an instance's exit to be processed. */
+const KILL_WAIT_MS = 10_000;
+/** After an exec's main process exits, how long to wait for its output pipes to drain. */
+const EXEC_DRAIN_MS = 200;
+/** Mode of pod, volume and log directories: writable by podvisor's user only (see createSandbox). */
+const DIR_MODE = 0o755;
+
+interface Instance {
+  id: string;
+  podUid: string;
+  name: string;
+  pid: number;
+  env: Record<string, string>;
+  workingDir: string;
+  /** Mounts were made in a private mount namespace (exec must enter it). */
+  mountNamespace: boolean;
+  cgroupDir?: string;
+  logFile: string;
+  alive: boolean;
+  /** When the main process's exit was seen (set by finish). */
+  finishedAt?: number;
+  exited: Promise<ExitInfo>;
+}
+
+/** A setup failure reported on fd 3 by the wrapper shell. */
+interface SetupFailure {
+  code: string;
+  index?: number;
+  details: string;
+}
+
+/**
+ * {@link ContainerRuntime} that runs containers as host processes, each in its own process group
+ * (and, where available, its own cgroup and mount namespace). Create it with
+ * {@link HostRuntime.create} to probe what the host allows; `new HostRuntime(opts)` without
+ * `capabilities` uses the portable baseline.
+ */
+export class HostRuntime implements ContainerRuntime {
+  /** Container IDs are `host://<hex>`. */
+  readonly name = 'host';
+  /** What this instance uses (probed or given); read-only. */
+  readonly capabilities: Readonly<HostCapabilities>;
+  private readonly dataDir: string;
+  private readonly log: HostRuntimeLogger;
+  private readonly instances = new Map<string, Instance>();
+  /** Log files per `<podUid>/<container>`, oldest first (seeded from disk on first use). */
+  private readonly logHistory = new Map<string, string[]>();
+  /** Pods for which a cgroup directory may exist (removed on release/close). */
+  private readonly cgroupPods = new Set<string>();
+  private closed = false;
+
+  /** Synchronous constructor; does no I/O. Prefer {@link HostRuntime.create}. */
+  constructor(opts: HostRuntimeOptions) {
+    this.dataDir = path.resolve(opts.dataDir);
+    this.log = opts.logger ?? (() => {});
+    this.capabilities = opts.capabilities ?? NO_CAPABILITIES;
+  }
+
+  /** Probes the host's capabilities (unless given) and returns a ready runtime. */
+  static async create(opts: HostRuntimeOptions): Promise<HostRuntime> {
+    const capabilities = opts.capabilities ?? await HostRuntime.probe(opts.dataDir, opts.logger);
+    return new HostRuntime({ ...opts, capabilities });
+  }
+
+  /**
+   * Finds out once what the host allows (about 10–30 ms): external tools in PATH; a cgroup
+   * hierarchy podvisor can create leaves in and move a process into (cgroup v1 `pids` at
+   * `/sys/fs/cgroup/pids`, else a cgroup v2 root at `/sys/fs/cgroup`); whether a private mount
+   * namespace with a read-only bind mount works as root, else inside an unprivileged user
+   * namespace. Never throws: what fails is listed in `notes`.
+   */
+  static async probe(dataDir: string, logger?: HostRuntimeLogger): Promise<HostCapabilities> {
+    const notes: string[] = [];
+    const pathEnv = process.env.PATH ?? DEFAULT_PATH;
+    const tools: HostCapabilities['tools'] = {};
+    for (const t of ['unshare', 'nsenter', 'mount', 'mkdir'] as const) {
+      const found = findExecutable(t, pathEnv);
+      if (found !== undefined) tools[t] = found;
+    }
+    const root = path.resolve(dataDir);
+    await fsp.mkdir(root, { recursive: true, mode: DIR_MODE });
+
+    let cgroup: HostCapabilities['cgroup'];
+    const candidates: { version: 1 | 2; base: string }[] = [];
+    if (fs.existsSync('/sys/fs/cgroup/pids/cgroup.procs')) candidates.push({ version: 1, base: '/sys/fs/cgroup/pids' });
+    if (fs.existsSync('/sys/fs/cgroup/cgroup.controllers')) candidates.push({ version: 2, base: '/sys/fs/cgroup' });
+    if (candidates.length === 0) notes.push('no cgroup v1 pids controller at /sys/fs/cgroup/pids and no cgroup v2 at /sys/fs/cgroup: only the process group of a container is killed (a process that calls setsid can survive its container)');
+    for (const c of candidates) {
+      const cgRoot = path.join(c.base, 'podvisor');
+      const probeDir = path.join(cgRoot, `probe-${randomBytes(6).toString('hex')}`);
+      try {
+        await fsp.mkdir(probeDir, { recursive: true });
+        const r = await runQuiet([SH, '-c', `echo $$ > ${shq(path.join(probeDir, 'cgroup.procs'))}`], 5_000);
+        if (r.code !== 0) throw new Error(r.output.trim() || `exit ${r.code}`);
+        cgroup = { version: c.version, root: cgRoot };
+      } catch (err) {
+        notes.push(`cgroup v${c.version} at ${c.base} is not usable (${errText(err)}): only the process group of a container is killed`);
+      } finally {
+        await removeCgroupDir(probeDir, Date.now() + 1_000).catch(() => {});
+      }
+      if (cgroup) break;
+    }
+
+    let mounts: HostCapabilities['mounts'] = 'none';
+    if (tools.unshare === undefined || tools.mount === undefined || tools.mkdir === undefined) {
+      notes.push('util-linux unshare/mount or mkdir not found in PATH: volume mounts are unavailable');
+    } else {
+      const probeRoot = path.join(root, `.probe-${randomBytes(6).toString('hex')}`);
+      try {
+        const a = path.join(probeRoot, 'a');
+        const b = path.join(probeRoot, 'b');
+        await fsp.mkdir(a, { recursive: true });
+        await fsp.mkdir(b, { recursive: true });
+        const script = `${shq(tools.mount)} --bind -- ${shq(a)} ${shq(b)} && ${shq(tools.mount)} -o remount,bind,ro -- ${shq(b)}`;
+        const attempts: { mode: 'root' | 'userns'; flags: string[] }[] = [];
+        if (process.getuid?.() === 0) attempts.push({ mode: 'root', flags: ['--mount', '--propagation', 'private'] });
+        attempts.push({ mode: 'userns', flags: ['--user', '--map-root-user', '--mount', '--propagation', 'private'] });
+        for (const at of attempts) {
+          const r = await runQuiet([tools.unshare, ...at.flags, '--', SH, '-c', script], 5_000);
+          if (r.code === 0) { mounts = at.mode; break; }
+          notes.push(`volume mounts via ${at.mode === 'root' ? 'a mount namespace as root' : 'an unprivileged user namespace'} failed: ${r.output.trim() || `exit ${r.code}`}`);
+        }
+        if (mounts === 'none') notes.push('volume mounts are unavailable: run podvisor as root or enable unprivileged user namespaces');
+        else if (tools.nsenter === undefined) notes.push('nsenter not found in PATH: exec (probes, hooks) runs without the container\'s mounts');
+      } catch (err) {
+        notes.push(`volume mount probe failed: ${errText(err)}`);
+      } finally {
+        await fsp.rm(probeRoot, { recursive: true, force: true }).catch(() => {});
+      }
+    }
+    const caps: HostCapabilities = { mounts, tools, notes };
+    if (cgroup) caps.cgroup = cgroup;
+    logger?.('host runtime capabilities', { cgroup: cgroup ?? null, mounts, notes });
+    return caps;
+  }
+
+  /**
+   * Volume mounts need a private mount namespace, which needs root or unprivileged user
+   * namespaces: without either, one message per mount naming the volume and the ways out.
+   */
+  checkMounts(mounts: readonly MountSpec[]): string[] {
+    if (mounts.length === 0 || this.capabilities.mounts !== 'none') return [];
+    return mounts.map((m) => `volume "${m.volume}" cannot be mounted at ${m.mountPath}: the host runtime needs root or unprivileged user namespaces for volume mounts; run podvisor as root, enable user namespaces (sysctl kernel.unprivileged_userns_clone=1 or user.max_user_namespaces>0), or use --runtime sandbox`);
+  }
+
+  /**
+   * Creates `<dataDir>/pods/<podUid>/` and `volumes/<name>/` for each emptyDir. Idempotent.
+   * Directories are 0755 rather than Kubernetes' 0777 emptyDir: on the host runtime every
+   * container runs as podvisor's own user, so nobody else needs to write there, and 0777 would
+   * let any local user tamper with pod data.
+   */
+  async createSandbox(spec: SandboxSpec): Promise<Sandbox> {
+    this.assertOpen();
+    const dir = this.podDir(spec.podUid);
+    await fsp.mkdir(dir, { recursive: true, mode: DIR_MODE });
+    const emptyDirPaths: Record<string, string> = {};
+    for (const name of spec.emptyDirs) {
+      const p = path.join(dir, 'volumes', safeSegment(name, 'volume name'));
+      await fsp.mkdir(p, { recursive: true, mode: DIR_MODE });
+      await fsp.chmod(p, DIR_MODE); // mkdir's mode is filtered by the umask
+      emptyDirPaths[name] = p;
+    }
+    return { id: `host-${spec.podUid.replace(/-/g, '').slice(0, 12)}`, podUid: spec.podUid, dir, emptyDirPaths };
+  }
+
+  /**
+   * Kills any instance of the pod still running (the agent should have stopped them; a leftover
+   * would outlive its pod), removes the pod's cgroup directory and, with `deleteData`, the whole
+   * pod directory (volumes and logs). Without `deleteData` everything on disk stays. Idempotent.
+   */
+  async releaseSandbox(sandbox: Sandbox, opts: { deleteData: boolean }): Promise<void> {
+    const podUid = sandbox.podUid;
+    const stragglers = [...this.instances.values()].filter((i) => i.podUid === podUid);
+    await Promise.all(stragglers.filter((i) => i.alive).map((i) => {
+      this.log('killing container of released sandbox', { podUid, container: i.name, containerID: ID_PREFIX + i.id });
+      return this.killAll(i.id);
+    }));
+    for (const i of stragglers) this.instances.delete(i.id);
+    await this.removePodCgroup(podUid);
+    if (opts.deleteData) {
+      await fsp.rm(this.podDir(podUid), { recursive: true, force: true });
+      for (const key of [...this.logHistory.keys()]) if (key.startsWith(`${podUid}/`)) this.logHistory.delete(key);
+    }
+  }
+
+  /**
+   * Starts an instance (see the module comment for the process layout). Resolves once the
+   * command is being exec'd; rejects with {@link StartError}: `CreateContainerError` for a
+   * missing workingDir, a missing hostPath or a failed mount, `RunContainerError` for a command
+   * that is not found or not executable (or a failed spawn). The environment is exactly
+   * `spec.env`, plus podvisor's `PATH` when the spec has none (a process without PATH could not
+   * find anything; real runtimes take it from the image). Without `workingDir` the process
+   * starts in `/`, as in a container whose image sets no WorkingDir.
+   */
+  async startContainer(spec: ContainerStartSpec): Promise<ContainerHandle> {
+    this.assertOpen();
+    const podUid = safeSegment(spec.sandbox.podUid, 'pod UID');
+    const name = safeSegment(spec.name, 'container name');
+    if (spec.argv.length === 0) throw new StartError('CreateContainerConfigError', `container "${name}" has no command`);
+    const problems = this.checkMounts(spec.mounts);
+    if (problems.length > 0) throw new StartError('CreateContainerError', problems.join('; '));
+    const hostIsFile: boolean[] = [];
+    for (const m of spec.mounts) {
+      try {
+        hostIsFile.push(!(await fsp.stat(m.hostPath)).isDirectory());
+      } catch (err) {
+        throw new StartError('CreateContainerError', `failed to create container "${name}": volume "${m.volume}": host path ${m.hostPath} is not accessible: ${errText(err)}`);
+      }
+    }
+
+    const id = randomBytes(16).toString('hex');
+    const env = containerEnv(spec.env);
+    const workingDir = spec.workingDir ?? '/';
+    const { file: logFile, fd: logFd } = await this.openLog(podUid, name, spec.attempt);
+    const cgroupDir = await this.makeCgroup(podUid, id, name);
+
+    const prefix: string[] = [];
+    let script = '';
+    if (cgroupDir !== undefined) {
+      script += `{ echo $$ > ${shq(path.join(cgroupDir, 'cgroup.procs'))}; } 2>&3 || { echo 'E cgroup' >&3; exit 126; }\n`;
+    }
+    const mountNamespace = spec.mounts.length > 0;
+    if (mountNamespace) {
+      const tools = this.capabilities.tools;
+      const unshare = tools.unshare ?? 'unshare';
+      const userns = this.capabilities.mounts === 'userns' ? ['--user', '--map-root-user'] : [];
+      prefix.push(SH, '-c', `${script}exec "$@"`, 'sh', unshare, ...userns, '--mount', '--propagation', 'private', '--');
+      script = mountScript(spec.mounts, hostIsFile, tools.mkdir ?? 'mkdir', tools.mount ?? 'mount');
+    }
+    const argv = [...prefix, SH, '-c', script + finalScript(workingDir, env), 'sh', ...spec.argv];
+
+    let child: ChildProcess;
+    try {
+      this.assertOpen(); // close() may have run during the awaits above
+      child = spawn(argv[0] ?? SH, argv.slice(1), { detached: true, env, cwd: '/', stdio: ['ignore', logFd, logFd, 'pipe'] });
+    } catch (err) {
+      await this.discardFailedStart(podUid, name, logFile, cgroupDir);
+      if (this.closed) throw err;
+      throw new StartError('RunContainerError', `failed to start container "${name}": ${errText(err)}`);
+    } finally {
+      // The child has its own copy of the descriptor once spawn() returned.
+      fs.closeSync(logFd);
+    }
+    const outcome = watchChild(child);
+    const pid = child.pid; // set synchronously by a successful spawn, undefined after a failed one
+    if (pid === undefined) {
+      const spawnErr = await outcome.spawned; // the 'error' event follows on the next tick
+      await outcome.exit;
+      destroyStreams(child);
+      await this.discardFailedStart(podUid, name, logFile, cgroupDir);
+      throw new StartError('RunContainerError', `failed to start container "${name}": spawn ${SH}: ${errText(spawnErr)}`);
+    }
+    // Registered before any await, so that close() and releaseSandbox() can always find it.
+    const exited = outcome.exit.then((e) => this.finish(inst, e));
+    const inst: Instance = { id, podUid, name, pid, env, workingDir, mountNamespace, logFile, alive: true, exited };
+    if (cgroupDir !== undefined) inst.cgroupDir = cgroupDir;
+    this.instances.set(id, inst);
+
+    const failure = parseSetup(await readAll(child.stdio[3]));
+    if (failure !== undefined) {
+      await inst.exited;
+      this.instances.delete(id);
+      await this.discardFailedStart(podUid, name, logFile, undefined);
+      throw this.startError(failure, spec, workingDir);
+    }
+    // A command that exits at once may have its exit seen before the EOF on fd 3: keep
+    // startedAt <= finishedAt.
+    const startedAt = Math.min(Date.now(), inst.finishedAt ?? Infinity);
+    this.rotateLogs(podUid, name, logFile);
+    this.log('container process started', { podUid, container: name, containerID: ID_PREFIX + id, pid: inst.pid, cgroup: cgroupDir ?? null });
+    return { id: ID_PREFIX + id, pid: inst.pid, startedAt, exited: inst.exited };
+  }
+
+  /** Signals the main PID only (Kubernetes sends the stop signal to the container's PID 1). */
+  signal(id: string, signal: 'SIGTERM' | 'SIGKILL' | 'SIGINT' | 'SIGHUP'): void {
+    const inst = this.instances.get(bareId(id));
+    if (!inst?.alive) return;
+    tryKill(inst.pid, signal);
+  }
+
+  /**
+   * SIGKILLs the process group and every process in the cgroup, then waits (bounded) until the
+   * exit has been processed, so that after it resolves the instance is gone. No-op when the
+   * instance is unknown or already exited.
+   */
+  async killAll(id: string): Promise<void> {
+    const inst = this.instances.get(bareId(id));
+    if (!inst?.alive) return;
+    tryKill(-inst.pid, 'SIGKILL');
+    if (inst.cgroupDir !== undefined) await this.sweepCgroup(inst.cgroupDir, Date.now() + SWEEP_DEADLINE_MS);
+    if (!(await within(inst.exited, KILL_WAIT_MS))) {
+      this.log('container did not exit after SIGKILL', { podUid: inst.podUid, container: inst.name, containerID: ID_PREFIX + inst.id, pid: inst.pid });
+    }
+  }
+
+  /**
+   * Runs `command` with the instance's environment and working directory, inside its mount
+   * namespace (via `nsenter`) when it has mounts, and in its cgroup when cgroups are available
+   * (so that what it leaves behind dies with the container, as in Kubernetes). Without cgroups
+   * the exec's process group is killed when it returns, since nothing else would stop leftovers
+   * from outliving the container. Combined output is truncated to 10 KiB. At the timeout the
+   * exec's process group is SIGKILLed (`timedOut`, exit 137). Never throws: a command that is
+   * not found gives 127 (not executable or bad working dir: 126) with the reason in `output`; an
+   * instance that is not running gives 126.
+   */
+  async exec(id: string, command: string[], opts: { timeoutMs: number }): Promise<ExecResult> {
+    const inst = this.instances.get(bareId(id));
+    if (!inst?.alive) return { exitCode: 126, output: `container ${id} is not running`, timedOut: false };
+    if (command.length === 0) return { exitCode: 126, output: 'exec: empty command', timedOut: false };
+    const tools = this.capabilities.tools;
+    let argv: string[] = [SH, '-c', finalScript(inst.workingDir, inst.env), 'sh', ...command];
+    if (inst.mountNamespace && tools.nsenter !== undefined) {
+      const userns = this.capabilities.mounts === 'userns' ? ['--user', '--preserve-credentials'] : [];
+      argv = [tools.nsenter, '--target', String(inst.pid), ...userns, '--mount', '--', ...argv];
+    }
+    if (inst.cgroupDir !== undefined) {
+      // Best effort: the container may be exiting and its cgroup already gone.
+      argv = [SH, '-c', `{ echo $$ > ${shq(path.join(inst.cgroupDir, 'cgroup.procs'))}; } 2>/dev/null; exec "$@"`, 'sh', ...argv];
+    }
+
+    let child: ChildProcess;
+    try {
+      child = spawn(argv[0] ?? SH, argv.slice(1), { detached: true, env: inst.env, cwd: '/', stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    } catch (err) {
+      return { exitCode: 127, output: `exec: ${errText(err)}`, timedOut: false };
+    }
+    const outcome = watchChild(child);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const collect = (b: Buffer): void => {
+      if (size >= EXEC_OUTPUT_LIMIT) return;
+      const part = b.subarray(0, EXEC_OUTPUT_LIMIT - size);
+      chunks.push(part);
+      size += part.length;
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    const setupP = readAll(child.stdio[3]);
+    const spawned = await outcome.spawned;
+    if (spawned !== true || child.pid === undefined) {
+      await outcome.exit;
+      destroyStreams(child);
+      return { exitCode: 127, output: `exec: ${errText(spawned)}`, timedOut: false };
+    }
+    const pgid = child.pid;
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; tryKill(-pgid, 'SIGKILL'); }, Math.max(1, opts.timeoutMs));
+    const e = await outcome.exit;
+    clearTimeout(timer);
+    if (inst.cgroupDir === undefined) {
+      tryKill(-pgid, 'SIGKILL');
+      await sweepSession(pgid, Date.now() + SWEEP_DEADLINE_MS);
+    }
+    const drained = Promise.all([once(child.stdout, 'close'), once(child.stderr, 'close')]);
+    await within(drained, EXEC_DRAIN_MS);
+    const setup = await within(setupP, EXEC_DRAIN_MS);
+    destroyStreams(child);
+    let output = Buffer.concat(chunks).toString('utf8');
+    let exitCode = 'code' in e ? exitCodeOf(e.code, e.signal) : 127;
+    const failure = setup === true ? parseSetup(await setupP) : undefined;
+    if (failure !== undefined) {
+      const msg = setupMessage(failure, command[0] ?? '', inst.workingDir);
+      output = (msg.text + (output === '' ? '' : `\n${output}`)).slice(0, EXEC_OUTPUT_LIMIT);
+      exitCode = failure.code === 'notfound' ? 127 : 126;
+    }
+    return { exitCode, output, timedOut };
+  }
+
+  /** Forgets the instance (killing it first if it still runs); its log stays as the previous one. */
+  async removeContainer(id: string): Promise<void> {
+    const inst = this.instances.get(bareId(id));
+    if (!inst) return;
+    if (inst.alive) await this.killAll(inst.id);
+    await within(inst.exited, KILL_WAIT_MS);
+    this.instances.delete(inst.id);
+  }
+
+  /**
+   * The newest (or, with `previous`, the second newest) existing log file of a container:
+   * `<dataDir>/pods/<podUid>/logs/<container>/<attempt>.log`. Order is the start order seen by
+   * this runtime, seeded from file modification times for logs written before it existed.
+   */
+  logPath(podUid: string, container: string, previous: boolean): string | undefined {
+    if (!isSafeSegment(podUid) || !isSafeSegment(container)) return undefined;
+    const existing = this.history(podUid, container).filter((p) => fs.existsSync(p));
+    return existing[existing.length - (previous ? 2 : 1)];
+  }
+
+  /**
+   * Kills every live instance (group and cgroup), waits for their exits (bounded) and removes
+   * the cgroup directories. Further starts are refused. Idempotent.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.instances.values()].filter((i) => i.alive).map((i) => this.killAll(i.id)));
+    await Promise.all([...this.instances.values()].map((i) => within(i.exited, KILL_WAIT_MS)));
+    for (const podUid of [...this.cgroupPods]) await this.removePodCgroup(podUid);
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('host runtime is closed');
+  }
+
+  private podDir(podUid: string): string {
+    return path.join(this.dataDir, 'pods', safeSegment(podUid, 'pod UID'));
+  }
+
+  /**
+   * The main process exited: kill what is left of the container (group, then cgroup until
+   * empty), remove the cgroup, and only then report the exit. Never rejects.
+   */
+  private async finish(inst: Instance, e: ChildExit): Promise<ExitInfo> {
+    const finishedAt = Date.now();
+    inst.finishedAt = finishedAt;
+    inst.alive = false;
+    const info: ExitInfo = 'code' in e
+      ? { exitCode: exitCodeOf(e.code, e.signal), oomKilled: false, finishedAt }
+      : { exitCode: 128, oomKilled: false, finishedAt };
+    if ('code' in e && e.signal !== null) info.signal = e.signal;
+    try {
+      tryKill(-inst.pid, 'SIGKILL');
+      const deadline = Date.now() + SWEEP_DEADLINE_MS;
+      if (inst.cgroupDir !== undefined) {
+        if (await this.sweepCgroup(inst.cgroupDir, deadline)) await removeCgroupDir(inst.cgroupDir, deadline);
+        else this.log('cgroup not empty after sweep', { podUid: inst.podUid, container: inst.name, cgroup: inst.cgroupDir });
+      } else if (!(await sweepSession(inst.pid, deadline))) {
+        this.log('processes of the container survived the sweep', { podUid: inst.podUid, container: inst.name, pid: inst.pid });
+      }
+    } catch (err) {
+      this.log('cleanup after container exit failed', { podUid: inst.podUid, container: inst.name, error: errText(err) });
+    }
+    return info;
+  }
+
+  /** SIGKILLs everything listed in the cgroup until it is empty; false at the deadline. */
+  private async sweepCgroup(dir: string, deadline: number): Promise<boolean> {
+    if (this.capabilities.cgroup?.version === 2) {
+      await fsp.writeFile(path.join(dir, 'cgroup.kill'), '1').catch(() => {}); // kernel >= 5.14
+    }
+    for (let round = 0; ; round++) {
+      let text: string;
+      try {
+        text = await fsp.readFile(path.join(dir, 'cgroup.procs'), 'utf8');
+      } catch (err) {
+        return (err as NodeJS.ErrnoException).code === 'ENOENT';
+      }
+      // cgroupfs files report size 0, so the content is the only emptiness test.
+      const pids = text.split('\n').filter((l) => l !== '').map(Number);
+      if (pids.length === 0) return true;
+      for (const p of pids) if (p > 0) tryKill(p, 'SIGKILL');
+      if (Date.now() >= deadline) return false;
+      await delay(Math.min(2 + round * 2, 20)); // processes being killed leave the list shortly
+    }
+  }
+
+  private async makeCgroup(podUid: string, id: string, container: string): Promise<string | undefined> {
+    const cg = this.capabilities.cgroup;
+    if (!cg) return undefined;
+    const dir = path.join(cg.root, podUid, id);
+    try {
+      this.cgroupPods.add(podUid);
+      await fsp.mkdir(dir, { recursive: true });
+      return dir;
+    } catch (err) {
+      this.log('cannot create container cgroup; falling back to the process group', { podUid, container, cgroup: dir, error: errText(err) });
+      return undefined;
+    }
+  }
+
+  private async removePodCgroup(podUid: string): Promise<void> {
+    const cg = this.capabilities.cgroup;
+    if (!cg || !this.cgroupPods.has(podUid)) return;
+    const dir = path.join(cg.root, podUid);
+    try {
+      for (const leaf of await fsp.readdir(dir, { withFileTypes: true })) {
+        if (leaf.isDirectory()) await fsp.rmdir(path.join(dir, leaf.name)).catch(() => {});
+      }
+      await fsp.rmdir(dir);
+      this.cgroupPods.delete(podUid);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.cgroupPods.delete(podUid);
+      else this.log('cannot remove pod cgroup', { podUid, cgroup: dir, error: errText(err) });
+    }
+  }
+
+  private async discardFailedStart(podUid: string, name: string, logFile: string, cgroupDir: string | undefined): Promise<void> {
+    await fsp.unlink(logFile).catch(() => {});
+    const hist = this.logHistory.get(`${podUid}/${name}`);
+    if (hist) this.logHistory.set(`${podUid}/${name}`, hist.filter((p) => p !== logFile));
+    if (cgroupDir !== undefined) await fsp.rmdir(cgroupDir).catch(() => {});
+  }
+
+  private startError(f: SetupFailure, spec: ContainerStartSpec, workingDir: string): StartError {
+    const cmd = spec.argv[0] ?? '';
+    if (f.code === 'mount') {
+      const m = spec.mounts[f.index ?? -1];
+      const what = m ? `volume "${m.volume}" at ${m.mountPath}` : 'a volume';
+      return new StartError('CreateContainerError', `failed to create container "${spec.name}": cannot mount ${what}: ${f.details || 'mount failed'}`);
+    }
+    const msg = setupMessage(f, cmd, workingDir);
+    const verb = msg.reason === 'CreateContainerError' ? 'create' : 'start';
+    return new StartError(msg.reason, `failed to ${verb} container "${spec.name}": ${msg.text}`);
+  }
+
+  /**
+   * Creates a fresh log file for the instance (never overwriting one) and returns its path and
+   * an append descriptor for the child's stdout and stderr.
+   */
+  private async openLog(podUid: string, container: string, attempt: number): Promise<{ file: string; fd: number }> {
+    const dir = path.join(this.podDir(podUid), 'logs', container);
+    await fsp.mkdir(dir, { recursive: true, mode: DIR_MODE });
+    this.history(podUid, container); // seed from disk before adding the new file
+    for (let n = 0; ; n++) {
+      const file = path.join(dir, n === 0 ? `${attempt}.log` : `${attempt}.${n}.log`);
+      try {
+        const fd = fs.openSync(file, 'ax', 0o640);
+        this.logHistory.get(`${podUid}/${container}`)?.push(file);
+        return { file, fd };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+    }
+  }
+
+  /** Deletes all but the newest {@link LOGS_KEPT} log files of the container. */
+  private rotateLogs(podUid: string, container: string, current: string): void {
+    const key = `${podUid}/${container}`;
+    const hist = (this.logHistory.get(key) ?? []).filter((p) => p !== current);
+    hist.push(current);
+    while (hist.length > LOGS_KEPT) {
+      const old = hist.shift();
+      if (old !== undefined) fs.rmSync(old, { force: true });
+    }
+    this.logHistory.set(key, hist);
+  }
+
+  private history(podUid: string, container: string): string[] {
+    const key = `${podUid}/${container}`;
+    let hist = this.logHistory.get(key);
+    if (hist) return hist;
+    hist = [];
+    const dir = path.join(this.dataDir, 'pods', podUid, 'logs', container);
+    try {
+      const found = fs.readdirSync(dir).flatMap((f) => {
+        const m = /^(\d+)(?:\.(\d+))?\.log$/.exec(f);
+        if (!m) return [];
+        const p = path.join(dir, f);
+        return [{ p, mtime: fs.statSync(p).mtimeMs, attempt: Number(m[1]), n: Number(m[2] ?? 0) }];
+      });
+      found.sort((a, b) => a.mtime - b.mtime || a.attempt - b.attempt || a.n - b.n);
+      hist = found.map((f) => f.p);
+    } catch {
+      // no logs yet
+    }
+    this.logHistory.set(key, hist);
+    return hist;
+  }
+}
+
+// ---- process helpers -----------------------------------------------------------------------
+
+type ChildExit = { code: number | null; signal: NodeJS.Signals | null } | { error: Error };
+
+/**
+ * One place that listens to a child's lifecycle: `spawned` settles with true on 'spawn' or the
+ * error on a spawn failure; `exit` always settles (on 'exit', or right after a spawn error,
+ * when Node may not emit 'exit'), so no promise is left dangling and no 'error' is unhandled.
+ */
+function watchChild(child: ChildProcess): { spawned: Promise<true | Error>; exit: Promise<ChildExit> } {
+  let isSpawned = false;
+  let resolveSpawned!: (v: true | Error) => void;
+  let resolveExit!: (v: ChildExit) => void;
+  const spawned = new Promise<true | Error>((r) => { resolveSpawned = r; });
+  const exit = new Promise<ChildExit>((r) => { resolveExit = r; });
+  child.once('spawn', () => { isSpawned = true; resolveSpawned(true); });
+  child.once('exit', (code, signal) => resolveExit({ code, signal }));
+  child.on('error', (err) => {
+    if (isSpawned) return; // later errors come from child.kill(), which we never use
+    resolveSpawned(err);
+    resolveExit({ error: err });
+  });
+  return { spawned, exit };
+}
+
+/** Reads a stream to its end ('' for none); never rejects. */
+function readAll(stream: unknown): Promise<string> {
+  const s = stream as NodeJS.ReadableStream | null | undefined;
+  if (!s) return Promise.resolve('');
+  return new Promise((resolve) => {
+    let text = '';
+    s.on('data', (d: Buffer | string) => { text += d.toString(); });
+    s.once('end', () => resolve(text));
+    s.once('close', () => resolve(text));
+    s.once('error', () => resolve(text));
+  });
+}
+
+function once(stream: NodeJS.ReadableStream | null | undefined, event: string): Promise<void> {
+  if (!stream || (stream as { closed?: boolean }).closed === true) return Promise.resolve();
+  return new Promise((resolve) => stream.once(event, () => resolve()));
+}
+
+function destroyStreams(child: ChildProcess): void {
+  for (const s of child.stdio) (s as { destroy?: () => void } | null)?.destroy?.();
+}
+
+/** True when `p` settled within `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => { timer = setTimeout(() => r(false), ms); });
+  try {
+    return await Promise.race([p.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The fallback without cgroups: SIGKILL every live process whose process group or session is
+ * `leader`'s (a container's main process is the leader of both, being spawned detached), until
+ * none is left or the deadline passes. Waiting matters: a SIGKILLed process is not gone at once,
+ * and "exited" must mean nothing of the container runs. Matching the session also catches
+ * process groups made by a job-control shell; a process that called setsid escapes (only a cgroup
+ * finds it). Linux reads /proc; elsewhere only the process group is signalled. Zombies count as
+ * gone: they run nothing and only wait for their new parent to reap them.
+ */
+async function sweepSession(leader: number, deadline: number): Promise<boolean> {
+  if (process.platform !== 'linux') return true;
+  for (let round = 0; ; round++) {
+    const members = await sessionMembers(leader);
+    if (members.length === 0) return true;
+    for (const p of members) tryKill(p, 'SIGKILL');
+    if (Date.now() >= deadline) return false;
+    await delay(Math.min(2 + round * 2, 20));
+  }
+}
+
+async function sessionMembers(leader: number): Promise<number[]> {
+  let entries: string[];
+  try {
+    entries = await fsp.readdir('/proc');
+  } catch {
+    return [];
+  }
+  const found: number[] = [];
+  await Promise.all(entries.filter((e) => /^\d+$/.test(e)).map(async (e) => {
+    try {
+      const stat = await fsp.readFile(`/proc/${e}/stat`, 'utf8');
+      // fields after "(comm) ": state ppid pgrp session ...
+      const [state, , pgrp, session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (state === 'Z' || state === 'X') return;
+      if (Number(pgrp) === leader || Number(session) === leader) found.push(Number(e));
+    } catch {
+      // exited meanwhile
+    }
+  }));
+  return found;
+}
+
+/** rmdir a (now empty) cgroup, retrying while the kernel still counts exiting tasks (EBUSY). */
+async function removeCgroupDir(dir: string, deadline: number): Promise<void> {
+  for (let round = 0; ; round++) {
+    try {
+      await fsp.rmdir(dir);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || Date.now() >= deadline) throw err;
+    }
+    await delay(Math.min(2 + round * 2, 20));
+  }
+}
+
+function tryKill(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // ESRCH: already gone; EPERM cannot happen for our own children
+  }
+}
+
+/** Spec D10: the exit code, or 128 + the number of the signal that killed the process. */
+function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return 128 + (signal !== null ? (os.constants.signals[signal] ?? 0) : 0);
+}
+
+/** Runs a short command and collects its combined output (for probes). */
+async function runQuiet(argv: string[], timeoutMs: number): Promise<{ code: number; output: string }> {
+  const child = spawn(argv[0] ?? SH, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const outcome = watchChild(child);
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+  const timer = setTimeout(() => tryKill(child.pid ?? 0, 'SIGKILL'), timeoutMs);
+  const e = await outcome.exit;
+  clearTimeout(timer);
+  if ('error' in e) return { code: 127, output: e.error.message };
+  return { code: exitCodeOf(e.code, e.signal), output };
+}
+
+function findExecutable(name: string, pathEnv: string): string | undefined {
+  for (const d of pathEnv.split(':')) {
+    if (d === '') continue;
+    const p = path.join(d, name);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      if (fs.statSync(p).isFile()) return p;
+    } catch {
+      // keep looking
+    }
+  }
+  return undefined;
+}
+
+// ---- shell snippets ------------------------------------------------------------------------
+
+/** Single-quotes a string for /bin/sh. */
+function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Bind-mounts each volume at its mountPath (parents before children). Creating a missing
+ * mountPath (a directory, or an empty file for a file volume) happens on the host filesystem,
+ * which the mount namespace shares: accepted for now; only the mount itself is private.
+ */
+function mountScript(mounts: readonly MountSpec[], hostIsFile: readonly boolean[], mkdir: string, mount: string): string {
+  const order = mounts.map((m, i) => ({ m, i })).sort((a, b) => depth(a.m.mountPath) - depth(b.m.mountPath));
+  let s = '';
+  for (const { m, i } of order) {
+    const mp = shq(m.mountPath);
+    const prepare = hostIsFile[i] === true
+      ? `${shq(mkdir)} -p -- ${shq(path.dirname(m.mountPath))} && { [ -e ${mp} ] || : > ${mp}; }`
+      : `${shq(mkdir)} -p -- ${mp}`;
+    const ro = m.readOnly ? ` && ${shq(mount)} -o remount,bind,ro -- ${mp}` : '';
+    s += `{ ${prepare} && ${shq(mount)} --rbind -- ${shq(m.hostPath)} ${mp}${ro}; } 2>&3 || { echo 'E mount ${i}' >&3; exit 126; }\n`;
+  }
+  return s;
+}
+
+function depth(p: string): number {
+  return p.split('/').filter((x) => x !== '').length;
+}
+
+/**
+ * The last wrapper step, run in the container's final view: cd to the working dir, check that
+ * the command can be exec'd (a subshell, so the user's variables are untouched), restore the
+ * environment the shell changed (dash sets PWD/OLDPWD), close fd 3 and exec.
+ */
+function finalScript(workingDir: string, env: Record<string, string>): string {
+  const restore = (['PWD', 'OLDPWD'] as const)
+    .map((v) => (env[v] !== undefined ? `${v}=${shq(env[v])}; export ${v}` : `unset ${v}`))
+    .join('; ');
+  return `cd -- ${shq(workingDir)} >/dev/null 2>&1 || { echo 'E workdir' >&3; exit 126; }
+( set -f; c=$1
+  case $c in */*) [ -e "$c" ] || exit 1; { [ -f "$c" ] && [ -x "$c" ]; } || exit 2; exit 0;; esac
+  IFS=:
+  for d in $PATH; do if [ -f "\${d:-.}/$c" ] && [ -x "\${d:-.}/$c" ]; then exit 0; fi; done
+  exit 1
+) || { if [ $? -eq 2 ]; then echo 'E noexec' >&3; else echo 'E notfound' >&3; fi; exit 127; }
+${restore}
+exec "$@" 3>&-
+`;
+}
+
+function parseSetup(text: string): SetupFailure | undefined {
+  const lines = text.split('\n').filter((l) => l !== '');
+  const codeLine = lines.find((l) => /^E \w+/.test(l));
+  if (codeLine === undefined) return undefined;
+  const [, code = '', index] = /^E (\w+)(?: (\d+))?/.exec(codeLine) ?? [];
+  const f: SetupFailure = { code, details: lines.filter((l) => l !== codeLine).join('; ') };
+  if (index !== undefined) f.index = Number(index);
+  return f;
+}
+
+function setupMessage(f: SetupFailure, cmd: string, workingDir: string): { reason: 'RunContainerError' | 'CreateContainerError'; text: string } {
+  switch (f.code) {
+    case 'workdir':
+      return { reason: 'CreateContainerError', text: `working directory "${workingDir}" does not exist or is not a directory` };
+    case 'notfound':
+      return { reason: 'RunContainerError', text: cmd.includes('/') ? `exec: "${cmd}": stat ${cmd}: no such file or directory` : `exec: "${cmd}": executable file not found in $PATH` };
+    case 'noexec':
+      return { reason: 'RunContainerError', text: `exec: "${cmd}": permission denied (not an executable file)` };
+    case 'cgroup':
+      return { reason: 'RunContainerError', text: `cannot join the container's cgroup${f.details ? `: ${f.details}` : ''}` };
+    default:
+      return { reason: 'RunContainerError', text: `setup failed (${f.code})${f.details ? `: ${f.details}` : ''}` };
+  }
+}
+
+// ---- small helpers -------------------------------------------------------------------------
+
+function containerEnv(env: Record<string, string>): Record<string, string> {
+  const out = { ...env };
+  if (out.PATH === undefined) out.PATH = process.env.PATH ?? DEFAULT_PATH;
+  return out;
+}
+
+function bareId(id: string): string {
+  return id.startsWith(ID_PREFIX) ? id.slice(ID_PREFIX.length) : id;
+}
+
+function isSafeSegment(s: string): boolean {
+  return s !== '' && s !== '.' && s !== '..' && !s.includes('/') && !s.includes('\0');
+}
+
+/** Names become path components: refuse anything that could escape the pod directory. */
+function safeSegment(s: string, what: string): string {
+  if (!isSafeSegment(s)) throw new Error(`invalid ${what} ${JSON.stringify(s)}`);
+  return s;
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

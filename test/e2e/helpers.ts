@@ -1,0 +1,69 @@
+/** End-to-end helpers: run the built CLI as a user would, with real processes. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = join(ROOT, 'bin/podvisor.js');
+
+let built = false;
+/** Builds dist/ once per test file (the CLI runs from it). */
+export function ensureBuilt(): void {
+  if (built) return;
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  built = true;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `podvisor ARGS` and resolves when it exits (with a hard deadline). */
+export function cli(args: string[], opts: { timeoutMs?: number; env?: Record<string, string>; onSpawn?: (pid: number) => void } = {}): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`podvisor ${args.join(' ')} did not finish in time\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+    }, opts.timeoutMs ?? 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A temp dir removed by the returned cleanup. */
+export function tempDir(prefix = 'podvisor-e2e-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Writes a manifest into `dir` and returns its path. */
+export function manifest(dir: string, name: string, yaml: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, yaml);
+  return p;
+}
+
+/** Container statuses of a pod JSON by name (init and regular). */
+export function statuses(pod: { status?: { initContainerStatuses?: { name: string }[]; containerStatuses?: { name: string }[] } }): Record<string, any> {
+  const out: Record<string, any> = {};
+  for (const s of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) out[s.name] = s;
+  return out;
+}
+
+/** Can the host runtime mount volumes here (root, or CI where it must)? */
+export function canMount(): boolean {
+  return process.getuid?.() === 0 || process.env['CI'] === 'true';
+}

@@ -1,0 +1,285 @@
+/**
+ * End-to-end: the built CLI (`podvisor run`) with real processes on the host runtime.
+ * Workloads use PODVISOR_RESTART_COUNT / PODVISOR_POD_RESTART_COUNT (and emptyDir marker
+ * files where volumes are the point) to behave differently on later attempts.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canMount, cli, ensureBuilt, manifest, ROOT, statuses, tempDir } from './helpers.js';
+
+const tmp = tempDir();
+beforeAll(() => ensureBuilt());
+afterAll(() => tmp.cleanup());
+
+/** Runs a manifest; returns the final pod JSON and the live view (stderr). */
+async function run(yaml: string, flags: string[] = [], name = `pod-${Math.random().toString(36).slice(2)}.yaml`) {
+  const f = manifest(tmp.dir, name, yaml);
+  const r = await cli(['run', '-f', f, '-o', 'json', '-w', '--data-dir', join(tmp.dir, `data-${name}`), ...flags], { timeoutMs: 90_000 });
+  let pod: any;
+  try {
+    pod = JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`no JSON on stdout (exit ${r.code})\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  }
+  return { ...r, pod, st: statuses(pod) };
+}
+
+const sh = (script: string): string => JSON.stringify(['sh', '-c', script]);
+
+describe('podvisor run: restart decisions with real processes', () => {
+  it('restarts on an exit-code rule, then the pod succeeds', async () => {
+    const r = await run(`
+apiVersion: v1
+kind: Pod
+metadata: {name: rule}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: busybox:1.36
+    command: ${sh('if [ "$PODVISOR_RESTART_COUNT" -lt 2 ]; then exit 42; fi; exit 0')}
+    restartPolicy: Never
+    restartPolicyRules:
+    - {action: Restart, exitCodes: {operator: In, values: [42]}}
+`, ['--backoff-initial', '0']);
+    expect(r.code).toBe(0);
+    expect(r.pod.status.phase).toBe('Succeeded');
+    expect(r.st.main.restartCount).toBe(2);
+    expect(r.st.main.lastState.terminated.exitCode).toBe(42);
+    expect(r.stderr).toMatch(/RESTART container {2}pod\/rule \[main\] #1: exit code 42 matched restartPolicyRules\[0\] \(Restart\)/);
+  });
+
+  it('does not restart on a mismatch: pod Failed, restartCount 0, exit code 1', async () => {
+    const r = await run(`
+apiVersion: v1
+kind: Pod
+metadata: {name: mismatch}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: busybox:1.36
+    command: ${sh('exit 3')}
+    restartPolicy: Never
+    restartPolicyRules:
+    - {action: Restart, exitCodes: {operator: In, values: [42]}}
+`);
+    expect(r.code).toBe(1);
+    expect(r.pod.status.phase).toBe('Failed');
+    expect(r.st.main.restartCount).toBe(0);
+    expect(r.st.main.state.terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
+  });
+
+  it('a try-once init container that fails fails the pod; the main container never runs', async () => {
+    const failing = await run(`
+apiVersion: v1
+kind: Pod
+metadata: {name: try-once}
+spec:
+  initContainers:
+  - {name: init-once, image: busybox:1.36, restartPolicy: Never, command: ${sh('echo trying; exit 1')}}
+  containers:
+  - {name: main, image: busybox:1.36, command: ${sh('sleep 100')}}
+`);
+    expect(failing.code).toBe(1);
+    expect(failing.pod.status.phase).toBe('Failed');
+    expect(failing.st['init-once'].restartCount).toBe(0);
+    expect(failing.st['init-once'].state.terminated.exitCode).toBe(1);
+    expect(failing.st.main.state.waiting.reason).toBe('PodInitializing');
+  });
+
+  it('per-container policies in one pod: Never is not restarted, OnFailure is', async () => {
+    const r = await run(`
+apiVersion: v1
+kind: Pod
+metadata: {name: mixed}
+spec:
+  restartPolicy: OnFailure
+  containers:
+  - {name: try-once, image: busybox:1.36, restartPolicy: Never, command: ${sh('exit 1')}}
+  - {name: on-failure, image: busybox:1.36, command: ${sh('if [ "$PODVISOR_RESTART_COUNT" = 0 ]; then sleep 0.3; exit 2; fi; exit 0')}}
+`, ['--backoff-initial', '0']);
+    expect(r.st['try-once'].restartCount).toBe(0);
+    expect(r.st['on-failure'].restartCount).toBe(1);
+    expect(r.st['on-failure'].state.terminated.exitCode).toBe(0);
+    expect(r.pod.status.phase).toBe('Failed');
+  });
+
+  it('CrashLoopBackOff delays follow the configured schedule (initial 300ms, max 600ms)', async () => {
+    const r = await run(`
+apiVersion: v1
+kind: Pod
+metadata: {name: crashloop}
+spec:
+  restartPolicy: OnFailure
+  containers:
+  - {name: c, image: busybox:1.36, command: ${sh('if [ "$PODVISOR_RESTART_COUNT" -lt 4 ]; then exit 1; fi; exit 0')}}
+`, ['--backoff-initial', '300ms', '--backoff-max', '600ms']);
+    expect(r.pod.status.phase).toBe('Succeeded');
+    expect(r.st.c.restartCount).toBe(4);
+    const waits = [...r.stderr.matchAll(/Back-off restarting failed container c/g)].length;
+    expect(waits).toBe(3);
+    const delays = [...r.stderr.matchAll(/#(\d): exit code 1, restartPolicy OnFailure/g)].map((m) => m[1]);
+    expect(delays).toEqual(['1', '2', '3', '4']);
+  });
+
+  it('a sidecar restarts under pod restartPolicy Never', async () => {
+    const r = await run(`
+apiVersion: v1
+kind: Pod
+metadata: {name: sidecar}
+spec:
+  restartPolicy: Never
+  initContainers:
+  - {name: side, image: busybox:1.36, restartPolicy: Always, command: ${sh('if [ "$PODVISOR_RESTART_COUNT" = 0 ]; then exit 1; fi; sleep 100')}}
+  containers:
+  - {name: main, image: busybox:1.36, command: ${sh('sleep 1.5; exit 0')}}
+`, ['--backoff-initial', '0']);
+    expect(r.code).toBe(0);
+    expect(r.pod.status.phase).toBe('Succeeded');
+    expect(r.st.side.restartCount).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a liveness probe failure kills and restarts the container', async () => {
+    const r = await run(`
+apiVersion: v1
+kind: Pod
+metadata: {name: liveness}
+spec:
+  restartPolicy: OnFailure
+  containers:
+  - name: c
+    image: busybox:1.36
+    command: ${sh('if [ "$PODVISOR_RESTART_COUNT" -ge 1 ]; then exit 0; fi; sleep 100')}
+    livenessProbe:
+      exec: {command: ["sh", "-c", "exit 1"]}
+      periodSeconds: 1
+      failureThreshold: 1
+    terminationGracePeriodSeconds: 2
+`, ['--backoff-initial', '0']);
+    expect(r.st.c.restartCount).toBe(1);
+    expect(r.stderr).toContain('Liveness probe failed');
+    expect(r.stderr).toContain('Container c failed liveness probe, will be restarted');
+    expect(r.st.c.lastState.terminated.exitCode).toBe(143);
+    expect(r.pod.status.phase).toBe('Succeeded');
+  });
+
+  it('graceful termination: SIGTERM first, SIGKILL after terminationGracePeriodSeconds', async () => {
+    const r = await run(`
+apiVersion: v1
+kind: Pod
+metadata: {name: graceful}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: polite, image: busybox:1.36, command: ${sh('trap "echo got TERM; exit 0" TERM; while true; do sleep 0.1; done')}}
+  - {name: stubborn, image: busybox:1.36, command: ${sh('trap "" TERM; while true; do sleep 0.1; done')}}
+`, ['--timeout', '1s']);
+    expect(r.code).toBe(124);
+    expect(r.st.polite.state.terminated.exitCode).toBe(0);
+    expect(r.st.stubborn.state.terminated.exitCode).toBe(137);
+    const t = r.st.stubborn.state.terminated;
+    expect(Date.parse(t.finishedAt) - Date.parse(r.pod.status.startTime)).toBeGreaterThanOrEqual(1000);
+  });
+});
+
+describe.skipIf(!canMount())('podvisor run: RestartAllContainers in place with volumes', () => {
+  const restartAll = (sourceKind: 'regular' | 'init' | 'sidecar') => `
+apiVersion: v1
+kind: Pod
+metadata: {name: ra-${sourceKind}}
+spec:
+  restartPolicy: Never
+  volumes:
+  - {name: work, emptyDir: {}}
+  initContainers:
+  - name: prepare
+    image: busybox:1.36
+    restartPolicy: Never
+    command: ${sh('echo run >> /tmp/podvisor-e2e-work/prepare.log; ' + (sourceKind === 'init' ? 'if [ "$PODVISOR_POD_RESTART_COUNT" = 0 ]; then exit 42; fi; ' : '') + 'exit 0')}
+    ${sourceKind === 'init' ? 'restartPolicyRules: [{action: RestartAllContainers, exitCodes: {operator: In, values: [42]}}]' : ''}
+    volumeMounts: [{name: work, mountPath: /tmp/podvisor-e2e-work}]
+  - name: side
+    image: busybox:1.36
+    restartPolicy: Always
+    command: ${sh(sourceKind === 'sidecar' ? 'if [ "$PODVISOR_POD_RESTART_COUNT" = 0 ]; then sleep 0.5; exit 42; fi; sleep 100' : 'sleep 100')}
+    ${sourceKind === 'sidecar' ? 'restartPolicyRules: [{action: RestartAllContainers, exitCodes: {operator: In, values: [42]}}]' : ''}
+  containers:
+  - name: trainer
+    image: busybox:1.36
+    restartPolicy: Never
+    restartPolicyRules: [{action: RestartAllContainers, exitCodes: {operator: In, values: [42]}}]
+    volumeMounts: [{name: work, mountPath: /tmp/podvisor-e2e-work}]
+    command: ${sh((sourceKind === 'regular' ? 'if [ "$PODVISOR_POD_RESTART_COUNT" = 0 ]; then sleep 0.3; exit 42; fi; ' : '') + 'sleep 1; test "$(wc -l < /tmp/podvisor-e2e-work/prepare.log)" -ge 2 || exit 7; exit 0')}
+  - name: helper
+    image: busybox:1.36
+    command: ${sh('sleep 100')}
+    restartPolicy: Never
+`;
+
+  for (const kind of ['regular', 'init', 'sidecar'] as const) {
+    it(`from a${kind === 'init' ? 'n' : ''} ${kind} container: init re-runs, emptyDir kept, restartCount +1 for every container that ran, condition True then False`, async () => {
+      const r = await run(restartAll(kind), ['--timeout', '20s']);
+      // The trainer checks that `prepare` ran twice and wrote to the same emptyDir.
+      expect(r.st.trainer.state.terminated?.exitCode ?? r.st.trainer.state.running, r.stderr).toBeDefined();
+      expect(r.st.prepare.restartCount).toBe(1);
+      expect(r.st.side.restartCount).toBe(1);
+      if (kind === 'init') {
+        expect(r.st.trainer.restartCount).toBe(0); // it had never run
+      } else {
+        expect(r.st.trainer.restartCount).toBe(1);
+        expect(r.st.helper.restartCount).toBe(1);
+      }
+      expect(r.st.trainer.lastState?.terminated?.exitCode ?? 0).not.toBe(7);
+      expect(r.stderr).toMatch(/AllContainersRestarting=True \(RestartAllContainersStarted\)/);
+      expect(r.stderr).toMatch(/AllContainersRestarting=False/);
+      expect(r.stderr).toMatch(/RESTART pod in place {2}pod\/ra-/);
+      expect([...r.stderr.matchAll(/RESTART pod in place/g)]).toHaveLength(1);
+    });
+  }
+
+  it('two containers with RestartAllContainers rules do not loop', async () => {
+    const r = await run(`
+apiVersion: v1
+kind: Pod
+metadata: {name: noloop}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: a
+    image: busybox:1.36
+    restartPolicy: Never
+    restartPolicyRules: [{action: RestartAllContainers, exitCodes: {operator: NotIn, values: [0]}}]
+    command: ${sh('if [ "$PODVISOR_POD_RESTART_COUNT" = 0 ]; then sleep 0.3; exit 3; fi; sleep 100')}
+  - name: b
+    image: busybox:1.36
+    restartPolicy: Never
+    restartPolicyRules: [{action: RestartAllContainers, exitCodes: {operator: NotIn, values: [0]}}]
+    command: ${sh('sleep 100')}
+`, ['--timeout', '3s']);
+    expect(r.code).toBe(124);
+    expect([...r.stderr.matchAll(/RESTART pod in place/g)]).toHaveLength(1);
+    expect(r.st.a.restartCount).toBe(1);
+    expect(r.st.b.restartCount).toBe(1);
+  });
+});
+
+describe('podvisor run: the examples', () => {
+  const files = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.yaml'));
+  it('has the four documented examples', () => {
+    expect(files.length).toBeGreaterThanOrEqual(4);
+  });
+  for (const f of files) {
+    it.skipIf(!canMount() && readFileSync(join(ROOT, 'examples', f), 'utf8').includes('volumeMounts'))(`examples/${f} runs to its documented end`, async () => {
+      const text = readFileSync(join(ROOT, 'examples', f), 'utf8');
+      const phase = /# expect:.*phase=(\w+)/.exec(text)?.[1];
+      const exit = /# expect:.*exit=(\d+)/.exec(text)?.[1];
+      const extra = /# e2e: (.*)/.exec(text)?.[1]?.split(' ') ?? ['--timeout', '60s'];
+      const r = await run(text, extra, f);
+      expect(r.code, r.stderr).not.toBe(2);
+      if (phase) expect(r.pod.status?.phase ?? r.pod.items?.[0]?.status?.phase, r.stderr).toBe(phase);
+      if (exit) expect(r.code, r.stderr).toBe(Number(exit));
+    });
+  }
+});
