@@ -15,12 +15,19 @@ export interface Clock {
   at(at: number, fn: () => void): Timer;
 }
 
-/** The real clock. Timers are unref'd so a pending back-off never keeps the process alive alone. */
+/**
+ * The real clock. Timers keep the process alive: a pod waiting out a back-off is still being
+ * supervised. Long delays are re-armed in steps because setTimeout caps at ~24.8 days.
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   at(at, fn) {
-    const t = setTimeout(fn, Math.max(0, at - Date.now()));
-    t.unref?.();
+    let t: ReturnType<typeof setTimeout>;
+    const arm = (): void => {
+      const d = at - Date.now();
+      t = setTimeout(d > 2 ** 31 - 1 ? arm : fn, Math.min(Math.max(0, d), 2 ** 31 - 1));
+    };
+    arm();
     return { cancel: () => clearTimeout(t) };
   },
 };

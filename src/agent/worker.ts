@@ -175,7 +175,7 @@ export class PodWorker {
             this.log('error', 'action failed', { action: a.type, error: String(err) });
           }
         }
-        if (r.actions.length > 0) this.dirty = true;
+        if (r.actions.length > 0 || r.requeue) this.dirty = true;
       }
     } finally {
       this.running = false;

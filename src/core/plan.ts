@@ -98,6 +98,8 @@ export interface ReconcileResult {
   events: PodEvent[];
   /** When to reconcile again if nothing else happens (backoff timers, deadlines). */
   wakeAt?: number;
+  /** Reconcile again at once: this status (e.g. a reset's Begin) must be published first. */
+  requeue?: boolean;
   status: PodStatus;
 }
 
@@ -113,6 +115,10 @@ interface Ctx {
   actions: Action[];
   events: PodEvent[];
   wake: number[];
+  /** Reconcile again at once (after publishing this status). */
+  requeue?: boolean;
+  /** A reset began in this reconcile. */
+  resetBegan?: boolean;
 }
 
 /** `<name>_<namespace>(<uid>)`, the kubelet's pod reference in messages (§0.1). */
@@ -329,6 +335,7 @@ function beginReset(ctx: Ctx, trigger: ResetTrigger, sources: string[], eventTim
     startedAt: ctx.now, phaseBefore, eventTime, trigger, sources, killed: [], step: 'removing',
     conditionReason: reason, conditionMessage: message,
   };
+  ctx.resetBegan = true;
   if (trigger.kind !== 'rule') ctx.s.resetEligible = true;
   ctx.s.reinitializing = true;
   ctx.s.resetCount = (ctx.s.resetCount ?? 0) + 1;
@@ -437,7 +444,9 @@ function decideExits(ctx: Ctx): void {
       continue;
     }
     // X2
-    const kill = inst.kill;
+    // A kill ordered after the process had already exited did not cause the exit: the exit is
+    // ordinary (a probe result racing with the exit must not turn it into a probe kill).
+    const kill = inst.kill && (inst.finishedAt === undefined || inst.finishedAt >= inst.kill.at || inst.kill.cause === 'reset') ? inst.kill : undefined;
     if (kill && kill.cause !== 'postStart' && !(kill.cause === 'probe' && !kill.restart)) {
       if (kill.cause === 'reset' || ctx.s.reset?.killed.includes(inst.id)) inst.decision = { kind: 'absorbed' };
       else if (kill.cause === 'manual') inst.decision = { kind: 'restart', counted: false, trigger: 'manual', immediate: true };
@@ -809,6 +818,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
   }
   const finalStatus = computePodStatus({ pod, state: s, now });
   const result: ReconcileResult = { state: s, actions: ctx.actions, events: ctx.events, status: finalStatus };
+  if (ctx.requeue) result.requeue = true;
   const wake = ctx.wake.filter((w) => w > now);
   if (wake.length > 0) result.wakeAt = Math.min(...wake);
   return result;
@@ -880,6 +890,12 @@ function step(ctx: Ctx): void {
 
   if (!s.stopping) {
     decideExits(ctx);
+    if (ctx.resetBegan && s.reset && !s.stopping) {
+      // BG1/BG2: a reset that begins is persisted and published (condition True) before
+      // anything is killed; the removal continues in an immediate follow-up reconcile.
+      ctx.requeue = true;
+      return;
+    }
   }
 
   if (s.stopping) {

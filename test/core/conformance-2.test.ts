@@ -147,7 +147,8 @@ describe('spec §9 rows 42-47: AllContainersRestarting condition', () => {
   it('row 46: condition True while exited instances are still present -> stays True', () => {
     const sim = new Sim(pod42()).sync();
     sim.autoExitOnKill = false;
-    sim.exit('trigger', 42).reconcileOnce(); // container1's kill is ordered; it has not exited yet
+    expect(sim.exit('trigger', 42).reconcileOnce().requeue).toBe(true); // Begin: published before any kill
+    sim.reconcileOnce(); // container1's kill is ordered; it has not exited yet
     const r = sim.reconcileOnce();
     expect(r.actions).toEqual([]);
     expect(sim.state.containers['trigger']?.instance?.phase).toBe('exited');

@@ -298,3 +298,21 @@ describe('manual container restart (§2.8) and API refusals (§4.1 T2)', () => {
     expect(del.restartPod()).toEqual({ refused: true, message: 'pod p_default(uid-1) cannot be restarted: being deleted' });
   });
 });
+
+describe('races between exits and kills', () => {
+  it('a probe kill ordered after the process had already exited does not decide the restart: the exit is ordinary', () => {
+    const sim = new Sim(mkPod({ restartPolicy: 'OnFailure', containers: [ctr('a', { livenessProbe: probe })] })).sync();
+    const finishedAt = sim.now;
+    sim.advance(5);
+    sim.autoExitOnKill = false;
+    sim.probe('a', 'liveness', 'failure').reconcileOnce(); // the kill is ordered at now
+    // The exit that had already happened (code 0) is reported only now.
+    sim.state = { ...sim.state };
+    const inst = sim.state.containers['a']?.instance;
+    expect(inst?.kill?.cause).toBe('probe');
+    sim.state.containers['a']!.instance = { ...inst!, phase: 'exited', exitCode: 0, finishedAt };
+    sim.mark().sync();
+    expect(sim.starts).toEqual([]);
+    expect(sim.status.phase).toBe('Succeeded');
+  });
+});

@@ -132,7 +132,7 @@ export class Sim {
   sync(max = 50): this {
     for (let i = 0; i < max; i++) {
       const r = this.reconcileOnce();
-      if (r.actions.length === 0) return this;
+      if (r.actions.length === 0 && !r.requeue) return this;
       for (const a of r.actions) this.play(a);
     }
     throw new Error('sync did not settle');
