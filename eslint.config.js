@@ -46,7 +46,7 @@ export default tseslint.config(
   },
   {
     files: ['bin/**/*.js', 'scripts/**/*.mjs', 'eslint.config.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', clearTimeout: 'readonly' } },
   },
   // End-to-end tests read arbitrary Kubernetes JSON printed by the CLI.
   { files: ['test/e2e/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },

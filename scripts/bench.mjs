@@ -1,0 +1,239 @@
+#!/usr/bin/env node
+// `npm run bench`: podvisor's speed and memory figures, each next to a floor measured in the
+// same run on the same machine. Not a test: it prints a table and writes bench-results.json.
+//
+//  (a) exit-to-restart latency: a container that exits at once, back-off 0, >= 200 restarts;
+//      floor: a plain Node loop that spawns the same command again from its exit handler.
+//  (b) in-place pod restart of a pod with 1 init container, 1 sidecar and 3 containers: from
+//      the trigger's exit until every container runs again (median of 30); floor: starting the
+//      same 5 processes one after another from Node.
+//  (c) podvisor's own CPU time and RSS while supervising 100 pods x 3 sleeping containers.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { systemClock } from '../dist/agent/clock.js';
+import { Supervisor } from '../dist/agent/supervisor.js';
+import { HostRuntime } from '../dist/runtime/host.js';
+import { defaultPod } from '../dist/api/defaults.js';
+
+const quick = process.argv.includes('--quick');
+const N_RESTARTS = quick ? 50 : 300;
+const N_RESETS = quick ? 8 : 30;
+const N_PODS = quick ? 20 : 100;
+const IDLE_MS = quick ? 3000 : 10_000;
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const fmt = (ms) => `${ms.toFixed(2)} ms`;
+let lastProgress = '';
+const progress = (msg) => {
+  if (process.stderr.isTTY) process.stderr.write(`\r\u001b[2K${msg}`);
+  else if (msg && msg.split(':')[0] !== lastProgress.split(':')[0]) process.stderr.write(`${msg}\n`);
+  lastProgress = msg;
+};
+
+/** Wraps a runtime to timestamp exits and starts with a monotonic clock. */
+function instrument(rt) {
+  const marks = [];
+  return {
+    marks,
+    runtime: new Proxy(rt, {
+      get(target, prop) {
+        if (prop === 'startContainer') {
+          return async (spec) => {
+            const h = await target.startContainer(spec);
+            marks.push({ kind: 'start', name: spec.name, t: performance.now() });
+            h.exited.then(() => marks.push({ kind: 'exit', name: spec.name, t: performance.now() }));
+            return h;
+          };
+        }
+        const v = target[prop];
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    }),
+  };
+}
+
+function pod(name, spec) {
+  return defaultPod({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec });
+}
+
+async function floorRestart(n) {
+  const lat = [];
+  await new Promise((resolve) => {
+    let i = 0;
+    let exitedAt = 0;
+    const run = () => {
+      const c = spawn('true', [], { stdio: 'ignore', detached: true });
+      c.once('spawn', () => {
+        if (exitedAt) lat.push(performance.now() - exitedAt);
+      });
+      c.once('exit', () => {
+        exitedAt = performance.now();
+        if (++i > n) resolve();
+        else run();
+      });
+    };
+    run();
+  });
+  return lat;
+}
+
+async function benchRestart(dataDir) {
+  const base = await HostRuntime.create({ dataDir });
+  const { runtime, marks } = instrument(base);
+  const sup = new Supervisor({ runtime, clock: systemClock, core: { backoffInitialMs: 0, backoffMaxMs: 0 } });
+  const w = sup.add(pod('flap', { restartPolicy: 'Always', containers: [{ name: 'c', image: 'busybox', command: ['true'] }] }));
+  await new Promise((resolve) => {
+    const t = setInterval(() => {
+      const rc = w.status?.containerStatuses?.[0]?.restartCount ?? 0;
+      progress(`(a) exit-to-restart: ${rc}/${N_RESTARTS} restarts`);
+      if (rc >= N_RESTARTS) {
+        clearInterval(t);
+        resolve();
+      }
+    }, 100);
+  });
+  await sup.terminateAll(0);
+  sup.dispose();
+  await runtime.close();
+  const lat = [];
+  let lastExit;
+  for (const m of marks) {
+    if (m.kind === 'exit') lastExit = m.t;
+    else if (lastExit !== undefined) {
+      lat.push(m.t - lastExit);
+      lastExit = undefined;
+    }
+  }
+  return lat;
+}
+
+async function benchReset(dataDir) {
+  const base = await HostRuntime.create({ dataDir });
+  const { runtime, marks } = instrument(base);
+  const sleeper = (name, extra = {}) => ({ name, image: 'busybox', command: ['sleep', '3600'], ...extra });
+  const sup = new Supervisor({ runtime, clock: systemClock, core: { backoffInitialMs: 0, backoffMaxMs: 0 } });
+  const w = sup.add(pod('five', {
+    restartPolicy: 'Never',
+    initContainers: [{ name: 'init', image: 'busybox', command: ['true'] }, sleeper('sidecar', { restartPolicy: 'Always' })],
+    containers: [
+      { name: 'trigger', image: 'busybox', command: ['sh', '-c', 'sleep 0.2; exit 42'], restartPolicy: 'Never', restartPolicyRules: [{ action: 'RestartAllContainers', exitCodes: { operator: 'In', values: [42] } }] },
+      sleeper('b'),
+      sleeper('c'),
+    ],
+  }));
+  w.pod.metadata.annotations = { 'podvisor.io/backoff-initial': '0', 'podvisor.io/backoff-max': '0' };
+  const times = [];
+  await new Promise((resolve) => {
+    const t = setInterval(() => {
+      progress(`(b) in-place pod restart: ${Math.min(times.length, N_RESETS)}/${N_RESETS}`);
+      // Each trigger exit starts a reset; measure until every regular container and the sidecar run again.
+      const exits = marks.filter((m) => m.kind === 'exit' && m.name === 'trigger');
+      while (times.length < exits.length - 1) {
+        const e = exits[times.length];
+        const after = marks.filter((m) => m.kind === 'start' && m.t > e.t);
+        const need = ['init', 'sidecar', 'trigger', 'b', 'c'];
+        const done = need.map((n) => after.find((m) => m.name === n)?.t);
+        if (done.some((x) => x === undefined)) break;
+        times.push(Math.max(...done) - e.t);
+      }
+      if (times.length >= N_RESETS) {
+        clearInterval(t);
+        resolve();
+      }
+    }, 50);
+  });
+  await sup.terminateAll(0);
+  sup.dispose();
+  await runtime.close();
+  return times.slice(0, N_RESETS); // measured from the trigger's exit, so its own 200 ms run is not included
+}
+
+async function floorFiveStarts() {
+  const times = [];
+  for (let i = 0; i < N_RESETS; i++) {
+    const t0 = performance.now();
+    const kids = [];
+    for (const cmd of [['true'], ['sleep', '3600'], ['sleep', '3600'], ['sleep', '3600'], ['sleep', '3600']]) {
+      const c = spawn(cmd[0], cmd.slice(1), { stdio: 'ignore', detached: true });
+      await new Promise((r) => c.once('spawn', r));
+      if (cmd[0] === 'true') await new Promise((r) => c.once('exit', r));
+      kids.push(c);
+    }
+    times.push(performance.now() - t0);
+    for (const k of kids) if (k.exitCode === null) process.kill(-k.pid, 'SIGKILL');
+  }
+  return times;
+}
+
+async function benchIdle(dataDir) {
+  const runtime = await HostRuntime.create({ dataDir });
+  const sup = new Supervisor({ runtime, clock: systemClock, core: { backoffInitialMs: 10_000, backoffMaxMs: 300_000 } });
+  for (let i = 0; i < N_PODS; i++) {
+    sup.add(pod(`idle-${i}`, { containers: ['a', 'b', 'c'].map((n) => ({ name: n, image: 'busybox', command: ['sleep', '3600'] })) }));
+  }
+  await new Promise((resolve) => {
+    const t = setInterval(() => {
+      const running = sup.all.filter((w) => w.status?.phase === 'Running').length;
+      progress(`(c) starting ${N_PODS} pods: ${running} running`);
+      if (running === N_PODS) {
+        clearInterval(t);
+        resolve();
+      }
+    }, 200);
+  });
+  progress(`(c) idle measurement over ${IDLE_MS / 1000}s`);
+  globalThis.gc?.();
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, IDLE_MS));
+  const c1 = process.cpuUsage(c0);
+  const wall = performance.now() - t0;
+  const cpuPct = ((c1.user + c1.system) / 1000 / wall) * 100;
+  const rss = process.memoryUsage().rss / 2 ** 20;
+  progress('(c) stopping');
+  await sup.terminateAll(0);
+  sup.dispose();
+  await runtime.close();
+  return { cpuPct, rssMb: rss };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'podvisor-bench-'));
+try {
+  const baselineRss = process.memoryUsage().rss / 2 ** 20;
+  const floor = await floorRestart(N_RESTARTS);
+  const restart = await benchRestart(join(dir, 'a'));
+  const reset = await benchReset(join(dir, 'b'));
+  const floor5 = await floorFiveStarts();
+  const idle = await benchIdle(join(dir, 'c'));
+  progress('');
+  const rows = [
+    ['(a) exit-to-restart p50', fmt(pct(restart, 50)), fmt(pct(floor, 50)), `+${fmt(pct(restart, 50) - pct(floor, 50))}`, 'within 2 ms of the floor'],
+    ['(a) exit-to-restart p99', fmt(pct(restart, 99)), fmt(pct(floor, 99)), `+${fmt(pct(restart, 99) - pct(floor, 99))}`, ''],
+    ['(b) in-place restart, 5 containers, p50', fmt(pct(reset, 50)), fmt(pct(floor5, 50)), `+${fmt(pct(reset, 50) - pct(floor5, 50))}`, '< 50 ms + the containers\' own start'],
+    [`(c) CPU, ${N_PODS * 3} idle containers`, `${idle.cpuPct.toFixed(2)} % of a core`, '-', '-', '< 1 %'],
+    [`(c) RSS, ${N_PODS * 3} idle containers`, `${idle.rssMb.toFixed(0)} MB`, `${baselineRss.toFixed(0)} MB (node at start)`, '-', '< 80 MB'],
+  ];
+  const header = ['figure', 'podvisor', 'floor (same run)', 'overhead', 'target'];
+  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r) => r.map((c, i) => c.padEnd(w[i])).join('  ');
+  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(line(header));
+  for (const r of rows) console.log(line(r));
+  const results = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, memGiB: totalmem() / 2 ** 30, node: process.version },
+    restartLatencyMs: { p50: pct(restart, 50), p99: pct(restart, 99), n: restart.length, floorP50: pct(floor, 50), floorP99: pct(floor, 99) },
+    inPlaceRestartMs: { p50: pct(reset, 50), n: reset.length, floorP50: pct(floor5, 50) },
+    idle: { pods: N_PODS, containers: N_PODS * 3, cpuPercent: idle.cpuPct, rssMb: idle.rssMb },
+  };
+  writeFileSync('bench-results.json', `${JSON.stringify(results, null, 2)}\n`);
+  console.log('written: bench-results.json');
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
