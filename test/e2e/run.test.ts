@@ -288,3 +288,88 @@ describe('podvisor run: the examples', () => {
     });
   }
 });
+
+describe('podvisor run: no process outlives it', () => {
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return false;
+    }
+    // A zombie is dead for our purposes.
+    try {
+      return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  const waitForFile = async (p: string, ms = 10_000): Promise<string> => {
+    const end = Date.now() + ms;
+    for (;;) {
+      try {
+        const s = readFileSync(p, 'utf8');
+        if (s.endsWith('\n')) return s.trim();
+      } catch {
+        /* not yet */
+      }
+      if (Date.now() > end) throw new Error(`${p} did not appear`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  it('SIGKILL of a container\'s main shell kills its background children too; the exit is 137', async () => {
+    const d = join(tmp.dir, 'sigkill');
+    const yaml = `
+apiVersion: v1
+kind: Pod
+metadata: {name: parent-killed}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: busybox:1.36
+    command: ${sh(`mkdir -p ${d}; sleep 1000 & echo $! > ${d}/child.tmp; mv ${d}/child.tmp ${d}/child; echo $$ > ${d}/main.tmp; mv ${d}/main.tmp ${d}/main; wait`)}
+`;
+    const f = manifest(tmp.dir, 'sigkill.yaml', yaml);
+    const done = cli(['run', '-f', f, '-o', 'json', '--timeout', '30s'], { timeoutMs: 60_000 });
+    const main = Number(await waitForFile(join(d, 'main')));
+    const child = Number(await waitForFile(join(d, 'child')));
+    expect(alive(child)).toBe(true);
+    process.kill(main, 'SIGKILL');
+    const r = await done;
+    const pod = JSON.parse(r.stdout);
+    expect(pod.status.phase).toBe('Failed');
+    expect(pod.status.containerStatuses[0].state.terminated.exitCode).toBe(137);
+    expect(alive(child)).toBe(false);
+  });
+
+  it('Ctrl-C terminates the pods gracefully, exits 130 and leaves no process behind', async () => {
+    const d = join(tmp.dir, 'sigint');
+    const yaml = `
+apiVersion: v1
+kind: Pod
+metadata: {name: interrupted}
+spec:
+  terminationGracePeriodSeconds: 2
+  initContainers:
+  - {name: side, image: busybox:1.36, restartPolicy: Always, command: ${sh('sleep 1000')}}
+  containers:
+  - name: c
+    image: busybox:1.36
+    command: ${sh(`mkdir -p ${d}; (setsid sleep 1000 & echo $! > ${d}/gc.tmp; mv ${d}/gc.tmp ${d}/gc); trap "exit 0" TERM; while true; do sleep 0.1; done`)}
+`;
+    const f = manifest(tmp.dir, 'sigint.yaml', yaml);
+    let pid = 0;
+    const done = cli(['run', '-f', f, '-o', 'json'], { timeoutMs: 60_000, onSpawn: (p) => (pid = p) });
+    const gc = Number(await waitForFile(join(d, 'gc')));
+    expect(alive(gc)).toBe(true);
+    process.kill(pid, 'SIGINT');
+    const r = await done;
+    expect(r.code).toBe(130);
+    const pod = JSON.parse(r.stdout);
+    const st = statuses(pod);
+    expect(st.c.state.terminated.exitCode).toBe(0); // it got SIGTERM and exited by itself
+    expect(st.side.state.terminated.exitCode).toBe(143);
+    if (process.getuid?.() === 0 || process.env['CI'] === 'true') expect(alive(gc)).toBe(false); // setsid escapes all but the cgroup sweep
+  });
+});
