@@ -321,7 +321,13 @@ export class HostRuntime implements ContainerRuntime {
       prefix.push(SH, '-c', `${script}exec "$@"`, 'sh', unshare, ...userns, '--mount', '--propagation', 'private', '--');
       script = mountScript(spec.mounts, hostIsFile, tools.mkdir ?? 'mkdir', tools.mount ?? 'mount');
     }
-    const argv = [...prefix, SH, '-c', script + finalScript(workingDir, env), 'sh', ...spec.argv];
+    // Without a mount namespace the container sees podvisor's own filesystem: the working dir
+    // and the command are checked here, which spares the wrapper a subshell (a fork) per start.
+    if (!mountNamespace) {
+      const early = precheck(spec.argv[0] ?? '', env['PATH'] ?? '', workingDir);
+      if (early !== undefined) throw this.startError({ code: early, details: '' }, spec, workingDir);
+    }
+    const argv = [...prefix, SH, '-c', script + finalScript(workingDir, env, mountNamespace), 'sh', ...spec.argv];
 
     let child: ChildProcess;
     try {
@@ -845,12 +851,13 @@ function depth(p: string): number {
  * the command can be exec'd (a subshell, so the user's variables are untouched), restore the
  * environment the shell changed (dash sets PWD/OLDPWD), close fd 3 and exec.
  */
-function finalScript(workingDir: string, env: Record<string, string>): string {
+function finalScript(workingDir: string, env: Record<string, string>, checkCommand = true): string {
   const restore = (['PWD', 'OLDPWD'] as const)
     .map((v) => (env[v] !== undefined ? `${v}=${shq(env[v])}; export ${v}` : `unset ${v}`))
     .join('; ');
-  return `cd -- ${shq(workingDir)} >/dev/null 2>&1 || { echo 'E workdir' >&3; exit 126; }
-( set -f; c=$1
+  const cd = `cd -- ${shq(workingDir)} >/dev/null 2>&1 || { echo 'E workdir' >&3; exit 126; }\n`;
+  if (!checkCommand) return `${cd}${restore}\nexec "$@" 3>&-\n`;
+  return `${cd}( set -f; c=$1
   case $c in */*) [ -e "$c" ] || exit 1; { [ -f "$c" ] && [ -x "$c" ]; } || exit 2; exit 0;; esac
   IFS=:
   for d in $PATH; do if [ -f "\${d:-.}/$c" ] && [ -x "\${d:-.}/$c" ]; then exit 0; fi; done
@@ -859,6 +866,34 @@ function finalScript(workingDir: string, env: Record<string, string>): string {
 ${restore}
 exec "$@" 3>&-
 `;
+}
+
+/**
+ * The wrapper's working-dir and command checks, done in-process for containers that see the
+ * host filesystem: `workdir`, `notfound`, `noexec`, or undefined when the start can proceed.
+ */
+function precheck(cmd: string, pathVar: string, workingDir: string): 'workdir' | 'notfound' | 'noexec' | undefined {
+  try {
+    if (!fs.statSync(workingDir).isDirectory()) return 'workdir';
+  } catch {
+    return 'workdir';
+  }
+  const executable = (p: string): boolean => {
+    try {
+      return fs.statSync(p).isFile() && (fs.accessSync(p, fs.constants.X_OK), true);
+    } catch {
+      return false;
+    }
+  };
+  if (cmd.includes('/')) {
+    const p = path.resolve(workingDir, cmd);
+    if (!fs.existsSync(p)) return 'notfound';
+    return executable(p) ? undefined : 'noexec';
+  }
+  for (const d of pathVar.split(':')) {
+    if (executable(path.resolve(workingDir, d === '' ? '.' : d, cmd))) return undefined;
+  }
+  return 'notfound';
 }
 
 function parseSetup(text: string): SetupFailure | undefined {

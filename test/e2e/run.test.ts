@@ -106,7 +106,8 @@ spec:
     expect(r.pod.status.phase).toBe('Failed');
   });
 
-  it('CrashLoopBackOff delays follow the configured schedule (initial 300ms, max 600ms)', async () => {
+  it('CrashLoopBackOff delays follow the configured schedule (first restart at once, then 300ms, 600ms, 600ms)', async () => {
+    const d = join(tmp.dir, 'crashloop');
     const r = await run(`
 apiVersion: v1
 kind: Pod
@@ -114,14 +115,19 @@ metadata: {name: crashloop}
 spec:
   restartPolicy: OnFailure
   containers:
-  - {name: c, image: busybox:1.36, command: ${sh('if [ "$PODVISOR_RESTART_COUNT" -lt 4 ]; then exit 1; fi; exit 0')}}
+  - {name: c, image: busybox:1.36, command: ${sh(`mkdir -p ${d}; date +%s%N >> ${d}/starts; if [ "$PODVISOR_RESTART_COUNT" -lt 4 ]; then exit 1; fi; exit 0`)}}
 `, ['--backoff-initial', '300ms', '--backoff-max', '600ms']);
     expect(r.pod.status.phase).toBe('Succeeded');
     expect(r.st.c.restartCount).toBe(4);
-    const waits = [...r.stderr.matchAll(/Back-off restarting failed container c/g)].length;
-    expect(waits).toBe(3);
-    const delays = [...r.stderr.matchAll(/#(\d): exit code 1, restartPolicy OnFailure/g)].map((m) => m[1]);
-    expect(delays).toEqual(['1', '2', '3', '4']);
+    expect([...r.stderr.matchAll(/Back-off restarting failed container c/g)]).toHaveLength(3);
+    const starts = readFileSync(join(d, 'starts'), 'utf8').trim().split('\n').map((x) => Number(BigInt(x) / 1_000_000n));
+    const gaps = starts.slice(1).map((t, i) => t - (starts[i] as number));
+    // Each delay counts from the previous exit, which follows its start by a few ms.
+    const expected = [0, 300, 600, 600];
+    gaps.forEach((g, i) => {
+      expect(g, `gap ${i}: ${gaps.join(', ')}`).toBeGreaterThanOrEqual((expected[i] as number) - 5);
+      expect(g, `gap ${i}: ${gaps.join(', ')}`).toBeLessThan((expected[i] as number) + 1500);
+    });
   });
 
   it('a sidecar restarts under pod restartPolicy Never', async () => {
