@@ -15,6 +15,8 @@ import { PodWorker } from './worker.js';
 /** Callbacks of the supervisor's owner (CLI live view, store, metrics). */
 export interface SupervisorSinks {
   onStatus?(pod: Pod, state: PodState): void;
+  /** A pod's deletion completed. */
+  onDeleted?(pod: Pod, state: PodState): void;
   onEvent?(e: RecordedEvent): void;
   onRestart?(n: RestartNotice): void;
   /** A pod instance was replaced by a re-created one. */
@@ -70,7 +72,18 @@ export class Supervisor {
     if (problems.length > 0) throw new PodRejectedError(`${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''}`, problems);
   }
 
-  /** Admits and starts a pod (defaulted and valid). Assigns UID and creation time. */
+  /** Forgets a worker (its pod was deleted and is gone). */
+  remove(key: string): void {
+    const w = this.workers.get(key);
+    if (!w) return;
+    w.dispose();
+    this.workers.delete(key);
+  }
+
+  /**
+   * Admits and starts a pod (defaulted and valid). Assigns UID and creation time. With
+   * `state` (a pod recovered from the store) the worker resumes instead of starting fresh.
+   */
   add(input: Pod, state?: PodState): PodWorker {
     const pod: Pod = structuredClone(input);
     pod.metadata.uid ??= randomUUID();
@@ -88,6 +101,7 @@ export class Supervisor {
           this.checkSettled();
         },
         onEvent: (e) => sinks.onEvent?.(e),
+        onDeleted: (p, s) => sinks.onDeleted?.(p, s),
         onRestart: (n) => sinks.onRestart?.(n),
         onRecreate: (p, n) => this.recreate(worker, p, n),
         onIdle: () => this.checkSettled(),
@@ -95,7 +109,8 @@ export class Supervisor {
       },
     });
     this.workers.set(key, worker);
-    worker.wake();
+    if (state) void worker.resume();
+    else worker.wake();
     return worker;
   }
 

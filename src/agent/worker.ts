@@ -11,10 +11,10 @@ import type { Container, Pod, PodStatus } from '../api/types.js';
 import { ANN_RECREATIONS } from '../api/annotations.js';
 import {
   recordCreated, recordDeletion, recordExited, recordPostStartFailed, recordProbe, recordSandboxReady,
-  recordStarted, recordStartFailed, newPodState, type PodState,
+  recordStarted, recordStartFailed, recordVanished, recoverAfterRestart, newPodState, type PodState,
 } from '../core/model.js';
 import {
-  reconcile, requestContainerRestart, requestPodRestart, type Action, type CoreOptions, type PodEvent,
+  reconcile, requestContainerRestart, requestPodRecreate, requestPodRestart, type Action, type CoreOptions, type PodEvent,
   type RestartRefusal, type StartCause,
 } from '../core/plan.js';
 import { StartError, type ContainerHandle, type ContainerRuntime, type MountSpec, type Sandbox } from '../runtime/types.js';
@@ -30,6 +30,8 @@ export interface WorkerSinks {
   onRestart?(n: RestartNotice): void;
   /** The worker's pod must be re-created (§4.11); the owner creates the new instance. */
   onRecreate?(pod: Pod, recreations: number): void;
+  /** Deletion completed (§8.1 step 7): the final status is `status`; the pod can be removed. */
+  onDeleted?(pod: Pod, state: PodState): void;
   /** The worker has nothing queued (a good moment to check whether everything settled). */
   onIdle?(): void;
   /** Structured log line (constant message, fields pod/podUid/container). */
@@ -133,6 +135,58 @@ export class PodWorker {
     const grace = graceSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? 30;
     this.state = recordDeletion(this.state, this.clock.now(), grace);
     this.wake();
+  }
+
+  /**
+   * Resumes a pod after a podvisor restart (§4.10, §2.4). The host runtime cannot re-adopt
+   * processes (it is not their parent any more), so podvisor consistently kills what the
+   * earlier process left running and counts those containers as restarted: their instances
+   * become `ContainerStatusUnknown` and start again without rule evaluation. Reset targets stay
+   * targets, kills of a deletion complete. The sandbox (volumes included) is re-attached.
+   */
+  async resume(): Promise<void> {
+    const now = this.clock.now();
+    const reaped = (await this.runtime.reapOrphans?.(this.state.uid)) ?? 0;
+    let s = recoverAfterRestart(this.state);
+    for (const c of Object.values(s.containers)) {
+      const i = c.instance;
+      if (i && i.phase !== 'exited') s = recordVanished(s, c.name, i.id, now);
+    }
+    if (s.sandbox.state === 'ready' || s.sandbox.state === 'creating') {
+      const emptyDirs = (this.pod.spec.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name);
+      this.sandbox = await this.runtime.createSandbox({
+        podUid: s.uid, podName: this.pod.metadata.name ?? '', namespace: this.pod.metadata.namespace ?? 'default', emptyDirs,
+      });
+      s = recordSandboxReady(s, now);
+    }
+    this.state = s;
+    this.log('info', 'pod resumed after a podvisor restart', { leftoverContainers: reaped });
+    this.wake();
+  }
+
+  /** Current (or previous) log file of a container. */
+  logPath(container: string, previous: boolean): string | undefined {
+    return this.runtime.logPath(this.state.uid, container, previous);
+  }
+
+  /** Re-create through the API (§4.11). */
+  recreate(): RestartRefusal | { ok: true } {
+    const r = requestPodRecreate(this.pod, this.state, this.clock.now());
+    if ('refused' in r) return r;
+    this.state = r.state;
+    this.wake();
+    return { ok: true };
+  }
+
+  /** Replaces labels and annotations (the only mutable pod fields) and republishes. */
+  setMetadata(labels: Record<string, string> | undefined, annotations: Record<string, string> | undefined): void {
+    this.pod = { ...this.pod, metadata: { ...this.pod.metadata } };
+    if (labels) this.pod.metadata.labels = labels;
+    else delete this.pod.metadata.labels;
+    if (annotations) this.pod.metadata.annotations = annotations;
+    else delete this.pod.metadata.annotations;
+    this.lastStatusJson = '';
+    if (this.status) this.publish(this.status);
   }
 
   /** Restart API (§2.8, §4.1 T2): one container, or the whole pod in place. */
@@ -303,6 +357,7 @@ export class PodWorker {
       }
       case 'deletePod': {
         if (this.sandbox) await this.runtime.releaseSandbox(this.sandbox, { deleteData: true });
+        this.sinks.onDeleted?.({ ...this.pod, status: this.status ?? {} }, this.state);
         return;
       }
     }

@@ -4,6 +4,24 @@
 import { Command, CommanderError } from 'commander';
 import { runValidate } from './validate.js';
 import { runRun, type RunFlags } from './run.js';
+import { runServe, type ServeFlags } from './serve.js';
+import {
+  runApply, runDelete, runDescribe, runGet, runKubeconfig, runLogs, runRestartVerb, type ClientFlags,
+} from './client.js';
+
+/** Adds the connection flags of the client verbs. */
+function clientOptions(c: Command): Command {
+  return c
+    .option('--server <url>', 'podvisor serve endpoint (default $PODVISOR_ENDPOINT or http://127.0.0.1:7443)')
+    .option('--socket <path>', 'talk to podvisor serve over this unix socket')
+    .option('--token <token>', 'API token (default $PODVISOR_TOKEN or the data dir\'s token file)')
+    .option('--data-dir <dir>', 'data dir of the daemon (to find its token)')
+    .option('-n, --namespace <ns>', 'namespace', 'default');
+}
+
+function resource(kind: string): boolean {
+  return ['pod', 'pods', 'po'].includes(kind);
+}
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -36,6 +54,61 @@ export async function main(argv: string[]): Promise<number> {
     .option('--data-dir <dir>', 'where sandboxes, volumes and logs live (default: a fresh directory under the temp dir)')
     .action(async (opts: RunFlags) => {
       exitCode = await runRun(opts);
+    });
+  program
+    .command('serve')
+    .description('Run the node agent: a durable daemon with a Kubernetes-compatible API (kubectl works against it)')
+    .option('--data-dir <dir>', 'where pods, state, events and logs are kept (default $XDG_STATE_HOME/podvisor or ~/.local/state/podvisor)')
+    .option('--listen <host:port>', 'TCP address (loopback by default: 127.0.0.1:7443)')
+    .option('--socket <path>', 'also (or only) listen on this unix socket, mode 0600')
+    .option('--runtime <name>', 'container runtime: host', 'host')
+    .option('--backoff-initial <duration>', 'CrashLoopBackOff initial delay (default 10s)')
+    .option('--backoff-max <duration>', 'CrashLoopBackOff maximum delay (default 5m)')
+    .action(async (opts: ServeFlags) => {
+      exitCode = await runServe(opts);
+    });
+  clientOptions(program.command('apply').description('Create pods, or update their labels and annotations, on podvisor serve')
+    .requiredOption('-f, --filename <file>', 'manifest file; repeatable', collect, []))
+    .action(async (opts: ClientFlags & { filename: string[] }) => {
+      exitCode = await runApply(opts.filename, opts);
+    });
+  clientOptions(program.command('get').description('List pods (kubectl get pods)').argument('<resource>', 'pods').argument('[name]')
+    .option('-o, --output <format>', 'wide, json or yaml').option('-w, --watch', 'watch for changes'))
+    .action(async (kind: string, name: string | undefined, opts: ClientFlags & { output?: string; watch?: boolean }) => {
+      if (!resource(kind)) {
+        process.stderr.write(`error: the server doesn't have a resource type "${kind}" (podvisor serves pods)\n`);
+        exitCode = 1;
+        return;
+      }
+      exitCode = await runGet(name, opts, opts);
+    });
+  clientOptions(program.command('describe').description('Show a pod: containers, conditions, restart records, events').argument('<resource>').argument('<name>'))
+    .action(async (_kind: string, name: string, opts: ClientFlags) => {
+      exitCode = await runDescribe(name, opts);
+    });
+  clientOptions(program.command('logs').description('Print the logs of a container').argument('<name>')
+    .option('-c, --container <name>', 'container').option('-p, --previous', 'the previous instance').option('-f, --follow', 'follow')
+    .option('--tail <n>', 'last n lines').option('--timestamps', 'prefix timestamps'))
+    .action(async (name: string, opts: ClientFlags & { container?: string; previous?: boolean; follow?: boolean; tail?: string; timestamps?: boolean }) => {
+      exitCode = await runLogs(name, opts, opts);
+    });
+  clientOptions(program.command('delete').description('Delete a pod gracefully').argument('<resource>').argument('<name>')
+    .option('--grace-period <seconds>', 'override terminationGracePeriodSeconds').option('--no-wait', 'do not wait until the pod is gone'))
+    .action(async (_kind: string, name: string, opts: ClientFlags & { gracePeriod?: string; wait?: boolean }) => {
+      exitCode = await runDelete(name, opts, opts);
+    });
+  clientOptions(program.command('restart').description('Restart one container, or the whole pod in place (init containers re-run, sandbox kept)').argument('<resource>').argument('<name>')
+    .option('-c, --container <name>', 'restart only this container'))
+    .action(async (_kind: string, name: string, opts: ClientFlags & { container?: string }) => {
+      exitCode = await runRestartVerb('restart', name, opts.container, opts);
+    });
+  clientOptions(program.command('recreate').description('Re-create a pod: fresh sandbox, new UID, same manifest').argument('<resource>').argument('<name>'))
+    .action(async (_kind: string, name: string, opts: ClientFlags) => {
+      exitCode = await runRestartVerb('recreate', name, undefined, opts);
+    });
+  clientOptions(program.command('kubeconfig').description('Print a kubeconfig that points kubectl at podvisor serve'))
+    .action((opts: ClientFlags) => {
+      exitCode = runKubeconfig(opts);
     });
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -968,6 +968,7 @@ export interface RestartRefusal {
 
 function podStateWord(s: PodState): string | undefined {
   if (s.deletion) return 'being deleted';
+  if (s.stopping?.reason === 'Recreate') return 'being re-created';
   if (s.phase === 'Succeeded' || s.phase === 'Failed') return s.phase;
   return undefined;
 }
@@ -1006,5 +1007,21 @@ export function requestContainerRestart(pod: Pod, state: PodState, container: st
   const c = s.containers[container] ?? { name: container, kind: target.kind, restartCount: 0 };
   c.manualRestartAt = now;
   s.containers[container] = c;
+  return { state: s };
+}
+
+/**
+ * Re-create through the API (§4.11, podvisor extension): the pod is stopped as in §8.2 and
+ * replaced by a new instance (new UID, fresh sandbox) once nothing runs any more.
+ */
+export function requestPodRecreate(pod: Pod, state: PodState, now: number): { state: PodState } | RestartRefusal {
+  const word = podStateWord(state);
+  if (word) return { refused: true, message: `pod ${podRefOf(pod, state.uid)} cannot be re-created: ${word}` };
+  if (state.stopping?.reason === 'Recreate') return { state };
+  const s = structuredClone(state);
+  const grace = (pod.spec.terminationGracePeriodSeconds ?? 30) * 1000;
+  s.stopping = { reason: 'Recreate', message: 're-creation requested through the podvisor API', at: now, deadline: now + grace };
+  delete s.reset;
+  for (const c of Object.values(s.containers)) delete c.backoffWait;
   return { state: s };
 }

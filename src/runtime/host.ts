@@ -535,6 +535,34 @@ export class HostRuntime implements ContainerRuntime {
   }
 
   /** SIGKILLs everything listed in the cgroup until it is empty; false at the deadline. */
+  /**
+   * Kills what an earlier podvisor process left running for a pod (after a crash: its
+   * containers' cgroups are still there, nobody reaps their exits) and removes those cgroups.
+   * Returns the number of leftover container cgroups found. Without cgroups nothing can be
+   * found reliably and 0 is returned.
+   */
+  async reapOrphans(podUid: string): Promise<number> {
+    const cg = this.capabilities.cgroup;
+    if (!cg || !isSafeSegment(podUid)) return 0;
+    const dir = path.join(cg.root, podUid);
+    let leaves: string[];
+    try {
+      leaves = (await fsp.readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    } catch {
+      return 0;
+    }
+    let n = 0;
+    for (const leaf of leaves) {
+      if (this.instances.has(leaf)) continue;
+      n++;
+      await this.sweepCgroup(path.join(dir, leaf), Date.now() + SWEEP_DEADLINE_MS);
+      await fsp.rmdir(path.join(dir, leaf)).catch(() => {});
+    }
+    this.cgroupPods.add(podUid);
+    this.log('reaped leftover containers of an earlier podvisor process', { podUid, containers: n });
+    return n;
+  }
+
   private async sweepCgroup(dir: string, deadline: number): Promise<boolean> {
     if (this.capabilities.cgroup?.version === 2) {
       await fsp.writeFile(path.join(dir, 'cgroup.kill'), '1').catch(() => {}); // kernel >= 5.14

@@ -121,4 +121,9 @@ export interface ContainerRuntime {
   logPath(podUid: string, container: string, previous: boolean): string | undefined;
   /** Kills every instance still running and releases resources. */
   close(): Promise<void>;
+  /**
+   * After a podvisor restart: kills the processes an earlier podvisor process left for this
+   * pod (which can no longer be supervised) and returns how many containers it found.
+   */
+  reapOrphans?(podUid: string): Promise<number>;
 }

@@ -316,3 +316,22 @@ describe('races between exits and kills', () => {
     expect(sim.status.phase).toBe('Succeeded');
   });
 });
+
+describe('re-create through the API (§4.11)', () => {
+  it('stops the pod gracefully, without rule evaluation, then asks for a new instance; refuses a deleted pod', async () => {
+    const { requestPodRecreate } = await import('../../src/core/plan.js');
+    const sim = new Sim(mkPod({ containers: [ctr('a', { restartPolicy: 'Never', restartPolicyRules: [RA('In', [143])] })] })).sync();
+    const r = requestPodRecreate(sim.pod, sim.state, sim.now);
+    expect('state' in r).toBe(true);
+    if ('state' in r) sim.state = r.state;
+    sim.mark().sync();
+    expect(sim.kills).toEqual([{ container: 'a', sigterm: true, preStop: false, cause: 'stop' }]);
+    expect(sim.reasons()).not.toContain('RestartingAllContainers');
+    expect(sim.actions).toContainEqual({ type: 'recreatePod', recreations: 1 });
+    expect(sim.state.finished).toBe(true);
+    const del = new Sim(mkPod({ containers: [ctr('a')] })).sync();
+    del.autoExitOnKill = false;
+    del.delete().reconcileOnce();
+    expect(requestPodRecreate(del.pod, del.state, del.now)).toEqual({ refused: true, message: 'pod p_default(uid-1) cannot be re-created: being deleted' });
+  });
+});

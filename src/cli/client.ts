@@ -1,0 +1,355 @@
+/**
+ * CLI verbs that talk to a running `podvisor serve`: apply, get, describe, logs, delete,
+ * restart, recreate, kubeconfig. The endpoint comes from `--server`/`--socket`, else
+ * `PODVISOR_ENDPOINT` (`http://host:port` or `unix:///path`), else the default listen address;
+ * the token from `--token`, else `PODVISOR_TOKEN`, else the data dir's token file.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { existsSync, readFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { loadPods, formatInvalidPod, renderManifestError } from '../api/index.js';
+import type { Pod } from '../api/types.js';
+import type { RestartNotice } from '../agent/events.js';
+import { DEFAULT_LISTEN, defaultDataDir, tlsPaths, tokenFor } from './serve.js';
+import { colourStatus, formatTable, palette, podRow, shortAge } from './view.js';
+
+/** Connection flags shared by every client verb. */
+export interface ClientFlags {
+  server?: string;
+  socket?: string;
+  token?: string;
+  dataDir?: string;
+  namespace?: string;
+}
+
+interface Endpoint {
+  socketPath?: string;
+  host?: string;
+  port?: number;
+  token: string;
+  display: string;
+  /** HTTPS with this CA (the daemon's self-signed certificate). */
+  ca?: Buffer;
+  tls: boolean;
+}
+
+/** Resolves where the daemon listens and how to authenticate. */
+export function resolveEndpoint(f: ClientFlags): Endpoint {
+  const env = process.env['PODVISOR_ENDPOINT'];
+  const dataDir = f.dataDir ?? defaultDataDir();
+  const token = f.token ?? process.env['PODVISOR_TOKEN'] ?? tokenFor(dataDir);
+  const target = f.socket ? `unix://${f.socket}` : f.server ?? env ?? `https://${DEFAULT_LISTEN}`;
+  if (target.startsWith('unix://')) return { socketPath: target.slice('unix://'.length), token, display: target, tls: false };
+  const u = new URL(target.includes('://') ? target : `https://${target}`);
+  const tls = u.protocol === 'https:';
+  const caFile = tlsPaths(dataDir).cert;
+  const ep: Endpoint = { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || (tls ? 443 : 80)), token, display: u.origin, tls };
+  if (tls && existsSync(caFile)) ep.ca = readFileSync(caFile);
+  return ep;
+}
+
+function send(ep: Endpoint, opts: http.RequestOptions, cb: (res: http.IncomingMessage) => void): http.ClientRequest {
+  if (ep.tls) return https.request({ ...opts, ...(ep.ca ? { ca: ep.ca } : {}) }, cb);
+  return http.request(opts, cb);
+}
+
+/** A response: status code, headers and body text. */
+interface Resp {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+function request(ep: Endpoint, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Resp> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    const req = send(ep, {
+      method, path, socketPath: ep.socketPath, host: ep.host, port: ep.port,
+      headers: { Authorization: `Bearer ${ep.token}`, Accept: 'application/json', ...(data ? { 'Content-Type': contentType, 'Content-Length': data.length } : {}) },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
+    });
+    req.on('error', (e) => reject(new Error(`cannot reach podvisor serve at ${ep.display}: ${e.message}. Is it running? (podvisor serve, or set PODVISOR_ENDPOINT)`)));
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+/**
+ * Streams a response body to `onChunk` until it ends, or until `onChunk` returns true (then
+ * the connection is closed: a watch would otherwise keep the process alive).
+ */
+function stream(ep: Endpoint, path: string, onChunk: (s: string) => boolean | void): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = send(ep, { method: 'GET', path, socketPath: ep.socketPath, host: ep.host, port: ep.port, headers: { Authorization: `Bearer ${ep.token}` } }, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        if (onChunk(d) === true) {
+          req.destroy();
+          resolve(res.statusCode ?? 0);
+        }
+      });
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('close', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', (e) => reject(new Error(`cannot reach podvisor serve at ${ep.display}: ${e.message}`)));
+    req.end();
+  });
+}
+
+function statusMessage(r: Resp): string {
+  try {
+    const s = JSON.parse(r.body) as { message?: string; reason?: string; code?: number };
+    if (s.reason === 'Invalid' && s.message) return `The ${s.message}`;
+    return `Error from server (${s.reason ?? r.status}): ${s.message ?? r.body}`;
+  } catch {
+    return `Error from server (${r.status}): ${r.body}`;
+  }
+}
+
+const out = (s: string): void => void process.stdout.write(s);
+const err = (s: string): void => void process.stderr.write(s);
+
+function podsPath(ns: string, name?: string, sub?: string): string {
+  return `/api/v1/namespaces/${encodeURIComponent(ns)}/pods${name ? `/${encodeURIComponent(name)}` : ''}${sub ? `/${sub}` : ''}`;
+}
+
+/** `podvisor apply -f FILE`: create, or update labels/annotations (client-side apply). */
+export async function runApply(files: string[], f: ClientFlags): Promise<number> {
+  const ep = resolveEndpoint(f);
+  let code = 0;
+  for (const file of files) {
+    const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+    const loaded = loadPods(text, file);
+    for (const e of loaded.errors) {
+      err(`error: ${renderManifestError(e)}\n`);
+      code = 1;
+    }
+    for (const p of loaded.pods) {
+      if (p.errors.length > 0) {
+        err(`${formatInvalidPod(p.name, p.errors)}\n`);
+        code = 1;
+        continue;
+      }
+      const ns = f.namespace ?? p.pod.metadata.namespace ?? 'default';
+      const raw = { ...p.pod, metadata: { ...p.pod.metadata, namespace: ns } };
+      const cur = await request(ep, 'GET', podsPath(ns, p.name));
+      if (cur.status === 404) {
+        const r = await request(ep, 'POST', podsPath(ns), raw);
+        if (r.status >= 300) {
+          err(`${statusMessage(r)}\n`);
+          code = 1;
+        } else out(`pod/${p.name} created\n`);
+        continue;
+      }
+      const existing = JSON.parse(cur.body) as Pod;
+      const same = JSON.stringify(existing.metadata.labels ?? {}) === JSON.stringify(raw.metadata.labels ?? {})
+        && JSON.stringify(existing.metadata.annotations ?? {}) === JSON.stringify(raw.metadata.annotations ?? {})
+        && JSON.stringify(existing.spec) === JSON.stringify(raw.spec);
+      if (same) {
+        out(`pod/${p.name} unchanged\n`);
+        continue;
+      }
+      const r = await request(ep, 'PUT', podsPath(ns, p.name), { ...raw, metadata: { ...existing.metadata, labels: raw.metadata.labels, annotations: raw.metadata.annotations } });
+      if (r.status >= 300) {
+        err(`${statusMessage(r)}\n`);
+        code = 1;
+      } else out(`pod/${p.name} configured\n`);
+    }
+  }
+  return code;
+}
+
+/** `podvisor get pods [NAME] [-o wide|json|yaml] [-w]`. */
+export async function runGet(name: string | undefined, opts: { output?: string; watch?: boolean }, f: ClientFlags): Promise<number> {
+  const ep = resolveEndpoint(f);
+  const ns = f.namespace ?? 'default';
+  const r = await request(ep, 'GET', name ? podsPath(ns, name) : podsPath(ns));
+  if (r.status >= 300) {
+    err(`${statusMessage(r)}\n`);
+    return 1;
+  }
+  const obj = JSON.parse(r.body) as Pod | { items: Pod[]; metadata: { resourceVersion: string } };
+  if (opts.output === 'json' || opts.output === 'yaml') {
+    const o = 'items' in obj ? { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: obj.items.map((p) => ({ ...p, apiVersion: 'v1', kind: 'Pod' })) } : obj;
+    out(opts.output === 'json' ? `${JSON.stringify(o, null, 2)}\n` : stringify(o));
+    return 0;
+  }
+  const pods = 'items' in obj ? obj.items : [obj];
+  const wide = opts.output === 'wide';
+  const p = palette(process.stdout.isTTY === true && !process.env['NO_COLOR']);
+  const row = (pod: Pod): string[] => {
+    const base = podRow(pod, Date.now());
+    return wide ? [...base, pod.status?.podIP ?? '<none>', 'podvisor'] : base;
+  };
+  const header = wide ? ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', 'NODE'] : ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE'];
+  if (pods.length === 0 && !opts.watch) {
+    err(`No resources found in ${ns} namespace.\n`);
+    return 0;
+  }
+  const rows = [header, ...pods.map(row)];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((x) => (x[i] ?? '').length)));
+  for (const [i, l] of formatTable(rows, widths).entries()) out(`${i === 0 ? l : l.replace(rows[i]![2] ?? '', colourStatus(p, rows[i]![2] ?? ''))}\n`);
+  if (!opts.watch) return 0;
+  const rv = 'items' in obj ? obj.metadata.resourceVersion : (obj.metadata.resourceVersion ?? '');
+  const sel = name ? `&fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}` : '';
+  let buf = '';
+  await stream(ep, `${podsPath(ns)}?watch=true&resourceVersion=${rv}${sel}`, (chunk) => {
+    buf += chunk;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (line.trim() === '') continue;
+      const e = JSON.parse(line) as { type: string; object: Pod };
+      if (e.type === 'BOOKMARK' || e.type === 'ERROR') continue;
+      const r2 = row(e.object);
+      out(`${formatTable([r2], widths)[0]}\n`);
+    }
+  });
+  return 0;
+}
+
+/** `podvisor describe pod NAME`: a kubectl-like description plus podvisor's restart records. */
+export async function runDescribe(name: string, f: ClientFlags): Promise<number> {
+  const ep = resolveEndpoint(f);
+  const ns = f.namespace ?? 'default';
+  const r = await request(ep, 'GET', podsPath(ns, name));
+  if (r.status >= 300) {
+    err(`${statusMessage(r)}\n`);
+    return 1;
+  }
+  const pod = JSON.parse(r.body) as Pod;
+  const st = pod.status ?? {};
+  const lines: string[] = [];
+  const kv = (k: string, v: string | undefined, indent = ''): void => void lines.push(`${indent}${`${k}:`.padEnd(18)}${v ?? '<none>'}`);
+  kv('Name', pod.metadata.name);
+  kv('Namespace', pod.metadata.namespace);
+  kv('UID', pod.metadata.uid);
+  kv('Start Time', st.startTime);
+  kv('Labels', Object.entries(pod.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || '<none>');
+  kv('Status', st.phase);
+  if (st.reason) kv('Reason', st.reason);
+  if (st.message) kv('Message', st.message);
+  kv('IP', st.podIP);
+  const section = (title: string, statuses: typeof st.containerStatuses): void => {
+    if (!statuses || statuses.length === 0) return;
+    lines.push(`${title}:`);
+    for (const c of statuses) {
+      lines.push(`  ${c.name}:`);
+      const state = (s: typeof c.state): string => s.running ? `Running (started ${s.running.startedAt ?? ''})` : s.terminated ? `Terminated: ${s.terminated.reason ?? ''}, exit code ${s.terminated.exitCode}${s.terminated.finishedAt ? `, finished ${s.terminated.finishedAt}` : ''}` : s.waiting ? `Waiting${s.waiting.reason ? `: ${s.waiting.reason}` : ''}${s.waiting.message ? ` (${s.waiting.message})` : ''}` : '<none>';
+      kv('State', state(c.state), '    ');
+      if (c.lastState.terminated) kv('Last State', state(c.lastState), '    ');
+      kv('Ready', String(c.ready), '    ');
+      kv('Restart Count', String(c.restartCount), '    ');
+    }
+  };
+  section('Init Containers', st.initContainerStatuses);
+  section('Containers', st.containerStatuses);
+  lines.push('Conditions:');
+  lines.push('  Type                        Status  Reason');
+  for (const c of st.conditions ?? []) lines.push(`  ${c.type.padEnd(28)}${c.status.padEnd(8)}${c.reason ?? ''}`);
+  const h = await request(ep, 'GET', `${podsPath(ns, name)}/restarts`);
+  if (h.status === 200) {
+    const list = (JSON.parse(h.body) as { items: RestartNotice[] }).items;
+    lines.push('Restarts:');
+    if (list.length === 0) lines.push('  <none>');
+    for (const n of list.slice(-20)) lines.push(`  ${new Date(n.time).toISOString().slice(0, 19)}Z  ${n.level.padEnd(9)} ${n.container ?? ''}  ${n.description}`);
+  }
+  const ev = await request(ep, 'GET', `/api/v1/namespaces/${ns}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name},involvedObject.uid=${pod.metadata.uid ?? ''}`)}`);
+  lines.push('Events:');
+  const events = ev.status === 200 ? (JSON.parse(ev.body) as { items: { type: string; reason: string; message: string; lastTimestamp?: string; involvedObject: { fieldPath?: string } }[] }).items : [];
+  if (events.length === 0) lines.push('  <none>');
+  else {
+    const rows = [['Type', 'Reason', 'Age', 'From', 'Message'], ...events.slice(-30).map((e) => [e.type, e.reason, e.lastTimestamp ? shortAge(Date.now() - Date.parse(e.lastTimestamp)) : '', 'podvisor', e.message])];
+    for (const l of formatTable(rows)) lines.push(`  ${l}`);
+  }
+  out(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+/** `podvisor logs NAME [-c C] [-p] [-f]`. */
+export async function runLogs(name: string, opts: { container?: string; previous?: boolean; follow?: boolean; tail?: string; timestamps?: boolean }, f: ClientFlags): Promise<number> {
+  const ep = resolveEndpoint(f);
+  const ns = f.namespace ?? 'default';
+  const q = new URLSearchParams();
+  if (opts.container) q.set('container', opts.container);
+  if (opts.previous) q.set('previous', 'true');
+  if (opts.follow) q.set('follow', 'true');
+  if (opts.tail !== undefined) q.set('tailLines', opts.tail);
+  if (opts.timestamps) q.set('timestamps', 'true');
+  let status = 0;
+  let text = '';
+  status = await stream(ep, `${podsPath(ns, name, 'log')}?${q.toString()}`, (c) => {
+    if (status === 0) text += c;
+    out(c);
+  });
+  if (status >= 300) {
+    process.stdout.write('\n');
+    err(`${statusMessage({ status, body: text, headers: {} })}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+/** `podvisor delete pod NAME`: graceful; waits until the pod is gone. */
+export async function runDelete(name: string, opts: { gracePeriod?: string; wait?: boolean }, f: ClientFlags): Promise<number> {
+  const ep = resolveEndpoint(f);
+  const ns = f.namespace ?? 'default';
+  const body = opts.gracePeriod !== undefined ? { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: Number(opts.gracePeriod) } : undefined;
+  const r = await request(ep, 'DELETE', podsPath(ns, name), body);
+  if (r.status >= 300) {
+    err(`${statusMessage(r)}\n`);
+    return 1;
+  }
+  out(`pod "${name}" deleted\n`);
+  if (opts.wait === false) return 0;
+  const rv = (JSON.parse(r.body) as Pod).metadata.resourceVersion ?? '';
+  const again = await request(ep, 'GET', podsPath(ns, name));
+  if (again.status === 404) return 0;
+  let buf = '';
+  await stream(ep, `${podsPath(ns)}?watch=true&resourceVersion=${rv}&fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}`, (chunk) => {
+    buf += chunk;
+    return buf.split('\n').some((l) => l.startsWith('{"type":"DELETED"'));
+  });
+  return 0;
+}
+
+/** `podvisor restart pod NAME [-c C]` and `podvisor recreate pod NAME`. */
+export async function runRestartVerb(verb: 'restart' | 'recreate', name: string, container: string | undefined, f: ClientFlags): Promise<number> {
+  const ep = resolveEndpoint(f);
+  const ns = f.namespace ?? 'default';
+  const r = await request(ep, 'POST', podsPath(ns, name, verb), container ? { container } : {});
+  if (r.status >= 300) {
+    err(`${statusMessage(r)}\n`);
+    return 1;
+  }
+  out(verb === 'recreate' ? `pod/${name} re-creation requested\n` : container ? `pod/${name} container ${container} restart requested\n` : `pod/${name} restart in place requested\n`);
+  return 0;
+}
+
+/** `podvisor kubeconfig`: a kubeconfig for kubectl pointing at this daemon. */
+export function runKubeconfig(f: ClientFlags): number {
+  const ep = resolveEndpoint(f);
+  if (ep.socketPath) {
+    err('error: kubectl cannot use a unix socket; serve with --listen HOST:PORT and point --server at it\n');
+    return 1;
+  }
+  const server = `${ep.tls ? 'https' : 'http'}://${ep.host?.includes(':') ? `[${ep.host}]` : ep.host}:${ep.port}`;
+  const cluster: Record<string, string> = { server };
+  if (ep.ca) cluster['certificate-authority-data'] = ep.ca.toString('base64');
+  if (!ep.tls) err('warning: kubectl sends tokens only over HTTPS; this kubeconfig will get 401 Unauthorized\n');
+  out(stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'podvisor', cluster }],
+    users: [{ name: 'podvisor', user: { token: ep.token } }],
+    contexts: [{ name: 'podvisor', context: { cluster: 'podvisor', user: 'podvisor', namespace: f.namespace ?? 'default' } }],
+    'current-context': 'podvisor',
+  }));
+  return 0;
+}

@@ -1,0 +1,128 @@
+/**
+ * `podvisor serve`: the durable node agent with a Kubernetes-compatible API that kubectl
+ * drives. Pods, their core state, restart records and events live in `--data-dir`; after a
+ * crash the daemon resumes every pod from there.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { parseDurationFlag } from '../api/index.js';
+import { systemClock } from '../agent/clock.js';
+import { NodeAgent } from '../agent/node.js';
+import { DEFAULT_CORE_OPTIONS } from '../core/plan.js';
+import { HostRuntime } from '../runtime/host.js';
+import { createApiServer } from '../server/http.js';
+import { FileStore, writeFileAtomic } from '../store/file-store.js';
+
+/** Flags of `serve`. */
+export interface ServeFlags {
+  dataDir?: string;
+  listen?: string;
+  socket?: string;
+  runtime: string;
+  backoffInitial?: string;
+  backoffMax?: string;
+}
+
+/** Default data dir: `$XDG_STATE_HOME/podvisor`, else `~/.local/state/podvisor`. */
+export function defaultDataDir(): string {
+  const xdg = process.env['XDG_STATE_HOME'];
+  return join(xdg && xdg !== '' ? xdg : join(homedir(), '.local', 'state'), 'podvisor');
+}
+
+/** Default TCP endpoint (loopback only). */
+export const DEFAULT_LISTEN = '127.0.0.1:7443';
+
+/** The API token of a data dir, created (0600) on first use. */
+export function tokenFor(dataDir: string): string {
+  const file = join(dataDir, 'token');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    writeFileAtomic(file, `${randomBytes(24).toString('hex')}\n`);
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+/** Paths of the daemon's TLS key and self-signed certificate. */
+export function tlsPaths(dataDir: string): { key: string; cert: string } {
+  return { key: join(dataDir, 'tls', 'key.pem'), cert: join(dataDir, 'tls', 'cert.pem') };
+}
+
+/**
+ * The daemon's TLS key and self-signed certificate (for 127.0.0.1, ::1 and localhost),
+ * created with openssl on first use. TLS is needed because kubectl sends a bearer token
+ * only over HTTPS; `podvisor kubeconfig` embeds this certificate as the cluster's CA.
+ */
+export function ensureTls(dataDir: string): { key: Buffer; cert: Buffer } {
+  const p = tlsPaths(dataDir);
+  if (!existsSync(p.key) || !existsSync(p.cert)) {
+    mkdirSync(join(dataDir, 'tls'), { recursive: true, mode: 0o700 });
+    const r = spawnSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
+      '-subj', '/CN=podvisor', '-addext', 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost',
+      '-keyout', p.key, '-out', p.cert,
+    ], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      throw new Error(`cannot create a TLS certificate with openssl (${r.error?.message ?? r.stderr.trim()}); install openssl or serve only on --socket`);
+    }
+  }
+  return { key: readFileSync(p.key), cert: readFileSync(p.cert) };
+}
+
+/** Runs the daemon until SIGINT/SIGTERM; returns the exit code. */
+export async function runServe(flags: ServeFlags): Promise<number> {
+  const log = pino({ name: 'podvisor', base: { pid: process.pid } });
+  if (flags.runtime !== 'host') {
+    process.stderr.write(`error: runtime ${JSON.stringify(flags.runtime)} is not available yet: use --runtime host (the default)\n`);
+    return 2;
+  }
+  const initial = flags.backoffInitial !== undefined ? parseDurationFlag(flags.backoffInitial) : DEFAULT_CORE_OPTIONS.backoffInitialMs;
+  const max = flags.backoffMax !== undefined ? parseDurationFlag(flags.backoffMax) : DEFAULT_CORE_OPTIONS.backoffMaxMs;
+  if (initial === undefined || max === undefined || initial < 0 || max < 0) {
+    process.stderr.write('error: --backoff-initial/--backoff-max take durations like 0, 100ms, 10s, 5m\n');
+    return 2;
+  }
+  const dataDir = flags.dataDir ?? defaultDataDir();
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const token = tokenFor(dataDir);
+  const store = new FileStore(join(dataDir, 'store'));
+  store.open();
+  const runtime = await HostRuntime.create({ dataDir: join(dataDir, 'runtime'), logger: (msg, fields) => log.debug(fields ?? {}, msg) });
+  const agent = new NodeAgent({
+    store, runtime, clock: systemClock, core: { backoffInitialMs: initial, backoffMaxMs: max },
+    log: (level, msg, fields) => log[level](fields, msg),
+  });
+  await agent.start();
+  const api = createApiServer({ backend: agent, token, logger: (level: string, msg: string, fields?: Record<string, unknown>) => (level === 'error' ? log.error(fields ?? {}, msg) : log.info(fields ?? {}, msg)) });
+  const listeners: { close(): Promise<void>; address: string }[] = [];
+  try {
+    if (flags.socket) listeners.push(await api.listen({ socket: flags.socket }));
+    if (flags.listen || !flags.socket) {
+      const [host, portText] = splitHostPort(flags.listen ?? DEFAULT_LISTEN);
+      listeners.push(await api.listen({ host, port: Number(portText), tls: ensureTls(dataDir) }));
+    }
+  } catch (err) {
+    process.stderr.write(`error: cannot listen: ${err instanceof Error ? err.message : String(err)}\n`);
+    await runtime.close();
+    return 1;
+  }
+  log.info({ dataDir, endpoints: listeners.map((l) => l.address), pods: agent.listPods().length }, 'podvisor serve ready');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  log.info({}, 'shutting down: containers are stopped; pods resume at the next start');
+  for (const l of listeners) await l.close();
+  agent.dispose();
+  await runtime.close();
+  return 0;
+}
+
+function splitHostPort(s: string): [string, string] {
+  const i = s.lastIndexOf(':');
+  if (i <= 0) return ['127.0.0.1', s];
+  return [s.slice(0, i).replace(/^\[|\]$/g, ''), s.slice(i + 1)];
+}

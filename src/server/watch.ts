@@ -1,0 +1,117 @@
+/**
+ * Watch streams (`?watch=true`): a chunked response of newline-separated
+ * `{"type":…,"object":…}` lines, filtered by the request's selectors the way the API server's
+ * watch cache filters them (an object that starts or stops matching is seen as ADDED or
+ * DELETED), optionally with periodic BOOKMARKs, ended at `timeoutSeconds`.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Unsubscribe, WatchEvent } from './backend.js';
+
+/** What a watch needs to know about the objects it streams. */
+export interface WatchSource<T> {
+  /** Subscribes from `resourceVersion`; may call `onEvent` synchronously and may throw (410 Gone). */
+  subscribe(resourceVersion: string | undefined, onEvent: (e: WatchEvent<T>) => void): Unsubscribe;
+  /** The objects that exist now (to know which ones currently match the selectors). */
+  current(): T[];
+  /** True when the object passes the request's namespace and selectors. */
+  matches(obj: T): boolean;
+  /** Identity of an object across events (namespace/name). */
+  key(obj: T): string;
+  /** `metadata.resourceVersion` of an object. */
+  resourceVersionOf(obj: T): string | undefined;
+  /** The wire form of an event's object (the object itself, or a one-row Table). */
+  render(obj: T, resourceVersion: string | undefined): unknown;
+  /** The object of a BOOKMARK event at `resourceVersion`, or undefined to send no bookmarks. */
+  bookmark?: (resourceVersion: string) => unknown;
+}
+
+/** Timing of a watch. */
+export interface WatchTiming {
+  /** The stream ends after this many ms. */
+  timeoutMs: number;
+  /** BOOKMARK period in ms (when the source supports bookmarks). */
+  bookmarkIntervalMs: number;
+  /** Store resourceVersion when the watch starts (first bookmark value). */
+  startResourceVersion: string;
+}
+
+/** A client that stops reading is cut off once this much output is buffered for it. */
+const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Starts a watch on `res`. Subscribes first: if that throws (e.g. 410 Gone) nothing has been
+ * written and the error propagates, so the caller can answer with a `Status`. Otherwise the
+ * 200 header is sent at once and events follow until the timeout, the client leaving or the
+ * server closing the connection.
+ */
+export function startWatch<T>(res: ServerResponse, resourceVersion: string | undefined, src: WatchSource<T>, timing: WatchTiming, headers: Record<string, string>): void {
+  const matched = new Set<string>();
+  for (const o of src.current()) if (src.matches(o)) matched.add(src.key(o));
+  let lastRv = resourceVersion && resourceVersion !== '0' ? resourceVersion : timing.startResourceVersion;
+  let pending: string[] | undefined = [];
+  let ended = false;
+
+  const emit = (line: string): void => {
+    if (pending) {
+      pending.push(line);
+      return;
+    }
+    if (ended || res.destroyed) return;
+    res.write(line);
+    if (res.writableLength > MAX_BUFFERED_BYTES) res.destroy();
+  };
+
+  // Runs inside the backend's notification loop: it must never throw into it.
+  const onEvent = (e: WatchEvent<T>): void => {
+    try {
+      deliver(e);
+    } catch {
+      res.destroy();
+    }
+  };
+
+  const deliver = (e: WatchEvent<T>): void => {
+    const obj = e.object;
+    const rv = src.resourceVersionOf(obj);
+    if (rv !== undefined) lastRv = rv;
+    const key = src.key(obj);
+    const was = matched.has(key);
+    const is = src.matches(obj);
+    let type: WatchEvent<T>['type'] | undefined;
+    if (e.type === 'DELETED') {
+      if (was || is) type = 'DELETED';
+      matched.delete(key);
+    } else if (is) {
+      type = e.type === 'ADDED' || !was ? 'ADDED' : 'MODIFIED';
+      matched.add(key);
+    } else if (was) {
+      type = 'DELETED';
+      matched.delete(key);
+    }
+    if (type !== undefined) emit(`${JSON.stringify({ type, object: src.render(obj, rv) })}\n`);
+  };
+
+  const unsubscribe = src.subscribe(resourceVersion, onEvent);
+
+  res.writeHead(200, headers);
+  res.flushHeaders();
+  const queued = pending;
+  pending = undefined;
+  for (const line of queued) emit(line);
+
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  const finish = (): void => {
+    if (ended) return;
+    ended = true;
+    unsubscribe();
+    for (const t of timers) clearTimeout(t);
+    if (!res.destroyed && !res.writableEnded) res.end();
+  };
+  timers.push(setTimeout(finish, timing.timeoutMs));
+  const bookmark = src.bookmark;
+  if (bookmark && timing.bookmarkIntervalMs > 0) {
+    const iv = setInterval(() => emit(`${JSON.stringify({ type: 'BOOKMARK', object: bookmark(lastRv) })}\n`), timing.bookmarkIntervalMs);
+    timers.push(iv);
+  }
+  res.on('close', finish);
+}

@@ -1,0 +1,94 @@
+/** The durable store: records survive reopening, writes are atomic, torn event lines are skipped. */
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { newPodState } from '../../src/core/model.js';
+import { FileStore, writeFileAtomic, type PodRecord, type StoredEvent } from '../../src/store/file-store.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+const tmp = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'podvisor-store-'));
+  dirs.push(d);
+  return d;
+};
+
+const rec = (name: string, rv: number, restartCount = 0): PodRecord => {
+  const state = newPodState(`uid-${name}`, 1000);
+  state.containers['c'] = { name: 'c', kind: 'regular', restartCount };
+  return {
+    pod: { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', uid: `uid-${name}`, resourceVersion: String(rv) }, spec: { containers: [{ name: 'c', image: 'x' }] } },
+    state,
+    restarts: [],
+  };
+};
+
+const event = (ns: string, rv: number): StoredEvent => ({ metadata: { name: `e${rv}`, namespace: ns, resourceVersion: String(rv) }, reason: 'Started' });
+
+describe('FileStore', () => {
+  it('keeps pods, core state, restart counts, events and the resourceVersion across a reopen', () => {
+    const d = tmp();
+    const s = new FileStore(d);
+    s.open();
+    const rv = s.nextResourceVersion();
+    s.putPod(rec('web', rv, 3));
+    s.appendEvent(event('default', s.nextResourceVersion()));
+    const again = new FileStore(d);
+    again.open();
+    expect(again.allPods()).toHaveLength(1);
+    expect(again.getPod('default', 'web')?.state.containers['c']?.restartCount).toBe(3);
+    expect(again.listEvents('default').map((e) => e.metadata.name)).toEqual(['e2']);
+    expect(again.resourceVersion).toBe(2);
+    expect(again.nextResourceVersion()).toBe(3);
+  });
+
+  it('removes pods durably', () => {
+    const d = tmp();
+    const s = new FileStore(d);
+    s.open();
+    s.putPod(rec('a', s.nextResourceVersion()));
+    s.removePod('default', 'a');
+    const again = new FileStore(d);
+    again.open();
+    expect(again.allPods()).toEqual([]);
+  });
+
+  it('ignores a leftover temporary file from a crash during a write, and keeps the old content', () => {
+    const d = tmp();
+    const s = new FileStore(d);
+    s.open();
+    s.putPod(rec('a', s.nextResourceVersion(), 1));
+    // A crash after writing the temp file but before the rename leaves this behind:
+    writeFileSync(join(d, 'pods', 'default', '.a.json.999.tmp'), '{"pod": {"metadata": {"na');
+    const again = new FileStore(d);
+    again.open();
+    expect(again.getPod('default', 'a')?.state.containers['c']?.restartCount).toBe(1);
+  });
+
+  it('skips a torn last event line and sets a corrupt pod record aside instead of deleting it', () => {
+    const d = tmp();
+    const s = new FileStore(d);
+    s.open();
+    s.appendEvent(event('default', s.nextResourceVersion()));
+    appendFileSync(join(d, 'events', 'default.jsonl'), '{"metadata": {"name": "e2", "names');
+    mkdirSync(join(d, 'pods', 'default'), { recursive: true });
+    writeFileSync(join(d, 'pods', 'default', 'broken.json'), 'not json');
+    const again = new FileStore(d);
+    again.open();
+    expect(again.listEvents().map((e) => e.metadata.name)).toEqual(['e1']);
+    expect(again.allPods()).toEqual([]);
+    expect(readdirSync(join(d, 'pods', 'default'))).toContain('.broken.json.corrupt');
+  });
+
+  it('writeFileAtomic replaces content whole and leaves no temporary file', () => {
+    const d = tmp();
+    const f = join(d, 'x', 'file.json');
+    writeFileAtomic(f, 'one');
+    writeFileAtomic(f, 'two');
+    expect(readdirSync(join(d, 'x'))).toEqual(['file.json']);
+    expect(existsSync(f)).toBe(true);
+  });
+});
