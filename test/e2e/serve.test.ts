@@ -194,6 +194,8 @@ for (const k of KUBECTLS) describe.skipIf(!existsSync(k.path))(`kubectl ${k.vers
     } finally {
       w.kill('SIGKILL');
     }
+    await until('new instance logged', () => kubectl(['logs', 'watched']).stdout.includes('attempt 1'));
+    expect(kubectl(['logs', 'watched', '--previous']).stdout).toContain('hello from watched attempt 0');
     expect((await pv(['delete', 'pod', 'watched', '--grace-period', '0'])).code).toBe(0);
   });
 });
@@ -304,5 +306,34 @@ spec:
     await until('no orphan', () => pids.every((p) => !alive(p)), 10_000);
     const list = await api('/api/v1/namespaces/default/pods');
     expect(list.items.map((p: any) => p.metadata.name)).not.toContain('resetting');
+  });
+});
+
+describe('@kubernetes/client-node against podvisor serve', () => {
+  it('creates, lists, watches and reads the logs of a pod', async () => {
+    const k8s = await import('@kubernetes/client-node');
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const seen: string[] = [];
+    const watch = new k8s.Watch(kc);
+    const req = await watch.watch('/api/v1/namespaces/default/pods', {}, (type: string, obj: any) => {
+      if (obj?.metadata?.name === 'js-client') seen.push(`${type}:${obj.status?.phase ?? ''}`);
+    }, () => {});
+    try {
+      const created = await core.createNamespacedPod({
+        namespace: 'default',
+        body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'js-client' }, spec: { containers: [{ name: 'c', image: 'busybox:1.36', command: ['sh', '-c', 'echo from the js client; sleep 100'] }] } },
+      });
+      expect(created.metadata?.uid).toMatch(/^[0-9a-f-]{36}$/);
+      const list = await core.listNamespacedPod({ namespace: 'default' });
+      expect(list.items.map((p) => p.metadata?.name)).toContain('js-client');
+      await until('running seen by the watch', () => seen.includes('MODIFIED:Running'));
+      await until('log', async () => (await core.readNamespacedPodLog({ name: 'js-client', namespace: 'default', container: 'c' })).includes('from the js client'));
+      await core.deleteNamespacedPod({ name: 'js-client', namespace: 'default', gracePeriodSeconds: 0 });
+      await until('deleted seen by the watch', () => seen.some((s) => s.startsWith('DELETED')));
+    } finally {
+      req.abort();
+    }
   });
 });
