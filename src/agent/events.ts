@@ -39,4 +39,12 @@ export interface RestartNotice {
   description: string;
   /** New restartCount of the container (container level). */
   restartCount?: number;
+  /** Back-off waited before the restart, ms (time from the exit to the decision to start). */
+  backoffMs?: number;
+  /** How long the restart took: exit (or reset start) until running again, ms. */
+  latencyMs?: number;
+  /** A matching rule's index, when a rule decided. */
+  rule?: number;
+  /** The signal that ended the previous instance (from its 128+N exit code). */
+  signal?: string;
 }

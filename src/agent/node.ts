@@ -14,6 +14,7 @@ import { ApiError, type EventObject, type ServerBackend, type Unsubscribe, type 
 import type { FileStore, PodRecord } from '../store/file-store.js';
 import type { Clock } from './clock.js';
 import type { RecordedEvent, RestartNotice } from './events.js';
+import { PodvisorMetrics } from './metrics.js';
 import { PodRejectedError, Supervisor } from './supervisor.js';
 import type { PodWorker } from './worker.js';
 
@@ -53,6 +54,8 @@ function canon(v: unknown): unknown {
 /** The ServerBackend of `podvisor serve`. */
 export class NodeAgent implements ServerBackend {
   readonly supervisor: Supervisor;
+  /** Prometheus metrics of every pod this agent supervises. */
+  readonly metrics = new PodvisorMetrics();
   private readonly store: FileStore;
   private readonly clock: Clock;
   private readonly podWatchers = new Set<(e: WatchEvent<Pod>) => void>();
@@ -131,6 +134,7 @@ export class NodeAgent implements ServerBackend {
 
   /** Deletion complete (§8.1 step 7): the final status is published with DELETED; the pod goes. */
   private onDeleted(pod: Pod, state: PodState): void {
+    this.metrics.forgetPod(pod.metadata.uid ?? '');
     const key = this.key(pod);
     const rec = this.records.get(key);
     if (!rec || rec.pod.metadata.uid !== pod.metadata.uid) return;
@@ -147,6 +151,7 @@ export class NodeAgent implements ServerBackend {
     const key = this.key(pod);
     const rec = this.records.get(key);
     if (!rec || rec.pod.metadata.uid !== pod.metadata.uid) return;
+    this.metrics.observePod(pod);
     if (state.finished && rec.pod.metadata.deletionTimestamp) return; // onDeleted follows
     rec.pod = { ...rec.pod, metadata: { ...rec.pod.metadata, labels: pod.metadata.labels ?? {}, annotations: pod.metadata.annotations ?? {} }, status: pod.status ?? {} };
     if (!pod.metadata.labels) delete rec.pod.metadata.labels;
@@ -156,6 +161,7 @@ export class NodeAgent implements ServerBackend {
   }
 
   private onRestart(n: RestartNotice): void {
+    this.metrics.observeRestart(n);
     const rec = this.records.get(`${n.namespace}/${n.pod}`);
     if (!rec || rec.pod.metadata.uid !== n.podUid) return;
     rec.restarts.push(n);
@@ -166,12 +172,14 @@ export class NodeAgent implements ServerBackend {
   private onReplaced(pod: Pod): void {
     const key = this.key(pod);
     const old = this.records.get(key);
+    if (old?.pod.metadata.uid) this.metrics.forgetPod(old.pod.metadata.uid);
     const w = this.supervisor.get(key);
     const rec: PodRecord = { pod: structuredClone(pod), state: w?.state ?? old?.state as PodState, restarts: old?.restarts ?? [] };
     this.persist(key, rec, 'MODIFIED');
   }
 
   private onEvent(e: RecordedEvent): void {
+    this.metrics.observeEvent(e);
     const rv = this.bump();
     const name = `${e.involvedObject.name}.${e.firstTimestamp.toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`;
     const obj: EventObject = {

@@ -94,6 +94,7 @@ export class PodWorker {
   private running = false;
   private lastStatusJson = '';
   private lastResetStart: number | undefined;
+  private openReset: { eventTime: number; trigger: string; description: string } | undefined;
   private readonly idle: (() => void)[] = [];
   private readonly background = new Set<Promise<unknown>>();
 
@@ -211,14 +212,21 @@ export class PodWorker {
     try {
       for (let guard = 0; this.dirty && guard < 10_000; guard++) {
         this.dirty = false;
-        const had = this.state.reset?.startedAt;
         const r = reconcile({ pod: this.pod, state: this.state, now: this.clock.now(), options: this.core });
         this.state = r.state;
         for (const e of r.events) this.emit(e);
         const reset = this.state.reset;
-        if (reset && reset.startedAt !== had && reset.startedAt !== this.lastResetStart) {
+        if (reset && reset.startedAt !== this.lastResetStart) {
           this.lastResetStart = reset.startedAt;
-          this.notice({ level: 'pod', trigger: reset.trigger.kind === 'rule' ? 'restartPolicyRules' : reset.trigger.kind, description: reset.trigger.text });
+          this.openReset = { eventTime: reset.eventTime, trigger: reset.trigger.kind === 'rule' ? 'restartPolicyRules' : reset.trigger.kind, description: reset.trigger.text };
+        }
+        if (this.openReset && (!reset || reset.startedAt !== this.lastResetStart)) {
+          // The reset record closed (§4.6): every regular container runs again, or the reset
+          // was cut short (deletion, terminal pod), which records it without a duration.
+          const o = this.openReset;
+          this.openReset = undefined;
+          const cut = this.state.phase === 'Succeeded' || this.state.phase === 'Failed' || this.state.deletion !== undefined;
+          this.notice({ level: 'pod', trigger: o.trigger, description: o.description, ...(cut ? {} : { latencyMs: Math.max(0, this.clock.now() - o.eventTime) }) });
         }
         this.publish(r.status);
         this.arm(r.wakeAt);
@@ -373,14 +381,21 @@ export class PodWorker {
       await this.runtime.removeContainer(a.replaces);
     }
     const rc = this.state.containers[a.container]?.restartCount ?? 0;
+    let notice: Omit<RestartNotice, 'time' | 'pod' | 'namespace' | 'podUid'> | undefined;
     if (a.cause.kind === 'restart') {
       const policy = spec.restartPolicy ?? this.pod.spec.restartPolicy ?? 'Always';
-      const n: Omit<RestartNotice, 'time' | 'pod' | 'namespace' | 'podUid'> = {
+      notice = {
         level: 'container', container: a.container, trigger: a.cause.trigger ?? 'policy',
         description: describeRestart(a.cause, policy), restartCount: rc,
       };
-      if (a.cause.exitCode !== undefined) n.exitCode = a.cause.exitCode;
-      this.notice(n);
+      if (a.cause.exitCode !== undefined) {
+        notice.exitCode = a.cause.exitCode;
+        const sig = signalName(a.cause.exitCode);
+        if (sig) notice.signal = sig;
+      }
+      if (a.cause.sinceExitMs !== undefined) notice.backoffMs = a.cause.sinceExitMs;
+      const rule = /^restartPolicyRules\[(\d+)\]$/.exec(a.cause.trigger ?? '');
+      if (rule) notice.rule = Number(rule[1]);
     }
     const argv = [...(spec.command ?? []), ...(spec.args ?? [])];
     const now = this.clock.now();
@@ -388,6 +403,7 @@ export class PodWorker {
       const msg = `container ${a.container} has no command: the host runtime runs no image entrypoint; set command`;
       this.state = recordStartFailed(this.state, a.container, 'CreateContainerConfigError', msg, now);
       this.containerEvent(a.container, 'Warning', 'Failed', `Error: ${msg}`);
+      if (notice) this.notice(notice);
       return;
     }
     const env: Record<string, string> = {
@@ -410,6 +426,7 @@ export class PodWorker {
       this.state = recordStartFailed(this.state, a.container, reason, msg, this.clock.now());
       this.containerEvent(a.container, 'Warning', 'Failed', `Error: ${msg}`);
       this.log('warn', 'container start failed', { container: a.container, error: msg });
+      if (notice) this.notice(notice);
       return;
     }
     const id = handle.id;
@@ -418,6 +435,10 @@ export class PodWorker {
     this.containerEvent(a.container, 'Normal', 'Created', `Created container: ${a.container}`);
     this.state = recordStarted(this.state, a.container, id, handle.startedAt, spec.startupProbe !== undefined, spec.readinessProbe !== undefined);
     this.containerEvent(a.container, 'Normal', 'Started', `Started container ${a.container}`);
+    if (notice) {
+      if (a.cause.finishedAt !== undefined) notice.latencyMs = Math.max(0, handle.startedAt - a.cause.finishedAt);
+      this.notice(notice);
+    }
     this.log('info', 'container started', { container: a.container, containerID: id, pid: handle.pid, restartCount: rc });
     void handle.exited.then((exit) => {
       this.probers.get(id)?.stop();

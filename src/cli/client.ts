@@ -353,3 +353,40 @@ export function runKubeconfig(f: ClientFlags): number {
   }));
   return 0;
 }
+
+/** `podvisor history pod NAME`: the restart records of a pod as a timeline. */
+export async function runHistory(name: string, f: ClientFlags): Promise<number> {
+  const ep = resolveEndpoint(f);
+  const ns = f.namespace ?? 'default';
+  const r = await request(ep, 'GET', `${podsPath(ns, name)}/restarts`);
+  if (r.status >= 300) {
+    err(`${statusMessage(r)}\n`);
+    return 1;
+  }
+  const items = (JSON.parse(r.body) as { items: RestartNotice[] }).items;
+  if (items.length === 0) {
+    out(`pod/${name} has not restarted\n`);
+    return 0;
+  }
+  const p = palette(process.stdout.isTTY === true && !process.env['NO_COLOR']);
+  const level = (l: RestartNotice['level']): string => (l === 'container' ? 'container' : l === 'pod' ? 'pod in place' : 're-create');
+  const rows = [['TIME', 'LEVEL', 'CONTAINER', 'TRIGGER', 'BACK-OFF', 'TOOK', 'WHAT HAPPENED'], ...items.map((n) => [
+    new Date(n.time).toISOString().replace('T', ' ').slice(0, 23),
+    level(n.level),
+    n.container ?? '-',
+    n.trigger,
+    n.backoffMs !== undefined ? `${(n.backoffMs / 1000).toFixed(1)}s` : '-',
+    n.latencyMs !== undefined ? `${n.latencyMs} ms` : '-',
+    `${n.description}${n.level === 'recreate' ? ` (old UID ${n.podUid})` : ''}`,
+  ])];
+  const lines = formatTable(rows);
+  out(`${p.bold(lines[0] ?? '')}\n`);
+  for (const [i, l] of lines.slice(1).entries()) {
+    const n = items[i] as RestartNotice;
+    out(`${n.level === 'recreate' ? p.red(l) : n.level === 'pod' ? p.magenta(l) : l}\n`);
+  }
+  const counts = { container: 0, pod: 0, recreate: 0 };
+  for (const n of items) counts[n.level]++;
+  out(`${counts.container} container restarts, ${counts.pod} in-place pod restarts, ${counts.recreate} re-creations\n`);
+  return 0;
+}

@@ -6,7 +6,7 @@ import { runValidate } from './validate.js';
 import { runRun, type RunFlags } from './run.js';
 import { runServe, type ServeFlags } from './serve.js';
 import {
-  runApply, runDelete, runDescribe, runGet, runKubeconfig, runLogs, runRestartVerb, type ClientFlags,
+  runApply, runDelete, runDescribe, runGet, runHistory, runKubeconfig, runLogs, runRestartVerb, type ClientFlags,
 } from './client.js';
 
 /** Adds the connection flags of the client verbs. */
@@ -50,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--backoff-max <duration>', 'CrashLoopBackOff maximum delay, node-wide (default 5m)')
     .option('-o, --output <format>', 'print the final Pod (or a List) as json or yaml when the run ends, and nothing else')
     .option('-w, --watch', 'with -o: also show the live view (on stderr)')
+    .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics while the run lasts')
     .option('--runtime <name>', 'container runtime: host (processes on this machine)', 'host')
     .option('--data-dir <dir>', 'where sandboxes, volumes and logs live (default: a fresh directory under the temp dir)')
     .action(async (opts: RunFlags) => {
@@ -105,6 +106,10 @@ export async function main(argv: string[]): Promise<number> {
   clientOptions(program.command('recreate').description('Re-create a pod: fresh sandbox, new UID, same manifest').argument('<resource>').argument('<name>'))
     .action(async (_kind: string, name: string, opts: ClientFlags) => {
       exitCode = await runRestartVerb('recreate', name, undefined, opts);
+    });
+  clientOptions(program.command('history').description('The restart timeline of a pod: every restart at every level, with its cause').argument('<resource>').argument('<name>'))
+    .action(async (_kind: string, name: string, opts: ClientFlags) => {
+      exitCode = await runHistory(name, opts);
     });
   clientOptions(program.command('kubeconfig').description('Print a kubeconfig that points kubectl at podvisor serve'))
     .action((opts: ClientFlags) => {

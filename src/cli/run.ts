@@ -12,6 +12,8 @@ import type { Pod, PodList } from '../api/types.js';
 import { systemClock } from '../agent/clock.js';
 import type { RecordedEvent, RestartNotice } from '../agent/events.js';
 import { PodRejectedError, Supervisor } from '../agent/supervisor.js';
+import { PodvisorMetrics } from '../agent/metrics.js';
+import { createServer, type Server } from 'node:http';
 import { DEFAULT_CORE_OPTIONS, type CoreOptions } from '../core/plan.js';
 import { HostRuntime } from '../runtime/host.js';
 import type { ContainerRuntime } from '../runtime/types.js';
@@ -28,6 +30,8 @@ export interface RunFlags {
   dataDir?: string;
   /** With `-o`: also write the live view to stderr. */
   watch?: boolean;
+  /** Serve Prometheus metrics on HOST:PORT while the run lasts. */
+  metricsListen?: string;
 }
 
 /** Where the process writes; injectable for tests. */
@@ -130,6 +134,32 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
     view.write(`${p.bold(header)}\n`);
   }
   const condSeen = new Map<string, string>();
+  const metrics = flags.metricsListen !== undefined ? new PodvisorMetrics() : undefined;
+  let metricsServer: Server | undefined;
+  if (metrics && flags.metricsListen) {
+    const i = flags.metricsListen.lastIndexOf(':');
+    const host = i > 0 ? flags.metricsListen.slice(0, i) : '127.0.0.1';
+    const port = Number(i >= 0 ? flags.metricsListen.slice(i + 1) : flags.metricsListen);
+    metricsServer = createServer((req, res) => {
+      if (req.url !== '/metrics') {
+        res.writeHead(404).end();
+        return;
+      }
+      void metrics.render().then((m) => res.writeHead(200, { 'Content-Type': m.contentType }).end(m.body));
+    });
+    const srv = metricsServer;
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(port, host, () => resolve());
+    }).catch((e: unknown) => {
+      io.stderr.write(`error: --metrics-listen ${flags.metricsListen}: ${e instanceof Error ? e.message : String(e)}\n`);
+      metricsServer = undefined;
+    });
+    if (!metricsServer) {
+      await runtime.close();
+      return 2;
+    }
+  }
 
   const supervisor = new Supervisor({
     runtime,
@@ -137,6 +167,7 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
     core,
     sinks: {
       onStatus: (pod) => {
+        metrics?.observePod(pod);
         if (!live) return;
         const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
         const row = podRow(pod, Date.now());
@@ -156,9 +187,11 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
         }
       },
       onEvent: (e: RecordedEvent) => {
+        metrics?.observeEvent(e);
         if (live && e.reason !== 'Created') view.write(`${eventLine(p, e)}\n`);
       },
       onRestart: (n) => {
+        metrics?.observeRestart(n);
         restarts.push(n);
         if (live) view.write(`${restartLine(p, n)}\n`);
       },
@@ -197,6 +230,10 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
     process.removeListener('SIGTERM', onSignal);
     supervisor.dispose();
     await runtime.close();
+    if (metricsServer) {
+      const srv = metricsServer;
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
   }
   if (exitCode !== 0) return exitCode;
 

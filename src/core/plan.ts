@@ -81,6 +81,8 @@ export interface StartCause {
   exitCode?: number;
   /** Time since that instance finished, ms (the back-off actually waited, roughly). */
   sinceExitMs?: number;
+  /** `finishedAt` of that instance (epoch ms). */
+  finishedAt?: number;
 }
 
 /** Input of {@link reconcile}. The pod must be defaulted and valid. */
@@ -177,7 +179,10 @@ function orderStart(ctx: Ctx, ref: ContainerRef): void {
     if (old.decision?.kind === 'restart') cause.trigger = old.decision.trigger;
   } else if (old) cause.kind = 'recover';
   if (old?.exitCode !== undefined) cause.exitCode = old.exitCode;
-  if (old?.finishedAt !== undefined) cause.sinceExitMs = ctx.now - old.finishedAt;
+  if (old?.finishedAt !== undefined) {
+    cause.sinceExitMs = ctx.now - old.finishedAt;
+    cause.finishedAt = old.finishedAt;
+  }
   const action: Action = { type: 'start', container: ref.name, kind: ref.kind, cause };
   if (old) {
     action.replaces = old.id;

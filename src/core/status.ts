@@ -236,6 +236,11 @@ export function computePhase(input: StatusInput, statuses: Map<string, Container
     if (s.stopping.message !== undefined) out.message = s.stopping.message;
     return out;
   }
+  if (s.stopping?.reason === 'Recreate') {
+    // §4.11: the instance is being replaced, not finished: its phase holds (a controller must
+    // not see the pod fail on its way to a fresh instance).
+    return { phase: s.phase };
+  }
   const k = count(input, statuses);
   if (s.reset) {
     if (k.failedInitFinalAfterReset > 0) return { phase: 'Failed' };

@@ -80,6 +80,8 @@ export interface ApiServerOptions {
   bookmarkIntervalSeconds?: number;
   /** Poll period of `logs --follow`, ms (default 200). */
   logPollMs?: number;
+  /** Prometheus exposition for `GET /metrics` (same authentication as the API); 404 when absent. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
 /** A listening endpoint. */
@@ -822,6 +824,15 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         allow(ctx, ['GET']);
         send(ctx.res, 200, versionInfo(gitVersion));
         return;
+      case 'metrics': {
+        if (!opts.metrics) break;
+        allow(ctx, ['GET']);
+        const m = await opts.metrics();
+        const data = Buffer.from(m.body);
+        ctx.res.writeHead(200, { ...baseHeaders(m.contentType), 'Content-Length': String(data.length) });
+        ctx.res.end(data);
+        return;
+      }
       case 'api':
         allow(ctx, ['GET']);
         send(ctx.res, 200, API_VERSIONS);

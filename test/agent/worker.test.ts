@@ -160,7 +160,7 @@ describe('agent worker with a fake runtime and a fake clock', () => {
     rt.live('a').exit(1);
     await settle();
     expect(rt.calls.filter((c) => c === 'start a')).toHaveLength(2); // first restart immediate
-    expect(restarts[0]).toMatchObject({ level: 'container', container: 'a', trigger: 'policy', exitCode: 1, restartCount: 1 });
+    expect(restarts[0]).toMatchObject({ level: 'container', container: 'a', trigger: 'policy', exitCode: 1, restartCount: 1, backoffMs: 0, latencyMs: 0 });
     clock.t += 2000;
     rt.live('a').exit(1);
     await settle();

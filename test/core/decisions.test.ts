@@ -335,3 +335,15 @@ describe('re-create through the API (§4.11)', () => {
     expect(requestPodRecreate(del.pod, del.state, del.now)).toEqual({ refused: true, message: 'pod p_default(uid-1) cannot be re-created: being deleted' });
   });
 });
+
+describe('re-creation holds the phase', () => {
+  it('the instance being replaced never reports Failed or Succeeded', async () => {
+    const { requestPodRecreate } = await import('../../src/core/plan.js');
+    const sim = new Sim(mkPod({ containers: [ctr('a')] })).sync();
+    const r = requestPodRecreate(sim.pod, sim.state, sim.now);
+    if ('state' in r) sim.state = r.state;
+    sim.history = [];
+    sim.sync();
+    expect(sim.phases()).toEqual(['Running']);
+  });
+});
