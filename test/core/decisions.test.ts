@@ -347,3 +347,43 @@ describe('re-creation holds the phase', () => {
     expect(sim.phases()).toEqual(['Running']);
   });
 });
+
+describe('budget ladder tables (§10.3)', () => {
+  it('a ladder without recreate skips it: container,pod,fail fails the pod when the pod budget is exceeded', () => {
+    const sim = new Sim(mkPod({
+      annotations: { 'podvisor.io/container-max-restarts': '1', 'podvisor.io/pod-max-restarts': '0', 'podvisor.io/escalation': 'container,pod,fail', 'podvisor.io/backoff-initial': '0' },
+      containers: [ctr('a')],
+    })).sync();
+    sim.advance(1000).exit('a', 1).sync();
+    sim.advance(1000).exit('a', 1).sync();
+    expect(sim.actions.some((a) => a.type === 'recreatePod')).toBe(false);
+    expect(sim.status.phase).toBe('Failed');
+    expect(sim.status.message).toBe('container a exceeded its restart budget: 1 pod restarts within 10m0s');
+    expect(sim.events.filter((e) => e.reason === 'RestartBudgetExceeded').map((e) => e.message)).toEqual([
+      'container a exceeded its restart budget: 2 restarts within 10m0s, escalating to pod',
+      'container a exceeded its restart budget: 1 pod restarts within 10m0s, escalating to fail',
+    ]);
+  });
+
+  it('budgets and CrashLoopBackOff combine: every restart that happens still waits its back-off', () => {
+    const sim = new Sim(mkPod({ annotations: { 'podvisor.io/container-max-restarts': '3', 'podvisor.io/escalation': 'container,fail' }, containers: [ctr('a')] })).sync();
+    sim.advance(1000).exit('a', 1).sync(); // restart 1: immediate (first restart)
+    sim.advance(1000).exit('a', 1).sync(); // restart 2: waits 10 s
+    expect(sim.cs('a').state.waiting?.reason).toBe('CrashLoopBackOff');
+    sim.fireTimer();
+    sim.advance(1000).exit('a', 1).sync(); // restart 3: waits 20 s
+    expect(sim.cs('a').state.waiting?.message).toContain('back-off 20s');
+    sim.fireTimer();
+    expect(sim.cs('a').restartCount).toBe(3);
+    sim.advance(1000).exit('a', 1).sync(); // the 4th would exceed the budget: fail, without waiting
+    expect(sim.status.phase).toBe('Failed');
+    expect(sim.status.reason).toBe('RestartBudgetExceeded');
+  });
+
+  it('restarts leaving the window stop counting, so a slow crash loop never escalates', () => {
+    const sim = new Sim(mkPod({ annotations: { 'podvisor.io/container-max-restarts': '2', 'podvisor.io/restart-window': '1m', 'podvisor.io/backoff-initial': '0' }, containers: [ctr('a')] })).sync();
+    for (let i = 0; i < 6; i++) sim.advance(31_000).exit('a', 1).sync();
+    expect(sim.cs('a').restartCount).toBe(6);
+    expect(sim.reasons()).not.toContain('RestartBudgetExceeded');
+  });
+});
