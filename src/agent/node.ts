@@ -24,6 +24,8 @@ export interface NodeAgentOptions {
   runtime: ContainerRuntime;
   clock: Clock;
   core: CoreOptions;
+  /** GPU inventory of the node. */
+  gpus?: string[];
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>) => void;
 }
 
@@ -73,6 +75,7 @@ export class NodeAgent implements ServerBackend {
       runtime: o.runtime,
       clock: o.clock,
       core: o.core,
+      ...(o.gpus ? { gpus: o.gpus } : {}),
       sinks: {
         onStatus: (pod, state) => this.onStatus(pod, state),
         onDeleted: (pod, state) => this.onDeleted(pod, state),

@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Pod } from '../api/types.js';
-import type { PodState } from '../core/model.js';
+import { recordScheduled, recordUnschedulable, type PodState } from '../core/model.js';
+import { parseQuantity } from '../api/quantity.js';
 import type { CoreOptions } from '../core/plan.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import type { Clock } from './clock.js';
@@ -30,6 +31,28 @@ export interface SupervisorOptions {
   clock: Clock;
   core: CoreOptions;
   sinks?: SupervisorSinks;
+  /** The node's GPU inventory (device IDs such as `0`, `1` or `GPU-<uuid>`), for `nvidia.com/gpu` limits. */
+  gpus?: string[];
+}
+
+/** The extended resource name of NVIDIA GPUs. */
+export const GPU_RESOURCE = 'nvidia.com/gpu';
+
+/**
+ * GPUs a pod needs, as the scheduler counts extended resources: the sum over regular
+ * containers and sidecars, or the largest init container if that is more.
+ */
+export function gpuRequest(pod: Pod): number {
+  const n = (c: { resources?: { limits?: Record<string, string | number> } }): number => {
+    const v = c.resources?.limits?.[GPU_RESOURCE];
+    if (v === undefined) return 0;
+    const q = parseQuantity(v);
+    return q.ok ? Math.ceil(q.value) : 0;
+  };
+  const inits = pod.spec.initContainers ?? [];
+  const running = pod.spec.containers.reduce((a, c) => a + n(c), 0) + inits.filter((c) => c.restartPolicy === 'Always').reduce((a, c) => a + n(c), 0);
+  const initMax = Math.max(0, ...inits.filter((c) => c.restartPolicy !== 'Always').map(n));
+  return Math.max(running, initMax);
 }
 
 /** A pod the supervisor refused (e.g. volumes that cannot be mounted). */
@@ -47,6 +70,10 @@ function formatTimestamp(ms: number): string {
 /** Owns the workers. */
 export class Supervisor {
   private readonly workers = new Map<string, PodWorker>();
+  /** GPU ID -> pod UID holding it. */
+  private readonly gpuOwner = new Map<string, string>();
+  /** Pods waiting for GPUs, in arrival order (keys). */
+  private readonly waiting: string[] = [];
   private readonly settledWaiters: (() => void)[] = [];
   private shuttingDown = false;
 
@@ -72,12 +99,57 @@ export class Supervisor {
     if (problems.length > 0) throw new PodRejectedError(`${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''}`, problems);
   }
 
-  /** Forgets a worker (its pod was deleted and is gone). */
+  /** Forgets a worker (its pod was deleted and is gone) and frees what it held. */
   remove(key: string): void {
     const w = this.workers.get(key);
     if (!w) return;
     w.dispose();
     this.workers.delete(key);
+    this.releaseGpus(w);
+  }
+
+  /** Free GPUs right now. */
+  get freeGpus(): string[] {
+    return (this.o.gpus ?? []).filter((g) => !this.gpuOwner.has(g));
+  }
+
+  /** Tries to give `w` its GPUs; marks it unschedulable (§1.4) when there are not enough. */
+  private placeGpus(w: PodWorker): boolean {
+    const need = gpuRequest(w.pod);
+    if (need === 0) return true;
+    const held = w.gpus.filter((g) => (this.o.gpus ?? []).includes(g) && !this.gpuOwner.has(g));
+    if (held.length === need) {
+      // Resumed after a podvisor restart: the pod keeps the devices it had.
+      for (const g of held) this.gpuOwner.set(g, w.state.uid);
+      return true;
+    }
+    const free = this.freeGpus;
+    if (free.length < need) {
+      const msg = `0/1 nodes are available: 1 Insufficient ${GPU_RESOURCE} (requested ${need}, free ${free.length} of ${(this.o.gpus ?? []).length}).`;
+      if (w.state.unschedulable?.message !== msg) w.state = recordUnschedulable(w.state, msg);
+      if (!this.waiting.includes(w.key)) this.waiting.push(w.key);
+      return false;
+    }
+    w.gpus = free.slice(0, need);
+    for (const g of w.gpus) this.gpuOwner.set(g, w.state.uid);
+    if (w.state.unschedulable) w.state = recordScheduled(w.state);
+    const i = this.waiting.indexOf(w.key);
+    if (i >= 0) this.waiting.splice(i, 1);
+    return true;
+  }
+
+  private releaseGpus(w: PodWorker): void {
+    if (w.gpus.length === 0) return;
+    for (const g of w.gpus) if (this.gpuOwner.get(g) === w.state.uid) this.gpuOwner.delete(g);
+    w.gpus = [];
+    for (const key of [...this.waiting]) {
+      const p = this.workers.get(key);
+      if (!p) {
+        this.waiting.splice(this.waiting.indexOf(key), 1);
+        continue;
+      }
+      if (this.placeGpus(p)) p.wake();
+    }
   }
 
   /**
@@ -98,6 +170,8 @@ export class Supervisor {
       sinks: {
         onStatus: (p, s) => {
           sinks.onStatus?.(p, s);
+          // Terminal pods free their GPUs (as the scheduler stops counting them).
+          if ((s.phase === 'Succeeded' || s.phase === 'Failed') && worker.gpus.length > 0) this.releaseGpus(worker);
           this.checkSettled();
         },
         onEvent: (e) => sinks.onEvent?.(e),
@@ -109,6 +183,7 @@ export class Supervisor {
       },
     });
     this.workers.set(key, worker);
+    if (!state || !state.finished) this.placeGpus(worker);
     if (state) void worker.resume();
     else worker.wake();
     return worker;
@@ -119,6 +194,7 @@ export class Supervisor {
     const key = old.key;
     this.workers.delete(key);
     old.dispose();
+    this.releaseGpus(old);
     const fresh: Pod = structuredClone(pod);
     delete fresh.metadata.uid;
     delete fresh.metadata.creationTimestamp;

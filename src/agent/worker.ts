@@ -9,6 +9,7 @@
  */
 import type { Container, Pod, PodStatus } from '../api/types.js';
 import { ANN_RECREATIONS } from '../api/annotations.js';
+import { parseQuantity } from '../api/quantity.js';
 import {
   recordCreated, recordDeletion, recordExited, recordPostStartFailed, recordProbe, recordSandboxReady,
   recordStarted, recordStartFailed, recordVanished, recoverAfterRestart, newPodState, type PodState,
@@ -17,7 +18,7 @@ import {
   reconcile, requestContainerRestart, requestPodRecreate, requestPodRestart, type Action, type CoreOptions, type PodEvent,
   type RestartRefusal, type StartCause,
 } from '../core/plan.js';
-import { StartError, type ContainerHandle, type ContainerRuntime, type MountSpec, type Sandbox } from '../runtime/types.js';
+import { StartError, type ContainerHandle, type ContainerResources, type ContainerRuntime, type MountSpec, type Sandbox } from '../runtime/types.js';
 import type { Clock, Timer } from './clock.js';
 import type { RecordedEvent, RestartNotice } from './events.js';
 import { InstanceProber, type ProbeKind } from './prober.js';
@@ -97,6 +98,14 @@ export class PodWorker {
   private openReset: { eventTime: number; trigger: string; description: string } | undefined;
   private readonly idle: (() => void)[] = [];
   private readonly background = new Set<Promise<unknown>>();
+  /** GPU device IDs allocated to this pod instance (by the supervisor; durable with the state). */
+  get gpus(): string[] {
+    return this.state.gpus ?? [];
+  }
+
+  set gpus(ids: string[]) {
+    this.state = { ...this.state, gpus: ids };
+  }
 
   constructor(o: PodWorkerOptions) {
     this.pod = o.pod;
@@ -411,10 +420,26 @@ export class PodWorker {
       PODVISOR_RESTART_COUNT: String(rc),
       PODVISOR_POD_RESTART_COUNT: String(this.state.resetCount ?? 0),
     };
+    if (this.gpus.length > 0) {
+      // The pod's GPUs (allocated at admission, kept across restarts in place, §1.4).
+      env['NVIDIA_VISIBLE_DEVICES'] = this.gpus.join(',');
+      env['CUDA_VISIBLE_DEVICES'] = this.gpus.join(',');
+    }
     for (const e of spec.env ?? []) env[e.name] = e.value ?? '';
+    const resources: ContainerResources = {};
+    const mem = spec.resources?.limits?.['memory'];
+    const cpu = spec.resources?.limits?.['cpu'];
+    if (mem !== undefined) {
+      const q = parseQuantity(mem);
+      if (q.ok) resources.memoryLimitBytes = Math.ceil(q.value);
+    }
+    if (cpu !== undefined) {
+      const q = parseQuantity(cpu);
+      if (q.ok) resources.cpuMillis = Math.ceil(q.value * 1000);
+    }
     const startSpec = {
       sandbox: this.sandbox, podName: this.pod.metadata.name ?? '', namespace: this.pod.metadata.namespace ?? 'default',
-      name: a.container, attempt: rc, argv, env, mounts: this.mountsFor(spec),
+      name: a.container, attempt: rc, argv, env, mounts: this.mountsFor(spec), resources,
       ...(spec.workingDir !== undefined ? { workingDir: spec.workingDir } : {}),
     };
     let handle: ContainerHandle;

@@ -51,7 +51,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('-o, --output <format>', 'print the final Pod (or a List) as json or yaml when the run ends, and nothing else')
     .option('-w, --watch', 'with -o: also show the live view (on stderr)')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics while the run lasts')
-    .option('--runtime <name>', 'container runtime: host (processes on this machine)', 'host')
+    .option('--runtime <name>', 'container runtime: host (processes on this machine) or sandbox (Linux namespaces, cgroups, pod IPs; root)', 'host')
+    .option('--gpus <n|ids>', 'GPU inventory for nvidia.com/gpu limits: a count or a list of IDs (default: nvidia-smi -L)')
     .option('--data-dir <dir>', 'where sandboxes, volumes and logs live (default: a fresh directory under the temp dir)')
     .action(async (opts: RunFlags) => {
       exitCode = await runRun(opts);
@@ -62,7 +63,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--data-dir <dir>', 'where pods, state, events and logs are kept (default $XDG_STATE_HOME/podvisor or ~/.local/state/podvisor)')
     .option('--listen <host:port>', 'TCP address (loopback by default: 127.0.0.1:7443)')
     .option('--socket <path>', 'also (or only) listen on this unix socket, mode 0600')
-    .option('--runtime <name>', 'container runtime: host', 'host')
+    .option('--runtime <name>', 'container runtime: host or sandbox', 'host')
+    .option('--gpus <n|ids>', 'GPU inventory for nvidia.com/gpu limits: a count or a list of IDs (default: nvidia-smi -L)')
     .option('--backoff-initial <duration>', 'CrashLoopBackOff initial delay (default 10s)')
     .option('--backoff-max <duration>', 'CrashLoopBackOff maximum delay (default 5m)')
     .action(async (opts: ServeFlags) => {

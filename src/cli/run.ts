@@ -15,7 +15,7 @@ import { PodRejectedError, Supervisor } from '../agent/supervisor.js';
 import { PodvisorMetrics } from '../agent/metrics.js';
 import { createServer, type Server } from 'node:http';
 import { DEFAULT_CORE_OPTIONS, type CoreOptions } from '../core/plan.js';
-import { HostRuntime } from '../runtime/host.js';
+import { createRuntime, gpuInventory, RUNTIMES } from './node-setup.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { colourStatus, eventLine, formatTable, palette, podRow, restartLine } from './view.js';
 
@@ -32,6 +32,8 @@ export interface RunFlags {
   watch?: boolean;
   /** Serve Prometheus metrics on HOST:PORT while the run lasts. */
   metricsListen?: string;
+  /** GPU inventory (`2`, `0,1`, or absent: detected with nvidia-smi). */
+  gpus?: string;
 }
 
 /** Where the process writes; injectable for tests. */
@@ -68,8 +70,8 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
     io.stderr.write(`error: unsupported output format ${JSON.stringify(output)}: use -o json or -o yaml\n`);
     return 2;
   }
-  if (flags.runtime !== 'host') {
-    io.stderr.write(`error: runtime ${JSON.stringify(flags.runtime)} is not available yet: use --runtime host (the default)\n`);
+  if (!(RUNTIMES as readonly string[]).includes(flags.runtime)) {
+    io.stderr.write(`error: unknown runtime ${JSON.stringify(flags.runtime)}: use --runtime host (the default) or --runtime sandbox\n`);
     return 2;
   }
 
@@ -118,7 +120,13 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
   };
   const dataDir = flags.dataDir ?? join(tmpdir(), 'podvisor', `run-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
   mkdirSync(dataDir, { recursive: true });
-  const runtime: ContainerRuntime = await HostRuntime.create({ dataDir });
+  let runtime: ContainerRuntime;
+  try {
+    runtime = await createRuntime(flags.runtime, dataDir);
+  } catch (e) {
+    io.stderr.write(`error: runtime ${flags.runtime} is not available: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 2;
+  }
 
   const live = output === undefined || flags.watch === true;
   const view: NodeJS.WritableStream & { isTTY?: boolean } = output === undefined ? io.stdout : (io.stderr as NodeJS.WritableStream & { isTTY?: boolean });
@@ -165,6 +173,7 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
     runtime,
     clock: systemClock,
     core,
+    gpus: gpuInventory(flags.gpus),
     sinks: {
       onStatus: (pod) => {
         metrics?.observePod(pod);

@@ -13,7 +13,7 @@ import { parseDurationFlag } from '../api/index.js';
 import { systemClock } from '../agent/clock.js';
 import { NodeAgent } from '../agent/node.js';
 import { DEFAULT_CORE_OPTIONS } from '../core/plan.js';
-import { HostRuntime } from '../runtime/host.js';
+import { createRuntime, gpuInventory, RUNTIMES } from './node-setup.js';
 import { createApiServer } from '../server/http.js';
 import { FileStore, writeFileAtomic } from '../store/file-store.js';
 
@@ -25,6 +25,7 @@ export interface ServeFlags {
   runtime: string;
   backoffInitial?: string;
   backoffMax?: string;
+  gpus?: string;
 }
 
 /** Default data dir: `$XDG_STATE_HOME/podvisor`, else `~/.local/state/podvisor`. */
@@ -75,8 +76,8 @@ export function ensureTls(dataDir: string): { key: Buffer; cert: Buffer } {
 /** Runs the daemon until SIGINT/SIGTERM; returns the exit code. */
 export async function runServe(flags: ServeFlags): Promise<number> {
   const log = pino({ name: 'podvisor', base: { pid: process.pid } });
-  if (flags.runtime !== 'host') {
-    process.stderr.write(`error: runtime ${JSON.stringify(flags.runtime)} is not available yet: use --runtime host (the default)\n`);
+  if (!(RUNTIMES as readonly string[]).includes(flags.runtime)) {
+    process.stderr.write(`error: unknown runtime ${JSON.stringify(flags.runtime)}: use --runtime host (the default) or --runtime sandbox\n`);
     return 2;
   }
   const initial = flags.backoffInitial !== undefined ? parseDurationFlag(flags.backoffInitial) : DEFAULT_CORE_OPTIONS.backoffInitialMs;
@@ -90,9 +91,15 @@ export async function runServe(flags: ServeFlags): Promise<number> {
   const token = tokenFor(dataDir);
   const store = new FileStore(join(dataDir, 'store'));
   store.open();
-  const runtime = await HostRuntime.create({ dataDir: join(dataDir, 'runtime'), logger: (msg, fields) => log.debug(fields ?? {}, msg) });
+  let runtime;
+  try {
+    runtime = await createRuntime(flags.runtime, join(dataDir, 'runtime'), (msg, fields) => log.debug(fields ?? {}, msg));
+  } catch (e) {
+    process.stderr.write(`error: runtime ${flags.runtime} is not available: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 2;
+  }
   const agent = new NodeAgent({
-    store, runtime, clock: systemClock, core: { backoffInitialMs: initial, backoffMaxMs: max },
+    store, runtime, clock: systemClock, core: { backoffInitialMs: initial, backoffMaxMs: max }, gpus: gpuInventory(flags.gpus),
     log: (level, msg, fields) => log[level](fields, msg),
   });
   await agent.start();

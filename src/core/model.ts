@@ -206,6 +206,10 @@ export interface PodState {
   budget: { container: Record<string, number[]>; pod: number[] };
   /** The pod is gone from the runtime (deletion finished, or replaced by a re-creation). */
   finished?: boolean;
+  /** GPU device IDs held by this pod instance (kept across restarts in place and podvisor restarts). */
+  gpus?: string[];
+  /** Not placed yet (e.g. not enough free GPUs, §1.4): no sandbox, `PodScheduled=False`. */
+  unschedulable?: { reason: string; message: string };
 }
 
 /** A fresh state for a newly accepted pod. */
@@ -399,6 +403,18 @@ export function terminatedRecordOf(inst: Instance): TerminatedRecord {
   if (inst.finishedAt !== undefined) rec.finishedAt = inst.finishedAt;
   if (inst.id !== '') rec.containerID = inst.id;
   return rec;
+}
+
+/** The pod cannot be placed now (§1.4): it waits without sandbox or container statuses. */
+export function recordUnschedulable(state: PodState, message: string): PodState {
+  return { ...clone(state), unschedulable: { reason: 'Unschedulable', message } };
+}
+
+/** The pod has been placed; acceptance continues (§3.1). */
+export function recordScheduled(state: PodState): PodState {
+  const s = clone(state);
+  delete s.unschedulable;
+  return s;
 }
 
 /** A deletion request (§8.1 step 1). `graceSeconds` overrides `terminationGracePeriodSeconds`. */

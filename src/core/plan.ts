@@ -868,6 +868,9 @@ function step(ctx: Ctx): void {
     beginStop(ctx, 'Finished');
   }
 
+  // §1.4: a pod that is not placed gets no sandbox and starts nothing until it is.
+  if (s.unschedulable && !s.stopping) return;
+
   if (!s.stopping) {
     // activeDeadlineSeconds (§1.4)
     const ads = ctx.pod.spec.activeDeadlineSeconds;

@@ -259,6 +259,17 @@ function names(list: string[]): string {
  */
 export function computePodStatus(input: StatusInput): PodStatus {
   const { pod, state: s, now } = input;
+  if (s.unschedulable && s.sandbox.state === 'none' && !Object.values(s.containers).some((c) => c.instance)) {
+    // §1.4: waiting to be placed: only PodScheduled, no container statuses.
+    const memo = s.conditions['PodScheduled'];
+    return {
+      phase: 'Pending',
+      conditions: [{
+        type: 'PodScheduled', status: 'False', lastProbeTime: null, reason: s.unschedulable.reason, message: s.unschedulable.message,
+        lastTransitionTime: formatTime(memo && memo.status === 'False' ? memo.lastTransitionTime : now),
+      }],
+    };
+  }
   const statuses = new Map<string, ContainerStatus>();
   const init = initRefs(pod).map((r) => {
     const st = containerStatus(input, r);

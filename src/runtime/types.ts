@@ -20,6 +20,18 @@ export interface SandboxSpec {
   namespace: string;
   /** `emptyDir` volume names: a directory each, owned by the sandbox. */
   emptyDirs: string[];
+  /** `spec.shareProcessNamespace`: one PID namespace for all containers of the pod (sandbox runtime). */
+  shareProcessNamespace?: boolean;
+  /** Pids limit for the whole pod (sandbox runtime; node-wide setting). */
+  pidsLimit?: number;
+}
+
+/** Resource limits of one container (from `resources.limits`, already parsed). */
+export interface ContainerResources {
+  /** `limits.memory` in bytes: enforced by the sandbox runtime, an excess is `OOMKilled` (137). */
+  memoryLimitBytes?: number;
+  /** `limits.cpu` in millicores: a CPU quota on the sandbox runtime. */
+  cpuMillis?: number;
 }
 
 /** A pod's shared context (ARCHITECTURE.md): UID, volumes, and on Linux runtimes an IP. */
@@ -48,6 +60,8 @@ export interface ContainerStartSpec {
   env: Record<string, string>;
   workingDir?: string;
   mounts: MountSpec[];
+  /** Limits the runtime enforces where it can (the host runtime ignores them). */
+  resources?: ContainerResources;
 }
 
 /** How an instance ended (spec D10): `exitCode` is the code, or 128 + signal number. */

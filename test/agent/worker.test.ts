@@ -129,12 +129,12 @@ function pod(containers: Container[], extra: Partial<Pod['spec']> = {}): Pod {
   };
 }
 
-function setup(p: Pod, core = { backoffInitialMs: 10_000, backoffMaxMs: 300_000 }) {
+function setup(p: Pod, core = { backoffInitialMs: 10_000, backoffMaxMs: 300_000 }, gpus?: string[]) {
   const clock = new FakeClock();
   const rt = new FakeRuntime(clock);
   const events: RecordedEvent[] = [];
   const restarts: RestartNotice[] = [];
-  const sup = new Supervisor({ runtime: rt, clock, core, sinks: { onEvent: (e) => events.push(e), onRestart: (n) => restarts.push(n) } });
+  const sup = new Supervisor({ runtime: rt, clock, core, ...(gpus ? { gpus } : {}), sinks: { onEvent: (e) => events.push(e), onRestart: (n) => restarts.push(n) } });
   const w = sup.add(p);
   return { clock, rt, events, restarts, sup, w };
 }
@@ -236,5 +236,38 @@ describe('agent worker with a fake runtime and a fake clock', () => {
     await settle();
     const refusal = w.restart('a');
     expect(refusal).toEqual({ refused: true, message: `pod web_default(${w.state.uid}) cannot restart container a: being deleted` });
+  });
+});
+
+describe('GPU placement (spec §1.4)', () => {
+  const gpuPod = (name: string, n: number): Pod => ({
+    ...pod([{ name: 'train', command: ['x'], resources: { limits: { 'nvidia.com/gpu': n } }, restartPolicy: 'Never', restartPolicyRules: [{ action: 'RestartAllContainers', exitCodes: { operator: 'In', values: [42] } }] }]),
+    metadata: { name, namespace: 'default' },
+  });
+
+  it('a pod asking for more GPUs than free stays Pending, Unschedulable, without sandbox, until GPUs free up', async () => {
+    const { sup, rt } = setup(gpuPod('a', 2), undefined, ['0', '1', '2']);
+    await settle();
+    const a = sup.get('default/a')!;
+    expect(rt.instances[0]?.spec.env).toMatchObject({ NVIDIA_VISIBLE_DEVICES: '0,1', CUDA_VISIBLE_DEVICES: '0,1' });
+    const b = sup.add(gpuPod('b', 2));
+    await settle();
+    expect(b.status?.phase).toBe('Pending');
+    expect(b.status?.conditions).toEqual([expect.objectContaining({ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient nvidia.com/gpu (requested 2, free 1 of 3).' })]);
+    expect(b.status?.containerStatuses).toBeUndefined();
+    expect(rt.calls.filter((c) => c === 'createSandbox')).toHaveLength(1);
+    // An in-place restart keeps the devices.
+    rt.live('train').exit(42);
+    await settle();
+    expect(rt.instances[1]?.spec.env['NVIDIA_VISIBLE_DEVICES']).toBe('0,1');
+    expect(b.status?.phase).toBe('Pending');
+    // Deleting a frees its GPUs: b is placed and starts.
+    a.delete(0);
+    await settle();
+    sup.remove('default/a');
+    await settle();
+    expect(b.status?.conditions?.find((c) => c.type === 'PodScheduled')?.status).toBe('True');
+    expect(b.status?.phase).toBe('Running');
+    expect(rt.instances.at(-1)?.spec.env['NVIDIA_VISIBLE_DEVICES']).toBe('0,1');
   });
 });

@@ -1,0 +1,40 @@
+/**
+ * Node setup shared by `run` and `serve`: the runtime chosen with `--runtime`, and the GPU
+ * inventory (`--gpus`, else `nvidia-smi -L` when present).
+ */
+import { spawnSync } from 'node:child_process';
+import { HostRuntime } from '../runtime/host.js';
+import type { ContainerRuntime } from '../runtime/types.js';
+
+/** Runtimes `--runtime` accepts. */
+export const RUNTIMES = ['host', 'sandbox'] as const;
+
+/** Creates the runtime, or throws an Error whose message says what to do. */
+export async function createRuntime(name: string, dataDir: string, log?: (msg: string, fields?: object) => void): Promise<ContainerRuntime> {
+  if (name === 'host') return HostRuntime.create({ dataDir, ...(log ? { logger: log } : {}) });
+  if (name === 'sandbox') {
+    let mod: { SandboxRuntime: { create(o: { dataDir: string }): Promise<ContainerRuntime> } };
+    try {
+      const path = '../runtime/sandbox.js'; // loaded on demand: Linux only
+      mod = (await import(path)) as typeof mod;
+    } catch {
+      throw new Error('the sandbox runtime is not part of this build');
+    }
+    return mod.SandboxRuntime.create({ dataDir });
+  }
+  throw new Error(`unknown runtime ${JSON.stringify(name)}: use one of ${RUNTIMES.join(', ')}`);
+}
+
+/**
+ * The GPU inventory: `--gpus 2` (devices 0 and 1), `--gpus 0,3` (those IDs), `--gpus 0` (none),
+ * or, without the flag, the GPUs `nvidia-smi -L` lists (their UUIDs).
+ */
+export function gpuInventory(flag: string | undefined): string[] {
+  if (flag !== undefined) {
+    if (/^\d+$/.test(flag)) return Array.from({ length: Number(flag) }, (_, i) => String(i));
+    return flag.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  }
+  const r = spawnSync('nvidia-smi', ['-L'], { encoding: 'utf8', timeout: 5000 });
+  if (r.status !== 0 || typeof r.stdout !== 'string') return [];
+  return [...r.stdout.matchAll(/\(UUID: (GPU-[0-9a-fA-F-]+)\)/g)].map((m) => m[1] as string);
+}
