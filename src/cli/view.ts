@@ -27,16 +27,21 @@ export function palette(enabled: boolean): Palette {
   return { red: wrap('31'), green: wrap('32'), yellow: wrap('33'), cyan: wrap('36'), magenta: wrap('35'), dim: wrap('2'), bold: wrap('1') };
 }
 
-/** kubectl's short age: `5s`, `3m2s`, `4h`, `2d`. */
+/** kubectl's age (apimachinery `duration.HumanDuration`): `5s`, `3m2s`, `12m`, `4h30m`, `2d5h`, `3y12d`. */
 export function shortAge(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 120) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 10) return `${m}m${s % 60}s`;
-  if (m < 180) return `${m}m`;
-  const h = Math.floor(m / 60);
+  const sec = Math.max(0, Math.floor(ms / 1000));
+  if (sec < 120) return `${sec}s`;
+  const min = Math.floor(sec / 60);
+  if (min < 10) return sec % 60 === 0 ? `${min}m` : `${min}m${sec % 60}s`;
+  if (min < 180) return `${min}m`;
+  const h = Math.floor(min / 60);
+  if (h < 8) return min % 60 === 0 ? `${h}h` : `${h}h${min % 60}m`;
   if (h < 48) return `${h}h`;
-  return `${Math.floor(h / 24)}d`;
+  if (h < 24 * 8) return h % 24 === 0 ? `${Math.floor(h / 24)}d` : `${Math.floor(h / 24)}d${h % 24}h`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24)}d`;
+  const days = Math.floor(h / 24);
+  if (h < 24 * 365 * 8) return days % 365 === 0 ? `${Math.floor(days / 365)}y` : `${Math.floor(days / 365)}y${days % 365}d`;
+  return `${Math.floor(days / 365)}y`;
 }
 
 /** The STATUS column as kubectl computes it (printers' printPod). */
