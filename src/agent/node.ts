@@ -60,6 +60,7 @@ export class NodeAgent implements ServerBackend {
   readonly metrics = new PodvisorMetrics();
   private readonly store: FileStore;
   private readonly clock: Clock;
+  private readonly runtime: ContainerRuntime;
   private readonly podWatchers = new Set<(e: WatchEvent<Pod>) => void>();
   private readonly eventWatchers = new Set<(e: WatchEvent<EventObject>) => void>();
   private readonly podHistory: { rv: number; e: WatchEvent<Pod> }[] = [];
@@ -70,6 +71,7 @@ export class NodeAgent implements ServerBackend {
   constructor(o: NodeAgentOptions) {
     this.store = o.store;
     this.clock = o.clock;
+    this.runtime = o.runtime;
     this.log = o.log ?? (() => {});
     this.supervisor = new Supervisor({
       runtime: o.runtime,
@@ -89,6 +91,9 @@ export class NodeAgent implements ServerBackend {
 
   /** Loads the store and resumes every pod in it. */
   async start(): Promise<void> {
+    // Sandboxes of pods that are gone are torn down; the others are re-attached (same IP).
+    const reap = (this.runtime as { reapAllSandboxes?: (keep: Set<string>) => Promise<unknown> }).reapAllSandboxes;
+    if (reap) await reap.call(this.runtime, new Set(this.store.allPods().map((r) => r.state.uid)));
     for (const rec of this.store.allPods()) {
       const key = this.key(rec.pod);
       if (rec.state.finished && rec.pod.metadata.deletionTimestamp) {

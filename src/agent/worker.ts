@@ -166,6 +166,7 @@ export class PodWorker {
       const emptyDirs = (this.pod.spec.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name);
       this.sandbox = await this.runtime.createSandbox({
         podUid: s.uid, podName: this.pod.metadata.name ?? '', namespace: this.pod.metadata.namespace ?? 'default', emptyDirs,
+        shareProcessNamespace: this.pod.spec.shareProcessNamespace === true,
       });
       s = recordSandboxReady(s, now);
     }
@@ -339,6 +340,7 @@ export class PodWorker {
         const emptyDirs = (this.pod.spec.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name);
         this.sandbox = await this.runtime.createSandbox({
           podUid: this.state.uid, podName: this.pod.metadata.name ?? '', namespace: this.pod.metadata.namespace ?? 'default', emptyDirs,
+          shareProcessNamespace: this.pod.spec.shareProcessNamespace === true,
         });
         this.state = recordSandboxReady(this.state, this.clock.now());
         return;

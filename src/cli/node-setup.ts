@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { HostRuntime } from '../runtime/host.js';
+import { SandboxRuntime } from '../runtime/sandbox.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 
 /** Runtimes `--runtime` accepts. */
@@ -12,16 +13,7 @@ export const RUNTIMES = ['host', 'sandbox'] as const;
 /** Creates the runtime, or throws an Error whose message says what to do. */
 export async function createRuntime(name: string, dataDir: string, log?: (msg: string, fields?: object) => void): Promise<ContainerRuntime> {
   if (name === 'host') return HostRuntime.create({ dataDir, ...(log ? { logger: log } : {}) });
-  if (name === 'sandbox') {
-    let mod: { SandboxRuntime: { create(o: { dataDir: string }): Promise<ContainerRuntime> } };
-    try {
-      const path = '../runtime/sandbox.js'; // loaded on demand: Linux only
-      mod = (await import(path)) as typeof mod;
-    } catch {
-      throw new Error('the sandbox runtime is not part of this build');
-    }
-    return mod.SandboxRuntime.create({ dataDir });
-  }
+  if (name === 'sandbox') return SandboxRuntime.create({ dataDir, ...(log ? { logger: log } : {}) });
   throw new Error(`unknown runtime ${JSON.stringify(name)}: use one of ${RUNTIMES.join(', ')}`);
 }
 

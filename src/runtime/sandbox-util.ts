@@ -1,0 +1,281 @@
+/**
+ * Small process and shell helpers of the sandbox runtime. Most are copies of private helpers of
+ * `host.ts` (kept private there on purpose; the two adapters should stay independent), plus the
+ * start protocol's "OK" line, which the sandbox runtime needs because its wrappers fork (the
+ * forking parent keeps the setup pipe open, so EOF cannot mean "exec'd" as on the host runtime).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { MountSpec } from './types.js';
+
+/** The shell every wrapper runs in. */
+export const SH = '/bin/sh';
+/** Used when neither the container spec nor podvisor's environment has a PATH. */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** How a child ended, or why it never started. */
+export type ChildExit = { code: number | null; signal: NodeJS.Signals | null } | { error: Error };
+
+/** A setup failure reported on fd 3 by a wrapper shell (`E <code> [index]` plus detail lines). */
+export interface SetupFailure {
+  code: string;
+  index?: number;
+  details: string;
+}
+
+/**
+ * One place that listens to a child's lifecycle: `spawned` settles with true on 'spawn' or the
+ * error on a spawn failure; `exit` always settles, so no promise dangles and no 'error' is unhandled.
+ */
+export function watchChild(child: ChildProcess): { spawned: Promise<true | Error>; exit: Promise<ChildExit> } {
+  let isSpawned = false;
+  let resolveSpawned!: (v: true | Error) => void;
+  let resolveExit!: (v: ChildExit) => void;
+  const spawned = new Promise<true | Error>((r) => { resolveSpawned = r; });
+  const exit = new Promise<ChildExit>((r) => { resolveExit = r; });
+  child.once('spawn', () => { isSpawned = true; resolveSpawned(true); });
+  child.once('exit', (code, signal) => resolveExit({ code, signal }));
+  child.on('error', (err) => {
+    if (isSpawned) return;
+    resolveSpawned(err);
+    resolveExit({ error: err });
+  });
+  return { spawned, exit };
+}
+
+/** Reads a stream to its end ('' for none); never rejects. */
+export function readAll(stream: unknown): Promise<string> {
+  const s = stream as NodeJS.ReadableStream | null | undefined;
+  if (!s) return Promise.resolve('');
+  return new Promise((resolve) => {
+    let text = '';
+    s.on('data', (d: Buffer | string) => { text += d.toString(); });
+    s.once('end', () => resolve(text));
+    s.once('close', () => resolve(text));
+    s.once('error', () => resolve(text));
+  });
+}
+
+/**
+ * Reads the setup pipe until the wrapper's final shell reports `OK` (the command is being
+ * exec'd) or the pipe ends (setup failed, or a wrapper died). The rest of the stream keeps being
+ * drained and discarded: a forking wrapper parent still holds the pipe, and closing our end could
+ * SIGPIPE it, which would falsify the exit status.
+ */
+export function readSetup(stream: unknown): Promise<{ ok: boolean; text: string }> {
+  const s = stream as NodeJS.ReadableStream | null | undefined;
+  if (!s) return Promise.resolve({ ok: false, text: '' });
+  return new Promise((resolve) => {
+    let text = '';
+    let done = false;
+    const finish = (ok: boolean): void => {
+      if (done) return;
+      done = true;
+      resolve({ ok, text });
+    };
+    s.on('data', (d: Buffer | string) => {
+      if (done) return;
+      text += d.toString();
+      if (/(^|\n)OK\n/.test(text)) finish(true);
+    });
+    s.once('end', () => finish(false));
+    s.once('close', () => finish(false));
+    s.once('error', () => finish(false));
+  });
+}
+
+export function once(stream: NodeJS.ReadableStream | null | undefined, event: string): Promise<void> {
+  if (!stream || (stream as { closed?: boolean }).closed === true) return Promise.resolve();
+  return new Promise((resolve) => stream.once(event, () => resolve()));
+}
+
+export function destroyStreams(child: ChildProcess): void {
+  for (const s of child.stdio) (s as { destroy?: () => void } | null)?.destroy?.();
+}
+
+/** True when `p` settled within `ms`. */
+export async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => { timer = setTimeout(() => r(false), ms); });
+  try {
+    return await Promise.race([p.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** rmdir a (now empty) cgroup, retrying while the kernel still counts exiting tasks (EBUSY). */
+export async function removeCgroupDir(dir: string, deadline: number): Promise<void> {
+  for (let round = 0; ; round++) {
+    try {
+      await fsp.rmdir(dir);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || Date.now() >= deadline) throw err;
+    }
+    await delay(Math.min(2 + round * 2, 20));
+  }
+}
+
+export function tryKill(pid: number, signal: NodeJS.Signals): void {
+  if (!(pid > 0) && !(pid < -1)) return; // never 0, -1 or NaN: those mean "everything"
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // ESRCH: already gone
+  }
+}
+
+/** Spec D10: the exit code, or 128 + the number of the signal that killed the process. */
+export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return 128 + (signal !== null ? (os.constants.signals[signal] ?? 0) : 0);
+}
+
+/** Runs a short command, optionally feeding `input` on stdin; collects stdout and stderr. */
+export async function run(
+  argv: string[], opts: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawn(argv[0] ?? SH, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
+  const outcome = watchChild(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => { stdout += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stdin?.on('error', () => {});
+  child.stdin?.end(opts.input ?? '');
+  const timer = setTimeout(() => tryKill(child.pid ?? 0, 'SIGKILL'), opts.timeoutMs ?? 10_000);
+  const e = await outcome.exit;
+  clearTimeout(timer);
+  await within(Promise.all([once(child.stdout, 'close'), once(child.stderr, 'close')]), 200);
+  if ('error' in e) return { code: 127, stdout, stderr: e.error.message };
+  return { code: exitCodeOf(e.code, e.signal), stdout, stderr };
+}
+
+export function findExecutable(name: string, pathEnv: string): string | undefined {
+  for (const d of pathEnv.split(':')) {
+    if (d === '') continue;
+    const p = path.join(d, name);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      if (fs.statSync(p).isFile()) return p;
+    } catch {
+      // keep looking
+    }
+  }
+  return undefined;
+}
+
+/** Single-quotes a string for /bin/sh. */
+export function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function depth(p: string): number {
+  return p.split('/').filter((x) => x !== '').length;
+}
+
+/** Bind-mounts each volume at its mountPath (parents before children), as the host runtime does. */
+export function mountScript(mounts: readonly MountSpec[], hostIsFile: readonly boolean[], mkdir: string, mount: string): string {
+  const order = mounts.map((m, i) => ({ m, i })).sort((a, b) => depth(a.m.mountPath) - depth(b.m.mountPath));
+  let s = '';
+  for (const { m, i } of order) {
+    const mp = shq(m.mountPath);
+    const prepare = hostIsFile[i] === true
+      ? `${shq(mkdir)} -p -- ${shq(path.dirname(m.mountPath))} && { [ -e ${mp} ] || : > ${mp}; }`
+      : `${shq(mkdir)} -p -- ${mp}`;
+    const ro = m.readOnly ? ` && ${shq(mount)} -o remount,bind,ro -- ${mp}` : '';
+    s += `{ ${prepare} && ${shq(mount)} --rbind -- ${shq(m.hostPath)} ${mp}${ro}; } 2>&3 || { echo 'E mount ${i}' >&3; exit 126; }\n`;
+  }
+  return s;
+}
+
+/**
+ * The last wrapper step, in the container's final view: cd to the working dir, check that the
+ * command can be exec'd (in a subshell), restore PWD/OLDPWD, then exec. With `reportOk` it writes
+ * `OK` on fd 3 just before the exec, and sends stderr back to stdout (the log: the wrappers' own
+ * stderr went to fd 3 so that their errors become the StartError's text).
+ */
+export function finalScript(workingDir: string, env: Record<string, string>, reportOk: boolean): string {
+  const restore = (['PWD', 'OLDPWD'] as const)
+    .map((v) => (env[v] !== undefined ? `${v}=${shq(env[v])}; export ${v}` : `unset ${v}`))
+    .join('; ');
+  const execLine = reportOk ? 'echo OK >&3\nexec "$@" 2>&1 3>&-\n' : 'exec "$@" 3>&-\n';
+  return `cd -- ${shq(workingDir)} >/dev/null 2>&1 || { echo 'E workdir' >&3; exit 126; }
+( set -f; c=$1
+  case $c in */*) [ -e "$c" ] || exit 1; { [ -f "$c" ] && [ -x "$c" ]; } || exit 2; exit 0;; esac
+  IFS=:
+  for d in $PATH; do if [ -f "\${d:-.}/$c" ] && [ -x "\${d:-.}/$c" ]; then exit 0; fi; done
+  exit 1
+) || { if [ $? -eq 2 ]; then echo 'E noexec' >&3; else echo 'E notfound' >&3; fi; exit 127; }
+${restore}
+${execLine}`;
+}
+
+export function parseSetup(text: string): SetupFailure | undefined {
+  const lines = text.split('\n').filter((l) => l !== '' && l !== 'OK');
+  const codeLine = lines.find((l) => /^E \w+/.test(l));
+  if (codeLine === undefined) return undefined;
+  const [, code = '', index] = /^E (\w+)(?: (\d+))?/.exec(codeLine) ?? [];
+  const f: SetupFailure = { code, details: lines.filter((l) => l !== codeLine).join('; ') };
+  if (index !== undefined) f.index = Number(index);
+  return f;
+}
+
+export function setupMessage(f: SetupFailure, cmd: string, workingDir: string): { reason: 'RunContainerError' | 'CreateContainerError'; text: string } {
+  switch (f.code) {
+    case 'workdir':
+      return { reason: 'CreateContainerError', text: `working directory "${workingDir}" does not exist or is not a directory` };
+    case 'notfound':
+      return { reason: 'RunContainerError', text: cmd.includes('/') ? `exec: "${cmd}": stat ${cmd}: no such file or directory` : `exec: "${cmd}": executable file not found in $PATH` };
+    case 'noexec':
+      return { reason: 'RunContainerError', text: `exec: "${cmd}": permission denied (not an executable file)` };
+    case 'cgroup':
+      return { reason: 'RunContainerError', text: `cannot join the container's cgroup${f.details ? `: ${f.details}` : ''}` };
+    case 'etc':
+      return { reason: 'CreateContainerError', text: `cannot mount the pod's /etc/hosts and /etc/hostname${f.details ? `: ${f.details}` : ''}` };
+    default:
+      return { reason: 'RunContainerError', text: `setup failed (${f.code})${f.details ? `: ${f.details}` : ''}` };
+  }
+}
+
+export function isSafeSegment(s: string): boolean {
+  return s !== '' && s !== '.' && s !== '..' && !s.includes('/') && !s.includes('\0');
+}
+
+/** Names become path components: refuse anything that could escape the pod directory. */
+export function safeSegment(s: string, what: string): string {
+  if (!isSafeSegment(s)) throw new Error(`invalid ${what} ${JSON.stringify(s)}`);
+  return s;
+}
+
+export function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks): tells a PID from its reuse. */
+export function procStartTime(pid: number): string | undefined {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+    return fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Children of a process (Linux `CONFIG_PROC_CHILDREN`), [] when it is gone. */
+export function childrenOf(pid: number): number[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter((x) => x.trim() !== '').map(Number);
+  } catch {
+    return [];
+  }
+}
