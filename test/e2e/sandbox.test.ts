@@ -1,0 +1,134 @@
+/**
+ * End-to-end on the sandbox runtime (`podvisor serve --runtime sandbox`): the pod IP is kept by
+ * a container restart and by an in-place pod restart, and changes with a re-create; the
+ * hostname is the pod name; deleting the pod leaves no network namespace behind.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandboxAvailability } from '../../src/runtime/sandbox.js';
+import { CLI, cli, ensureBuilt, ROOT, tempDir } from './helpers.js';
+
+const problem = await sandboxAvailability();
+if (problem !== undefined && process.env['CI'] === 'true') throw new Error(`the sandbox runtime must run on CI: ${problem}`);
+
+const tmp = tempDir('podvisor-sbx-');
+const dataDir = join(tmp.dir, 'data');
+let daemon: ChildProcess | undefined;
+let port = 0;
+
+function get(path: string): Promise<any> {
+  const token = readFileSync(join(dataDir, 'token'), 'utf8').trim();
+  const ca = readFileSync(join(dataDir, 'tls', 'cert.pem'));
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, path, ca, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+      let b = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (b += d));
+      res.on('end', () => {
+        try {
+          resolve(path.includes('/log') ? b : JSON.parse(b));
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const netns = (): string[] => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith('pv-')).map((l) => l.split(' ')[0] ?? '');
+
+describe.skipIf(problem !== undefined)('sandbox runtime end to end', () => {
+  beforeAll(async () => {
+    ensureBuilt();
+    port = await new Promise<number>((resolve) => {
+      const s = net.createServer();
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    daemon = spawn(process.execPath, [CLI, 'serve', '--runtime', 'sandbox', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], { cwd: ROOT, stdio: 'ignore' });
+    await until('serve ready', async () => existsSync(join(dataDir, 'tls', 'cert.pem')) && (await get('/api/v1/namespaces/default/pods')).kind === 'PodList');
+  });
+
+  afterAll(async () => {
+    if (daemon) {
+      const d = daemon;
+      await new Promise<void>((resolve) => {
+        if (d.exitCode !== null) return resolve();
+        d.once('exit', () => resolve());
+        d.kill('SIGTERM');
+      });
+    }
+    tmp.cleanup();
+  });
+
+  const pv = (args: string[]) => cli([...args, '--server', `https://127.0.0.1:${port}`, '--data-dir', dataDir]);
+
+  it('keeps the pod IP across container and in-place restarts, changes it on re-create, and cleans up on delete', async () => {
+    const before = new Set(netns());
+    const f = join(tmp.dir, 'net.yaml');
+    writeFileSync(f, `
+apiVersion: v1
+kind: Pod
+metadata: {name: net}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: app
+    image: busybox:1.36
+    command: ["sh", "-c", "echo \\"hostname=$(hostname)\\"; trap 'exit 0' TERM; while true; do sleep 0.1; done"]
+`);
+    expect((await pv(['apply', '-f', f])).code).toBe(0);
+    const running = async (rc: number): Promise<any> => until(`running with restartCount ${rc}`, async () => {
+      const p = await get('/api/v1/namespaces/default/pods/net');
+      const c = p.status?.containerStatuses?.[0];
+      return c?.restartCount === rc && c.state?.running && p.status.podIP ? p : undefined;
+    });
+    const p0 = await running(0);
+    const ip = p0.status.podIP as string;
+    expect(ip).toMatch(/^10\.88\.0\.\d+$/);
+    expect(await until('hostname log', async () => {
+      const l = await get('/api/v1/namespaces/default/pods/net/log');
+      return typeof l === 'string' && l.includes('hostname=') ? l : undefined;
+    })).toContain('hostname=net');
+
+    expect((await pv(['restart', 'pod', 'net', '-c', 'app'])).code).toBe(0);
+    expect((await running(1)).status.podIP).toBe(ip);
+
+    expect((await pv(['restart', 'pod', 'net'])).code).toBe(0);
+    const p2 = await running(2);
+    expect(p2.status.podIP).toBe(ip);
+    expect(p2.metadata.uid).toBe(p0.metadata.uid);
+
+    expect((await pv(['recreate', 'pod', 'net'])).code).toBe(0);
+    const p3 = await until('re-created', async () => {
+      const p = await get('/api/v1/namespaces/default/pods/net');
+      return p.metadata.uid !== p0.metadata.uid && p.status?.podIP && p.status.containerStatuses?.[0]?.state?.running ? p : undefined;
+    });
+    expect(p3.status.podIP).not.toBe(ip);
+
+    expect((await pv(['delete', 'pod', 'net'])).code).toBe(0);
+    await until('no netns left', async () => netns().every((n) => before.has(n)));
+  });
+});
