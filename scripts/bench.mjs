@@ -17,6 +17,7 @@ import { systemClock } from '../dist/agent/clock.js';
 import { Supervisor } from '../dist/agent/supervisor.js';
 import { HostRuntime } from '../dist/runtime/host.js';
 import { defaultPod } from '../dist/api/defaults.js';
+import { SandboxRuntime, sandboxAvailability } from '../dist/runtime/sandbox.js';
 
 const quick = process.argv.includes('--quick');
 const N_RESTARTS = quick ? 50 : 300;
@@ -203,6 +204,66 @@ async function benchIdle(dataDir) {
   return { cpuPct, rssMb: rss };
 }
 
+/**
+ * (d) sandbox runtime: create + destroy of a sandbox, and for the 5-container pod an in-place
+ * restart (API) versus a re-create (API): from the request until every container runs again.
+ */
+async function benchSandbox(dataDir) {
+  const runtime = await SandboxRuntime.create({ dataDir });
+  const create = [];
+  const destroy = [];
+  for (let i = 0; i < N_RESETS; i++) {
+    progress(`(d) sandbox create/destroy: ${i + 1}/${N_RESETS}`);
+    const t0 = performance.now();
+    const sb = await runtime.createSandbox({ podUid: `bench-${i}`, podName: `bench-${i}`, namespace: 'default', emptyDirs: [] });
+    const t1 = performance.now();
+    await runtime.releaseSandbox(sb, { deleteData: true });
+    create.push(t1 - t0);
+    destroy.push(performance.now() - t1);
+  }
+  const sleeper = (name, extra = {}) => ({ name, image: 'busybox', command: ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 1; done"], ...extra });
+  const sup = new Supervisor({ runtime, clock: systemClock, core: { backoffInitialMs: 0, backoffMaxMs: 0 } });
+  sup.add(pod('five', {
+    restartPolicy: 'Always',
+    terminationGracePeriodSeconds: 5,
+    initContainers: [{ name: 'init', image: 'busybox', command: ['true'] }, sleeper('sidecar', { restartPolicy: 'Always' })],
+    containers: [sleeper('a'), sleeper('b'), sleeper('c')],
+  }));
+  const allRunning = (w) => w && w.status?.phase === 'Running' && (w.status.containerStatuses ?? []).every((c) => c.state.running) && (w.status.initContainerStatuses ?? []).find((c) => c.name === 'sidecar')?.state.running;
+  const waitFor = (pred) => new Promise((resolve) => {
+    const t = setInterval(() => {
+      if (pred()) {
+        clearInterval(t);
+        resolve();
+      }
+    }, 2);
+  });
+  await waitFor(() => allRunning(sup.get('default/five')));
+  const inPlace = [];
+  const recreate = [];
+  for (let i = 0; i < N_RESETS; i++) {
+    progress(`(d) in place versus re-create: ${i + 1}/${N_RESETS}`);
+    let w = sup.get('default/five');
+    const resets = w.state.resetCount ?? 0;
+    let t0 = performance.now();
+    w.restart();
+    await waitFor(() => (w.state.resetCount ?? 0) > resets && !w.state.reset && allRunning(w));
+    inPlace.push(performance.now() - t0);
+    const uid = w.state.uid;
+    t0 = performance.now();
+    w.recreate();
+    await waitFor(() => {
+      const n = sup.get('default/five');
+      return n && n.state.uid !== uid && allRunning(n);
+    });
+    recreate.push(performance.now() - t0);
+  }
+  await sup.terminateAll(0);
+  sup.dispose();
+  await runtime.close();
+  return { create, destroy, inPlace, recreate };
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'podvisor-bench-'));
 try {
   const baselineRss = process.memoryUsage().rss / 2 ** 20;
@@ -211,6 +272,8 @@ try {
   const reset = await benchReset(join(dir, 'b'));
   const floor5 = await floorFiveStarts();
   const idle = await benchIdle(join(dir, 'c'));
+  const sbProblem = await sandboxAvailability();
+  const sb = sbProblem === undefined ? await benchSandbox(join(dir, 'd')) : undefined;
   progress('');
   const rows = [
     ['(a) exit-to-restart p50', fmt(pct(restart, 50)), fmt(pct(floor, 50)), `+${fmt(pct(restart, 50) - pct(floor, 50))}`, 'within 2 ms of the floor'],
@@ -219,6 +282,16 @@ try {
     [`(c) CPU, ${N_PODS * 3} idle containers`, `${idle.cpuPct.toFixed(2)} % of a core`, '-', '-', '< 1 %'],
     [`(c) RSS, ${N_PODS * 3} idle containers`, `${idle.rssMb.toFixed(0)} MB`, `${baselineRss.toFixed(0)} MB (node at start)`, '-', '< 80 MB'],
   ];
+  if (sb) {
+    rows.push(
+      ['(d) sandbox create p50', fmt(pct(sb.create, 50)), '-', '-', ''],
+      ['(d) sandbox destroy p50', fmt(pct(sb.destroy, 50)), '-', '-', ''],
+      ['(d) 5-container pod: in place p50', fmt(pct(sb.inPlace, 50)), '-', '-', ''],
+      ['(d) 5-container pod: re-create p50', fmt(pct(sb.recreate, 50)), '-', `${(pct(sb.recreate, 50) / pct(sb.inPlace, 50)).toFixed(1)}x slower`, 'in place >= 5x faster'],
+    );
+  } else {
+    console.log(`(d) sandbox figures skipped: ${sbProblem}`);
+  }
   const header = ['figure', 'podvisor', 'floor (same run)', 'overhead', 'target'];
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r) => r.map((c, i) => c.padEnd(w[i])).join('  ');
@@ -231,6 +304,7 @@ try {
     restartLatencyMs: { p50: pct(restart, 50), p99: pct(restart, 99), n: restart.length, floorP50: pct(floor, 50), floorP99: pct(floor, 99) },
     inPlaceRestartMs: { p50: pct(reset, 50), n: reset.length, floorP50: pct(floor5, 50) },
     idle: { pods: N_PODS, containers: N_PODS * 3, cpuPercent: idle.cpuPct, rssMb: idle.rssMb },
+    ...(sb ? { sandbox: { createMs: pct(sb.create, 50), destroyMs: pct(sb.destroy, 50), inPlaceMs: pct(sb.inPlace, 50), recreateMs: pct(sb.recreate, 50), runs: sb.inPlace.length } } : {}),
   };
   writeFileSync('bench-results.json', `${JSON.stringify(results, null, 2)}\n`);
   console.log('written: bench-results.json');
