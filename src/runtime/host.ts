@@ -29,13 +29,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   StartError, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult, type ExitInfo,
   type MountSpec, type Sandbox, type SandboxSpec,
 } from './types.js';
+import {
+  readAll, once, destroyStreams, within, removeCgroupDir, exitCodeOf, findExecutable, shq, mountScript, isSafeSegment, safeSegment, errText,
+} from './proc-util.js';
 
 /** Structured log sink: a constant message plus fields (`podUid`, `container`, …). */
 export type HostRuntimeLogger = (msg: string, fields?: object) => void;
@@ -712,38 +714,9 @@ function watchChild(child: ChildProcess): { spawned: Promise<true | Error>; exit
   return { spawned, exit };
 }
 
-/** Reads a stream to its end ('' for none); never rejects. */
-function readAll(stream: unknown): Promise<string> {
-  const s = stream as NodeJS.ReadableStream | null | undefined;
-  if (!s) return Promise.resolve('');
-  return new Promise((resolve) => {
-    let text = '';
-    s.on('data', (d: Buffer | string) => { text += d.toString(); });
-    s.once('end', () => resolve(text));
-    s.once('close', () => resolve(text));
-    s.once('error', () => resolve(text));
-  });
-}
 
-function once(stream: NodeJS.ReadableStream | null | undefined, event: string): Promise<void> {
-  if (!stream || (stream as { closed?: boolean }).closed === true) return Promise.resolve();
-  return new Promise((resolve) => stream.once(event, () => resolve()));
-}
 
-function destroyStreams(child: ChildProcess): void {
-  for (const s of child.stdio) (s as { destroy?: () => void } | null)?.destroy?.();
-}
 
-/** True when `p` settled within `ms`. */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((r) => { timer = setTimeout(() => r(false), ms); });
-  try {
-    return await Promise.race([p.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * The fallback without cgroups: SIGKILL every live process whose process group or session is
@@ -787,20 +760,6 @@ async function sessionMembers(leader: number): Promise<number[]> {
   return found;
 }
 
-/** rmdir a (now empty) cgroup, retrying while the kernel still counts exiting tasks (EBUSY). */
-async function removeCgroupDir(dir: string, deadline: number): Promise<void> {
-  for (let round = 0; ; round++) {
-    try {
-      await fsp.rmdir(dir);
-      return;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      if (code !== 'EBUSY' || Date.now() >= deadline) throw err;
-    }
-    await delay(Math.min(2 + round * 2, 20));
-  }
-}
 
 function tryKill(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -810,11 +769,6 @@ function tryKill(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Spec D10: the exit code, or 128 + the number of the signal that killed the process. */
-function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
-  if (code !== null) return code;
-  return 128 + (signal !== null ? (os.constants.signals[signal] ?? 0) : 0);
-}
 
 /** Runs a short command and collects its combined output (for probes). */
 async function runQuiet(argv: string[], timeoutMs: number): Promise<{ code: number; output: string }> {
@@ -830,49 +784,11 @@ async function runQuiet(argv: string[], timeoutMs: number): Promise<{ code: numb
   return { code: exitCodeOf(e.code, e.signal), output };
 }
 
-function findExecutable(name: string, pathEnv: string): string | undefined {
-  for (const d of pathEnv.split(':')) {
-    if (d === '') continue;
-    const p = path.join(d, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      if (fs.statSync(p).isFile()) return p;
-    } catch {
-      // keep looking
-    }
-  }
-  return undefined;
-}
 
 // ---- shell snippets ------------------------------------------------------------------------
 
-/** Single-quotes a string for /bin/sh. */
-function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
-/**
- * Bind-mounts each volume at its mountPath (parents before children). Creating a missing
- * mountPath (a directory, or an empty file for a file volume) happens on the host filesystem,
- * which the mount namespace shares: accepted for now; only the mount itself is private.
- */
-function mountScript(mounts: readonly MountSpec[], hostIsFile: readonly boolean[], mkdir: string, mount: string): string {
-  const order = mounts.map((m, i) => ({ m, i })).sort((a, b) => depth(a.m.mountPath) - depth(b.m.mountPath));
-  let s = '';
-  for (const { m, i } of order) {
-    const mp = shq(m.mountPath);
-    const prepare = hostIsFile[i] === true
-      ? `${shq(mkdir)} -p -- ${shq(path.dirname(m.mountPath))} && { [ -e ${mp} ] || : > ${mp}; }`
-      : `${shq(mkdir)} -p -- ${mp}`;
-    const ro = m.readOnly ? ` && ${shq(mount)} -o remount,bind,ro -- ${mp}` : '';
-    s += `{ ${prepare} && ${shq(mount)} --rbind -- ${shq(m.hostPath)} ${mp}${ro}; } 2>&3 || { echo 'E mount ${i}' >&3; exit 126; }\n`;
-  }
-  return s;
-}
 
-function depth(p: string): number {
-  return p.split('/').filter((x) => x !== '').length;
-}
 
 /**
  * The last wrapper step, run in the container's final view: cd to the working dir, check that
@@ -961,16 +877,5 @@ function bareId(id: string): string {
   return id.startsWith(ID_PREFIX) ? id.slice(ID_PREFIX.length) : id;
 }
 
-function isSafeSegment(s: string): boolean {
-  return s !== '' && s !== '.' && s !== '..' && !s.includes('/') && !s.includes('\0');
-}
 
-/** Names become path components: refuse anything that could escape the pod directory. */
-function safeSegment(s: string, what: string): string {
-  if (!isSafeSegment(s)) throw new Error(`invalid ${what} ${JSON.stringify(s)}`);
-  return s;
-}
 
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -48,7 +48,7 @@ import {
   DEFAULT_PATH, SH, childrenOf, destroyStreams, errText, exitCodeOf, findExecutable, finalScript, isSafeSegment,
   mountScript, once, parseSetup, procStartTime, readAll, readSetup, removeCgroupDir, run, safeSegment, setupMessage,
   shq, tryKill, watchChild, within, type ChildExit, type SetupFailure,
-} from './sandbox-util.js';
+} from './proc-util.js';
 
 /** Structured log sink: a constant message plus fields (`podUid`, `container`, …). */
 export type SandboxRuntimeLogger = (msg: string, fields?: object) => void;

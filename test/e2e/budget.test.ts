@@ -6,55 +6,20 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
-import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canMount, CLI, cli, ensureBuilt, ROOT, tempDir } from './helpers.js';
+import { canMount, CLI, cli, daemonRequest, ensureBuilt, freePort, ROOT, tempDir, until } from './helpers.js';
 
 const tmp = tempDir('podvisor-budget-');
 let daemon: ChildProcess;
 let port = 0;
 const dataDir = join(tmp.dir, 'data');
 
-function get(path: string): Promise<{ status: number; body: string }> {
-  const token = readFileSync(join(dataDir, 'token'), 'utf8').trim();
-  const ca = readFileSync(join(dataDir, 'tls', 'cert.pem'));
-  return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port, path, ca, headers: { Authorization: `Bearer ${token}` } }, (res) => {
-      let b = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (b += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const get = (path: string, auth = true) => daemonRequest(dataDir, port, path, { auth });
 
 beforeAll(async () => {
   ensureBuilt();
-  port = await new Promise<number>((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
+  port = await freePort();
   daemon = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], { cwd: ROOT, stdio: 'ignore' });
   await until('serve ready', async () => existsSync(join(dataDir, 'tls', 'cert.pem')) && (await get('/readyz')).status === 200);
 });
@@ -141,14 +106,7 @@ spec:
   });
 
   it('an unauthenticated /metrics request is refused like the API', async () => {
-    const r = await new Promise<number>((resolve, reject) => {
-      const req = https.request({ host: '127.0.0.1', port, path: '/metrics', ca: readFileSync(join(dataDir, 'tls', 'cert.pem')) }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      req.on('error', reject);
-      req.end();
-    });
-    expect(r).toBe(401);
+    expect((await get('/metrics', false)).status).toBe(401);
   });
+
 });

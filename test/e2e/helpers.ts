@@ -1,6 +1,8 @@
 /** End-to-end helpers: run the built CLI as a user would, with real processes. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,4 +68,48 @@ export function statuses(pod: { status?: { initContainerStatuses?: { name: strin
 /** Can the host runtime mount volumes here (root, or CI where it must)? */
 export function canMount(): boolean {
   return process.getuid?.() === 0 || process.env['CI'] === 'true';
+}
+
+/** Polls `fn` until it returns a value (not undefined/false), or fails after `ms` with `what`. */
+export async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** A request to `podvisor serve` over HTTPS with its token and certificate from `dataDir`. */
+export function daemonRequest(dataDir: string, port: number, path: string, opts: { method?: string; auth?: boolean } = {}): Promise<{ status: number; body: string }> {
+  const ca = readFileSync(join(dataDir, 'tls', 'cert.pem'));
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  if (opts.auth !== false) headers['Authorization'] = `Bearer ${readFileSync(join(dataDir, 'token'), 'utf8').trim()}`;
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', ca, headers }, (res) => {
+      let b = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (b += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -4,13 +4,11 @@
  * hostname is the pod name; deleting the pod leaves no network namespace behind.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
-import net from 'node:net';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxAvailability } from '../../src/runtime/sandbox.js';
-import { CLI, cli, ensureBuilt, ROOT, tempDir } from './helpers.js';
+import { CLI, cli, daemonRequest, ensureBuilt, freePort, ROOT, tempDir, until } from './helpers.js';
 
 const problem = await sandboxAvailability();
 if (problem !== undefined && process.env['CI'] === 'true') throw new Error(`the sandbox runtime must run on CI: ${problem}`);
@@ -20,39 +18,9 @@ const dataDir = join(tmp.dir, 'data');
 let daemon: ChildProcess | undefined;
 let port = 0;
 
-function get(path: string): Promise<any> {
-  const token = readFileSync(join(dataDir, 'token'), 'utf8').trim();
-  const ca = readFileSync(join(dataDir, 'tls', 'cert.pem'));
-  return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port, path, ca, headers: { Authorization: `Bearer ${token}` } }, (res) => {
-      let b = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (b += d));
-      res.on('end', () => {
-        try {
-          resolve(path.includes('/log') ? b : JSON.parse(b));
-        } catch (e) {
-          reject(e);
-        }
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+async function get(path: string): Promise<any> {
+  const r = await daemonRequest(dataDir, port, path);
+  return path.includes('/log') ? r.body : JSON.parse(r.body);
 }
 
 const netns = (): string[] => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith('pv-')).map((l) => l.split(' ')[0] ?? '');
@@ -60,13 +28,7 @@ const netns = (): string[] => spawnSync('ip', ['netns', 'list'], { encoding: 'ut
 describe.skipIf(problem !== undefined)('sandbox runtime end to end', () => {
   beforeAll(async () => {
     ensureBuilt();
-    port = await new Promise<number>((resolve) => {
-      const s = net.createServer();
-      s.listen(0, '127.0.0.1', () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
+    port = await freePort();
     daemon = spawn(process.execPath, [CLI, 'serve', '--runtime', 'sandbox', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], { cwd: ROOT, stdio: 'ignore' });
     await until('serve ready', async () => existsSync(join(dataDir, 'tls', 'cert.pem')) && (await get('/api/v1/namespaces/default/pods')).kind === 'PodList');
   });

@@ -1,8 +1,9 @@
 /**
- * Small process and shell helpers of the sandbox runtime. Most are copies of private helpers of
- * `host.ts` (kept private there on purpose; the two adapters should stay independent), plus the
- * start protocol's "OK" line, which the sandbox runtime needs because its wrappers fork (the
- * forking parent keeps the setup pipe open, so EOF cannot mean "exec'd" as on the host runtime).
+ * Process and shell helpers shared by the runtime adapters (`host`, `sandbox`): child exits,
+ * bounded waits, cgroup directory removal, exit codes, shell quoting, bind-mount scripts, path
+ * segment checks. Also the sandbox start protocol's "OK" line, which the sandbox runtime needs
+ * because its wrappers fork (the forking parent keeps the setup pipe open, so EOF cannot mean
+ * "exec'd" as on the host runtime).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
