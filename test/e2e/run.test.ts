@@ -176,6 +176,7 @@ spec:
     command: ${sh('if [ "$PODVISOR_RESTART_COUNT" -ge 1 ]; then exit 0; fi; sleep 100')}
     livenessProbe:
       exec: {command: ["sh", "-c", "exit 1"]}
+      initialDelaySeconds: 1   # the second instance exits 0 at once, before its first probe
       periodSeconds: 1
       failureThreshold: 1
     terminationGracePeriodSeconds: 2
