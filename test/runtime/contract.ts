@@ -10,8 +10,18 @@ import {
   StartError, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type MountSpec, type Sandbox,
 } from '../../src/runtime/types.js';
 import {
-  isAlive, makeTempDir, privilegedTests, rand, readIfExists, readPids, sessionOf, settlesWithin, waitFor,
+  hostPidsOf, isAlive, makeTempDir, privilegedTests, rand, readIfExists, readPids, sessionOf, settlesWithin, waitFor,
 } from './helpers.js';
+
+/** What an adapter declares about itself, where Kubernetes-faithful behaviour differs. */
+export interface ContractOptions {
+  /**
+   * Each container has its own PID namespace and its main process is PID 1 there: the kernel
+   * ignores signals without a handler sent to it (`kill -TERM $$` does nothing, SIGTERM from
+   * outside neither; only SIGKILL from outside works), exactly as in a Kubernetes container.
+   */
+  pid1?: boolean;
+}
 
 const itPrivileged = privilegedTests ? it : it.skip;
 
@@ -20,7 +30,7 @@ const itPrivileged = privilegedTests ? it : it.skip;
  * test; the suite closes the runtime and removes its temp dir afterwards. Tests that need root
  * (cgroups, mount namespaces) run as root and always under `CI=true`.
  */
-export function runtimeContract(name: string, makeRuntime: (dataDir: string) => Promise<ContainerRuntime>): void {
+export function runtimeContract(name: string, makeRuntime: (dataDir: string) => Promise<ContainerRuntime>, opts: ContractOptions = {}): void {
   describe(`ContainerRuntime contract: ${name}`, () => {
     let tmp: { dir: string; remove: () => void };
     let rt: ContainerRuntime;
@@ -60,6 +70,18 @@ export function runtimeContract(name: string, makeRuntime: (dataDir: string) => 
 
     describe('exit codes', () => {
       it('reports the exit code, and 128 + signal for a signalled main process', async () => {
+        if (opts.pid1) {
+          // PID 1 of its namespace: a self-signal or a SIGTERM without handler is ignored; a
+          // SIGKILL from outside ends it with 137.
+          const [a, b] = await Promise.all([start('a', 'exit 3'), start('b', 'kill -TERM $$; kill -KILL $$; echo ready > "$OUT/ready"; exec sleep 1000')]);
+          expect(await a.exited).toMatchObject({ exitCode: 3, oomKilled: false });
+          await ready();
+          rt.signal(b.id, 'SIGTERM');
+          expect(await settlesWithin(b.exited, 300)).toBe(false);
+          await rt.killAll(b.id);
+          expect(await b.exited).toMatchObject({ exitCode: 137, signal: 'SIGKILL', oomKilled: false });
+          return;
+        }
         const [a, b, c] = await Promise.all([
           start('a', 'exit 3'),
           start('b', 'kill -TERM $$'),
@@ -92,7 +114,7 @@ export function runtimeContract(name: string, makeRuntime: (dataDir: string) => 
           'while :; do wait; done',
         ].join('\n'));
         await ready();
-        const child = readPids(join(out, 'child'))[0] ?? -1;
+        const child = hostPidsOf(readPids(join(out, 'child')), h.pid)[0] ?? -1;
         expect(isAlive(child)).toBe(true);
         rt.signal(h.id, 'SIGTERM');
         await waitFor(() => readIfExists(join(out, 'main-term')), 5_000, 'the main process to handle SIGTERM');
@@ -116,19 +138,27 @@ export function runtimeContract(name: string, makeRuntime: (dataDir: string) => 
 
     describe('no process outlives its container', () => {
       it('kills background grandchildren when the main process exits', async () => {
-        const h = await start('bg', 'sleep 1000 & echo $! >> "$OUT/pids"; sleep 1000 & echo $! >> "$OUT/pids"; exit 0');
-        expect(await h.exited).toMatchObject({ exitCode: 0 });
-        const pids = readPids(join(out, 'pids'));
+        const h = await start('bg', 'sleep 1000 & echo $! >> "$OUT/pids"; sleep 1000 & echo $! >> "$OUT/pids"; echo ready > "$OUT/ready"; while [ ! -e "$OUT/go" ]; do sleep 0.02; done; exit 0');
+        await ready();
+        const pids = hostPidsOf(readPids(join(out, 'pids')), h.pid);
         expect(pids).toHaveLength(2);
+        for (const pid of pids) expect(isAlive(pid), `grandchild ${pid} before the exit`).toBe(true);
+        writeFileSync(join(out, 'go'), '');
+        expect(await h.exited).toMatchObject({ exitCode: 0 });
         for (const pid of pids) expect(isAlive(pid), `grandchild ${pid}`).toBe(false);
       });
 
       itPrivileged('kills a grandchild that left the process group with setsid', async () => {
         const h = await start('setsid', 'setsid sleep 1000 & echo $! > "$OUT/gc"; exec sleep 1000');
-        const gc = Number((await ready('gc')).trim());
+        const gc = hostPidsOf([Number((await ready('gc')).trim())], h.pid)[0] ?? -1;
         await waitFor(() => sessionOf(gc) === gc, 5_000, 'the grandchild to call setsid');
-        rt.signal(h.id, 'SIGTERM');
-        expect(await h.exited).toMatchObject({ exitCode: 143 });
+        if (opts.pid1) {
+          await rt.killAll(h.id);
+          expect(await h.exited).toMatchObject({ exitCode: 137 });
+        } else {
+          rt.signal(h.id, 'SIGTERM');
+          expect(await h.exited).toMatchObject({ exitCode: 143 });
+        }
         expect(isAlive(gc)).toBe(false);
       });
     });
@@ -247,7 +277,7 @@ export function runtimeContract(name: string, makeRuntime: (dataDir: string) => 
         const hs = await Promise.all(['one', 'two'].map((c) =>
           start(c, `sleep 1000 & echo $! > "$OUT/${c}"; exec sleep 1000`)));
         const pids = [...hs.map((h) => h.pid)];
-        for (const c of ['one', 'two']) pids.push(Number((await ready(c)).trim()));
+        for (const [i, c] of ['one', 'two'].entries()) pids.push(hostPidsOf([Number((await ready(c)).trim())], hs[i]?.pid ?? -1)[0] ?? -1);
         for (const pid of pids) expect(isAlive(pid)).toBe(true);
         await rt.close();
         for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);

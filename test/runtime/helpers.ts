@@ -2,7 +2,7 @@
  * Helpers for runtime tests with real processes: polling with deadlines (never fixed sleeps),
  * process liveness, temp dirs and the privilege gate.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -85,4 +85,35 @@ export function makeTempDir(prefix: string): { dir: string; remove: () => void }
 /** A short random suffix for names that must not collide between runs. */
 export function rand(): string {
   return Math.random().toString(36).slice(2, 10);
+}
+
+/**
+ * Host PIDs of processes a container reported by their PIDs inside its PID namespace (`$$`,
+ * `$!`). `refHostPid` is any process of that namespace (the instance's main PID). In the host's
+ * own PID namespace the PIDs are returned unchanged. Unknown PIDs map to -1.
+ */
+export function hostPidsOf(nsPids: number[], refHostPid: number): number[] {
+  let ns: string;
+  let own: string;
+  try {
+    ns = readlinkSync(`/proc/${refHostPid}/ns/pid`);
+    own = readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return nsPids;
+  }
+  if (ns === own) return nsPids;
+  const byNsPid = new Map<number, number>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readlinkSync(`/proc/${e}/ns/pid`) !== ns) continue;
+      const line = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${e}/status`, 'utf8'))?.[1] ?? '';
+      const ids = line.trim().split(/\s+/).map(Number);
+      const inner = ids[ids.length - 1];
+      if (inner !== undefined) byNsPid.set(inner, Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return nsPids.map((p) => byNsPid.get(p) ?? -1);
 }

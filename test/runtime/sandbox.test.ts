@@ -29,12 +29,9 @@ describe.skipIf(skip)('sandbox runtime', () => {
     expect(problem).toBeUndefined();
   });
 
-  // The contract's containers write `$!` PIDs that it compares with host PIDs: that only holds
-  // in the host PID namespace (hostPidNamespace); the PID namespace modes are tested below.
-  runtimeContract('sandbox', (dataDir) => {
-    const rt = SandboxRuntime.create({ dataDir, ...base, hostPidNamespace: true });
-    return rt;
-  });
+  // The default mode, as on Kubernetes: each container's main process is PID 1 of its own
+  // PID namespace (the contract maps the PIDs containers report to host PIDs).
+  runtimeContract('sandbox', (dataDir) => SandboxRuntime.create({ dataDir, ...base }), { pid1: true });
 
   describe('SandboxRuntime specifics', () => {
     let tmp: { dir: string; remove: () => void };
