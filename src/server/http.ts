@@ -467,7 +467,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   const checkWatchList = (q: URLSearchParams): void => {
     if (isTrue(q.get('sendInitialEvents'))) {
-      // WatchList is not implemented: kubectl 1.35 falls back to list + watch on this 422.
+      // WatchList (sendInitialEvents) is answered with 422, on which kubectl 1.35 falls back to list + watch.
       throw new HttpError(invalid('ListOptions.meta.k8s.io', '', [{
         type: 'Forbidden', field: 'sendInitialEvents', detail: 'sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled',
       }]));
