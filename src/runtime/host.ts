@@ -36,8 +36,9 @@ import {
   type MountSpec, type Sandbox, type SandboxSpec,
 } from './types.js';
 import {
-  readAll, once, destroyStreams, within, removeCgroupDir, exitCodeOf, findExecutable, shq, mountScript, isSafeSegment, safeSegment, errText,
+  runExec, setupMessage, type SetupFailure, readAll, destroyStreams, within, removeCgroupDir, exitCodeOf, findExecutable, shq, mountScript, isSafeSegment, safeSegment, errText,
 } from './proc-util.js';
+import { InstanceLogs } from './logs.js';
 
 /** Structured log sink: a constant message plus fields (`podUid`, `container`, …). */
 export type HostRuntimeLogger = (msg: string, fields?: object) => void;
@@ -88,16 +89,10 @@ const SH = '/bin/sh';
 const ID_PREFIX = 'host://';
 /** Used when neither the container spec nor podvisor's environment has a PATH. */
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-/** Log files kept per container: the current instance's and the previous one's (as the kubelet). */
-const LOGS_KEPT = 2;
-/** Exec output is truncated to this many bytes (the kubelet's probe output limit is 10 KiB). */
-const EXEC_OUTPUT_LIMIT = 10 * 1024;
 /** Upper bound for sweeping a container's cgroup until empty. */
 const SWEEP_DEADLINE_MS = 5_000;
 /** Upper bound for `killAll`/`close` waiting for an instance's exit to be processed. */
 const KILL_WAIT_MS = 10_000;
-/** After an exec's main process exits, how long to wait for its output pipes to drain. */
-const EXEC_DRAIN_MS = 200;
 /** Mode of pod, volume and log directories: writable by podvisor's user only (see createSandbox). */
 const DIR_MODE = 0o755;
 
@@ -118,12 +113,6 @@ interface Instance {
   exited: Promise<ExitInfo>;
 }
 
-/** A setup failure reported on fd 3 by the wrapper shell. */
-interface SetupFailure {
-  code: string;
-  index?: number;
-  details: string;
-}
 
 /**
  * {@link ContainerRuntime} that runs containers as host processes, each in its own process group
@@ -140,7 +129,7 @@ export class HostRuntime implements ContainerRuntime {
   private readonly log: HostRuntimeLogger;
   private readonly instances = new Map<string, Instance>();
   /** Log files per `<podUid>/<container>`, oldest first (seeded from disk on first use). */
-  private readonly logHistory = new Map<string, string[]>();
+  private readonly logs: InstanceLogs;
   /** Pods for which a cgroup directory may exist (removed on release/close). */
   private readonly cgroupPods = new Set<string>();
   private closed = false;
@@ -148,6 +137,7 @@ export class HostRuntime implements ContainerRuntime {
   /** Synchronous constructor; does no I/O. Prefer {@link HostRuntime.create}. */
   constructor(opts: HostRuntimeOptions) {
     this.dataDir = path.resolve(opts.dataDir);
+    this.logs = new InstanceLogs(this.dataDir, DIR_MODE);
     this.log = opts.logger ?? (() => {});
     this.capabilities = opts.capabilities ?? NO_CAPABILITIES;
   }
@@ -275,7 +265,7 @@ export class HostRuntime implements ContainerRuntime {
     await this.removePodCgroup(podUid);
     if (opts.deleteData) {
       await fsp.rm(this.podDir(podUid), { recursive: true, force: true });
-      for (const key of [...this.logHistory.keys()]) if (key.startsWith(`${podUid}/`)) this.logHistory.delete(key);
+      this.logs.forgetPod(podUid);
     }
   }
 
@@ -307,7 +297,7 @@ export class HostRuntime implements ContainerRuntime {
     const id = randomBytes(16).toString('hex');
     const env = containerEnv(spec.env);
     const workingDir = spec.workingDir ?? '/';
-    const { file: logFile, fd: logFd } = await this.openLog(podUid, name, spec.attempt);
+    const { file: logFile, fd: logFd } = await this.logs.open(podUid, name, spec.attempt);
     const cgroupDir = await this.makeCgroup(podUid, id, name);
 
     const prefix: string[] = [];
@@ -368,7 +358,7 @@ export class HostRuntime implements ContainerRuntime {
     // A command that exits at once may have its exit seen before the EOF on fd 3: keep
     // startedAt <= finishedAt.
     const startedAt = Math.min(Date.now(), inst.finishedAt ?? Infinity);
-    this.rotateLogs(podUid, name, logFile);
+    this.logs.rotate(podUid, name, logFile);
     this.log('container process started', { podUid, container: name, containerID: ID_PREFIX + id, pid: inst.pid, cgroup: cgroupDir ?? null });
     return { id: ID_PREFIX + id, pid: inst.pid, startedAt, exited: inst.exited };
   }
@@ -420,52 +410,16 @@ export class HostRuntime implements ContainerRuntime {
       argv = [SH, '-c', `{ echo $$ > ${shq(path.join(inst.cgroupDir, 'cgroup.procs'))}; } 2>/dev/null; exec "$@"`, 'sh', ...argv];
     }
 
-    let child: ChildProcess;
-    try {
-      child = spawn(argv[0] ?? SH, argv.slice(1), { detached: true, env: inst.env, cwd: '/', stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
-    } catch (err) {
-      return { exitCode: 127, output: `exec: ${errText(err)}`, timedOut: false };
-    }
-    const outcome = watchChild(child);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const collect = (b: Buffer): void => {
-      if (size >= EXEC_OUTPUT_LIMIT) return;
-      const part = b.subarray(0, EXEC_OUTPUT_LIMIT - size);
-      chunks.push(part);
-      size += part.length;
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    const setupP = readAll(child.stdio[3]);
-    const spawned = await outcome.spawned;
-    if (spawned !== true || child.pid === undefined) {
-      await outcome.exit;
-      destroyStreams(child);
-      return { exitCode: 127, output: `exec: ${errText(spawned)}`, timedOut: false };
-    }
-    const pgid = child.pid;
-    let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; tryKill(-pgid, 'SIGKILL'); }, Math.max(1, opts.timeoutMs));
-    const e = await outcome.exit;
-    clearTimeout(timer);
-    if (inst.cgroupDir === undefined) {
-      tryKill(-pgid, 'SIGKILL');
-      await sweepSession(pgid, Date.now() + SWEEP_DEADLINE_MS);
-    }
-    const drained = Promise.all([once(child.stdout, 'close'), once(child.stderr, 'close')]);
-    await within(drained, EXEC_DRAIN_MS);
-    const setup = await within(setupP, EXEC_DRAIN_MS);
-    destroyStreams(child);
-    let output = Buffer.concat(chunks).toString('utf8');
-    let exitCode = 'code' in e ? exitCodeOf(e.code, e.signal) : 127;
-    const failure = setup === true ? parseSetup(await setupP) : undefined;
-    if (failure !== undefined) {
-      const msg = setupMessage(failure, command[0] ?? '', inst.workingDir);
-      output = (msg.text + (output === '' ? '' : `\n${output}`)).slice(0, EXEC_OUTPUT_LIMIT);
-      exitCode = failure.code === 'notfound' ? 127 : 126;
-    }
-    return { exitCode, output, timedOut };
+    return runExec(argv, inst.env, { timeoutMs: opts.timeoutMs, cmd: command[0] ?? '', workingDir: inst.workingDir }, {
+      watch: watchChild,
+      parseSetup,
+      afterExit: async (pgid) => {
+        // Without a cgroup nothing else stops what the exec left behind from outliving it.
+        if (inst.cgroupDir !== undefined) return;
+        tryKill(-pgid, 'SIGKILL');
+        await sweepSession(pgid, Date.now() + SWEEP_DEADLINE_MS);
+      },
+    });
   }
 
   /** Forgets the instance (killing it first if it still runs); its log stays as the previous one. */
@@ -483,9 +437,7 @@ export class HostRuntime implements ContainerRuntime {
    * this runtime, seeded from file modification times for logs written before it existed.
    */
   logPath(podUid: string, container: string, previous: boolean): string | undefined {
-    if (!isSafeSegment(podUid) || !isSafeSegment(container)) return undefined;
-    const existing = this.history(podUid, container).filter((p) => fs.existsSync(p));
-    return existing[existing.length - (previous ? 2 : 1)];
+    return this.logs.path(podUid, container, previous);
   }
 
   /**
@@ -616,9 +568,7 @@ export class HostRuntime implements ContainerRuntime {
   }
 
   private async discardFailedStart(podUid: string, name: string, logFile: string, cgroupDir: string | undefined): Promise<void> {
-    await fsp.unlink(logFile).catch(() => {});
-    const hist = this.logHistory.get(`${podUid}/${name}`);
-    if (hist) this.logHistory.set(`${podUid}/${name}`, hist.filter((p) => p !== logFile));
+    await this.logs.discard(podUid, name, logFile);
     if (cgroupDir !== undefined) await fsp.rmdir(cgroupDir).catch(() => {});
   }
 
@@ -634,59 +584,8 @@ export class HostRuntime implements ContainerRuntime {
     return new StartError(msg.reason, `failed to ${verb} container "${spec.name}": ${msg.text}`);
   }
 
-  /**
-   * Creates a fresh log file for the instance (never overwriting one) and returns its path and
-   * an append descriptor for the child's stdout and stderr.
-   */
-  private async openLog(podUid: string, container: string, attempt: number): Promise<{ file: string; fd: number }> {
-    const dir = path.join(this.podDir(podUid), 'logs', container);
-    await fsp.mkdir(dir, { recursive: true, mode: DIR_MODE });
-    this.history(podUid, container); // seed from disk before adding the new file
-    for (let n = 0; ; n++) {
-      const file = path.join(dir, n === 0 ? `${attempt}.log` : `${attempt}.${n}.log`);
-      try {
-        const fd = fs.openSync(file, 'ax', 0o640);
-        this.logHistory.get(`${podUid}/${container}`)?.push(file);
-        return { file, fd };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-    }
-  }
 
-  /** Deletes all but the newest {@link LOGS_KEPT} log files of the container. */
-  private rotateLogs(podUid: string, container: string, current: string): void {
-    const key = `${podUid}/${container}`;
-    const hist = (this.logHistory.get(key) ?? []).filter((p) => p !== current);
-    hist.push(current);
-    while (hist.length > LOGS_KEPT) {
-      const old = hist.shift();
-      if (old !== undefined) fs.rmSync(old, { force: true });
-    }
-    this.logHistory.set(key, hist);
-  }
 
-  private history(podUid: string, container: string): string[] {
-    const key = `${podUid}/${container}`;
-    let hist = this.logHistory.get(key);
-    if (hist) return hist;
-    hist = [];
-    const dir = path.join(this.dataDir, 'pods', podUid, 'logs', container);
-    try {
-      const found = fs.readdirSync(dir).flatMap((f) => {
-        const m = /^(\d+)(?:\.(\d+))?\.log$/.exec(f);
-        if (!m) return [];
-        const p = path.join(dir, f);
-        return [{ p, mtime: fs.statSync(p).mtimeMs, attempt: Number(m[1]), n: Number(m[2] ?? 0) }];
-      });
-      found.sort((a, b) => a.mtime - b.mtime || a.attempt - b.attempt || a.n - b.n);
-      hist = found.map((f) => f.p);
-    } catch {
-      // no logs yet
-    }
-    this.logHistory.set(key, hist);
-    return hist;
-  }
 }
 
 // ---- process helpers -----------------------------------------------------------------------
@@ -850,20 +749,6 @@ function parseSetup(text: string): SetupFailure | undefined {
   return f;
 }
 
-function setupMessage(f: SetupFailure, cmd: string, workingDir: string): { reason: 'RunContainerError' | 'CreateContainerError'; text: string } {
-  switch (f.code) {
-    case 'workdir':
-      return { reason: 'CreateContainerError', text: `working directory "${workingDir}" does not exist or is not a directory` };
-    case 'notfound':
-      return { reason: 'RunContainerError', text: cmd.includes('/') ? `exec: "${cmd}": stat ${cmd}: no such file or directory` : `exec: "${cmd}": executable file not found in $PATH` };
-    case 'noexec':
-      return { reason: 'RunContainerError', text: `exec: "${cmd}": permission denied (not an executable file)` };
-    case 'cgroup':
-      return { reason: 'RunContainerError', text: `cannot join the container's cgroup${f.details ? `: ${f.details}` : ''}` };
-    default:
-      return { reason: 'RunContainerError', text: `setup failed (${f.code})${f.details ? `: ${f.details}` : ''}` };
-  }
-}
 
 // ---- small helpers -------------------------------------------------------------------------
 

@@ -280,3 +280,68 @@ export function childrenOf(pid: number): number[] {
     return [];
   }
 }
+
+/** Exec output kept (stdout and stderr together). */
+export const EXEC_OUTPUT_LIMIT = 10 * 1024;
+/** How long an exec's streams and setup pipe may take to close after its exit. */
+const EXEC_DRAIN_MS = 200;
+
+/** How one adapter runs an exec: its child watcher, its setup-pipe protocol, its cleanup. */
+export interface ExecRunner {
+  watch: (child: ChildProcess) => { spawned: Promise<true | Error>; exit: Promise<ChildExit> };
+  parseSetup: (text: string) => SetupFailure | undefined;
+  /** After the exec's main process exited (e.g. kill what it left when there is no cgroup). */
+  afterExit?: (pgid: number) => Promise<void>;
+}
+
+/**
+ * Runs an exec's wrapper `argv` (setup failures reported on fd 3) in its own process group:
+ * collects combined output up to {@link EXEC_OUTPUT_LIMIT}, SIGKILLs the group at the timeout,
+ * and turns setup failures into the command-not-found (127) or cannot-run (126) results.
+ * Never throws.
+ */
+export async function runExec(argv: string[], env: Record<string, string>, o: { timeoutMs: number; cmd: string; workingDir: string }, r: ExecRunner): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
+  let child: ChildProcess;
+  try {
+    child = spawn(argv[0] ?? SH, argv.slice(1), { detached: true, env, cwd: '/', stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  } catch (err) {
+    return { exitCode: 127, output: `exec: ${errText(err)}`, timedOut: false };
+  }
+  const outcome = r.watch(child);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const collect = (b: Buffer): void => {
+    if (size >= EXEC_OUTPUT_LIMIT) return;
+    const part = b.subarray(0, EXEC_OUTPUT_LIMIT - size);
+    chunks.push(part);
+    size += part.length;
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const setupP = readAll(child.stdio[3]);
+  const spawned = await outcome.spawned;
+  if (spawned !== true || child.pid === undefined) {
+    await outcome.exit;
+    destroyStreams(child);
+    return { exitCode: 127, output: `exec: ${errText(spawned)}`, timedOut: false };
+  }
+  const pgid = child.pid;
+  let timedOut = false;
+  const timer = setTimeout(() => { timedOut = true; tryKill(-pgid, 'SIGKILL'); }, Math.max(1, o.timeoutMs));
+  const e = await outcome.exit;
+  clearTimeout(timer);
+  await r.afterExit?.(pgid);
+  const drained = Promise.all([once(child.stdout, 'close'), once(child.stderr, 'close')]);
+  await within(drained, EXEC_DRAIN_MS);
+  const setup = await within(setupP, EXEC_DRAIN_MS);
+  destroyStreams(child);
+  let output = Buffer.concat(chunks).toString('utf8');
+  let exitCode = 'code' in e ? exitCodeOf(e.code, e.signal) : 127;
+  const failure = setup === true ? r.parseSetup(await setupP) : undefined;
+  if (failure !== undefined) {
+    const msg = setupMessage(failure, o.cmd, o.workingDir);
+    output = (msg.text + (output === '' ? '' : `\n${output}`)).slice(0, EXEC_OUTPUT_LIMIT);
+    exitCode = failure.code === 'notfound' ? 127 : 126;
+  }
+  return { exitCode, output, timedOut };
+}

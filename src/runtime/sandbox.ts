@@ -46,9 +46,10 @@ import {
 } from './types.js';
 import {
   DEFAULT_PATH, SH, childrenOf, destroyStreams, errText, exitCodeOf, findExecutable, finalScript, isSafeSegment,
-  mountScript, once, parseSetup, procStartTime, readAll, readSetup, removeCgroupDir, run, safeSegment, setupMessage,
+  mountScript, parseSetup, procStartTime, readSetup, removeCgroupDir, run, runExec, safeSegment, setupMessage,
   shq, tryKill, watchChild, within, type ChildExit, type SetupFailure,
 } from './proc-util.js';
+import { InstanceLogs } from './logs.js';
 
 /** Structured log sink: a constant message plus fields (`podUid`, `container`, …). */
 export type SandboxRuntimeLogger = (msg: string, fields?: object) => void;
@@ -141,11 +142,8 @@ const CGROUP_NAME = 'podvisor-sandbox';
 const PAUSE_LEAF = 'pause';
 const NETNS_DIR = '/var/run/netns';
 const CNI_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
-const LOGS_KEPT = 2;
-const EXEC_OUTPUT_LIMIT = 10 * 1024;
 const SWEEP_DEADLINE_MS = 5_000;
 const KILL_WAIT_MS = 10_000;
-const EXEC_DRAIN_MS = 200;
 const HOLDER_START_MS = 5_000;
 const DIR_MODE = 0o755;
 
@@ -257,7 +255,7 @@ export class SandboxRuntime implements ContainerRuntime {
   private readonly instances = new Map<string, Instance>();
   /** Sandboxes this object created or re-attached, by pod UID (released by close()). */
   private readonly sandboxes = new Map<string, SandboxState>();
-  private readonly logHistory = new Map<string, string[]>();
+  private readonly logs: InstanceLogs;
   /** Per-pod serialization of sandbox create/release. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private bridgeChecked = false;
@@ -265,6 +263,7 @@ export class SandboxRuntime implements ContainerRuntime {
 
   private constructor(opts: SandboxRuntimeOptions, tools: Tools, cgroups: CgroupLayout) {
     this.dataDir = path.resolve(opts.dataDir);
+    this.logs = new InstanceLogs(this.dataDir, DIR_MODE);
     this.log = opts.logger ?? (() => {});
     this.tools = tools;
     this.cgroups = cgroups;
@@ -365,7 +364,7 @@ export class SandboxRuntime implements ContainerRuntime {
       this.sandboxes.delete(podUid);
       if (opts.deleteData) {
         await fsp.rm(this.podDir(podUid), { recursive: true, force: true });
-        for (const key of [...this.logHistory.keys()]) if (key.startsWith(`${podUid}/`)) this.logHistory.delete(key);
+        this.logs.forgetPod(podUid);
       }
     });
   }
@@ -406,7 +405,7 @@ export class SandboxRuntime implements ContainerRuntime {
     }
     let log: { file: string; fd: number };
     try {
-      log = await this.openLog(podUid, name, spec.attempt);
+      log = await this.logs.open(podUid, name, spec.attempt);
     } catch (err) {
       await this.removeLeaf(leaf.dirs);
       throw err;
@@ -471,7 +470,7 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
     }
     if (pidMode !== 'host') inst.pid = childrenOf(wrapperPid)[0] ?? wrapperPid;
     const startedAt = Math.min(Date.now(), inst.finishedAt ?? Infinity);
-    this.rotateLogs(podUid, name, log.file);
+    this.logs.rotate(podUid, name, log.file);
     this.log('container process started', { podUid, container: name, containerID: ID_PREFIX + id, pid: inst.pid, pidMode });
     return { id: ID_PREFIX + id, pid: inst.pid, startedAt, exited: inst.exited };
   }
@@ -517,48 +516,7 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
       SH, '-c', `{ ${join}; } 2>/dev/null; exec "$@"`, 'sh',
       this.tools.nsenter, '-t', String(inst.pid), ...ns, '--', SH, '-c', finalScript(inst.workingDir, inst.env, false), 'sh', ...command,
     ];
-    let child: ChildProcess;
-    try {
-      child = spawn(argv[0] ?? SH, argv.slice(1), { detached: true, env: inst.env, cwd: '/', stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
-    } catch (err) {
-      return { exitCode: 127, output: `exec: ${errText(err)}`, timedOut: false };
-    }
-    const outcome = watchChild(child);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const collect = (b: Buffer): void => {
-      if (size >= EXEC_OUTPUT_LIMIT) return;
-      const part = b.subarray(0, EXEC_OUTPUT_LIMIT - size);
-      chunks.push(part);
-      size += part.length;
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    const setupP = readAll(child.stdio[3]);
-    const spawned = await outcome.spawned;
-    if (spawned !== true || child.pid === undefined) {
-      await outcome.exit;
-      destroyStreams(child);
-      return { exitCode: 127, output: `exec: ${errText(spawned)}`, timedOut: false };
-    }
-    const pgid = child.pid;
-    let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; tryKill(-pgid, 'SIGKILL'); }, Math.max(1, opts.timeoutMs));
-    const e = await outcome.exit;
-    clearTimeout(timer);
-    const drained = Promise.all([once(child.stdout, 'close'), once(child.stderr, 'close')]);
-    await within(drained, EXEC_DRAIN_MS);
-    const setup = await within(setupP, EXEC_DRAIN_MS);
-    destroyStreams(child);
-    let output = Buffer.concat(chunks).toString('utf8');
-    let exitCode = 'code' in e ? exitCodeOf(e.code, e.signal) : 127;
-    const failure = setup === true ? parseSetup(await setupP) : undefined;
-    if (failure !== undefined) {
-      const msg = setupMessage(failure, command[0] ?? '', inst.workingDir);
-      output = (msg.text + (output === '' ? '' : `\n${output}`)).slice(0, EXEC_OUTPUT_LIMIT);
-      exitCode = failure.code === 'notfound' ? 127 : 126;
-    }
-    return { exitCode, output, timedOut };
+    return runExec(argv, inst.env, { timeoutMs: opts.timeoutMs, cmd: command[0] ?? '', workingDir: inst.workingDir }, { watch: watchChild, parseSetup });
   }
 
   /** Forgets the instance (killing it first if it still runs); its log stays as the previous one. */
@@ -572,9 +530,7 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
 
   /** Log files as on the host runtime: `<dataDir>/pods/<podUid>/logs/<container>/<attempt>.log`. */
   logPath(podUid: string, container: string, previous: boolean): string | undefined {
-    if (!isSafeSegment(podUid) || !isSafeSegment(container)) return undefined;
-    const existing = this.history(podUid, container).filter((p) => fs.existsSync(p));
-    return existing[existing.length - (previous ? 2 : 1)];
+    return this.logs.path(podUid, container, previous);
   }
 
   /**
@@ -1020,62 +976,14 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
   }
 
   private async discardFailedStart(podUid: string, name: string, logFile: string, cgroupDirs: string[]): Promise<void> {
-    await fsp.unlink(logFile).catch(() => {});
-    const hist = this.logHistory.get(`${podUid}/${name}`);
-    if (hist) this.logHistory.set(`${podUid}/${name}`, hist.filter((p) => p !== logFile));
+    await this.logs.discard(podUid, name, logFile);
     await this.removeLeaf(cgroupDirs);
   }
 
   // ---- logs (as on the host runtime) -------------------------------------------------------
 
-  private async openLog(podUid: string, container: string, attempt: number): Promise<{ file: string; fd: number }> {
-    const dir = path.join(this.podDir(podUid), 'logs', container);
-    await fsp.mkdir(dir, { recursive: true, mode: DIR_MODE });
-    this.history(podUid, container);
-    for (let n = 0; ; n++) {
-      const file = path.join(dir, n === 0 ? `${attempt}.log` : `${attempt}.${n}.log`);
-      try {
-        const fd = fs.openSync(file, 'ax', 0o640);
-        this.logHistory.get(`${podUid}/${container}`)?.push(file);
-        return { file, fd };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-    }
-  }
 
-  private rotateLogs(podUid: string, container: string, current: string): void {
-    const key = `${podUid}/${container}`;
-    const hist = (this.logHistory.get(key) ?? []).filter((p) => p !== current);
-    hist.push(current);
-    while (hist.length > LOGS_KEPT) {
-      const old = hist.shift();
-      if (old !== undefined) fs.rmSync(old, { force: true });
-    }
-    this.logHistory.set(key, hist);
-  }
 
-  private history(podUid: string, container: string): string[] {
-    const key = `${podUid}/${container}`;
-    let hist = this.logHistory.get(key);
-    if (hist) return hist;
-    hist = [];
-    const dir = path.join(this.dataDir, 'pods', podUid, 'logs', container);
-    try {
-      const found = fs.readdirSync(dir).flatMap((f) => {
-        const m = /^(\d+)(?:\.(\d+))?\.log$/.exec(f);
-        if (!m) return [];
-        const p = path.join(dir, f);
-        return [{ p, mtime: fs.statSync(p).mtimeMs, attempt: Number(m[1]), n: Number(m[2] ?? 0) }];
-      });
-      found.sort((a, b) => a.mtime - b.mtime || a.attempt - b.attempt || a.n - b.n);
-      hist = found.map((f) => f.p);
-    } catch {
-      // no logs yet
-    }
-    this.logHistory.set(key, hist);
-    return hist;
-  }
 
   // ---- misc --------------------------------------------------------------------------------
 
