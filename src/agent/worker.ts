@@ -8,7 +8,7 @@
  * background and report back through facts + a wake.
  */
 import type { Container, Pod, PodStatus } from '../api/types.js';
-import { ANN_RECREATIONS } from '../api/annotations.js';
+import { ANN_RECREATIONS, readPodvisorSettings } from '../api/annotations.js';
 import { parseQuantity } from '../api/quantity.js';
 import {
   recordCreated, recordDeletion, recordExited, recordPostStartFailed, recordProbe, recordSandboxReady,
@@ -18,7 +18,7 @@ import {
   reconcile, requestContainerRestart, requestPodRecreate, requestPodRestart, type Action, type CoreOptions, type PodEvent,
   type RestartRefusal, type StartCause,
 } from '../core/plan.js';
-import { StartError, type ContainerHandle, type ContainerResources, type ContainerRuntime, type MountSpec, type Sandbox } from '../runtime/types.js';
+import { StartError, type ContainerHandle, type ContainerResources, type ContainerRuntime, type MountSpec, type Sandbox, type SandboxSpec } from '../runtime/types.js';
 import type { Clock, Timer } from './clock.js';
 import type { RecordedEvent, RestartNotice } from './events.js';
 import { InstanceProber, type ProbeKind } from './prober.js';
@@ -66,7 +66,8 @@ function signalName(code: number): string | undefined {
 export function describeRestart(cause: StartCause, policy: string): string {
   const code = cause.exitCode;
   const sig = code !== undefined ? signalName(code) : undefined;
-  const exit = code === undefined ? 'exit' : `exit code ${code}${sig ? ` (${sig})` : ''}`;
+  const how = cause.oomKilled === true ? 'OOMKilled' : sig;
+  const exit = code === undefined ? 'exit' : `exit code ${code}${how ? ` (${how})` : ''}`;
   const t = cause.trigger ?? '';
   if (t.startsWith('restartPolicyRules')) return `${exit} matched ${t} (Restart)`;
   if (t === 'policy') return `${exit}, restartPolicy ${policy}`;
@@ -163,16 +164,24 @@ export class PodWorker {
       if (i && i.phase !== 'exited') s = recordVanished(s, c.name, i.id, now);
     }
     if (s.sandbox.state === 'ready' || s.sandbox.state === 'creating') {
-      const emptyDirs = (this.pod.spec.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name);
-      this.sandbox = await this.runtime.createSandbox({
-        podUid: s.uid, podName: this.pod.metadata.name ?? '', namespace: this.pod.metadata.namespace ?? 'default', emptyDirs,
-        shareProcessNamespace: this.pod.spec.shareProcessNamespace === true,
-      });
+      this.sandbox = await this.runtime.createSandbox(this.sandboxSpec(s.uid));
       s = recordSandboxReady(s, now);
     }
     this.state = s;
     this.log('info', 'pod resumed after a podvisor restart', { leftoverContainers: reaped });
     this.wake();
+  }
+
+  /** What the runtime needs to build (or re-attach) this pod's sandbox. */
+  private sandboxSpec(podUid: string): SandboxSpec {
+    const spec: SandboxSpec = {
+      podUid, podName: this.pod.metadata.name ?? '', namespace: this.pod.metadata.namespace ?? 'default',
+      emptyDirs: (this.pod.spec.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name),
+      shareProcessNamespace: this.pod.spec.shareProcessNamespace === true,
+    };
+    const init = readPodvisorSettings(this.pod.metadata.annotations).containerInit;
+    if (init !== undefined) spec.containerInit = init;
+    return spec;
   }
 
   /** Current (or previous) log file of a container. */
@@ -337,11 +346,7 @@ export class PodWorker {
   private async execute(a: Action): Promise<void> {
     switch (a.type) {
       case 'createSandbox': {
-        const emptyDirs = (this.pod.spec.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name);
-        this.sandbox = await this.runtime.createSandbox({
-          podUid: this.state.uid, podName: this.pod.metadata.name ?? '', namespace: this.pod.metadata.namespace ?? 'default', emptyDirs,
-          shareProcessNamespace: this.pod.spec.shareProcessNamespace === true,
-        });
+        this.sandbox = await this.runtime.createSandbox(this.sandboxSpec(this.state.uid));
         this.state = recordSandboxReady(this.state, this.clock.now());
         return;
       }

@@ -15,6 +15,14 @@ export const ANN_FREE_EXIT_CODES = 'podvisor.io/free-exit-codes';
 export const ANN_BACKOFF_INITIAL = 'podvisor.io/backoff-initial';
 export const ANN_BACKOFF_MAX = 'podvisor.io/backoff-max';
 export const ANN_BACKOFF_JITTER = 'podvisor.io/backoff-jitter';
+/**
+ * `"true"` (default): on the sandbox runtime, a tiny init (catatonit) is PID 1 of each
+ * container's PID namespace and forwards signals to the command, so a command without a
+ * SIGTERM handler stops on SIGTERM as on the host runtime (like `docker run --init`).
+ * `"false"`: the command itself is PID 1, exactly as in a Kubernetes container whose image has
+ * no init: signals it has no handler for are ignored, only SIGKILL after the grace period ends it.
+ */
+export const ANN_CONTAINER_INIT = 'podvisor.io/container-init';
 /** Maintained by podvisor on re-created pods (§4.11); users may not set it (E15). */
 export const ANN_RECREATIONS = 'podvisor.io/recreations';
 
@@ -22,7 +30,7 @@ export const ANN_RECREATIONS = 'podvisor.io/recreations';
 export const IMMUTABLE_PODVISOR_ANNOTATIONS: readonly string[] = [
   ANN_RESTART_GRACE, ANN_CONTAINER_MAX_RESTARTS, ANN_POD_MAX_RESTARTS, ANN_MAX_RECREATES,
   ANN_RESTART_WINDOW, ANN_ESCALATION, ANN_FREE_EXIT_CODES, ANN_BACKOFF_INITIAL, ANN_BACKOFF_MAX,
-  ANN_BACKOFF_JITTER,
+  ANN_BACKOFF_JITTER, ANN_CONTAINER_INIT,
 ];
 
 const KNOWN = new Set<string>([...IMMUTABLE_PODVISOR_ANNOTATIONS, ANN_RECREATIONS]);
@@ -55,6 +63,8 @@ export interface PodvisorSettings {
   backoffJitter: number;
   /** Re-creations so far (`podvisor.io/recreations`, maintained by podvisor). */
   recreations: number;
+  /** `podvisor.io/container-init`: an init as PID 1 of each container's PID namespace; undefined = the runtime's default (true). */
+  containerInit: boolean | undefined;
 }
 
 const NON_NEG_INT = /^\d+$/;
@@ -99,6 +109,10 @@ function parseJitter(v: string): number | undefined {
   return n >= 0 && n <= 1 ? n : undefined;
 }
 
+function parseBool(v: string): boolean | undefined {
+  return v === 'true' ? true : v === 'false' ? false : undefined;
+}
+
 function parseNonNegDuration(v: string): number | undefined {
   const d = parseGoDuration(v);
   return d !== undefined && d >= 0 ? d : undefined;
@@ -120,6 +134,7 @@ const VALIDATORS: Record<string, { parse: (v: string) => unknown; message: strin
   [ANN_BACKOFF_INITIAL]: { parse: parseNonNegDuration, message: 'must be a non-negative duration' },
   [ANN_BACKOFF_MAX]: { parse: parseNonNegDuration, message: 'must be a non-negative duration' },
   [ANN_BACKOFF_JITTER]: { parse: parseJitter, message: 'must be a number between 0 and 1' },
+  [ANN_CONTAINER_INIT]: { parse: parseBool, message: 'must be "true" or "false"' },
 };
 
 /** Options of {@link validatePodvisorAnnotations}. */
@@ -184,5 +199,6 @@ export function readPodvisorSettings(annotations: Readonly<Record<string, string
     backoffMaxMs: get(ANN_BACKOFF_MAX, parseNonNegDuration),
     backoffJitter: get(ANN_BACKOFF_JITTER, parseJitter) ?? 0,
     recreations: get(ANN_RECREATIONS, parseNonNegInt) ?? 0,
+    containerInit: get(ANN_CONTAINER_INIT, parseBool),
   };
 }

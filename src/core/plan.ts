@@ -79,6 +79,8 @@ export interface StartCause {
   trigger?: string;
   /** Exit code of the instance it replaces. */
   exitCode?: number;
+  /** The instance it replaces was killed for exceeding its memory limit. */
+  oomKilled?: boolean;
   /** Time since that instance finished, ms (the back-off actually waited, roughly). */
   sinceExitMs?: number;
   /** `finishedAt` of that instance (epoch ms). */
@@ -179,6 +181,7 @@ function orderStart(ctx: Ctx, ref: ContainerRef): void {
     if (old.decision?.kind === 'restart') cause.trigger = old.decision.trigger;
   } else if (old) cause.kind = 'recover';
   if (old?.exitCode !== undefined) cause.exitCode = old.exitCode;
+  if (old?.oomKilled === true) cause.oomKilled = true;
   if (old?.finishedAt !== undefined) {
     cause.sinceExitMs = ctx.now - old.finishedAt;
     cause.finishedAt = old.finishedAt;

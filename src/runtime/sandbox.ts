@@ -19,7 +19,8 @@
  *
  * ```
  * /bin/sh -c '<join the leaf cgroups>; exec nsenter -t PAUSE -n -i -u [-p] -- …' sh   (P)
- *   own PID ns (default):   busybox unshare --mount --propagation private --pid --fork --mount-proc --
+ *   own PID ns (default):   busybox unshare --mount --propagation private --pid --fork --mount-proc -- catatonit --
+ *   own PID ns, no init:    busybox unshare --mount --propagation private --pid --fork --mount-proc --
  *   pod PID ns (shared):    (nsenter -p forks) unshare --mount --propagation private --
  *   host PID ns (option):   unshare --mount --propagation private --
  *   /bin/sh -c '<bind /etc/hosts, /etc/hostname, volumes>; cd; <check command>; echo OK >&3; exec "$@"'  (C)
@@ -29,15 +30,21 @@
  * re-raise the signal that killed it, so the exit status Node sees for P is the command's own.
  * Setup failures are reported on fd 3 as on the host runtime; success is an explicit `OK` line.
  *
- * Semantics that differ from the host runtime, as in Kubernetes: with its own PID namespace
- * (the default) the command is PID 1 there, so a signal it has no handler for is ignored
- * (SIGTERM without a trap, and even `kill -KILL $$` from inside); the agent's SIGKILL after the
- * grace period still works. PIDs seen inside a container are namespace PIDs.
+ * PID 1: by default each container's own PID namespace has an init (catatonit, else tini) as
+ * PID 1 that reaps orphans and forwards signals to the command (PID 2), like `docker run
+ * --init` and images that ship tini: a command without a SIGTERM handler stops on SIGTERM with
+ * 143, as on the host runtime. The init exits with 128 + n when signal n killed the command;
+ * the runtime reports that signal. With `podvisor.io/container-init: "false"` the command is
+ * PID 1 itself, exactly as in a Kubernetes container whose image has no init: a signal it has no
+ * handler for is ignored (SIGTERM without a trap, even `kill -KILL $$` from inside), and only
+ * the agent's SIGKILL after the grace period ends it. PIDs seen inside a container are
+ * namespace PIDs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
@@ -56,7 +63,7 @@ export type SandboxRuntimeLogger = (msg: string, fields?: object) => void;
 
 /** Options of {@link SandboxRuntime.create}. */
 export interface SandboxRuntimeOptions {
-  /** Root of podvisor's data: pod directories live under `<dataDir>/pods/<podUid>/`, IP leases under `<dataDir>/cni/`. */
+  /** Root of podvisor's data: pod directories live under `<dataDir>/pods/<podUid>/`, IP leases are node-wide (host-local's `/var/lib/cni/networks`). */
   dataDir: string;
   /** Private IPv4 subnet of the pod network (default `10.88.0.0/24`); `.1` goes to the bridge. */
   subnet?: string;
@@ -72,6 +79,11 @@ export interface SandboxRuntimeOptions {
    * containers report `$!` PIDs that the test compares with host PIDs; default false.
    */
   hostPidNamespace?: boolean;
+  /**
+   * Default of {@link SandboxSpec.containerInit}: an init (catatonit, else tini) is PID 1 of each
+   * container's own PID namespace and the command PID 2 (default true).
+   */
+  containerInit?: boolean;
 }
 
 /** `container` = own PID namespace (Kubernetes' default), `pod` = shareProcessNamespace, `host` = hostPID. */
@@ -85,6 +97,8 @@ interface SandboxState {
   namespace: string;
   netns: string;
   pidMode: PidMode;
+  /** Own PID namespace per container: an init is PID 1, the command PID 2 (absent = true). */
+  containerInit?: boolean;
   ip?: string;
   hostVeth?: string;
   /** The process podvisor spawned for the holder (`unshare` parent with a pod PID namespace). */
@@ -104,6 +118,8 @@ interface Instance {
   wrapperPid: number;
   /** The command's host PID: what `signal` and `exec` target. */
   pid: number;
+  /** An init is PID 1 of the container's namespace and the command's parent. */
+  init: boolean;
   pidMode: PidMode;
   env: Record<string, string>;
   workingDir: string;
@@ -138,10 +154,17 @@ interface Tools {
 }
 
 const ID_PREFIX = 'sandbox://';
+
+const SIGNAL_NAMES = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n, name]));
+function signalNameOf(n: number): string | undefined {
+  return SIGNAL_NAMES.get(n);
+}
 const CGROUP_NAME = 'podvisor-sandbox';
 const PAUSE_LEAF = 'pause';
 const NETNS_DIR = '/var/run/netns';
 const CNI_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
+/** host-local's store (its default): `<LEASE_DIR>/podvisor-<bridge>/<ip>` holds the netns name. */
+const LEASE_DIR = '/var/lib/cni/networks';
 const SWEEP_DEADLINE_MS = 5_000;
 const KILL_WAIT_MS = 10_000;
 const HOLDER_START_MS = 5_000;
@@ -252,6 +275,7 @@ export class SandboxRuntime implements ContainerRuntime {
   private readonly bridge: string;
   private readonly pidsLimit: number;
   private readonly hostPid: boolean;
+  private readonly containerInit: boolean;
   private readonly instances = new Map<string, Instance>();
   /** Sandboxes this object created or re-attached, by pod UID (released by close()). */
   private readonly sandboxes = new Map<string, SandboxState>();
@@ -272,6 +296,7 @@ export class SandboxRuntime implements ContainerRuntime {
     if (!/^[A-Za-z0-9_.-]{1,15}$/.test(this.bridge)) throw new Error(`invalid bridge name ${JSON.stringify(this.bridge)}: 1–15 characters of letters, digits, _ . -`);
     this.pidsLimit = opts.pidsLimit ?? 4096;
     this.hostPid = opts.hostPidNamespace === true;
+    this.containerInit = opts.containerInit !== false;
   }
 
   /**
@@ -317,6 +342,7 @@ export class SandboxRuntime implements ContainerRuntime {
       if (existing) {
         if (existing.pidMode === pidMode && this.healthy(existing)) {
           existing.emptyDirs = [...new Set([...existing.emptyDirs, ...spec.emptyDirs])];
+          existing.containerInit = spec.containerInit ?? this.containerInit;
           this.sandboxes.set(podUid, existing);
           await this.writeState(existing);
           this.log('re-attached existing pod sandbox', { podUid, netns: existing.netns, ip: existing.ip ?? null });
@@ -328,6 +354,7 @@ export class SandboxRuntime implements ContainerRuntime {
       const t0 = Date.now();
       const state: SandboxState = {
         version: 1, podUid, podName: spec.podName, namespace: spec.namespace, netns: netnsName(podUid), pidMode, emptyDirs: [...spec.emptyDirs],
+        containerInit: spec.containerInit ?? this.containerInit,
       };
       this.sandboxes.set(podUid, state);
       await this.writeState(state); // intent first: a crash from here on leaves something reapAllSandboxes finds
@@ -413,9 +440,10 @@ export class SandboxRuntime implements ContainerRuntime {
 
     const t = this.tools;
     const pidMode = sb.pidMode;
+    const withInit = pidMode === 'container' && sb.containerInit !== false;
     const join = leaf.dirs.map((d) => `echo $$ > ${shq(path.join(d, 'cgroup.procs'))}`).join(' && ');
     const chain = pidMode === 'container'
-      ? [t.busybox, 'unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--mount-proc', '--']
+      ? [t.busybox, 'unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--mount-proc', '--', ...(withInit ? [t.pause.path, '--'] : [])]
       : [t.unshare, '--mount', '--propagation', 'private', '--'];
     const nsFlags = pidMode === 'pod' ? '-n -i -u -p' : '-n -i -u';
     const outer = `{ ${join}; } 2>&3 || { echo 'E cgroup' >&3; exit 126; }
@@ -453,7 +481,7 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
       throw new StartError('RunContainerError', `failed to start container "${name}": spawn ${SH}: ${errText(spawnErr)}`);
     }
     const inst: Instance = {
-      id, podUid, name, wrapperPid, pid: wrapperPid, pidMode, env, workingDir, cgroupDirs: leaf.dirs, procsDir: leaf.procs,
+      id, podUid, name, wrapperPid, pid: wrapperPid, pidMode, init: withInit, env, workingDir, cgroupDirs: leaf.dirs, procsDir: leaf.procs,
       logFile: log.file, alive: true, exited: undefined as unknown as Promise<ExitInfo>,
     };
     if (leaf.memory !== undefined) inst.memoryDir = leaf.memory;
@@ -469,6 +497,8 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
       throw this.startError(failure, spec, workingDir);
     }
     if (pidMode !== 'host') inst.pid = childrenOf(wrapperPid)[0] ?? wrapperPid;
+    // The command wrote the setup line itself, so it exists (unless it already ended).
+    if (withInit && inst.pid !== wrapperPid) inst.pid = childrenOf(inst.pid)[0] ?? inst.pid;
     const startedAt = Math.min(Date.now(), inst.finishedAt ?? Infinity);
     this.logs.rotate(podUid, name, log.file);
     this.log('container process started', { podUid, container: name, containerID: ID_PREFIX + id, pid: inst.pid, pidMode });
@@ -476,9 +506,10 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
   }
 
   /**
-   * Signals the command (the container's main process) only. In its own PID namespace the
-   * command is PID 1 there, so the kernel drops signals it has no handler for, except SIGKILL
-   * (Kubernetes behaves the same: the agent escalates to SIGKILL after the grace period).
+   * Signals the command (the container's main process) only. Without an init
+   * (`podvisor.io/container-init: "false"`) the command is PID 1 of its namespace, so the kernel
+   * drops signals it has no handler for, except SIGKILL (Kubernetes behaves the same: the agent
+   * escalates to SIGKILL after the grace period).
    */
   signal(id: string, signal: 'SIGTERM' | 'SIGKILL' | 'SIGINT' | 'SIGHUP'): void {
     const inst = this.instances.get(bareId(id));
@@ -767,7 +798,37 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
     }
     await this.must([ip, 'addr', 'replace', `${this.subnet.gateway}/${this.subnet.prefix}`, 'dev', this.bridge], 'ip addr replace');
     await this.must([ip, 'link', 'set', this.bridge, 'up'], 'ip link set up');
+    if (!this.bridgeChecked) await this.releaseStaleLeases();
     this.bridgeChecked = true;
+  }
+
+  /**
+   * IP leases are node-wide (one host-local store per bridge, shared by every podvisor process
+   * on the node, so two of them never hand out one address twice). A lease whose network
+   * namespace is gone belongs to a sandbox that a crashed podvisor (whose data directory may be
+   * gone too) never released: it is freed here. Leases are taken after the netns is created
+   * and released before it is deleted, so a live sandbox's lease is never freed.
+   */
+  private async releaseStaleLeases(): Promise<void> {
+    const dir = path.join(LEASE_DIR, `podvisor-${this.bridge}`);
+    let names: string[];
+    try {
+      names = await fsp.readdir(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!/^\d+\.\d+\.\d+\.\d+$/.test(name)) continue; // lock, last_reserved_ip.0
+      const file = path.join(dir, name);
+      try {
+        const owner = (await fsp.readFile(file, 'utf8')).split(/\r?\n/)[0]?.trim() ?? '';
+        if (!/^pv-[0-9a-f]+$/.test(owner) || fs.existsSync(path.join(NETNS_DIR, owner))) continue;
+        await fsp.rm(file, { force: true });
+        this.log('released a stale IP lease', { ip: name, netns: owner });
+      } catch {
+        // raced with a release
+      }
+    }
   }
 
   private cniConfig(plugin: 'bridge' | 'loopback'): string {
@@ -783,7 +844,7 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
       ipam: {
         type: 'host-local',
         ranges: [[{ subnet: this.subnet.cidr, gateway: this.subnet.gateway }]],
-        dataDir: path.join(this.dataDir, 'cni', 'host-local'),
+        dataDir: LEASE_DIR,
       },
     });
   }
@@ -948,6 +1009,8 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
       ? { exitCode: exitCodeOf(e.code, e.signal), oomKilled: false, finishedAt }
       : { exitCode: 128, oomKilled: false, finishedAt };
     if ('code' in e && e.signal !== null) info.signal = e.signal;
+    // The init ends with 128 + n when a signal killed the command (as tini and docker --init do).
+    else if (inst.init && info.exitCode > 128) info.signal = signalNameOf(info.exitCode - 128);
     try {
       tryKill(-inst.wrapperPid, 'SIGKILL');
       const deadline = Date.now() + SWEEP_DEADLINE_MS;

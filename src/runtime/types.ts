@@ -24,6 +24,12 @@ export interface SandboxSpec {
   shareProcessNamespace?: boolean;
   /** Pids limit for the whole pod (sandbox runtime; node-wide setting). */
   pidsLimit?: number;
+  /**
+   * Sandbox runtime, own PID namespace per container: an init (catatonit) is PID 1 and the
+   * command PID 2, so signals act as on the host runtime (default true). False: the command is
+   * PID 1 (`podvisor.io/container-init: "false"`).
+   */
+  containerInit?: boolean;
 }
 
 /** Resource limits of one container (from `resources.limits`, already parsed). */

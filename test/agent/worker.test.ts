@@ -62,8 +62,10 @@ class FakeRuntime implements ContainerRuntime {
   checkMounts(_m: readonly MountSpec[]): string[] {
     return [];
   }
+  sandboxSpecs: SandboxSpec[] = [];
   async createSandbox(spec: SandboxSpec): Promise<Sandbox> {
     this.calls.push('createSandbox');
+    this.sandboxSpecs.push(spec);
     return { id: 'sb', podUid: spec.podUid, dir: '/tmp/x', emptyDirPaths: {} };
   }
   async releaseSandbox(_s: Sandbox, o: { deleteData: boolean }): Promise<void> {
@@ -140,6 +142,16 @@ function setup(p: Pod, core = { backoffInitialMs: 10_000, backoffMaxMs: 300_000 
 }
 
 describe('agent worker with a fake runtime and a fake clock', () => {
+  it('builds the sandbox from the pod: name, emptyDirs, shareProcessNamespace, podvisor.io/container-init', async () => {
+    const p = pod([{ name: 'a', command: ['x'] }], { shareProcessNamespace: true, volumes: [{ name: 'scratch', emptyDir: {} }, { name: 'h', hostPath: { path: '/tmp' } }] });
+    const { rt } = setup(p);
+    await settle();
+    expect(rt.sandboxSpecs).toEqual([{ podUid: expect.any(String), podName: 'web', namespace: 'default', emptyDirs: ['scratch'], shareProcessNamespace: true }]);
+    const annotated = setup({ ...p, metadata: { ...p.metadata, annotations: { 'podvisor.io/container-init': 'false' } } });
+    await settle();
+    expect(annotated.rt.sandboxSpecs[0]?.containerInit).toBe(false);
+  });
+
   it('creates the sandbox, then runs init containers one at a time before the regular ones, in spec order', async () => {
     const { rt, w } = setup(pod([{ name: 'a', command: ['x'] }, { name: 'b', command: ['x'] }], { initContainers: [{ name: 'i1', command: ['x'] }, { name: 'i2', command: ['x'] }] }));
     await settle();

@@ -156,6 +156,7 @@ describe('§1.3 restart validation errors', () => {
       ['backoff-initial', '-1s', 'must be a non-negative duration'],
       ['backoff-max', 'later', 'must be a non-negative duration'],
       ['backoff-jitter', '1.5', 'must be a number between 0 and 1'],
+      ['container-init', 'yes', 'must be "true" or "false"'],
     ];
     for (const [key, value, message] of cases) {
       expect(check(basePod({}, { annotations: { [`podvisor.io/${key}`]: value } })).errors, key).toEqual([
@@ -182,6 +183,7 @@ describe('§1.3 restart validation errors', () => {
       'podvisor.io/backoff-initial': '0',
       'podvisor.io/backoff-max': '100ms',
       'podvisor.io/backoff-jitter': '0.5',
+      'podvisor.io/container-init': 'false',
     };
     expect(check(basePod({}, { annotations }))).toMatchObject({ errors: [], warnings: [] });
   });

@@ -1,6 +1,6 @@
 /** End-to-end helpers: run the built CLI as a user would, with real processes. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -112,4 +112,32 @@ export function daemonRequest(dataDir: string, port: number, path: string, opts:
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * The host PID of the process a container knows as `nsPid` (`$$`, `$!`): containers of the
+ * sandbox runtime live in their own PID namespace, the host runtime's in ours. The namespace is
+ * the one of a process whose command line contains `hint` (a path unique to the scenario).
+ * Throws when there is no such process: a test must never signal a guessed PID.
+ */
+export function hostPidOf(nsPid: number, hint: string): number {
+  const own = readlinkSync('/proc/self/ns/pid');
+  const procs: { pid: number; ns: string; nsPid: number | undefined; hinted: boolean }[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try {
+      const ns = readlinkSync(`/proc/${e}/ns/pid`);
+      const ids = (/^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${e}/status`, 'utf8'))?.[1] ?? '').trim().split(/\s+/).map(Number);
+      const hinted = readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(hint);
+      procs.push({ pid: Number(e), ns, nsPid: ids[ids.length - 1], hinted });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const spaces = new Set(procs.filter((p) => p.hinted).map((p) => p.ns));
+  // The scenario's own namespace wins over ours (where only the runtime's wrappers live then).
+  if ([...spaces].some((n) => n !== own)) spaces.delete(own);
+  const found = procs.find((p) => spaces.has(p.ns) && p.nsPid === nsPid);
+  if (found === undefined || found.pid <= 1) throw new Error(`no process ${nsPid} in the PID namespace of "${hint}"`);
+  return found.pid;
 }

@@ -1,5 +1,5 @@
 /**
- * End-to-end: the built CLI (`podvisor run`) with real processes on the host runtime.
+ * End-to-end: the built CLI (`podvisor run`) with real processes on the host and sandbox runtimes.
  * Workloads use PODVISOR_RESTART_COUNT / PODVISOR_POD_RESTART_COUNT (and emptyDir marker
  * files where volumes are the point) to behave differently on later attempts.
  */
@@ -7,20 +7,19 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxAvailability } from '../../src/runtime/sandbox.js';
-import { canMount, cli, ensureBuilt, manifest, ROOT, statuses, tempDir } from './helpers.js';
+import { canMount, cli, ensureBuilt, hostPidOf, manifest, ROOT, statuses, tempDir } from './helpers.js';
 
 const tmp = tempDir();
 beforeAll(() => ensureBuilt());
 afterAll(() => tmp.cleanup());
 
 /**
- * The scenarios run on `host`; `PODVISOR_E2E_SANDBOX=1` runs them on `sandbox` too. They do not
- * pass unchanged there yet: in its own PID namespace a container's main process is PID 1,
- * which ignores SIGTERM without a handler (as on Kubernetes), so the exit codes and grace
- * periods these scenarios assert differ, and `$$` is a namespace PID.
+ * The same scenarios run on `host` and on `sandbox` (Linux, root; always under `CI=true`, where
+ * a sandbox that cannot run fails the first test instead of being skipped). PIDs that containers
+ * report are mapped to host PIDs with {@link hostPidOf}.
  */
-const sandboxProblem = process.env['PODVISOR_E2E_SANDBOX'] === '1' ? await sandboxAvailability() : 'not requested';
-const RUNTIMES = ['host', ...(sandboxProblem === undefined ? ['sandbox'] : [])];
+const sandboxProblem = await sandboxAvailability();
+const RUNTIMES = ['host', ...(sandboxProblem === undefined || process.env['CI'] === 'true' ? ['sandbox'] : [])];
 let runtime = 'host';
 
 /** Runs a manifest; returns the final pod JSON and the live view (stderr). */
@@ -42,6 +41,12 @@ for (const rt of RUNTIMES) describe(`runtime ${rt}`, () => {
 beforeAll(() => {
   runtime = rt;
 });
+
+if (rt === 'sandbox') {
+  it('the sandbox runtime is available', () => {
+    expect(sandboxProblem).toBeUndefined();
+  });
+}
 
 describe('podvisor run: restart decisions with real processes', () => {
   it('restarts on an exit-code rule, then the pod succeeds', async () => {
@@ -207,6 +212,31 @@ spec:
   });
 });
 
+if (rt === 'sandbox') describe('podvisor run: resource limits on the sandbox', () => {
+  it('a memory hog is OOMKilled with 137, restarted by a rule on 137, and the pod then succeeds', async () => {
+    const r = await run(`
+apiVersion: v1
+kind: Pod
+metadata: {name: hog}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: trainer
+    image: busybox:1.36
+    resources: {limits: {memory: 32Mi}}
+    restartPolicy: Never
+    restartPolicyRules: [{action: Restart, exitCodes: {operator: In, values: [137]}}]
+    command: ${sh('if [ "$PODVISOR_RESTART_COUNT" = 0 ]; then exec tail /dev/zero; fi; echo recovered')}
+`, ['--timeout', '60s']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.pod.status.phase).toBe('Succeeded');
+    expect(r.st.trainer.restartCount).toBe(1);
+    expect(r.st.trainer.lastState.terminated).toMatchObject({ exitCode: 137, reason: 'OOMKilled' });
+    expect(r.st.trainer.state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+    expect(r.stderr).toContain('#1: exit code 137 (OOMKilled) matched restartPolicyRules[0] (Restart)');
+  });
+});
+
 describe.skipIf(!canMount())('podvisor run: RestartAllContainers in place with volumes', () => {
   const restartAll = (sourceKind: 'regular' | 'init' | 'sidecar') => `
 apiVersion: v1
@@ -355,9 +385,8 @@ spec:
 `;
     const f = manifest(tmp.dir, `sigkill-${runtime}.yaml`, yaml);
     const done = cli(['run', '-f', f, '-o', 'json', '--runtime', runtime, '--timeout', '30s'], { timeoutMs: 60_000 });
-    const main = Number(await waitForFile(join(d, 'main')));
-    const child = Number(await waitForFile(join(d, 'child')));
-    if (main <= 1 || child <= 1) throw new Error(`namespace PIDs (${main}, ${child}): this scenario needs host PIDs`);
+    const main = hostPidOf(Number(await waitForFile(join(d, 'main'))), `${d}/main.tmp`);
+    const child = hostPidOf(Number(await waitForFile(join(d, 'child'))), `${d}/main.tmp`);
     expect(alive(child)).toBe(true);
     process.kill(main, 'SIGKILL');
     const r = await done;
@@ -385,7 +414,7 @@ spec:
     const f = manifest(tmp.dir, `sigint-${runtime}.yaml`, yaml);
     let pid = 0;
     const done = cli(['run', '-f', f, '-o', 'json', '--runtime', runtime], { timeoutMs: 60_000, onSpawn: (p) => (pid = p) });
-    const gc = Number(await waitForFile(join(d, 'gc')));
+    const gc = hostPidOf(Number(await waitForFile(join(d, 'gc'))), `${d}/gc.tmp`);
     expect(alive(gc)).toBe(true);
     process.kill(pid, 'SIGINT');
     const r = await done;

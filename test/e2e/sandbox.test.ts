@@ -1,10 +1,11 @@
 /**
  * End-to-end on the sandbox runtime (`podvisor serve --runtime sandbox`): the pod IP is kept by
  * a container restart and by an in-place pod restart, and changes with a re-create; the
- * hostname is the pod name; deleting the pod leaves no network namespace behind.
+ * hostname is the pod name; deleting the pod leaves no network namespace behind; a kill -9 of
+ * serve keeps the pod's sandbox (re-attached on restart) and leaves nothing after delete.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxAvailability } from '../../src/runtime/sandbox.js';
@@ -23,25 +24,57 @@ async function get(path: string): Promise<any> {
   return path.includes('/log') ? r.body : JSON.parse(r.body);
 }
 
+const cgroupCount = (): number => (existsSync('/sys/fs/cgroup/cgroup.controllers') ? 1 : 3);
 const netns = (): string[] => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith('pv-')).map((l) => l.split(' ')[0] ?? '');
+
+async function startDaemon(): Promise<void> {
+  daemon = spawn(process.execPath, [CLI, 'serve', '--runtime', 'sandbox', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], { cwd: ROOT, stdio: 'ignore' });
+  await until('serve ready', async () => existsSync(join(dataDir, 'tls', 'cert.pem')) && (await get('/api/v1/namespaces/default/pods').catch(() => undefined))?.kind === 'PodList');
+}
+
+async function stopDaemon(signal: NodeJS.Signals): Promise<void> {
+  const d = daemon;
+  if (!d) return;
+  await new Promise<void>((resolve) => {
+    if (d.exitCode !== null || d.signalCode !== null) return resolve();
+    d.once('exit', () => resolve());
+    d.kill(signal);
+  });
+  daemon = undefined;
+}
+
+/** Whether a process runs (a zombie does not). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^\S+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Every trace a pod's sandbox leaves on the host while it exists. */
+function traces(podUid: string, st: { netns: string; pausePid: number; holderPid: number; hostVeth: string; ip: string }): string[] {
+  const found: string[] = [];
+  if (netns().includes(st.netns)) found.push(`netns ${st.netns}`);
+  if (alive(st.pausePid)) found.push(`pause process ${st.pausePid}`);
+  if (alive(st.holderPid)) found.push(`holder process ${st.holderPid}`);
+  if (existsSync(`/sys/class/net/${st.hostVeth}`)) found.push(`veth ${st.hostVeth}`);
+  if (existsSync(`/var/lib/cni/networks/podvisor-pv-br0/${st.ip}`)) found.push(`IP lease ${st.ip}`);
+  const cgroups = existsSync('/sys/fs/cgroup/cgroup.controllers') ? [''] : ['memory/', 'pids/', 'cpu/'];
+  for (const c of cgroups) if (existsSync(`/sys/fs/cgroup/${c}podvisor-sandbox/${podUid}`)) found.push(`cgroup ${c}podvisor-sandbox/${podUid}`);
+  return found;
+}
 
 describe.skipIf(problem !== undefined)('sandbox runtime end to end', () => {
   beforeAll(async () => {
     ensureBuilt();
     port = await freePort();
-    daemon = spawn(process.execPath, [CLI, 'serve', '--runtime', 'sandbox', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], { cwd: ROOT, stdio: 'ignore' });
-    await until('serve ready', async () => existsSync(join(dataDir, 'tls', 'cert.pem')) && (await get('/api/v1/namespaces/default/pods')).kind === 'PodList');
+    await startDaemon();
   });
 
   afterAll(async () => {
-    if (daemon) {
-      const d = daemon;
-      await new Promise<void>((resolve) => {
-        if (d.exitCode !== null) return resolve();
-        d.once('exit', () => resolve());
-        d.kill('SIGTERM');
-      });
-    }
+    await stopDaemon('SIGTERM');
     tmp.cleanup();
   });
 
@@ -92,5 +125,52 @@ spec:
 
     expect((await pv(['delete', 'pod', 'net'])).code).toBe(0);
     await until('no netns left', async () => netns().every((n) => before.has(n)));
+  });
+
+  it('after kill -9 of serve, the pod keeps its sandbox and IP; after delete, nothing is left on the host', async () => {
+    const f = join(tmp.dir, 'survivor.yaml');
+    writeFileSync(f, `
+apiVersion: v1
+kind: Pod
+metadata: {name: survivor}
+spec:
+  terminationGracePeriodSeconds: 2
+  volumes: [{name: scratch, emptyDir: {}}]
+  containers:
+  - name: app
+    image: busybox:1.36
+    resources: {limits: {memory: 64Mi}}
+    volumeMounts: [{name: scratch, mountPath: /scratch}]
+    command: ["sh", "-c", "echo run >> /scratch/runs; trap 'exit 0' TERM; while true; do sleep 0.1; done"]
+`);
+    expect((await pv(['apply', '-f', f])).code).toBe(0);
+    const p0 = await until('running', async () => {
+      const p = await get('/api/v1/namespaces/default/pods/survivor');
+      return p.status?.podIP && p.status.containerStatuses?.[0]?.state?.running ? p : undefined;
+    });
+    const uid = p0.metadata.uid as string;
+    const st = JSON.parse(readFileSync(join(dataDir, 'runtime', 'pods', uid, 'sandbox.json'), 'utf8'));
+    expect(traces(uid, st)).toHaveLength(cgroupCount() + 5);
+
+    await stopDaemon('SIGKILL');
+    // podvisor is gone; the pod's sandbox is not
+    expect(alive(st.pausePid)).toBe(true);
+    expect(netns()).toContain(st.netns);
+
+    await startDaemon();
+    const p1 = await until('running again after the crash', async () => {
+      const p = await get('/api/v1/namespaces/default/pods/survivor');
+      const c = p.status?.containerStatuses?.[0];
+      return c?.state?.running && c.restartCount >= 1 ? p : undefined;
+    });
+    expect(p1.metadata.uid).toBe(uid);
+    expect(p1.status.podIP).toBe(p0.status.podIP); // the sandbox was re-attached, not rebuilt
+    expect(JSON.parse(readFileSync(join(dataDir, 'runtime', 'pods', uid, 'sandbox.json'), 'utf8')).pausePid).toBe(st.pausePid);
+    expect(readFileSync(join(dataDir, 'runtime', 'pods', uid, 'volumes', 'scratch', 'runs'), 'utf8')).toBe('run\nrun\n'); // emptyDir kept
+
+    expect((await pv(['delete', 'pod', 'survivor'])).code).toBe(0);
+    await until('no trace of the sandbox left', () => traces(uid, st).length === 0 || undefined, 10_000).catch(() => {
+      throw new Error(`left behind: ${traces(uid, st).join(', ')}`);
+    });
   });
 });

@@ -8,7 +8,7 @@
  * with the defaults is not disturbed, and removes the bridge at the end.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SandboxRuntime, sandboxAvailability, type SandboxRuntimeOptions } from '../../src/runtime/sandbox.js';
@@ -21,6 +21,8 @@ const skip = problem !== undefined && process.env.CI !== 'true';
 const BRIDGE = 'pv-test0';
 const SUBNET = '10.88.254.0/24';
 const base = { bridge: BRIDGE, subnet: SUBNET };
+/** host-local's node-wide lease store of the test bridge. */
+const LEASES = `/var/lib/cni/networks/podvisor-${BRIDGE}`;
 /** Every (dataDir, podUid) a test created, for the safety net in afterAll. */
 const created: { dataDir: string; podUid: string }[] = [];
 
@@ -29,9 +31,14 @@ describe.skipIf(skip)('sandbox runtime', () => {
     expect(problem).toBeUndefined();
   });
 
-  // The default mode, as on Kubernetes: each container's main process is PID 1 of its own
-  // PID namespace (the contract maps the PIDs containers report to host PIDs).
-  runtimeContract('sandbox', (dataDir) => SandboxRuntime.create({ dataDir, ...base }), { pid1: true });
+  // The default: an init is PID 1 of each container's own PID namespace, so signals act as on
+  // the host runtime (the contract maps the PIDs containers report to host PIDs).
+  runtimeContract('sandbox', (dataDir) => SandboxRuntime.create({ dataDir, ...base }));
+  // Without the init, exactly as in a Kubernetes container whose image has none: the command is
+  // PID 1 and ignores signals it has no handler for.
+  describe('without a container init', () => {
+    runtimeContract('sandbox', (dataDir) => SandboxRuntime.create({ dataDir, ...base, containerInit: false }), { pid1: true });
+  });
 
   describe('SandboxRuntime specifics', () => {
     let tmp: { dir: string; remove: () => void };
@@ -123,10 +130,25 @@ describe.skipIf(skip)('sandbox runtime', () => {
       await rt.killAll(server.id);
     });
 
-    it('gives each container its own PID namespace (PID 1 semantics), or the pod\'s with shareProcessNamespace', async () => {
+    it('gives each container its own PID namespace with an init as PID 1, or the pod\'s with shareProcessNamespace', async () => {
       const rt = await runtime();
       const own = await sandbox(rt);
-      const h = await start(rt, own, 'ps', 'sleep 1000 & busybox ps -o pid,comm > "$OUT/ps-own"; wait');
+      const withInit = await start(rt, own, 'ps-init', 'sleep 1000 & busybox ps -o pid,comm > "$OUT/ps-init"; wait');
+      const psInit = (await file('ps-init')).trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+      expect(psInit).toHaveLength(4); // catatonit (PID 1), sh (PID 2), the background sleep, busybox ps
+      expect(psInit.find((p) => p[0] === '1')?.[1]).toBe('catatonit');
+      expect(psInit.find((p) => p[1] === 'sh')?.[0]).toBe('2');
+      expect(readFileSync(`/proc/${withInit.pid}/cmdline`, 'utf8')).toContain('/bin/sh');
+      // the command is not PID 1: SIGTERM without a handler ends it with 143, as on the host runtime
+      rt.signal(withInit.id, 'SIGTERM');
+      expect(await withInit.exited).toMatchObject({ exitCode: 143, signal: 'SIGTERM', oomKilled: false });
+      const exitCode = await start(rt, own, 'code-init', 'exit 3');
+      expect(await exitCode.exited).toMatchObject({ exitCode: 3 });
+      expect((await exitCode.exited).signal).toBeUndefined();
+
+      // podvisor.io/container-init: "false": the command is PID 1 (as in a Kubernetes container without init)
+      const bare = await sandbox(rt, { containerInit: false });
+      const h = await start(rt, bare, 'ps', 'sleep 1000 & busybox ps -o pid,comm > "$OUT/ps-own"; wait');
       const ps = await file('ps-own');
       const procs = ps.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
       expect(procs).toHaveLength(3); // sh (PID 1), the background sleep (maybe still a forked sh), busybox ps
@@ -136,17 +158,17 @@ describe.skipIf(skip)('sandbox runtime', () => {
       expect(readFileSync(`/proc/${h.pid}/cmdline`, 'utf8')).toContain('/bin/sh');
       // exec joins the container's PID namespace (its /proc) and the pod's UTS namespace
       const r = await rt.exec(h.id, ['/bin/sh', '-c', 'cat /proc/1/comm; hostname'], { timeoutMs: 5_000 });
-      expect(r).toEqual({ exitCode: 0, output: `sh\npod-${own.podUid.slice(4)}\n`, timedOut: false });
+      expect(r).toEqual({ exitCode: 0, output: `sh\npod-${bare.podUid.slice(4)}\n`, timedOut: false });
       // PID 1 ignores a SIGTERM it has no handler for (as in Kubernetes); SIGKILL gives 137
       rt.signal(h.id, 'SIGTERM');
       expect(await settlesWithin(h.exited, 300)).toBe(false);
       rt.signal(h.id, 'SIGKILL');
       expect(await h.exited).toMatchObject({ exitCode: 137, signal: 'SIGKILL', oomKilled: false });
-      const trap = await start(rt, own, 'trap', 'trap "exit 7" TERM; echo ready > "$OUT/trap"; sleep 1000 & wait');
+      const trap = await start(rt, bare, 'trap', 'trap "exit 7" TERM; echo ready > "$OUT/trap"; sleep 1000 & wait');
       await file('trap');
       rt.signal(trap.id, 'SIGTERM');
       expect(await trap.exited).toMatchObject({ exitCode: 7 });
-      expect(await (await start(rt, own, 'code', 'exit 3')).exited).toMatchObject({ exitCode: 3 });
+      expect(await (await start(rt, bare, 'code', 'exit 3')).exited).toMatchObject({ exitCode: 3 });
 
       const shared = await sandbox(rt, { shareProcessNamespace: true });
       const sleeper = await start(rt, shared, 'sleeper', 'exec sleep 1001');
@@ -204,11 +226,28 @@ describe.skipIf(skip)('sandbox runtime', () => {
       expect(Number(readFileSync(join(pidsDir, 'pids.current'), 'utf8'))).toBeLessThanOrEqual(2);
     });
 
+    it('shares IP leases between podvisor processes on a node and frees the leases of vanished sandboxes', async () => {
+      // a lease left by a sandbox whose netns is gone (a crashed podvisor whose data dir was removed)
+      mkdirSync(LEASES, { recursive: true });
+      const staleIp = '10.88.254.250';
+      writeFileSync(join(LEASES, staleIp), 'pv-0123456789ab\r\neth0');
+      const one = await runtime({ dataDir: join(tmp.dir, 'data-one') });
+      const two = await runtime({ dataDir: join(tmp.dir, 'data-two') });
+      const a = await sandbox(one);
+      const b = await sandbox(two);
+      expect(a.ip).toMatch(/^10\.88\.254\.\d+$/);
+      expect(b.ip).not.toBe(a.ip); // two data directories, one address pool
+      expect(existsSync(join(LEASES, staleIp))).toBe(false);
+      expect(readFileSync(join(LEASES, a.ip ?? ''), 'utf8')).toContain(state(a).netns);
+      await one.releaseSandbox(a, { deleteData: true });
+      await two.releaseSandbox(b, { deleteData: true });
+    });
+
     it('leaves no netns, holder, veth, IP lease or cgroup after releaseSandbox', async () => {
       const rt = await runtime();
       const sb = await sandbox(rt, { emptyDirs: ['data'], shareProcessNamespace: true });
       const st = state(sb);
-      const lease = join(tmp.dir, 'data', 'cni', 'host-local', `podvisor-${BRIDGE}`, sb.ip ?? '');
+      const lease = join(LEASES, sb.ip ?? '');
       expect(netnsExists(st.netns)).toBe(true);
       expect(isAlive(st.pausePid)).toBe(true);
       expect(isAlive(st.holderPid)).toBe(true);
