@@ -95,6 +95,8 @@ export class PodWorker {
   private dirty = false;
   private running = false;
   private lastStatusJson = '';
+  /** The pod IP while it last ran: a terminal pod keeps publishing it. */
+  private lastPodIp: string | undefined;
   private lastResetStart: number | undefined;
   private openReset: { eventTime: number; trigger: string; description: string } | undefined;
   private readonly idle: (() => void)[] = [];
@@ -115,6 +117,7 @@ export class PodWorker {
     this.core = o.core;
     this.sinks = o.sinks;
     this.state = o.state ?? newPodState(o.pod.metadata.uid ?? '', o.clock.now());
+    if (o.state !== undefined && o.pod.status?.podIP !== undefined) this.lastPodIp = o.pod.status.podIP;
   }
 
   /** `namespace/name`. */
@@ -280,8 +283,12 @@ export class PodWorker {
   private publish(status: PodStatus): void {
     const full: PodStatus = { ...status };
     full.hostIP = '127.0.0.1';
-    const ip = this.sandbox?.ip ?? (this.state.sandbox.state === 'ready' ? '127.0.0.1' : undefined);
-    if (ip !== undefined && status.phase !== 'Succeeded' && status.phase !== 'Failed') {
+    const live = this.sandbox?.ip ?? (this.state.sandbox.state === 'ready' ? '127.0.0.1' : undefined);
+    const terminal = status.phase === 'Succeeded' || status.phase === 'Failed';
+    if (live !== undefined && !terminal) this.lastPodIp = live;
+    // A terminal pod keeps the IP it last had, as on Kubernetes (kubernetes#125370).
+    const ip = terminal ? this.lastPodIp : live;
+    if (ip !== undefined) {
       full.podIP = ip;
       full.podIPs = [{ ip }];
     }

@@ -63,10 +63,12 @@ class FakeRuntime implements ContainerRuntime {
     return [];
   }
   sandboxSpecs: SandboxSpec[] = [];
+  /** The IP the fake sandbox gets (like the sandbox runtime's); none = the host runtime's 127.0.0.1. */
+  sandboxIp: string | undefined;
   async createSandbox(spec: SandboxSpec): Promise<Sandbox> {
     this.calls.push('createSandbox');
     this.sandboxSpecs.push(spec);
-    return { id: 'sb', podUid: spec.podUid, dir: '/tmp/x', emptyDirPaths: {} };
+    return { id: 'sb', podUid: spec.podUid, dir: '/tmp/x', emptyDirPaths: {}, ...(this.sandboxIp ? { ip: this.sandboxIp } : {}) };
   }
   async releaseSandbox(_s: Sandbox, o: { deleteData: boolean }): Promise<void> {
     this.calls.push(`releaseSandbox(${o.deleteData})`);
@@ -131,9 +133,10 @@ function pod(containers: Container[], extra: Partial<Pod['spec']> = {}): Pod {
   };
 }
 
-function setup(p: Pod, core = { backoffInitialMs: 10_000, backoffMaxMs: 300_000 }, gpus?: string[]) {
+function setup(p: Pod, core = { backoffInitialMs: 10_000, backoffMaxMs: 300_000 }, gpus?: string[], sandboxIp?: string) {
   const clock = new FakeClock();
   const rt = new FakeRuntime(clock);
+  rt.sandboxIp = sandboxIp;
   const events: RecordedEvent[] = [];
   const restarts: RestartNotice[] = [];
   const sup = new Supervisor({ runtime: rt, clock, core, ...(gpus ? { gpus } : {}), sinks: { onEvent: (e) => events.push(e), onRestart: (n) => restarts.push(n) } });
@@ -164,6 +167,16 @@ describe('agent worker with a fake runtime and a fake clock', () => {
     expect(rt.calls.slice(-2)).toEqual(['start a', 'start b']);
     expect(w.status?.phase).toBe('Running');
     expect(w.status?.podIP).toBe('127.0.0.1');
+  });
+
+  it('publishes the sandbox IP, and a terminal pod keeps the IP it had (its sandbox is released)', async () => {
+    const { rt, w } = setup(pod([{ name: 'a', command: ['x'] }], { restartPolicy: 'Never' }), undefined, undefined, '10.88.0.7');
+    await settle();
+    expect(w.status).toMatchObject({ phase: 'Running', podIP: '10.88.0.7', podIPs: [{ ip: '10.88.0.7' }] });
+    rt.live('a').exit(0);
+    await settle();
+    expect(rt.calls).toContain('releaseSandbox(false)');
+    expect(w.status).toMatchObject({ phase: 'Succeeded', podIP: '10.88.0.7', podIPs: [{ ip: '10.88.0.7' }] });
   });
 
   it('applies CrashLoopBackOff with a timer at the exact deadline (no polling)', async () => {

@@ -212,7 +212,7 @@ spec:
   });
 });
 
-if (rt === 'sandbox') describe('podvisor run: resource limits on the sandbox', () => {
+if (rt === 'sandbox') describe('podvisor run: what the sandbox adds (OOMKilled, the pod IP)', () => {
   it('a memory hog is OOMKilled with 137, restarted by a rule on 137, and the pod then succeeds', async () => {
     const r = await run(`
 apiVersion: v1
@@ -234,6 +234,33 @@ spec:
     expect(r.st.trainer.lastState.terminated).toMatchObject({ exitCode: 137, reason: 'OOMKilled' });
     expect(r.st.trainer.state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
     expect(r.stderr).toContain('#1: exit code 137 (OOMKilled) matched restartPolicyRules[0] (Restart)');
+  });
+
+  it('the pod IP (eth0 in the pod network namespace) is the same after a container restart and after RestartAllContainers', async () => {
+    const d = join(tmp.dir, `ips-${runtime}`);
+    const r = await run(`
+apiVersion: v1
+kind: Pod
+metadata: {name: keeps-ip}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: app
+    image: busybox:1.36
+    restartPolicy: Never
+    restartPolicyRules:
+    - {action: Restart, exitCodes: {operator: In, values: [3]}}
+    - {action: RestartAllContainers, exitCodes: {operator: In, values: [42]}}
+    command: ${sh(`mkdir -p ${d}; busybox ip -o -4 addr show dev eth0 >> ${d}/ips; n=$(wc -l < ${d}/ips); [ "$n" = 1 ] && exit 3; [ "$n" = 2 ] && exit 42; exit 0`)}
+`, ['--timeout', '60s']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.st.app.restartCount).toBe(2);
+    expect(r.stderr).toContain('exit code 3 matched restartPolicyRules[0] (Restart)');
+    expect(r.stderr).toMatch(/RestartAllContainers/);
+    const ips = readFileSync(join(d, 'ips'), 'utf8').trim().split('\n').map((l) => /inet (\d+\.\d+\.\d+\.\d+)\//.exec(l)?.[1]);
+    expect(ips).toHaveLength(3);
+    expect(ips[0]).toBe(r.pod.status.podIP);
+    expect(new Set(ips)).toEqual(new Set([r.pod.status.podIP]));
   });
 });
 
