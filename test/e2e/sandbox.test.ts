@@ -28,7 +28,8 @@ const cgroupCount = (): number => (existsSync('/sys/fs/cgroup/cgroup.controllers
 const netns = (): string[] => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith('pv-')).map((l) => l.split(' ')[0] ?? '');
 
 async function startDaemon(): Promise<void> {
-  daemon = spawn(process.execPath, [CLI, 'serve', '--runtime', 'sandbox', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], { cwd: ROOT, stdio: 'ignore' });
+  // --gpus 2: a fake inventory of two devices (this machine has no GPU)
+  daemon = spawn(process.execPath, [CLI, 'serve', '--runtime', 'sandbox', '--gpus', '2', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], { cwd: ROOT, stdio: 'ignore' });
   await until('serve ready', async () => existsSync(join(dataDir, 'tls', 'cert.pem')) && (await get('/api/v1/namespaces/default/pods').catch(() => undefined))?.kind === 'PodList');
 }
 
@@ -172,5 +173,60 @@ spec:
     await until('no trace of the sandbox left', () => traces(uid, st).length === 0 || undefined, 10_000).catch(() => {
       throw new Error(`left behind: ${traces(uid, st).join(', ')}`);
     });
+  });
+
+  it('GPUs from the inventory: kept across an in-place restart, a pod asking for more stays Pending (Unschedulable) until they are freed', async () => {
+    const gpuPod = (name: string, n: number): string => `
+apiVersion: v1
+kind: Pod
+metadata: {name: ${name}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox:1.36
+    resources: {limits: {nvidia.com/gpu: ${n}}}
+    command: ["sh", "-c", "echo \\"gpus=$NVIDIA_VISIBLE_DEVICES cuda=$CUDA_VISIBLE_DEVICES\\"; trap 'exit 0' TERM; while true; do sleep 0.1; done"]
+`;
+    const f = join(tmp.dir, 'gpu.yaml');
+    writeFileSync(f, gpuPod('trainer', 1));
+    expect((await pv(['apply', '-f', f])).code).toBe(0);
+    const logOf = async (name: string, lines: number): Promise<string[]> => until(`${lines} log lines of ${name}`, async () => {
+      const all = (await get(`/api/v1/namespaces/default/pods/${name}/log`)) as string;
+      const l = all.split('\n').filter((x) => x.startsWith('gpus='));
+      return l.length >= lines ? l : undefined;
+    });
+    const [first] = await logOf('trainer', 1);
+    expect(first).toMatch(/^gpus=(0|1) cuda=(0|1)$/);
+
+    writeFileSync(f, gpuPod('greedy', 2));
+    expect((await pv(['apply', '-f', f])).code).toBe(0);
+    const pending = await until('greedy unschedulable', async () => {
+      const p = await get('/api/v1/namespaces/default/pods/greedy');
+      return p.status?.conditions?.find((c: any) => c.type === 'PodScheduled' && c.status === 'False') ? p : undefined;
+    });
+    expect(pending.status.phase).toBe('Pending');
+    const cond = pending.status.conditions.find((c: any) => c.type === 'PodScheduled');
+    expect(cond.reason).toBe('Unschedulable');
+    expect(cond.message).toMatch(/nvidia\.com\/gpu/);
+    expect(pending.status.podIP).toBeUndefined(); // no sandbox while unschedulable
+
+    // in place: the same device again
+    expect((await pv(['restart', 'pod', 'trainer'])).code).toBe(0);
+    await until('trainer restarted in place', async () => {
+      const c = (await get('/api/v1/namespaces/default/pods/trainer')).status?.containerStatuses?.[0];
+      return c?.restartCount === 1 && c.state?.running;
+    });
+    const lines = await logOf('trainer', 1);
+    const prev = (await daemonRequest(dataDir, port, '/api/v1/namespaces/default/pods/trainer/log?previous=true')).body;
+    expect(prev).toContain(first);
+    expect(lines[0]).toBe(first);
+    expect((await get('/api/v1/namespaces/default/pods/greedy')).status.phase).toBe('Pending');
+
+    // deleting the trainer frees its device: the greedy pod gets both
+    expect((await pv(['delete', 'pod', 'trainer'])).code).toBe(0);
+    const [both] = await logOf('greedy', 1);
+    expect(both).toMatch(/^gpus=(0,1|1,0) cuda=(0,1|1,0)$/);
+    expect((await pv(['delete', 'pod', 'greedy'])).code).toBe(0);
   });
 });
