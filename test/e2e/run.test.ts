@@ -236,6 +236,29 @@ spec:
     expect(r.stderr).toContain('#1: exit code 137 (OOMKilled) matched restartPolicyRules[0] (Restart)');
   });
 
+  it('probes reach the pod: tcpSocket and httpGet go to the pod IP, where the container listens in its own network namespace', async () => {
+    const d = join(tmp.dir, `www-${runtime}`);
+    const r = await run(`
+apiVersion: v1
+kind: Pod
+metadata: {name: probed}
+spec:
+  restartPolicy: OnFailure
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: busybox:1.36
+    command: ${sh(`[ "$PODVISOR_RESTART_COUNT" = 1 ] && exit 0; mkdir -p ${d}; echo ok > ${d}/healthz; busybox httpd -f -p 8080 -h ${d} & sleep 2; rm ${d}/healthz; wait`)}
+    startupProbe: {tcpSocket: {port: 8080}, periodSeconds: 1, failureThreshold: 30}
+    livenessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1, failureThreshold: 1}
+`, ['--timeout', '60s']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.st.web.restartCount).toBe(1);
+    // a 404 from the container's own httpd: the probe reached it (on the host, port 8080 is closed)
+    // (liveness probes start only after the tcpSocket startup probe succeeded)
+    expect(r.stderr).toContain('Liveness probe failed: HTTP probe failed with statuscode: 404');
+  });
+
   it('the pod IP (eth0 in the pod network namespace) is the same after a container restart and after RestartAllContainers', async () => {
     const d = join(tmp.dir, `ips-${runtime}`);
     const r = await run(`
