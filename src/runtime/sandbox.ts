@@ -84,6 +84,11 @@ export interface SandboxRuntimeOptions {
    * container's own PID namespace and the command PID 2 (default true).
    */
   containerInit?: boolean;
+  /**
+   * The pause process and container init: `catatonit` (default when installed, else `tini`).
+   * Setting it requires that tool.
+   */
+  init?: 'catatonit' | 'tini';
 }
 
 /** `container` = own PID namespace (Kubernetes' default), `pod` = shareProcessNamespace, `host` = hostPID. */
@@ -176,7 +181,7 @@ function toolPath(): string {
   return `${process.env.PATH ?? ''}:${DEFAULT_PATH}`;
 }
 
-function probeTools(): { tools?: Tools; problems: string[] } {
+function probeTools(prefer?: 'catatonit' | 'tini'): { tools?: Tools; problems: string[] } {
   const p = toolPath();
   const problems: string[] = [];
   const need = (name: string, fix: string): string => {
@@ -190,9 +195,13 @@ function probeTools(): { tools?: Tools; problems: string[] } {
   const mount = need('mount', 'apt-get install mount');
   const mkdir = need('mkdir', 'apt-get install coreutils');
   const busybox = need('busybox', 'apt-get install busybox-static');
-  const catatonit = findExecutable('catatonit', p);
-  const tini = catatonit === undefined ? findExecutable('tini', p) : undefined;
-  if (catatonit === undefined && tini === undefined) problems.push('the sandbox runtime needs catatonit (or tini) as the pod\'s pause process: apt-get install catatonit');
+  const catatonit = prefer === 'tini' ? undefined : findExecutable('catatonit', p);
+  const tini = catatonit === undefined && prefer !== 'catatonit' ? findExecutable('tini', p) : undefined;
+  if (catatonit === undefined && tini === undefined) {
+    problems.push(prefer === undefined
+      ? 'the sandbox runtime needs catatonit (or tini) as the pod\'s pause process and container init: apt-get install catatonit'
+      : `the sandbox runtime was told to use ${prefer}, which is not installed: apt-get install ${prefer}`);
+  }
   const cniDir = CNI_DIRS.find((d) => ['bridge', 'host-local', 'loopback'].every((x) => fs.existsSync(path.join(d, x))));
   if (cniDir === undefined) problems.push(`the sandbox runtime needs the CNI plugins (bridge, host-local, loopback in ${CNI_DIRS.join(' or ')}): apt-get install containernetworking-plugins`);
   if (problems.length > 0) return { problems };
@@ -307,9 +316,9 @@ export class SandboxRuntime implements ContainerRuntime {
   static async create(opts: SandboxRuntimeOptions): Promise<SandboxRuntime> {
     const problem = await sandboxAvailability();
     if (problem !== undefined) throw new Error(problem);
-    const { tools } = probeTools();
+    const { tools, problems } = probeTools(opts.init);
     const { layout } = probeCgroups();
-    if (!tools || !layout) throw new Error('the sandbox runtime is unavailable');
+    if (!tools || !layout) throw new Error(problems.join('; ') || 'the sandbox runtime is unavailable');
     const rt = new SandboxRuntime(opts, tools, layout);
     await fsp.mkdir(rt.dataDir, { recursive: true, mode: DIR_MODE });
     return rt;

@@ -21,6 +21,7 @@ const skip = problem !== undefined && process.env.CI !== 'true';
 const BRIDGE = 'pv-test0';
 const SUBNET = '10.88.254.0/24';
 const base = { bridge: BRIDGE, subnet: SUBNET };
+const tiniInstalled = ['/usr/bin/tini', '/usr/local/bin/tini', '/sbin/tini'].some((p) => existsSync(p));
 /** host-local's node-wide lease store of the test bridge. */
 const LEASES = `/var/lib/cni/networks/podvisor-${BRIDGE}`;
 /** Every (dataDir, podUid) a test created, for the safety net in afterAll. */
@@ -38,6 +39,10 @@ describe.skipIf(skip)('sandbox runtime', () => {
   // PID 1 and ignores signals it has no handler for.
   describe('without a container init', () => {
     runtimeContract('sandbox', (dataDir) => SandboxRuntime.create({ dataDir, ...base, containerInit: false }), { pid1: true });
+  });
+  // The fallback where catatonit is not packaged: tini as the pause process and container init.
+  describe.skipIf(!tiniInstalled && process.env.CI !== 'true')('with tini instead of catatonit', () => {
+    runtimeContract('sandbox', (dataDir) => SandboxRuntime.create({ dataDir, ...base, init: 'tini' }));
   });
 
   describe('SandboxRuntime specifics', () => {
