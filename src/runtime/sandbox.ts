@@ -22,7 +22,6 @@
  *   own PID ns (default):   busybox unshare --mount --propagation private --pid --fork --mount-proc -- catatonit --
  *   own PID ns, no init:    busybox unshare --mount --propagation private --pid --fork --mount-proc --
  *   pod PID ns (shared):    (nsenter -p forks) unshare --mount --propagation private --
- *   host PID ns (option):   unshare --mount --propagation private --
  *   /bin/sh -c '<bind /etc/hosts, /etc/hostname, volumes>; cd; <check command>; echo OK >&3; exec "$@"'  (C)
  * ```
  *
@@ -73,13 +72,6 @@ export interface SandboxRuntimeOptions {
   pidsLimit?: number;
   logger?: SandboxRuntimeLogger;
   /**
-   * Containers stay in the host PID namespace (like `hostPID: true` for every pod) instead of
-   * getting their own (or the pod's, with `shareProcessNamespace`). Everything else (network,
-   * IPC, UTS, mounts, cgroups) is the same. Meant for the runtime contract suite, whose
-   * containers report `$!` PIDs that the test compares with host PIDs; default false.
-   */
-  hostPidNamespace?: boolean;
-  /**
    * Default of {@link SandboxSpec.containerInit}: an init (catatonit, else tini) is PID 1 of each
    * container's own PID namespace and the command PID 2 (default true).
    */
@@ -91,8 +83,8 @@ export interface SandboxRuntimeOptions {
   init?: 'catatonit' | 'tini';
 }
 
-/** `container` = own PID namespace (Kubernetes' default), `pod` = shareProcessNamespace, `host` = hostPID. */
-type PidMode = 'container' | 'pod' | 'host';
+/** `container` = own PID namespace (Kubernetes' default), `pod` = shareProcessNamespace. */
+type PidMode = 'container' | 'pod';
 
 /** What podvisor records about a sandbox in `<podDir>/sandbox.json` (to re-attach after a crash). */
 interface SandboxState {
@@ -119,7 +111,7 @@ interface Instance {
   id: string;
   podUid: string;
   name: string;
-  /** The process Node spawned (wrapper; the command itself in the host PID mode). */
+  /** The process Node spawned (the wrapper: nsenter, then busybox unshare or unshare). */
   wrapperPid: number;
   /** The command's host PID: what `signal` and `exec` target. */
   pid: number;
@@ -159,11 +151,6 @@ interface Tools {
 }
 
 const ID_PREFIX = 'sandbox://';
-
-const SIGNAL_NAMES = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n, name]));
-function signalNameOf(n: number): string | undefined {
-  return SIGNAL_NAMES.get(n);
-}
 const CGROUP_NAME = 'podvisor-sandbox';
 const PAUSE_LEAF = 'pause';
 const NETNS_DIR = '/var/run/netns';
@@ -283,7 +270,6 @@ export class SandboxRuntime implements ContainerRuntime {
   private readonly subnet: Subnet;
   private readonly bridge: string;
   private readonly pidsLimit: number;
-  private readonly hostPid: boolean;
   private readonly containerInit: boolean;
   private readonly instances = new Map<string, Instance>();
   /** Sandboxes this object created or re-attached, by pod UID (released by close()). */
@@ -304,7 +290,6 @@ export class SandboxRuntime implements ContainerRuntime {
     this.bridge = opts.bridge ?? 'pv-br0';
     if (!/^[A-Za-z0-9_.-]{1,15}$/.test(this.bridge)) throw new Error(`invalid bridge name ${JSON.stringify(this.bridge)}: 1–15 characters of letters, digits, _ . -`);
     this.pidsLimit = opts.pidsLimit ?? 4096;
-    this.hostPid = opts.hostPidNamespace === true;
     this.containerInit = opts.containerInit !== false;
   }
 
@@ -346,7 +331,7 @@ export class SandboxRuntime implements ContainerRuntime {
         const p = path.join(dir, 'volumes', safeSegment(name, 'volume name'));
         await fsp.mkdir(p, { recursive: true, mode: DIR_MODE });
       }
-      const pidMode: PidMode = spec.shareProcessNamespace === true ? 'pod' : this.hostPid ? 'host' : 'container';
+      const pidMode: PidMode = spec.shareProcessNamespace === true ? 'pod' : 'container';
       const existing = this.sandboxes.get(podUid) ?? await this.readState(podUid);
       if (existing) {
         if (existing.pidMode === pidMode && this.healthy(existing)) {
@@ -505,7 +490,7 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
       const failure: SetupFailure = parseSetup(setup.text) ?? { code: 'sandbox', details: setup.text.trim().split('\n').join('; ') || 'the wrapper exited before the command started' };
       throw this.startError(failure, spec, workingDir);
     }
-    if (pidMode !== 'host') inst.pid = childrenOf(wrapperPid)[0] ?? wrapperPid;
+    inst.pid = childrenOf(wrapperPid)[0] ?? wrapperPid;
     // The command wrote the setup line itself, so it exists (unless it already ended).
     if (withInit && inst.pid !== wrapperPid) inst.pid = childrenOf(inst.pid)[0] ?? inst.pid;
     const startedAt = Math.min(Date.now(), inst.finishedAt ?? Infinity);
@@ -550,7 +535,7 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
     const inst = this.instances.get(bareId(id));
     if (!inst?.alive) return { exitCode: 126, output: `container ${id} is not running`, timedOut: false };
     if (command.length === 0) return { exitCode: 126, output: 'exec: empty command', timedOut: false };
-    const ns = inst.pidMode === 'host' ? ['-n', '-i', '-u', '-m'] : ['-n', '-i', '-u', '-p', '-m'];
+    const ns = ['-n', '-i', '-u', '-p', '-m'];
     const join = inst.cgroupDirs.map((d) => `echo $$ > ${shq(path.join(d, 'cgroup.procs'))}`).join('; ');
     const argv = [
       SH, '-c', `{ ${join}; } 2>/dev/null; exec "$@"`, 'sh',
@@ -1090,6 +1075,11 @@ async function enableControllers(dir: string): Promise<void> {
   }
   const want = ['memory', 'pids', 'cpu'].filter((c) => available.includes(c));
   if (want.length > 0) await fsp.writeFile(path.join(dir, 'cgroup.subtree_control'), want.map((c) => `+${c}`).join(' ')).catch(() => {});
+}
+
+const SIGNAL_NAMES = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n, name]));
+function signalNameOf(n: number): string | undefined {
+  return SIGNAL_NAMES.get(n);
 }
 
 function bareId(id: string): string {
