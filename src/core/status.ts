@@ -20,8 +20,17 @@ export interface StatusInput {
 }
 
 /** Kubernetes timestamps: RFC 3339, whole seconds, UTC. */
+const formatted = new Map<number, string>();
 export function formatTime(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const sec = Math.floor(ms / 1000);
+  let text = formatted.get(sec);
+  if (text === undefined) {
+    // A pod's status repeats the same few instants on every publish: keep the last ones.
+    if (formatted.size >= 256) formatted.clear();
+    text = new Date(sec * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    formatted.set(sec, text);
+  }
+  return text;
 }
 
 function fmtTerminated(t: TerminatedRecord): ContainerStateTerminated {

@@ -297,8 +297,18 @@ export class HostRuntime implements ContainerRuntime {
     const id = randomBytes(16).toString('hex');
     const env = containerEnv(spec.env);
     const workingDir = spec.workingDir ?? '/';
-    const { file: logFile, fd: logFd } = await this.logs.open(podUid, name, spec.attempt);
-    const cgroupDir = await this.makeCgroup(podUid, id, name);
+    // The log file and the cgroup are made concurrently (they are on the restart path).
+    const cgroupMade = this.makeCgroup(podUid, id, name);
+    let opened: { file: string; fd: number };
+    try {
+      opened = await this.logs.open(podUid, name, spec.attempt);
+    } catch (err) {
+      const dir = await cgroupMade;
+      if (dir !== undefined) await fsp.rmdir(dir).catch(() => {});
+      throw err;
+    }
+    const { file: logFile, fd: logFd } = opened;
+    const cgroupDir = await cgroupMade;
 
     const prefix: string[] = [];
     let script = '';
@@ -733,11 +743,23 @@ function precheck(cmd: string, pathVar: string, workingDir: string): 'workdir' |
     if (!fs.existsSync(p)) return 'notfound';
     return executable(p) ? undefined : 'noexec';
   }
+  // A restart looks the same command up again: try the file found last time first.
+  const key = `${workingDir}\0${pathVar}\0${cmd}`;
+  const known = resolvedCommands.get(key);
+  if (known !== undefined && executable(known)) return undefined;
   for (const d of pathVar.split(':')) {
-    if (executable(path.resolve(workingDir, d === '' ? '.' : d, cmd))) return undefined;
+    const p = path.resolve(workingDir, d === '' ? '.' : d, cmd);
+    if (executable(p)) {
+      if (resolvedCommands.size >= 1024) resolvedCommands.clear();
+      resolvedCommands.set(key, p);
+      return undefined;
+    }
   }
   return 'notfound';
 }
+
+/** `precheck`'s PATH lookups: (working dir, PATH, command) → the executable found. */
+const resolvedCommands = new Map<string, string>();
 
 function parseSetup(text: string): SetupFailure | undefined {
   const lines = text.split('\n').filter((l) => l !== '');
