@@ -4,7 +4,7 @@
  * visible, and feeds watches. After a crash it resumes every stored pod (§4.10).
  */
 import { randomUUID } from 'node:crypto';
-import { decodePod, defaultPod, validatePod, podInvalidMessage, IMMUTABLE_PODVISOR_ANNOTATIONS } from '../api/index.js';
+import { checkDecodedPod, decodePod, defaultPod, validatePod, podInvalidMessage, IMMUTABLE_PODVISOR_ANNOTATIONS } from '../api/index.js';
 import type { FieldError } from '../api/errors.js';
 import type { Pod } from '../api/types.js';
 import type { PodState } from '../core/model.js';
@@ -31,6 +31,8 @@ export interface NodeAgentOptions {
 
 /** Watch history kept for `resourceVersion` resumption; older versions get 410 Gone. */
 const HISTORY = 2000;
+/** Distinct events remembered for counting repeats (like the kubelet recorder's LRU cache). */
+const EVENT_KEYS = 4096;
 
 function ts(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -65,6 +67,8 @@ export class NodeAgent implements ServerBackend {
   private readonly eventWatchers = new Set<(e: WatchEvent<EventObject>) => void>();
   private readonly podHistory: { rv: number; e: WatchEvent<Pod> }[] = [];
   private readonly eventHistory: { rv: number; e: WatchEvent<EventObject> }[] = [];
+  /** The last event of each (object, type, reason, message), for counting repeats (bounded, oldest dropped). */
+  private readonly lastEvents = new Map<string, EventObject>();
   private readonly records = new Map<string, PodRecord>();
   private readonly log: NonNullable<NodeAgentOptions['log']>;
 
@@ -186,9 +190,29 @@ export class NodeAgent implements ServerBackend {
     this.persist(key, rec, 'MODIFIED');
   }
 
+  /**
+   * Records an event. A repeat of the last identical one (same object, field path, type, reason
+   * and message) updates that event's `count` and `lastTimestamp` instead of adding another, as
+   * the kubelet's event recorder does (`kubectl describe` shows `(x5 over 10m)`).
+   */
   private onEvent(e: RecordedEvent): void {
     this.metrics.observeEvent(e);
     const rv = this.bump();
+    const ns = e.involvedObject.namespace;
+    const key = JSON.stringify([ns, e.involvedObject.uid, e.involvedObject.fieldPath ?? '', e.type, e.reason, e.message]);
+    const prev = this.lastEvents.get(key);
+    if (prev && this.store.hasEvent(ns, prev.metadata.name)) {
+      const updated: EventObject = {
+        ...prev,
+        metadata: { ...prev.metadata, resourceVersion: rv },
+        count: (typeof prev['count'] === 'number' ? prev['count'] : 1) + e.count,
+        lastTimestamp: ts(e.lastTimestamp),
+      };
+      this.lastEvents.delete(key);
+      this.lastEvents.set(key, updated);
+      this.recordEvent(updated, 'MODIFIED');
+      return;
+    }
     const name = `${e.involvedObject.name}.${e.firstTimestamp.toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`;
     const obj: EventObject = {
       kind: 'Event',
@@ -205,13 +229,22 @@ export class NodeAgent implements ServerBackend {
       reportingComponent: 'podvisor',
       reportingInstance: 'podvisor',
     };
+    this.lastEvents.set(key, obj);
+    if (this.lastEvents.size > EVENT_KEYS) {
+      const oldest = this.lastEvents.keys().next().value;
+      if (oldest !== undefined) this.lastEvents.delete(oldest);
+    }
+    this.recordEvent(obj, 'ADDED');
+  }
+
+  private recordEvent(obj: EventObject, type: 'ADDED' | 'MODIFIED'): void {
     try {
       this.store.appendEvent(obj);
     } catch (err) {
       this.log('error', 'cannot persist event', { error: String(err) });
     }
-    const we: WatchEvent<EventObject> = { type: 'ADDED', object: obj };
-    this.eventHistory.push({ rv: Number(rv), e: we });
+    const we: WatchEvent<EventObject> = { type, object: obj };
+    this.eventHistory.push({ rv: Number(obj.metadata.resourceVersion), e: we });
     if (this.eventHistory.length > HISTORY) this.eventHistory.shift();
     for (const w of this.eventWatchers) w(we);
   }
@@ -239,15 +272,7 @@ export class NodeAgent implements ServerBackend {
   }
 
   createPod(body: unknown, opts: { dryRun?: boolean }): { pod: Pod; warnings: string[] } {
-    const decoded = decodePod(body);
-    const pod = defaultPod(decoded.pod);
-    const warnings = [...decoded.warnings];
-    let errors: FieldError[] = decoded.errors;
-    if (errors.length === 0) {
-      const v = validatePod(pod, { create: true });
-      errors = v.errors;
-      warnings.push(...v.warnings);
-    }
+    const { pod, errors, warnings } = checkDecodedPod(decodePod(body), { create: true });
     const name = pod.metadata.name ?? pod.metadata.generateName ?? '';
     if (errors.length > 0) throw new ApiError(422, 'Invalid', podInvalidMessage(name, errors), errors, { name, kind: 'Pod' });
     if (!pod.metadata.name && pod.metadata.generateName) {

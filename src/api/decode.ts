@@ -19,12 +19,20 @@
  *   volume devices, resource claims, ...) are errors `<path>: Forbidden: not supported by
  *   podvisor`; fields without effect on one machine (`nodeSelector`, `tolerations`,
  *   `securityContext`, ...) are dropped with the warning `<path>: not supported by podvisor,
- *   ignored`. Their values are not validated.
+ *   ignored`.
+ * - The dropped fields are still checked, so that every manifest podvisor accepts is a valid
+ *   Kubernetes Pod (spec D11): each has its core/v1 schema below (wrong JSON types are errors,
+ *   unknown sub-fields warnings, as everywhere), and when the whole pod decoded without a type
+ *   error their values go through the API server's rules for them (`validateUnmodelledFields`
+ *   in `validation.ts`: tolerations, nodeSelector, dnsPolicy, securityContext, affinity, ...,
+ *   run by `checkDecodedPod` in `load.ts`, so that they are reported with every other error).
+ *   The type-checked values are returned as {@link DecodeResult.unmodelled}, not in the pod.
  *
  * Decoding never throws, whatever the input (deep nesting, huge numbers, binary values): the
- * schema bounds the recursion depth, and unknown subtrees are never descended.
+ * schema bounds the recursion depth, and unknown or opaque subtrees (`fieldsV1`) are never
+ * descended.
  */
-import type { Pod } from './types.js';
+import type { Pod, UnmodelledContainer, UnmodelledFields } from './types.js';
 import { fieldErrors, VerbatimValue, type FieldError } from './errors.js';
 import { parseQuantity } from './quantity.js';
 
@@ -35,13 +43,18 @@ type Schema =
   | { t: 'int64' }
   | { t: 'intOrString' }
   | { t: 'quantity' }
+  /** Any JSON value, kept as is and not descended (opaque fields such as `fieldsV1`). */
+  | { t: 'any' }
+  /** Any JSON object, kept as is and not descended (fields whose shape podvisor does not know). */
+  | { t: 'rawObject' }
   | { t: 'array'; of: Schema }
   | { t: 'map'; of: Schema }
   | {
       t: 'object';
       fields: Readonly<Record<string, Schema>>;
       unsupported: ReadonlySet<string>;
-      ignored: ReadonlySet<string>;
+      /** Unmodelled fields: type-checked with their schema, then dropped with a warning. */
+      ignored: Readonly<Record<string, Schema>>;
       dropped: ReadonlySet<string>;
     };
 
@@ -51,20 +64,147 @@ const int32: Schema = { t: 'int32' };
 const int64: Schema = { t: 'int64' };
 const intOrString: Schema = { t: 'intOrString' };
 const quantity: Schema = { t: 'quantity' };
+const anyValue: Schema = { t: 'any' };
+const rawObject: Schema = { t: 'rawObject' };
 const arr = (of: Schema): Schema => ({ t: 'array', of });
 const map = (of: Schema): Schema => ({ t: 'map', of });
 function obj(
   fields: Record<string, Schema>,
-  more: { unsupported?: string[]; ignored?: string[]; dropped?: string[] } = {},
+  more: { unsupported?: string[]; ignored?: Record<string, Schema>; dropped?: string[] } = {},
 ): Schema {
   return {
     t: 'object',
     fields,
     unsupported: new Set(more.unsupported ?? []),
-    ignored: new Set(more.ignored ?? []),
+    ignored: more.ignored ?? {},
     dropped: new Set(more.dropped ?? []),
   };
 }
+
+// ---- Unmodelled core/v1 and meta/v1 types (shapes from types.go), checked then dropped ----
+
+const seLinuxOptions = obj({ user: str, role: str, type: str, level: str });
+const seccompProfile = obj({ type: str, localhostProfile: str });
+const appArmorProfile = obj({ type: str, localhostProfile: str });
+const windowsOptions = obj({ gmsaCredentialSpecName: str, gmsaCredentialSpec: str, runAsUserName: str, hostProcess: bool });
+const podSecurityContext = obj({
+  seLinuxOptions,
+  windowsOptions,
+  runAsUser: int64,
+  runAsGroup: int64,
+  runAsNonRoot: bool,
+  supplementalGroups: arr(int64),
+  supplementalGroupsPolicy: str,
+  fsGroup: int64,
+  sysctls: arr(obj({ name: str, value: str })),
+  fsGroupChangePolicy: str,
+  seccompProfile,
+  appArmorProfile,
+  seLinuxChangePolicy: str,
+});
+const securityContext = obj({
+  capabilities: obj({ add: arr(str), drop: arr(str) }),
+  privileged: bool,
+  seLinuxOptions,
+  windowsOptions,
+  runAsUser: int64,
+  runAsGroup: int64,
+  runAsNonRoot: bool,
+  readOnlyRootFilesystem: bool,
+  allowPrivilegeEscalation: bool,
+  procMount: str,
+  seccompProfile,
+  appArmorProfile,
+});
+
+const labelSelector = obj({
+  matchLabels: map(str),
+  matchExpressions: arr(obj({ key: str, operator: str, values: arr(str) })),
+});
+const nodeSelectorRequirement = obj({ key: str, operator: str, values: arr(str) });
+const nodeSelectorTerm = obj({ matchExpressions: arr(nodeSelectorRequirement), matchFields: arr(nodeSelectorRequirement) });
+const podAffinityTerm = obj({
+  labelSelector,
+  namespaces: arr(str),
+  topologyKey: str,
+  namespaceSelector: labelSelector,
+  matchLabelKeys: arr(str),
+  mismatchLabelKeys: arr(str),
+});
+const podAffinity = obj({
+  requiredDuringSchedulingIgnoredDuringExecution: arr(podAffinityTerm),
+  preferredDuringSchedulingIgnoredDuringExecution: arr(obj({ weight: int32, podAffinityTerm })),
+});
+const affinity = obj({
+  nodeAffinity: obj({
+    requiredDuringSchedulingIgnoredDuringExecution: obj({ nodeSelectorTerms: arr(nodeSelectorTerm) }),
+    preferredDuringSchedulingIgnoredDuringExecution: arr(obj({ weight: int32, preference: nodeSelectorTerm })),
+  }),
+  podAffinity,
+  podAntiAffinity: podAffinity,
+});
+const topologySpreadConstraint = obj({
+  maxSkew: int32,
+  topologyKey: str,
+  whenUnsatisfiable: str,
+  labelSelector,
+  minDomains: int32,
+  nodeAffinityPolicy: str,
+  nodeTaintsPolicy: str,
+  matchLabelKeys: arr(str),
+});
+
+/** PodSpec fields without effect on one machine. */
+const UNMODELLED_POD_SPEC_FIELDS: Record<string, Schema> = {
+  dnsPolicy: str,
+  nodeSelector: map(str),
+  serviceAccountName: str,
+  serviceAccount: str,
+  automountServiceAccountToken: bool,
+  hostNetwork: bool,
+  hostPID: bool,
+  hostIPC: bool,
+  securityContext: podSecurityContext,
+  imagePullSecrets: arr(obj({ name: str })),
+  subdomain: str,
+  affinity,
+  schedulerName: str,
+  tolerations: arr(obj({ key: str, operator: str, value: str, effect: str, tolerationSeconds: int64 })),
+  hostAliases: arr(obj({ ip: str, hostnames: arr(str) })),
+  priorityClassName: str,
+  priority: int32,
+  dnsConfig: obj({ nameservers: arr(str), searches: arr(str), options: arr(obj({ name: str, value: str })) }),
+  runtimeClassName: str,
+  enableServiceLinks: bool,
+  preemptionPolicy: str,
+  overhead: map(quantity),
+  topologySpreadConstraints: arr(topologySpreadConstraint),
+  setHostnameAsFQDN: bool,
+  os: obj({ name: str }),
+  hostUsers: bool,
+  schedulingGates: arr(obj({ name: str })),
+  resources: obj({ limits: map(quantity), requests: map(quantity), claims: arr(obj({ name: str, request: str })) }),
+  hostnameOverride: str,
+  // A recent alpha field whose shape podvisor does not track: any object passes.
+  schedulingGroup: rawObject,
+};
+
+/** Container fields without effect on one machine. */
+const UNMODELLED_CONTAINER_FIELDS: Record<string, Schema> = {
+  securityContext,
+  stdinOnce: bool,
+  resizePolicy: arr(obj({ resourceName: str, restartPolicy: str })),
+};
+
+/** ObjectMeta fields the server owns or podvisor does not use. */
+const UNMODELLED_OBJECT_META_FIELDS: Record<string, Schema> = {
+  ownerReferences: arr(obj({ apiVersion: str, kind: str, name: str, uid: str, controller: bool, blockOwnerDeletion: bool })),
+  finalizers: arr(str),
+  managedFields: arr(
+    obj({ manager: str, operation: str, apiVersion: str, time: str, fieldsType: str, fieldsV1: anyValue, subresource: str }),
+  ),
+  selfLink: str,
+};
 
 // ---- The core/v1 Pod schema (field names from kubernetes/api core/v1/types.go) ----
 
@@ -121,7 +261,7 @@ const containerFields: Record<string, Schema> = {
   stdin: bool,
   tty: bool,
 };
-const containerMore = { unsupported: ['envFrom', 'volumeDevices'], ignored: ['securityContext', 'stdinOnce', 'resizePolicy'] };
+const containerMore = { unsupported: ['envFrom', 'volumeDevices'], ignored: UNMODELLED_CONTAINER_FIELDS };
 const container = obj(containerFields, containerMore);
 const ephemeralContainer = obj({ ...containerFields, targetContainerName: str }, containerMore);
 
@@ -157,14 +297,7 @@ const podSpec = obj(
   },
   {
     unsupported: ['resourceClaims'],
-    ignored: [
-      'dnsPolicy', 'nodeSelector', 'serviceAccountName', 'serviceAccount', 'automountServiceAccountToken',
-      'hostNetwork', 'hostPID', 'hostIPC', 'securityContext', 'imagePullSecrets', 'subdomain', 'affinity',
-      'schedulerName', 'tolerations', 'hostAliases', 'priorityClassName', 'priority', 'dnsConfig',
-      'runtimeClassName', 'enableServiceLinks', 'preemptionPolicy', 'overhead', 'topologySpreadConstraints',
-      'setHostnameAsFQDN', 'os', 'hostUsers', 'schedulingGates', 'resources', 'hostnameOverride',
-      'schedulingGroup',
-    ],
+    ignored: UNMODELLED_POD_SPEC_FIELDS,
   },
 );
 
@@ -182,7 +315,7 @@ const objectMeta = obj(
     labels: map(str),
     annotations: map(str),
   },
-  { ignored: ['ownerReferences', 'finalizers', 'managedFields', 'selfLink'] },
+  { ignored: UNMODELLED_OBJECT_META_FIELDS },
 );
 
 const podSchema = obj({ apiVersion: str, kind: str, metadata: objectMeta, spec: podSpec }, { dropped: ['status'] });
@@ -192,6 +325,10 @@ const podSchema = obj({ apiVersion: str, kind: str, metadata: objectMeta, spec: 
 interface Ctx {
   errors: FieldError[];
   warnings: string[];
+  /** Wrong JSON types and unparsable quantities: the API server's decoding errors. */
+  typeErrors: number;
+  /** The type-checked unmodelled fields of each decoded object (container, spec, metadata). */
+  unmodelled: Map<object, Record<string, unknown>>;
 }
 
 function child(path: string, name: string): string {
@@ -261,12 +398,15 @@ const TYPE_NAME: Record<Schema['t'], string> = {
   int64: 'int64',
   intOrString: 'integer or string',
   quantity: 'quantity',
+  any: 'any',
+  rawObject: 'object',
   array: 'array',
   map: 'object',
   object: 'object',
 };
 
 function typeError(ctx: Ctx, path: string, v: unknown, s: Schema): undefined {
+  ctx.typeErrors++;
   ctx.errors.push(fieldErrors.typeInvalid(path, badValue(v), `must be of type ${TYPE_NAME[s.t]}`));
   return undefined;
 }
@@ -286,9 +426,12 @@ function zeroOf(s: Schema): unknown {
       return 0;
     case 'quantity':
       return '0';
+    case 'any':
+      return null;
     case 'array':
       return [];
     case 'map':
+    case 'rawObject':
     case 'object':
       return {};
   }
@@ -312,11 +455,16 @@ function decodeValue(v: unknown, s: Schema, path: string, ctx: Ctx): unknown {
       if (typeof v !== 'string' && typeof v !== 'number') return typeError(ctx, path, v, s);
       const q = parseQuantity(v);
       if (!q.ok) {
+        ctx.typeErrors++;
         ctx.errors.push(fieldErrors.invalid(path, badValue(v), q.error));
         return undefined;
       }
       return v;
     }
+    case 'any':
+      return v;
+    case 'rawObject':
+      return isPlainObject(v) ? v : typeError(ctx, path, v, s);
     case 'array': {
       if (!Array.isArray(v)) return typeError(ctx, path, v, s);
       const out: unknown[] = [];
@@ -339,20 +487,31 @@ function decodeValue(v: unknown, s: Schema, path: string, ctx: Ctx): unknown {
     case 'object': {
       if (!isPlainObject(v)) return typeError(ctx, path, v, s);
       const out: Record<string, unknown> = {};
+      const ignored: Record<string, unknown> = {};
+      let hasIgnored = false;
       for (const k of Object.keys(v)) {
         const p = child(path, k);
         const fs = Object.prototype.hasOwnProperty.call(s.fields, k) ? s.fields[k] : undefined;
+        const is = Object.prototype.hasOwnProperty.call(s.ignored, k) ? s.ignored[k] : undefined;
         if (fs) {
           const d = decodeValue(v[k], fs, p, ctx);
           if (d !== undefined) out[k] = d;
         } else if (s.unsupported.has(k)) {
           if (v[k] !== null && v[k] !== undefined) ctx.errors.push(fieldErrors.forbidden(p, 'not supported by podvisor'));
-        } else if (s.ignored.has(k)) {
-          if (v[k] !== null && v[k] !== undefined) ctx.warnings.push(`${p}: not supported by podvisor, ignored`);
+        } else if (is) {
+          if (v[k] === null || v[k] === undefined) continue;
+          ctx.warnings.push(`${p}: not supported by podvisor, ignored`);
+          // Type-checked like a modelled field, then kept aside (not in `out`) for validation.
+          const d = decodeValue(v[k], is, p, ctx);
+          if (d !== undefined) {
+            ignored[k] = d;
+            hasIgnored = true;
+          }
         } else if (!s.dropped.has(k)) {
           ctx.warnings.push(`unknown field ${JSON.stringify(p)}`);
         }
       }
+      if (hasIgnored) ctx.unmodelled.set(out, ignored);
       return out;
     }
   }
@@ -366,10 +525,17 @@ export interface DecodeResult {
    * enum-like strings may hold anything, required strings may be missing.
    */
   pod: Pod;
-  /** Type errors and unsupported fields, each with its field path (the path is `""` only when `value` itself is not an object). */
+  /**
+   * Type errors and unsupported fields, each with its field path (the path is `""` only when
+   * `value` itself is not an object).
+   */
   errors: FieldError[];
   /** Unknown and ignored fields. */
   warnings: string[];
+  /** The type-checked values of the unmodelled (ignored) fields, which the pod does not carry. */
+  unmodelled: UnmodelledFields;
+  /** Some value had the wrong JSON type (the API server refuses such a body before validating it). */
+  typeErrors: boolean;
 }
 
 /**
@@ -378,7 +544,7 @@ export interface DecodeResult {
  * set to `v1`/`Pod` in the result.
  */
 export function decodePod(value: unknown): DecodeResult {
-  const ctx: Ctx = { errors: [], warnings: [] };
+  const ctx: Ctx = { errors: [], warnings: [], typeErrors: 0, unmodelled: new Map() };
   let decoded: Record<string, unknown> = {};
   if (!isPlainObject(value)) {
     typeError(ctx, '', value, podSchema);
@@ -390,5 +556,19 @@ export function decodePod(value: unknown): DecodeResult {
   const spec = isPlainObject(decoded.spec) ? decoded.spec : {};
   if (!Array.isArray(spec.containers)) spec.containers = [];
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata, spec } as unknown as Pod;
-  return { pod, errors: ctx.errors, warnings: ctx.warnings };
+  const unmodelled = collectUnmodelled(ctx, metadata, spec);
+  return { pod, errors: ctx.errors, warnings: ctx.warnings, unmodelled, typeErrors: ctx.typeErrors > 0 };
+}
+
+/** Gathers the unmodelled fields the decoder kept aside, aligned with the decoded pod. */
+function collectUnmodelled(ctx: Ctx, metadata: Record<string, unknown>, spec: Record<string, unknown>): UnmodelledFields {
+  const of = (o: unknown): Record<string, unknown> => (isPlainObject(o) ? (ctx.unmodelled.get(o) ?? {}) : {});
+  const list = (l: unknown): UnmodelledContainer[] => (Array.isArray(l) ? l.map((c) => of(c) as UnmodelledContainer) : []);
+  return {
+    metadata: of(metadata),
+    spec: of(spec),
+    containers: list(spec.containers),
+    initContainers: list(spec.initContainers),
+    ephemeralContainers: list(spec.ephemeralContainers),
+  };
 }

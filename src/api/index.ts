@@ -45,4 +45,4 @@ export {
   type ValidationResult,
 } from './validation.js';
 export { parseQuantity, type QuantityParse } from './quantity.js';
-export { formatInvalidPod, loadPods, podInvalidMessage, podInvalidStatus, type LoadResult, type LoadedPod } from './load.js';
+export { checkDecodedPod, formatInvalidPod, loadPods, podInvalidMessage, podInvalidStatus, type LoadResult, type LoadedPod } from './load.js';

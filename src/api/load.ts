@@ -5,9 +5,9 @@
 import type { Pod } from './types.js';
 import { invalidMessage, invalidStatus, renderFieldError, type FieldError, type Status } from './errors.js';
 import { parseManifests, selectPods, type ManifestError } from './parse.js';
-import { decodePod } from './decode.js';
+import { decodePod, type DecodeResult } from './decode.js';
 import { defaultPod } from './defaults.js';
-import { validatePod, type PodValidationOptions } from './validation.js';
+import { validatePod, validateUnmodelledFields, type PodValidationOptions } from './validation.js';
 
 /** One Pod of a manifest, decoded, defaulted and checked. */
 export interface LoadedPod {
@@ -15,12 +15,7 @@ export interface LoadedPod {
   name: string;
   /** The defaulted pod (also when invalid, for display). */
   pod: Pod;
-  /**
-   * Every error of the pod, empty when it is valid. Decoding errors (wrong JSON types,
-   * unsupported fields) are reported alone, because validating a pod whose fields were
-   * dropped would add misleading errors; this mirrors the API server, which rejects such a
-   * body before validation.
-   */
+  /** Every error of the pod, empty when it is valid (see {@link checkDecodedPod}). */
   errors: FieldError[];
   /** API warnings: unknown and ignored fields, unknown `podvisor.io/` annotations, and the like. */
   warnings: string[];
@@ -49,21 +44,7 @@ export function loadPods(text: string, source = '<input>', opts: PodValidationOp
   const selected = selectPods(parsed.docs, source);
   const errors = [...parsed.errors, ...selected.errors].sort((a, b) => (a.document ?? 0) - (b.document ?? 0));
   const pods = selected.pods.map((obj): LoadedPod => {
-    const decoded = decodePod(obj.value);
-    const pod = defaultPod(decoded.pod);
-    const warnings = [...decoded.warnings];
-    const tgps = decoded.pod.spec.terminationGracePeriodSeconds;
-    if (tgps !== undefined && tgps < 0) {
-      warnings.push('spec.terminationGracePeriodSeconds: must be >= 0; negative values are invalid and will be treated as 1');
-    }
-    let podErrors: FieldError[];
-    if (decoded.errors.length > 0) {
-      podErrors = decoded.errors;
-    } else {
-      const v = validatePod(pod, opts);
-      podErrors = v.errors;
-      warnings.push(...v.warnings);
-    }
+    const { pod, errors: podErrors, warnings } = checkDecodedPod(decodePod(obj.value), opts);
     const name = pod.metadata.name || pod.metadata.generateName || '';
     const loaded: LoadedPod = { name, pod, errors: podErrors, warnings, document: obj.document };
     if (obj.item !== undefined) loaded.item = obj.item;
@@ -99,4 +80,28 @@ export function podInvalidMessage(name: string, errors: readonly FieldError[]): 
 /** The HTTP 422 `Status` body for the pod (spec §1.3 rule 2). */
 export function podInvalidStatus(name: string, errors: readonly FieldError[]): Status {
   return invalidStatus('Pod', name, errors);
+}
+
+/**
+ * Defaults and checks a decoded pod: the one place where the CLI and the API server turn a
+ * decoded body into the pod to store and its errors and warnings.
+ *
+ * - Decoding errors (wrong JSON types, unsupported fields) replace the pod's validation errors,
+ *   because validating a pod whose fields were dropped would add misleading errors (this
+ *   mirrors the API server, which rejects such a body before validation).
+ * - The fields podvisor does not model (tolerations, securityContext, ...) are checked with the
+ *   API server's rules whenever every value had the right JSON type, and their errors follow
+ *   the others: one answer lists every error.
+ */
+export function checkDecodedPod(decoded: DecodeResult, opts: PodValidationOptions = {}): { pod: Pod; errors: FieldError[]; warnings: string[] } {
+  const pod = defaultPod(decoded.pod);
+  const warnings = [...decoded.warnings];
+  const tgps = decoded.pod.spec.terminationGracePeriodSeconds;
+  if (tgps !== undefined && tgps < 0) {
+    warnings.push('spec.terminationGracePeriodSeconds: must be >= 0; negative values are invalid and will be treated as 1');
+  }
+  const unmodelled = decoded.typeErrors ? [] : validateUnmodelledFields(decoded.pod, decoded.unmodelled);
+  if (decoded.errors.length > 0) return { pod, errors: [...decoded.errors, ...unmodelled], warnings };
+  const v = validatePod(pod, opts);
+  return { pod, errors: [...v.errors, ...unmodelled], warnings: [...warnings, ...v.warnings] };
 }

@@ -264,3 +264,288 @@ export interface PodList {
 
 /** The podvisor-owned annotation prefix (spec D11). */
 export const PODVISOR_ANNOTATION_PREFIX = 'podvisor.io/';
+
+// ---------------------------------------------------------------------------------------------
+// Kubernetes fields podvisor does not model (spec D11).
+//
+// The decoder type-checks them against these shapes, the API server's rules are applied to
+// them (`validateUnmodelledFields`), and they are then dropped from the decoded Pod with the
+// warning `<path>: not supported by podvisor, ignored`. Every member is optional: a decoded
+// value has the declared JSON types but may miss fields the API requires.
+// ---------------------------------------------------------------------------------------------
+
+/** `OwnerReference` (meta/v1). */
+export interface OwnerReference {
+  apiVersion?: string;
+  kind?: string;
+  name?: string;
+  uid?: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+/** `ManagedFieldsEntry` (meta/v1); `fieldsV1` is an opaque JSON value. */
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: string;
+  apiVersion?: string;
+  time?: string;
+  fieldsType?: string;
+  fieldsV1?: unknown;
+  subresource?: string;
+}
+
+/** `Toleration`. */
+export interface Toleration {
+  key?: string;
+  operator?: string;
+  value?: string;
+  effect?: string;
+  tolerationSeconds?: number;
+}
+
+export interface SELinuxOptions {
+  user?: string;
+  role?: string;
+  type?: string;
+  level?: string;
+}
+
+export interface SeccompProfile {
+  type?: string;
+  localhostProfile?: string;
+}
+
+export interface AppArmorProfile {
+  type?: string;
+  localhostProfile?: string;
+}
+
+export interface WindowsSecurityContextOptions {
+  gmsaCredentialSpecName?: string;
+  gmsaCredentialSpec?: string;
+  runAsUserName?: string;
+  hostProcess?: boolean;
+}
+
+export interface Sysctl {
+  name?: string;
+  value?: string;
+}
+
+/** `PodSecurityContext` (`spec.securityContext`). */
+export interface PodSecurityContext {
+  seLinuxOptions?: SELinuxOptions;
+  windowsOptions?: WindowsSecurityContextOptions;
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  supplementalGroups?: number[];
+  supplementalGroupsPolicy?: string;
+  fsGroup?: number;
+  sysctls?: Sysctl[];
+  fsGroupChangePolicy?: string;
+  seccompProfile?: SeccompProfile;
+  appArmorProfile?: AppArmorProfile;
+  seLinuxChangePolicy?: string;
+}
+
+export interface Capabilities {
+  add?: string[];
+  drop?: string[];
+}
+
+/** Container `SecurityContext`. */
+export interface SecurityContext {
+  capabilities?: Capabilities;
+  privileged?: boolean;
+  seLinuxOptions?: SELinuxOptions;
+  windowsOptions?: WindowsSecurityContextOptions;
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  readOnlyRootFilesystem?: boolean;
+  allowPrivilegeEscalation?: boolean;
+  procMount?: string;
+  seccompProfile?: SeccompProfile;
+  appArmorProfile?: AppArmorProfile;
+}
+
+/** `ContainerResizePolicy`. */
+export interface ContainerResizePolicy {
+  resourceName?: string;
+  restartPolicy?: string;
+}
+
+/** `NodeSelectorRequirement`, also used for `matchFields`. */
+export interface NodeSelectorRequirement {
+  key?: string;
+  operator?: string;
+  values?: string[];
+}
+
+export interface NodeSelectorTerm {
+  matchExpressions?: NodeSelectorRequirement[];
+  matchFields?: NodeSelectorRequirement[];
+}
+
+export interface NodeSelector {
+  nodeSelectorTerms?: NodeSelectorTerm[];
+}
+
+export interface PreferredSchedulingTerm {
+  weight?: number;
+  preference?: NodeSelectorTerm;
+}
+
+export interface NodeAffinity {
+  requiredDuringSchedulingIgnoredDuringExecution?: NodeSelector;
+  preferredDuringSchedulingIgnoredDuringExecution?: PreferredSchedulingTerm[];
+}
+
+/** `LabelSelectorRequirement` (meta/v1). */
+export interface LabelSelectorRequirement {
+  key?: string;
+  operator?: string;
+  values?: string[];
+}
+
+/** `LabelSelector` (meta/v1). */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+
+export interface PodAffinityTerm {
+  labelSelector?: LabelSelector;
+  namespaces?: string[];
+  topologyKey?: string;
+  namespaceSelector?: LabelSelector;
+  matchLabelKeys?: string[];
+  mismatchLabelKeys?: string[];
+}
+
+export interface WeightedPodAffinityTerm {
+  weight?: number;
+  podAffinityTerm?: PodAffinityTerm;
+}
+
+/** `PodAffinity` and `PodAntiAffinity` have the same shape. */
+export interface PodAffinity {
+  requiredDuringSchedulingIgnoredDuringExecution?: PodAffinityTerm[];
+  preferredDuringSchedulingIgnoredDuringExecution?: WeightedPodAffinityTerm[];
+}
+
+export interface Affinity {
+  nodeAffinity?: NodeAffinity;
+  podAffinity?: PodAffinity;
+  podAntiAffinity?: PodAffinity;
+}
+
+export interface TopologySpreadConstraint {
+  maxSkew?: number;
+  topologyKey?: string;
+  whenUnsatisfiable?: string;
+  labelSelector?: LabelSelector;
+  minDomains?: number;
+  nodeAffinityPolicy?: string;
+  nodeTaintsPolicy?: string;
+  matchLabelKeys?: string[];
+}
+
+export interface HostAlias {
+  ip?: string;
+  hostnames?: string[];
+}
+
+export interface PodDNSConfigOption {
+  name?: string;
+  value?: string;
+}
+
+export interface PodDNSConfig {
+  nameservers?: string[];
+  searches?: string[];
+  options?: PodDNSConfigOption[];
+}
+
+export interface PodOS {
+  name?: string;
+}
+
+export interface PodSchedulingGate {
+  name?: string;
+}
+
+export interface LocalObjectReference {
+  name?: string;
+}
+
+/** Pod-level `resources` (`ResourceRequirements`; `claims` are forbidden at pod level). */
+export interface PodResourceRequirements extends ResourceRequirements {
+  claims?: { name?: string; request?: string }[];
+}
+
+/** The unmodelled fields of `metadata`. */
+export interface UnmodelledObjectMeta {
+  ownerReferences?: OwnerReference[];
+  finalizers?: string[];
+  managedFields?: ManagedFieldsEntry[];
+  selfLink?: string;
+}
+
+/** The unmodelled fields of `spec`. */
+export interface UnmodelledPodSpec {
+  dnsPolicy?: string;
+  nodeSelector?: Record<string, string>;
+  serviceAccountName?: string;
+  /** Deprecated alias of `serviceAccountName`. */
+  serviceAccount?: string;
+  automountServiceAccountToken?: boolean;
+  hostNetwork?: boolean;
+  hostPID?: boolean;
+  hostIPC?: boolean;
+  securityContext?: PodSecurityContext;
+  imagePullSecrets?: LocalObjectReference[];
+  subdomain?: string;
+  affinity?: Affinity;
+  schedulerName?: string;
+  tolerations?: Toleration[];
+  hostAliases?: HostAlias[];
+  priorityClassName?: string;
+  priority?: number;
+  dnsConfig?: PodDNSConfig;
+  runtimeClassName?: string;
+  enableServiceLinks?: boolean;
+  preemptionPolicy?: string;
+  overhead?: Record<string, Quantity>;
+  topologySpreadConstraints?: TopologySpreadConstraint[];
+  setHostnameAsFQDN?: boolean;
+  os?: PodOS;
+  hostUsers?: boolean;
+  schedulingGates?: PodSchedulingGate[];
+  resources?: PodResourceRequirements;
+  hostnameOverride?: string;
+  /** Shape not modelled: any JSON object is accepted. */
+  schedulingGroup?: Record<string, unknown>;
+}
+
+/** The unmodelled fields of a container (regular, init or ephemeral). */
+export interface UnmodelledContainer {
+  securityContext?: SecurityContext;
+  stdinOnce?: boolean;
+  resizePolicy?: ContainerResizePolicy[];
+}
+
+/**
+ * The unmodelled fields of one decoded pod, as the decoder type-checked them. Container lists
+ * are index-aligned with the pod's `spec.containers`, `spec.initContainers` and
+ * `spec.ephemeralContainers` (an empty object where a container has none).
+ */
+export interface UnmodelledFields {
+  metadata: UnmodelledObjectMeta;
+  spec: UnmodelledPodSpec;
+  containers: UnmodelledContainer[];
+  initContainers: UnmodelledContainer[];
+  ephemeralContainers: UnmodelledContainer[];
+}

@@ -18,10 +18,45 @@
  * imagePullPolicy, resources, then (by kind) duplicate name, lifecycle and probes (or E10),
  * and `restartPolicy`, rule count, each rule's `action`, `exitCodes`, `operator`, `values`.
  *
+ * The fields podvisor does not model (`tolerations`, `nodeSelector`, `securityContext`, ...)
+ * are not part of the decoded pod; `validateUnmodelledFields` (end of this file) applies the
+ * API server's rules to them, and the decoder reports its errors with the decoding errors.
+ *
  * The pod is expected to be decoded (`decode.ts`) and defaulted (`defaults.ts`) first; the
  * checks are nevertheless defensive about missing fields and never throw.
  */
-import type { Container, ContainerPort, EphemeralContainer, LifecycleHandler, Pod, Probe, Quantity, Volume } from './types.js';
+import type {
+  Affinity,
+  AppArmorProfile,
+  Container,
+  ContainerPort,
+  ContainerResizePolicy,
+  EphemeralContainer,
+  HostAlias,
+  LabelSelector,
+  LifecycleHandler,
+  NodeAffinity,
+  NodeSelectorRequirement,
+  NodeSelectorTerm,
+  OwnerReference,
+  Pod,
+  PodAffinity,
+  PodAffinityTerm,
+  PodDNSConfig,
+  PodSchedulingGate,
+  Probe,
+  Quantity,
+  SeccompProfile,
+  SecurityContext,
+  Sysctl,
+  Toleration,
+  TopologySpreadConstraint,
+  UnmodelledContainer,
+  UnmodelledFields,
+  UnmodelledPodSpec,
+  Volume,
+  WindowsSecurityContextOptions,
+} from './types.js';
 import { fieldErrors, VerbatimValue, type FieldError } from './errors.js';
 import { validatePodvisorAnnotations } from './annotations.js';
 import {
@@ -36,7 +71,9 @@ import {
   isValidLabelValue,
   isValidPortName,
   isValidPortNum,
+  maxLenError,
   nameIsDNSSubdomain,
+  regexError,
 } from './names.js';
 import { parseQuantity, quantityString } from './quantity.js';
 
@@ -75,6 +112,20 @@ type Errs = FieldError[];
 
 // ---------------------------------------------------------------- metadata
 
+/** `ValidateLabelName`: a qualified name, errors on `path` with the key as value. */
+function validateLabelName(key: string, path: string, errs: Errs): void {
+  for (const m of isQualifiedName(key)) errs.push(fieldErrors.invalid(path, key, m));
+}
+
+/** `ValidateLabels` (meta/v1): keys are qualified names, values label values; every error on `path`. */
+function validateLabels(labels: Readonly<Record<string, string>>, path: string, errs: Errs): void {
+  for (const k of Object.keys(labels)) {
+    validateLabelName(k, path, errs);
+    const v = labels[k] ?? '';
+    for (const m of isValidLabelValue(v)) errs.push(fieldErrors.invalid(path, v, m));
+  }
+}
+
 function validateObjectMeta(pod: Pod, errs: Errs): void {
   const meta = pod.metadata ?? {};
   const name = meta.name ?? '';
@@ -95,12 +146,7 @@ function validateObjectMeta(pod: Pod, errs: Errs): void {
   if (meta.generation !== undefined && meta.generation < 0) {
     errs.push(fieldErrors.invalid('metadata.generation', meta.generation, IS_NEGATIVE_ERROR_MSG));
   }
-  const labels = meta.labels ?? {};
-  for (const k of Object.keys(labels)) {
-    for (const m of isQualifiedName(k)) errs.push(fieldErrors.invalid('metadata.labels', k, m));
-    const v = labels[k] ?? '';
-    for (const m of isValidLabelValue(v)) errs.push(fieldErrors.invalid('metadata.labels', v, m));
-  }
+  validateLabels(meta.labels ?? {}, 'metadata.labels', errs);
   const annotations = meta.annotations ?? {};
   let size = 0;
   for (const k of Object.keys(annotations)) {
@@ -642,4 +688,857 @@ export function validatePod(pod: Pod, opts: PodValidationOptions = {}): Validati
     errors.push(fieldErrors.forbidden('spec.ephemeralContainers', 'cannot be set on create'));
   }
   return { errors, warnings: [...ann.warnings, ...podWarnings(safe)] };
+}
+
+// ================================================================ unmodelled fields (D11)
+//
+// Fields podvisor drops (`nodeSelector`, `tolerations`, `securityContext`, ...) must still hold
+// values a 1.36 API server accepts. The decoder type-checks them and calls
+// `validateUnmodelledFields` with what it kept aside; the rules and messages below follow
+// `ValidateObjectMeta`, `ValidatePodSpec`, `validateContainerCommon` and `ValidatePodCreate` in
+// kubernetes/kubernetes `pkg/apis/core/validation/validation.go` (and the meta/v1 helpers), in
+// the same order, with the feature gates of a default 1.36 API server.
+
+/** Go's `%#v` of a `[]string`, as upstream shows list values: `[]string{"a", "b"}`. */
+function goStrings(values: readonly string[]): VerbatimValue {
+  return new VerbatimValue(`[]string{${values.map((v) => JSON.stringify(v)).join(', ')}}`);
+}
+
+/**
+ * A struct value. Upstream prints Go's `%#v`, which for structs with pointer fields contains
+ * memory addresses; podvisor shows the JSON object instead (closest stable rendering).
+ */
+function structValue(v: unknown): VerbatimValue {
+  return new VerbatimValue(JSON.stringify(v) ?? 'null');
+}
+
+// ---------------------------------------------------------------- IP addresses
+
+/** Go's legacy `net.ParseIP` for IPv4 (`netutils.ParseIPSloppy`): leading zeros are accepted. */
+function isSloppyIPv4(s: string): boolean {
+  const parts = s.split('.');
+  return parts.length === 4 && parts.every((p) => /^[0-9]+$/.test(p) && Number(p) <= 255);
+}
+
+/** Go's legacy `net.ParseIP` for IPv6 (no zone), with an optional trailing IPv4 part. */
+function isSloppyIPv6(s: string): boolean {
+  if (!s.includes(':')) return false;
+  const halves = s.split('::');
+  if (halves.length > 2) return false;
+  const groups = (h: string): string[] | undefined => (h === '' ? [] : h.split(':'));
+  const head = groups(halves[0] ?? '');
+  const tail = halves.length === 2 ? groups(halves[1] ?? '') : [];
+  if (head === undefined || tail === undefined) return false;
+  const all = [...head, ...tail];
+  let words = 0;
+  for (let i = 0; i < all.length; i++) {
+    const g = all[i] ?? '';
+    if (i === all.length - 1 && g.includes('.')) {
+      if (!isSloppyIPv4(g)) return false;
+      words += 2;
+    } else if (/^[0-9a-fA-F]+$/.test(g) && parseInt(g, 16) <= 0xffff) {
+      words += 1;
+    } else {
+      return false;
+    }
+  }
+  return halves.length === 2 ? words < 8 : words === 8;
+}
+
+const INVALID_IP = 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)';
+
+/** `IsValidIPForLegacyField` without strict checks (`StrictIPCIDRValidation` is off by default). */
+function validateIP(ip: string, path: string, errs: Errs): void {
+  if (!isSloppyIPv4(ip) && !isSloppyIPv6(ip)) errs.push(fieldErrors.invalid(path, ip, INVALID_IP));
+}
+
+// ---------------------------------------------------------------- metadata
+
+const BANNED_OWNER = { apiVersion: 'v1', kind: 'Event' };
+
+/** `ValidateOwnerReferences`: errors name the list path without the index (upstream's). */
+function validateOwnerReferences(refs: readonly OwnerReference[], errs: Errs): void {
+  const path = 'metadata.ownerReferences';
+  let firstController = '';
+  for (const ref of refs) {
+    const apiVersion = ref.apiVersion ?? '';
+    const kind = ref.kind ?? '';
+    // schema.FromAPIVersionAndKind: "v1" or "group/version"; anything else has no version.
+    const parts = apiVersion.split('/');
+    const version = parts.length === 1 ? (parts[0] ?? '') : parts.length === 2 ? (parts[1] ?? '') : '';
+    const group = parts.length === 2 ? (parts[0] ?? '') : '';
+    if (version === '') errs.push(fieldErrors.invalid(`${path}.apiVersion`, apiVersion, 'version must not be empty'));
+    if (kind === '') errs.push(fieldErrors.invalid(`${path}.kind`, kind, 'kind must not be empty'));
+    if (!ref.name) errs.push(fieldErrors.invalid(`${path}.name`, ref.name ?? '', 'name must not be empty'));
+    if (!ref.uid) errs.push(fieldErrors.invalid(`${path}.uid`, ref.uid ?? '', 'uid must not be empty'));
+    if (group === '' && version === BANNED_OWNER.apiVersion && kind === BANNED_OWNER.kind) {
+      errs.push(fieldErrors.invalid(path, structValue(ref), `/${version}, Kind=${kind} is disallowed from being an owner`));
+    }
+    if (ref.controller === true) {
+      const name = `${kind}/${ref.name ?? ''}`;
+      if (firstController !== '') {
+        errs.push(
+          fieldErrors.invalid(
+            path,
+            structValue(refs),
+            `Only one reference can have Controller set to true. Found "true" in references for ${firstController} and ${name}`,
+          ),
+        );
+      } else {
+        firstController = name;
+      }
+    }
+  }
+}
+
+/** Finalizer names Kubernetes defines without a domain prefix (`IsStandardFinalizerName`). */
+const STANDARD_FINALIZERS = new Set(['kubernetes', 'orphan', 'foregroundDeletion']);
+
+/** `ValidateFinalizers`, then core's `validateKubeFinalizerName` for each finalizer. */
+function validateFinalizers(finalizers: readonly string[], errs: Errs): void {
+  const path = 'metadata.finalizers';
+  for (const f of finalizers) validateLabelName(f, path, errs);
+  if (finalizers.includes('orphan') && finalizers.includes('foregroundDeletion')) {
+    errs.push(fieldErrors.invalid(path, goStrings(finalizers), 'finalizer orphan and foregroundDeletion cannot be both set'));
+  }
+  for (const f of finalizers) {
+    if (!f.includes('/') && !STANDARD_FINALIZERS.has(f)) {
+      errs.push(fieldErrors.invalid(path, f, 'name is neither a standard finalizer name nor is it fully qualified'));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- security contexts
+
+function validateUserID(v: number | undefined, path: string, errs: Errs): void {
+  if (v !== undefined && (v < 0 || v > INT32_MAX)) errs.push(fieldErrors.invalid(path, v, inclusiveRangeError(0, INT32_MAX)));
+}
+// User and group IDs have the same range (`IsValidUserID`, `IsValidGroupID`).
+const validateGroupID = validateUserID;
+
+/** `validateSeccompProfileField`. */
+function validateSeccompProfile(sp: SeccompProfile | undefined, path: string, errs: Errs): void {
+  if (!sp) return;
+  const type = sp.type ?? '';
+  if (type === '') errs.push(fieldErrors.required(`${path}.type`, 'type is required when seccompProfile is set'));
+  else if (!['Localhost', 'RuntimeDefault', 'Unconfined'].includes(type)) {
+    errs.push(fieldErrors.notSupported(`${path}.type`, type, ['Localhost', 'RuntimeDefault', 'Unconfined']));
+  }
+  if (type === 'Localhost') {
+    if (sp.localhostProfile === undefined) {
+      errs.push(fieldErrors.required(`${path}.localhostProfile`, 'must be set when seccomp type is Localhost'));
+    } else {
+      validateLocalDescendingPath(sp.localhostProfile, `${path}.localhostProfile`, errs);
+    }
+  } else if (sp.localhostProfile !== undefined) {
+    errs.push(fieldErrors.invalid(`${path}.localhostProfile`, structValue(sp), 'can only be set when seccomp type is Localhost'));
+  }
+}
+
+const MAX_LOCALHOST_PROFILE_LENGTH = 4095; // PATH_MAX - 1
+
+/** `ValidateAppArmorProfileField`. */
+function validateAppArmorProfile(p: AppArmorProfile | undefined, path: string, errs: Errs): void {
+  if (!p) return;
+  const type = p.type ?? '';
+  const lp = p.localhostProfile;
+  if (type === 'Localhost') {
+    if (lp === undefined) {
+      errs.push(fieldErrors.required(`${path}.localhostProfile`, 'must be set when AppArmor type is Localhost'));
+    } else {
+      if (lp.trim() !== lp) errs.push(fieldErrors.invalid(`${path}.localhostProfile`, lp, 'must not be padded with whitespace'));
+      else if (lp === '') errs.push(fieldErrors.required(`${path}.localhostProfile`, 'must be set when AppArmor type is Localhost'));
+      if (byteLength(lp) > MAX_LOCALHOST_PROFILE_LENGTH) errs.push(fieldErrors.tooLong(`${path}.localhostProfile`, MAX_LOCALHOST_PROFILE_LENGTH));
+    }
+  } else if (type === 'RuntimeDefault' || type === 'Unconfined') {
+    if (lp !== undefined) errs.push(fieldErrors.invalid(`${path}.localhostProfile`, lp, 'can only be set when AppArmor type is Localhost'));
+  } else if (type === '') {
+    errs.push(fieldErrors.required(`${path}.type`, 'type is required when appArmorProfile is set'));
+  } else {
+    errs.push(fieldErrors.notSupported(`${path}.type`, type, ['Localhost', 'RuntimeDefault', 'Unconfined']));
+  }
+}
+
+const MAX_GMSA_CREDENTIAL_SPEC_KIB = 64;
+const MAX_RUN_AS_USER_NAME_DOMAIN = 256;
+const MAX_RUN_AS_USER_NAME_USER = 104;
+// The patterns of upstream's `validateWindowsSecurityContextOptions`.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\x00-\x1f\x7f]/;
+const NETBIOS_DOMAIN = /^[^\\/:*?"<>|.][^\\/:*?"<>|]{0,14}$/;
+const DNS_LABEL_ANY_CASE = '[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?';
+const DNS_DOMAIN = new RegExp(`^${DNS_LABEL_ANY_CASE}(?:\\.${DNS_LABEL_ANY_CASE})*$`);
+const INVALID_USER_CHARS = /["/\\:;|=,+*?<>@[\]]/;
+const ONLY_DOTS_SPACES = /^[. ]+$/;
+
+/** `validateWindowsSecurityContextOptions`. */
+function validateWindowsOptions(w: WindowsSecurityContextOptions | undefined, path: string, errs: Errs): void {
+  if (!w) return;
+  if (w.gmsaCredentialSpecName !== undefined) {
+    for (const m of isDNS1123Subdomain(w.gmsaCredentialSpecName)) {
+      errs.push(fieldErrors.invalid(`${path}.gmsaCredentialSpecName`, w.gmsaCredentialSpecName, m));
+    }
+  }
+  const spec = w.gmsaCredentialSpec;
+  if (spec !== undefined) {
+    const p = `${path}.gmsaCredentialSpec`;
+    if (spec === '') errs.push(fieldErrors.invalid(p, spec, 'gmsaCredentialSpec cannot be an empty string'));
+    else if (byteLength(spec) > MAX_GMSA_CREDENTIAL_SPEC_KIB * 1024) {
+      errs.push(fieldErrors.invalid(p, spec, `gmsaCredentialSpec size must be under ${MAX_GMSA_CREDENTIAL_SPEC_KIB} KiB`));
+    }
+  }
+  const name = w.runAsUserName;
+  if (name === undefined) return;
+  const p = `${path}.runAsUserName`;
+  const bad = (m: string): void => {
+    errs.push(fieldErrors.invalid(p, name, m));
+  };
+  if (name === '') return bad('runAsUserName cannot be an empty string');
+  if (CONTROL_CHARS.test(name)) return bad('runAsUserName cannot contain control characters');
+  const parts = name.split('\\');
+  if (parts.length > 2) return bad('runAsUserName cannot contain more than one backslash');
+  const hasDomain = parts.length === 2;
+  const domain = hasDomain ? (parts[0] ?? '') : '';
+  const user = hasDomain ? (parts[1] ?? '') : (parts[0] ?? '');
+  if (byteLength(domain) >= MAX_RUN_AS_USER_NAME_DOMAIN) {
+    bad(`runAsUserName's Domain length must be under ${MAX_RUN_AS_USER_NAME_DOMAIN} characters`);
+  }
+  if (hasDomain && !NETBIOS_DOMAIN.test(domain) && !DNS_DOMAIN.test(domain)) {
+    bad("runAsUserName's Domain doesn't match the NetBios nor the DNS format");
+  }
+  if (user === '') bad("runAsUserName's User cannot be empty");
+  else if (byteLength(user) > MAX_RUN_AS_USER_NAME_USER) {
+    bad(`runAsUserName's User length must not be longer than ${MAX_RUN_AS_USER_NAME_USER} characters`);
+  }
+  if (ONLY_DOTS_SPACES.test(user)) bad("runAsUserName's User cannot contain only periods or spaces");
+  if (INVALID_USER_CHARS.test(user)) bad('runAsUserName\'s User cannot contain the following characters: "/\\:;|=,+*?<>@[]');
+}
+
+/** `ValidateSecurityContext` (containers); `privileged` is allowed (`--allow-privileged=true`, as in kind and kubeadm). */
+function validateContainerSecurityContext(sc: SecurityContext | undefined, hostUsers: boolean, path: string, errs: Errs): void {
+  if (!sc) return;
+  validateUserID(sc.runAsUser, `${path}.runAsUser`, errs);
+  validateGroupID(sc.runAsGroup, `${path}.runAsGroup`, errs);
+  if (sc.procMount !== undefined) {
+    if (sc.procMount !== 'Default' && sc.procMount !== 'Unmasked') {
+      errs.push(fieldErrors.notSupported(`${path}.procMount`, sc.procMount, ['Default', 'Unmasked']));
+    }
+    if (hostUsers && sc.procMount === 'Unmasked') {
+      errs.push(fieldErrors.invalid(`${path}.procMount`, sc.procMount, '`hostUsers` must be false to use `Unmasked`'));
+    }
+  }
+  validateSeccompProfile(sc.seccompProfile, `${path}.seccompProfile`, errs);
+  if (sc.allowPrivilegeEscalation === false) {
+    if (sc.privileged === true) {
+      errs.push(fieldErrors.invalid(path, structValue(sc), 'cannot set `allowPrivilegeEscalation` to false and `privileged` to true'));
+    }
+    for (const cap of sc.capabilities?.add ?? []) {
+      if (cap === 'CAP_SYS_ADMIN') {
+        errs.push(fieldErrors.invalid(path, structValue(sc), 'cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN'));
+      }
+    }
+  }
+  validateWindowsOptions(sc.windowsOptions, `${path}.windowsOptions`, errs);
+  validateAppArmorProfile(sc.appArmorProfile, `${path}.appArmorProfile`, errs);
+}
+
+const SYSCTL_SEGMENT = '[a-z0-9]([-_a-z0-9]*[a-z0-9])?';
+const SYSCTL_NAME = `^(${SYSCTL_SEGMENT}[\\./])*${SYSCTL_SEGMENT}$`;
+const SYSCTL_NAME_RE = new RegExp(SYSCTL_NAME);
+const SYSCTL_MAX_LENGTH = 253;
+
+/** The namespace a sysctl belongs to (component-helpers `sysctl.GetNamespace`), for the host checks. */
+function sysctlNamespace(name: string): 'net' | 'ipc' | undefined {
+  // NormalizeName: a name whose first separator is '/' uses '/' for '.' and vice versa.
+  const sep = name.search(/[./]/);
+  const n = sep >= 0 && name[sep] === '/' ? name.replace(/[./]/g, (c) => (c === '/' ? '.' : '/')) : name;
+  if (n === 'kernel.sem' || n.startsWith('kernel.shm') || n.startsWith('kernel.msg') || n.startsWith('fs.mqueue.')) return 'ipc';
+  if (n.startsWith('net.')) return 'net';
+  return undefined;
+}
+
+/** `validateSysctls`; namespaced sysctls are refused for pods sharing the host's namespace. */
+function validateSysctls(sysctls: readonly Sysctl[], spec: UnmodelledPodSpec, path: string, errs: Errs): void {
+  const names = new Set<string>();
+  sysctls.forEach((s, i) => {
+    const p = `${path}[${i}].name`;
+    const name = s.name ?? '';
+    if (name === '') errs.push(fieldErrors.required(p, ''));
+    else if (byteLength(name) > SYSCTL_MAX_LENGTH || !SYSCTL_NAME_RE.test(name)) {
+      errs.push(fieldErrors.invalid(p, name, `must have at most ${SYSCTL_MAX_LENGTH} characters and match regex ${SYSCTL_NAME}`));
+    } else if (names.has(name)) errs.push(fieldErrors.duplicate(p, name));
+    const ns = sysctlNamespace(name);
+    if (spec.hostNetwork === true && ns === 'net') errs.push(fieldErrors.invalid(p, name, "may not be specified when 'hostNetwork' is true"));
+    else if (spec.hostIPC === true && ns === 'ipc') errs.push(fieldErrors.invalid(p, name, "may not be specified when 'hostIPC' is true"));
+    names.add(name);
+  });
+}
+
+/**
+ * `validatePodSpecSecurityContext`. Upstream keeps hostNetwork/hostPID/hostIPC and
+ * shareProcessNamespace in the internal pod security context, which always exists, so the
+ * shareProcessNamespace/hostPID rule applies without `spec.securityContext` too.
+ */
+function validatePodSecurityContext(spec: UnmodelledPodSpec, shareProcessNamespace: boolean | undefined, errs: Errs): void {
+  const path = 'spec.securityContext';
+  const sc = spec.securityContext ?? {};
+  validateGroupID(sc.fsGroup, `${path}.fsGroup`, errs);
+  validateUserID(sc.runAsUser, `${path}.runAsUser`, errs);
+  validateGroupID(sc.runAsGroup, `${path}.runAsGroup`, errs);
+  (sc.supplementalGroups ?? []).forEach((g, i) => validateGroupID(g, `${path}.supplementalGroups[${i}]`, errs));
+  if (shareProcessNamespace === true && spec.hostPID === true) {
+    errs.push(fieldErrors.invalid(`${path}.shareProcessNamespace`, true, 'ShareProcessNamespace and HostPID cannot both be enabled'));
+  }
+  if ((sc.sysctls ?? []).length > 0) validateSysctls(sc.sysctls ?? [], spec, `${path}.sysctls`, errs);
+  const fsgcp = sc.fsGroupChangePolicy;
+  if (fsgcp !== undefined && fsgcp !== 'Always' && fsgcp !== 'OnRootMismatch') {
+    errs.push(fieldErrors.notSupported(`${path}.fsGroupChangePolicy`, fsgcp, ['Always', 'OnRootMismatch']));
+  }
+  validateSeccompProfile(sc.seccompProfile, `${path}.seccompProfile`, errs);
+  validateWindowsOptions(sc.windowsOptions, `${path}.windowsOptions`, errs);
+  validateAppArmorProfile(sc.appArmorProfile, `${path}.appArmorProfile`, errs);
+  const sgp = sc.supplementalGroupsPolicy;
+  if (sgp !== undefined && sgp !== 'Merge' && sgp !== 'Strict') {
+    errs.push(fieldErrors.notSupported(`${path}.supplementalGroupsPolicy`, sgp, ['Merge', 'Strict']));
+  }
+  const slcp = sc.seLinuxChangePolicy;
+  if (slcp !== undefined && slcp !== 'MountOption' && slcp !== 'Recursive') {
+    errs.push(fieldErrors.notSupported(`${path}.seLinuxChangePolicy`, slcp, ['MountOption', 'Recursive']));
+  }
+}
+
+// ---------------------------------------------------------------- containers
+
+/** `validateResizePolicy`; most errors name the list, not the entry (upstream's paths). */
+function validateResizePolicy(policies: readonly ContainerResizePolicy[], podRestartPolicy: string, path: string, errs: Errs): void {
+  const seen = new Set<string>();
+  policies.forEach((rp, i) => {
+    const name = rp.resourceName ?? '';
+    // ResourceName is a Stringer upstream: it renders unquoted.
+    if (seen.has(name)) errs.push(fieldErrors.duplicate(`${path}[${i}]`, new VerbatimValue(name)));
+    seen.add(name);
+    if (name === '') errs.push(fieldErrors.required(path, ''));
+    else if (name !== 'cpu' && name !== 'memory') errs.push(fieldErrors.notSupported(path, new VerbatimValue(name), ['cpu', 'memory']));
+    const policy = rp.restartPolicy ?? '';
+    if (policy === '') errs.push(fieldErrors.required(path, ''));
+    else if (policy !== 'NotRequired' && policy !== 'RestartContainer') {
+      errs.push(fieldErrors.notSupported(path, policy, ['NotRequired', 'RestartContainer']));
+    }
+    if (podRestartPolicy === 'Never' && policy !== 'NotRequired') {
+      errs.push(fieldErrors.invalid(path, policy, "must be 'NotRequired' when `restartPolicy` is 'Never'"));
+    }
+  });
+}
+
+// ---------------------------------------------------------------- scheduling
+
+/** `ValidateTolerations`. */
+function validateTolerations(tolerations: readonly Toleration[], errs: Errs): void {
+  tolerations.forEach((t, i) => {
+    const p = `spec.tolerations[${i}]`;
+    const key = t.key ?? '';
+    const op = t.operator ?? '';
+    const effect = t.effect ?? '';
+    const value = t.value ?? '';
+    if (key !== '') validateLabelName(key, `${p}.key`, errs);
+    // An empty key with operator Exists (and no value) matches every taint.
+    if (key === '' && op !== 'Exists') {
+      errs.push(fieldErrors.invalid(`${p}.operator`, op, 'operator must be Exists when `key` is empty, which means "match all values and all keys"'));
+    }
+    if (t.tolerationSeconds !== undefined && effect !== 'NoExecute') {
+      errs.push(fieldErrors.invalid(`${p}.effect`, effect, "effect must be 'NoExecute' when `tolerationSeconds` is set"));
+    }
+    if (op === 'Equal' || op === '') {
+      // Upstream reports a bad value on the operator path, its messages joined by ';'.
+      const msgs = isValidLabelValue(value);
+      if (msgs.length > 0) errs.push(fieldErrors.invalid(`${p}.operator`, value, msgs.join(';')));
+    } else if (op === 'Exists') {
+      if (value !== '') errs.push(fieldErrors.invalid(`${p}.operator`, value, "value must be empty when `operator` is 'Exists'"));
+    } else {
+      errs.push(fieldErrors.notSupported(`${p}.operator`, op, ['Equal', 'Exists']));
+    }
+    if (effect !== '' && effect !== 'NoSchedule' && effect !== 'PreferNoSchedule' && effect !== 'NoExecute') {
+      errs.push(fieldErrors.notSupported(`${p}.effect`, effect, ['NoSchedule', 'PreferNoSchedule', 'NoExecute']));
+    }
+  });
+}
+
+/** `ValidateLabelSelector` (meta/v1) with invalid label values refused (a create). */
+function validateLabelSelector(sel: LabelSelector | undefined, path: string, errs: Errs): void {
+  if (!sel) return;
+  validateLabels(sel.matchLabels ?? {}, `${path}.matchLabels`, errs);
+  (sel.matchExpressions ?? []).forEach((req, i) => {
+    const p = `${path}.matchExpressions[${i}]`;
+    const values = req.values ?? [];
+    const op = req.operator ?? '';
+    if (op === 'In' || op === 'NotIn') {
+      if (values.length === 0) errs.push(fieldErrors.required(`${p}.values`, "must be specified when `operator` is 'In' or 'NotIn'"));
+    } else if (op === 'Exists' || op === 'DoesNotExist') {
+      if (values.length > 0) errs.push(fieldErrors.forbidden(`${p}.values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
+    } else {
+      errs.push(fieldErrors.invalid(`${p}.operator`, op, 'not a valid selector operator'));
+    }
+    validateLabelName(req.key ?? '', `${p}.key`, errs);
+    values.forEach((v, j) => {
+      for (const m of isValidLabelValue(v)) errs.push(fieldErrors.invalid(`${p}.values[${j}]`, v, m));
+    });
+  });
+}
+
+/** `ValidateNodeSelectorRequirement` (`matchExpressions`); `checkValues` is false for preferred terms. */
+function validateNodeSelectorRequirement(req: NodeSelectorRequirement, checkValues: boolean, path: string, errs: Errs): void {
+  const values = req.values ?? [];
+  const op = req.operator ?? '';
+  if (op === 'In' || op === 'NotIn') {
+    if (values.length === 0) errs.push(fieldErrors.required(`${path}.values`, "must be specified when `operator` is 'In' or 'NotIn'"));
+  } else if (op === 'Exists' || op === 'DoesNotExist') {
+    if (values.length > 0) errs.push(fieldErrors.forbidden(`${path}.values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
+  } else if (op === 'Gt' || op === 'Lt') {
+    if (values.length !== 1) errs.push(fieldErrors.required(`${path}.values`, "must be specified single value when `operator` is 'Lt' or 'Gt'"));
+  } else {
+    errs.push(fieldErrors.invalid(`${path}.operator`, op, 'not a valid selector operator'));
+  }
+  validateLabelName(req.key ?? '', `${path}.key`, errs);
+  if (checkValues) {
+    values.forEach((v, j) => {
+      for (const m of isValidLabelValue(v)) errs.push(fieldErrors.invalid(`${path}.values[${j}]`, v, m));
+    });
+  }
+}
+
+/** `ValidateNodeFieldSelectorRequirement` (`matchFields`): only `metadata.name` with one value. */
+function validateNodeFieldSelectorRequirement(req: NodeSelectorRequirement, path: string, errs: Errs): void {
+  const values = req.values ?? [];
+  const op = req.operator ?? '';
+  if (op === 'In' || op === 'NotIn') {
+    if (values.length !== 1) {
+      errs.push(fieldErrors.required(`${path}.values`, "must be only one value when `operator` is 'In' or 'NotIn' for node field selector"));
+    }
+  } else {
+    errs.push(fieldErrors.invalid(`${path}.operator`, op, 'not a valid selector operator'));
+  }
+  const key = req.key ?? '';
+  if (key !== 'metadata.name') {
+    errs.push(fieldErrors.invalid(`${path}.key`, key, 'not a valid field selector key'));
+  } else {
+    values.forEach((v, j) => {
+      for (const m of nameIsDNSSubdomain(v, false)) errs.push(fieldErrors.invalid(`${path}.values[${j}]`, v, m));
+    });
+  }
+}
+
+function validateNodeSelectorTerm(term: NodeSelectorTerm, checkValues: boolean, path: string, errs: Errs): void {
+  (term.matchExpressions ?? []).forEach((r, j) => validateNodeSelectorRequirement(r, checkValues, `${path}.matchExpressions[${j}]`, errs));
+  (term.matchFields ?? []).forEach((r, j) => validateNodeFieldSelectorRequirement(r, `${path}.matchFields[${j}]`, errs));
+}
+
+function validateWeight(weight: number | undefined, path: string, errs: Errs): void {
+  const w = weight ?? 0;
+  if (w <= 0 || w > 100) errs.push(fieldErrors.invalid(path, w, 'must be in the range 1-100'));
+}
+
+/** `validateNodeAffinity`. */
+function validateNodeAffinity(na: NodeAffinity, path: string, errs: Errs): void {
+  const required = na.requiredDuringSchedulingIgnoredDuringExecution;
+  if (required) {
+    const p = `${path}.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms`;
+    const terms = required.nodeSelectorTerms ?? [];
+    if (terms.length === 0) errs.push(fieldErrors.required(p, 'must have at least one node selector term'));
+    terms.forEach((t, i) => validateNodeSelectorTerm(t, true, `${p}[${i}]`, errs));
+  }
+  (na.preferredDuringSchedulingIgnoredDuringExecution ?? []).forEach((t, i) => {
+    const p = `${path}.preferredDuringSchedulingIgnoredDuringExecution[${i}]`;
+    validateWeight(t.weight, `${p}.weight`, errs);
+    // Preferred terms may hold invalid label values (they only rank nodes).
+    validateNodeSelectorTerm(t.preference ?? {}, false, `${p}.preference`, errs);
+  });
+}
+
+/** Label keys of `matchLabelKeys`/`mismatchLabelKeys`: need a label selector, must be label names. */
+function validateLabelKeys(keys: readonly string[], selector: LabelSelector | undefined, path: string, errs: Errs): void {
+  if (keys.length === 0) return;
+  if (!selector) {
+    errs.push(fieldErrors.forbidden(path, 'must not be specified when labelSelector is not set'));
+    return;
+  }
+  keys.forEach((k, i) => validateLabelName(k, `${path}[${i}]`, errs));
+}
+
+/** `validatePodAffinityTerm`. */
+function validatePodAffinityTerm(term: PodAffinityTerm, path: string, errs: Errs): void {
+  validateLabelSelector(term.labelSelector, `${path}.labelSelector`, errs);
+  validateLabelSelector(term.namespaceSelector, `${path}.namespaceSelector`, errs);
+  // Upstream names the list `namespace` here (sic).
+  for (const ns of term.namespaces ?? []) for (const m of isDNS1123Label(ns)) errs.push(fieldErrors.invalid(`${path}.namespace`, ns, m));
+  const matchKeys = term.matchLabelKeys ?? [];
+  validateLabelKeys(matchKeys, term.labelSelector, `${path}.matchLabelKeys`, errs);
+  validateLabelKeys(term.mismatchLabelKeys ?? [], term.labelSelector, `${path}.mismatchLabelKeys`, errs);
+  const mismatch = new Set(term.mismatchLabelKeys ?? []);
+  matchKeys.forEach((k, i) => {
+    if (mismatch.has(k)) errs.push(fieldErrors.invalid(`${path}.matchLabelKeys[${i}]`, k, 'exists in both matchLabelKeys and mismatchLabelKeys'));
+  });
+  const topologyKey = term.topologyKey ?? '';
+  if (topologyKey === '') errs.push(fieldErrors.required(`${path}.topologyKey`, 'can not be empty'));
+  validateLabelName(topologyKey, `${path}.topologyKey`, errs);
+}
+
+/** `validatePodAffinity` and `validatePodAntiAffinity` (same rules). */
+function validatePodAffinity(pa: PodAffinity, path: string, errs: Errs): void {
+  (pa.requiredDuringSchedulingIgnoredDuringExecution ?? []).forEach((t, i) =>
+    validatePodAffinityTerm(t, `${path}.requiredDuringSchedulingIgnoredDuringExecution[${i}]`, errs),
+  );
+  (pa.preferredDuringSchedulingIgnoredDuringExecution ?? []).forEach((t, i) => {
+    const p = `${path}.preferredDuringSchedulingIgnoredDuringExecution[${i}]`;
+    validateWeight(t.weight, `${p}.weight`, errs);
+    validatePodAffinityTerm(t.podAffinityTerm ?? {}, `${p}.podAffinityTerm`, errs);
+  });
+}
+
+function validateAffinity(a: Affinity | undefined, errs: Errs): void {
+  if (!a) return;
+  if (a.nodeAffinity) validateNodeAffinity(a.nodeAffinity, 'spec.affinity.nodeAffinity', errs);
+  if (a.podAffinity) validatePodAffinity(a.podAffinity, 'spec.affinity.podAffinity', errs);
+  if (a.podAntiAffinity) validatePodAffinity(a.podAntiAffinity, 'spec.affinity.podAntiAffinity', errs);
+}
+
+/** `validateTopologySpreadConstraints`. */
+function validateTopologySpreadConstraints(constraints: readonly TopologySpreadConstraint[], errs: Errs): void {
+  constraints.forEach((c, i) => {
+    const p = `spec.topologySpreadConstraints[${i}]`;
+    const maxSkew = c.maxSkew ?? 0;
+    if (maxSkew <= 0) errs.push(fieldErrors.invalid(`${p}.maxSkew`, maxSkew, 'must be greater than zero'));
+    const key = c.topologyKey ?? '';
+    if (key === '') errs.push(fieldErrors.required(`${p}.topologyKey`, 'can not be empty'));
+    const action = c.whenUnsatisfiable ?? '';
+    if (action !== 'DoNotSchedule' && action !== 'ScheduleAnyway') {
+      errs.push(fieldErrors.notSupported(`${p}.whenUnsatisfiable`, action, ['DoNotSchedule', 'ScheduleAnyway']));
+    }
+    // {topologyKey, whenUnsatisfiable} identifies a constraint; upstream reports the first of two.
+    if (constraints.slice(i + 1).some((o) => (o.topologyKey ?? '') === key && (o.whenUnsatisfiable ?? '') === action)) {
+      errs.push(fieldErrors.duplicate(`${p}.{topologyKey, whenUnsatisfiable}`, `{${key}, ${action}}`));
+    }
+    if (c.minDomains !== undefined) {
+      if (c.minDomains <= 0) errs.push(fieldErrors.invalid(`${p}.minDomains`, c.minDomains, 'must be greater than zero'));
+      if (action !== 'DoNotSchedule') {
+        errs.push(fieldErrors.invalid(`${p}.minDomains`, c.minDomains, `can only use minDomains if whenUnsatisfiable=DoNotSchedule, not ${action}`));
+      }
+    }
+    for (const f of ['nodeAffinityPolicy', 'nodeTaintsPolicy'] as const) {
+      const policy = c[f];
+      if (policy !== undefined && policy !== 'Honor' && policy !== 'Ignore') {
+        errs.push(fieldErrors.notSupported(`${p}.${f}`, policy, ['Honor', 'Ignore']));
+      }
+    }
+    const matchKeys = c.matchLabelKeys ?? [];
+    if (matchKeys.length > 0 && !c.labelSelector) {
+      errs.push(fieldErrors.forbidden(`${p}.matchLabelKeys`, 'must not be specified when labelSelector is not set'));
+    }
+    matchKeys.forEach((k, j) => validateLabelName(k, `${p}.matchLabelKeys[${j}]`, errs));
+    validateLabelSelector(c.labelSelector, `${p}.labelSelector`, errs);
+  });
+}
+
+/** `validateSchedulingGates`: qualified names, no duplicates. */
+function validateSchedulingGates(gates: readonly PodSchedulingGate[], errs: Errs): void {
+  const seen = new Set<string>();
+  gates.forEach((g, i) => {
+    const p = `spec.schedulingGates[${i}]`;
+    const name = g.name ?? '';
+    validateLabelName(name, p, errs);
+    if (seen.has(name)) errs.push(fieldErrors.duplicate(p, name));
+    seen.add(name);
+  });
+}
+
+// ---------------------------------------------------------------- DNS and host
+
+const DNS_POLICIES = ['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None'];
+const MAX_DNS_NAMESERVERS = 3;
+const MAX_DNS_SEARCH_PATHS = 32;
+const MAX_DNS_SEARCH_LIST_CHARS = 2048;
+const DNS1123_LABEL_UNDERSCORE = '_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?';
+const DNS1123_SUBDOMAIN_UNDERSCORE = `${DNS1123_LABEL_UNDERSCORE}(\\.${DNS1123_LABEL_UNDERSCORE})*`;
+const DNS1123_SUBDOMAIN_UNDERSCORE_RE = new RegExp(`^${DNS1123_SUBDOMAIN_UNDERSCORE}$`);
+
+/** `IsDNS1123SubdomainWithUnderscore` (search domains, `RelaxedDNSSearchValidation` is GA). */
+function isDNS1123SubdomainWithUnderscore(value: string): string[] {
+  const out: string[] = [];
+  if (byteLength(value) > 253) out.push(maxLenError(253));
+  if (!DNS1123_SUBDOMAIN_UNDERSCORE_RE.test(value)) {
+    out.push(
+      regexError(
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '_', '-' or '.', and must start and end with an alphanumeric character",
+        DNS1123_SUBDOMAIN_UNDERSCORE,
+        'example.com',
+      ),
+    );
+  }
+  return out;
+}
+
+/** `validateDNSPolicy`; an empty policy is defaulted to `ClusterFirst` before validation. */
+function validateDNSPolicy(policy: string | undefined, errs: Errs): void {
+  if (policy !== undefined && policy !== '' && !DNS_POLICIES.includes(policy)) {
+    errs.push(fieldErrors.notSupported('spec.dnsPolicy', policy, DNS_POLICIES));
+  }
+}
+
+/** `validatePodDNSConfig`: `dnsPolicy: None` needs a config with a nameserver; limits of libc's resolver. */
+function validateDNSConfig(config: PodDNSConfig | undefined, policy: string | undefined, errs: Errs): void {
+  const path = 'spec.dnsConfig';
+  if (policy === 'None') {
+    if (!config) {
+      errs.push(fieldErrors.required(path, 'must provide `dnsConfig` when `dnsPolicy` is None'));
+      return;
+    }
+    if ((config.nameservers ?? []).length === 0) {
+      errs.push(fieldErrors.required(`${path}.nameservers`, 'must provide at least one DNS nameserver when `dnsPolicy` is None'));
+      return;
+    }
+  }
+  if (!config) return;
+  const nameservers = config.nameservers ?? [];
+  if (nameservers.length > MAX_DNS_NAMESERVERS) {
+    errs.push(fieldErrors.invalid(`${path}.nameservers`, goStrings(nameservers), `must not have more than ${MAX_DNS_NAMESERVERS} nameservers`));
+  }
+  nameservers.forEach((ns, i) => validateIP(ns, `${path}.nameservers[${i}]`, errs));
+  const searches = config.searches ?? [];
+  if (searches.length > MAX_DNS_SEARCH_PATHS) {
+    errs.push(fieldErrors.invalid(`${path}.searches`, goStrings(searches), `must not have more than ${MAX_DNS_SEARCH_PATHS} search paths`));
+  }
+  if (byteLength(searches.join(' ')) > MAX_DNS_SEARCH_LIST_CHARS) {
+    errs.push(
+      fieldErrors.invalid(`${path}.searches`, goStrings(searches), `must not have more than ${MAX_DNS_SEARCH_LIST_CHARS} characters (including spaces) in the search list`),
+    );
+  }
+  searches.forEach((search, i) => {
+    // "." (the root) is allowed; a trailing dot (a fully qualified name) is ignored.
+    if (search === '.') return;
+    const s = search.endsWith('.') ? search.slice(0, -1) : search;
+    for (const m of isDNS1123SubdomainWithUnderscore(s)) errs.push(fieldErrors.invalid(`${path}.searches[${i}]`, s, m));
+  });
+  (config.options ?? []).forEach((o, i) => {
+    if (!o.name) errs.push(fieldErrors.required(`${path}.options[${i}]`, 'must not be empty'));
+  });
+}
+
+function validateHostAliases(aliases: readonly HostAlias[], errs: Errs): void {
+  aliases.forEach((a, i) => {
+    const p = `spec.hostAliases[${i}]`;
+    validateIP(a.ip ?? '', `${p}.ip`, errs);
+    (a.hostnames ?? []).forEach((h, j) => {
+      for (const m of isDNS1123Subdomain(h)) errs.push(fieldErrors.invalid(`${p}.hostnames[${j}]`, h, m));
+    });
+  });
+}
+
+/** `validatePodHostNetworkDeps`: with the host's network a port is the host's port. */
+function validateHostNetworkPorts(spec: UnmodelledPodSpec, containers: readonly Container[], errs: Errs): void {
+  if (spec.hostNetwork !== true) return;
+  containers.forEach((c, i) => {
+    (c.ports ?? []).forEach((port, j) => {
+      // The API server defaults an unset hostPort to containerPort for host-network pods.
+      const hp = port.hostPort ?? 0;
+      if (hp !== 0 && hp !== port.containerPort) {
+        errs.push(fieldErrors.invalid(`spec.containers[${i}].ports[${j}].hostPort`, hp, 'must match `containerPort` when `hostNetwork` is true'));
+      }
+    });
+  });
+}
+
+/** `validateHostUsers`: a user namespace excludes the host's namespaces (paths as upstream, sic). */
+function validateHostUsers(spec: UnmodelledPodSpec, errs: Errs): void {
+  if (spec.hostUsers !== false) return;
+  const detail = 'when `pod.Spec.HostUsers` is false';
+  if (spec.hostNetwork === true) errs.push(fieldErrors.forbidden('spec.hostNetwork', detail));
+  if (spec.hostPID === true) errs.push(fieldErrors.forbidden('spec.HostPID', detail));
+  if (spec.hostIPC === true) errs.push(fieldErrors.forbidden('spec.HostIPC', detail));
+}
+
+// ---------------------------------------------------------------- OS
+
+/** A container with its path and unmodelled fields, in upstream's visiting order (init, regular, ephemeral). */
+interface VisitedContainer {
+  path: string;
+  u: UnmodelledContainer;
+}
+
+function visitContainers(u: UnmodelledFields): VisitedContainer[] {
+  return [
+    ...u.initContainers.map((c, i) => ({ path: `spec.initContainers[${i}]`, u: c })),
+    ...u.containers.map((c, i) => ({ path: `spec.containers[${i}]`, u: c })),
+    ...u.ephemeralContainers.map((c, i) => ({ path: `spec.ephemeralContainers[${i}]`, u: c })),
+  ];
+}
+
+/** `validateWindowsHostProcessPod`: hostProcess is all-or-nothing and needs the host's network. */
+function validateWindowsHostProcess(u: UnmodelledFields, errs: Errs): void {
+  const podHP = u.spec.securityContext?.windowsOptions?.hostProcess;
+  let count = 0;
+  let hostProcessCount = 0;
+  for (const { path, u: c } of visitContainers(u)) {
+    count++;
+    const hp = c.securityContext?.windowsOptions?.hostProcess;
+    if (podHP !== undefined && hp !== undefined && podHP !== hp) {
+      errs.push(
+        fieldErrors.invalid(`${path}.securityContext.windowsOptions.hostProcess`, hp, `pod hostProcess value must be identical if both are specified, was ${podHP}`),
+      );
+    }
+    if (hp === true || (hp === undefined && podHP === true)) hostProcessCount++;
+  }
+  if (hostProcessCount === 0) return;
+  if (hostProcessCount !== count) {
+    errs.push(fieldErrors.invalid('spec', '', 'If pod contains any hostProcess containers then all containers must be HostProcess containers'));
+  }
+  if (u.spec.hostNetwork !== true) {
+    errs.push(fieldErrors.invalid('spec.hostNetwork', false, 'hostNetwork must be true if pod contains any hostProcess containers'));
+  }
+}
+
+const WINDOWS_FORBIDDEN = 'cannot be set for a windows pod';
+
+/** `validateWindows`: Linux-only settings are refused for `os.name: windows`. */
+function validateWindowsPod(u: UnmodelledFields, shareProcessNamespace: boolean | undefined, errs: Errs): void {
+  const spec = u.spec;
+  const sc = spec.securityContext ?? {};
+  const no = (path: string): void => {
+    errs.push(fieldErrors.forbidden(path, WINDOWS_FORBIDDEN));
+  };
+  const scp = 'spec.securityContext';
+  if (sc.appArmorProfile) no(`${scp}.appArmorProfile`);
+  if (sc.seLinuxOptions) no(`${scp}.seLinuxOptions`);
+  if (spec.hostUsers !== undefined) no('spec.hostUsers');
+  if (spec.hostPID === true) no('spec.hostPID');
+  if (spec.hostIPC === true) no('spec.hostIPC');
+  if (sc.seccompProfile) no(`${scp}.seccompProfile`);
+  if (sc.fsGroup !== undefined) no(`${scp}.fsGroup`);
+  if (sc.fsGroupChangePolicy !== undefined) no(`${scp}.fsGroupChangePolicy`);
+  if ((sc.sysctls ?? []).length > 0) no(`${scp}.sysctls`);
+  if (shareProcessNamespace !== undefined) no('spec.shareProcessNamespace');
+  if (sc.runAsUser !== undefined) no(`${scp}.runAsUser`);
+  if (sc.runAsGroup !== undefined) no(`${scp}.runAsGroup`);
+  if (sc.supplementalGroups !== undefined) no(`${scp}.supplementalGroups`);
+  if (sc.supplementalGroupsPolicy !== undefined) no(`${scp}.supplementalGroupsPolicy`);
+  if (sc.seLinuxChangePolicy !== undefined) no(`${scp}.seLinuxChangePolicy`);
+  for (const { path, u: c } of visitContainers(u)) {
+    const csc = c.securityContext;
+    if (!csc) continue;
+    const p = `${path}.securityContext`;
+    if (csc.appArmorProfile) no(`${p}.appArmorProfile`);
+    if (csc.seLinuxOptions) no(`${p}.seLinuxOptions`);
+    if (csc.seccompProfile) no(`${p}.seccompProfile`);
+    if (csc.capabilities) no(`${p}.capabilities`);
+    if (csc.readOnlyRootFilesystem !== undefined) no(`${p}.readOnlyRootFilesystem`);
+    if (csc.privileged !== undefined) no(`${p}.privileged`);
+    if (csc.allowPrivilegeEscalation !== undefined) no(`${p}.allowPrivilegeEscalation`);
+    if (csc.procMount !== undefined) no(`${p}.procMount`);
+    if (csc.runAsUser !== undefined) no(`${p}.runAsUser`);
+    if (csc.runAsGroup !== undefined) no(`${p}.runAsGroup`);
+  }
+}
+
+/** `validateOS`, then `validateLinux` or `validateWindows`. */
+function validateOS(u: UnmodelledFields, shareProcessNamespace: boolean | undefined, errs: Errs): void {
+  const os = u.spec.os;
+  if (!os) return;
+  const name = os.name ?? '';
+  if (name === '') {
+    errs.push(fieldErrors.required('spec.os.name', 'cannot be empty'));
+    return;
+  }
+  if (name !== 'linux' && name !== 'windows') {
+    // Upstream reports it on `spec.os`, not `spec.os.name`.
+    errs.push(fieldErrors.notSupported('spec.os', name, ['linux', 'windows']));
+    return;
+  }
+  if (name === 'windows') {
+    validateWindowsPod(u, shareProcessNamespace, errs);
+    return;
+  }
+  const linuxOnly = 'windows options cannot be set for a linux pod';
+  if (u.spec.securityContext?.windowsOptions) errs.push(fieldErrors.forbidden('spec.securityContext.windowsOptions', linuxOnly));
+  for (const { path, u: c } of visitContainers(u)) {
+    if (c.securityContext?.windowsOptions) errs.push(fieldErrors.forbidden(`${path}.securityContext.windowsOptions`, linuxOnly));
+  }
+}
+
+// ---------------------------------------------------------------- entry point
+
+/** A name that must be a DNS subdomain (`serviceAccountName`, `priorityClassName`, `runtimeClassName`). */
+function validateSubdomainName(name: string, path: string, errs: Errs): void {
+  for (const m of nameIsDNSSubdomain(name, false)) errs.push(fieldErrors.invalid(path, name, m));
+}
+
+/**
+ * The API server's rules for the fields podvisor does not model (D11), given the decoded pod
+ * (for the modelled fields some rules look at) and the type-checked unmodelled values. Returns
+ * the errors in the API server's order: metadata, then per container `resizePolicy` and
+ * `securityContext`, then the pod spec fields in `ValidatePodSpec` order, then create-only
+ * rules. Never throws.
+ */
+export function validateUnmodelledFields(pod: Pod, u: UnmodelledFields): FieldError[] {
+  const errs: Errs = [];
+  const spec = pod.spec ?? { containers: [] };
+  const us = u.spec;
+
+  // ObjectMeta (after labels and annotations, which validatePod checks).
+  validateOwnerReferences(u.metadata.ownerReferences ?? [], errs);
+  validateFinalizers(u.metadata.finalizers ?? [], errs);
+
+  // validateContainerCommon: resizePolicy, securityContext (per kind), then the ephemeral allow-list.
+  const podRestartPolicy = (spec.restartPolicy as string | undefined) || 'Always';
+  const hostUsers = us.hostUsers ?? true;
+  const kinds: [string, UnmodelledContainer[]][] = [
+    ['spec.containers', u.containers],
+    ['spec.initContainers', u.initContainers],
+    ['spec.ephemeralContainers', u.ephemeralContainers],
+  ];
+  for (const [listPath, list] of kinds) {
+    list.forEach((c, i) => {
+      const path = `${listPath}[${i}]`;
+      if (c.resizePolicy) validateResizePolicy(c.resizePolicy, podRestartPolicy, `${path}.resizePolicy`, errs);
+      validateContainerSecurityContext(c.securityContext, hostUsers, `${path}.securityContext`, errs);
+      if (listPath === 'spec.ephemeralContainers' && c.resizePolicy !== undefined) {
+        errs.push(fieldErrors.forbidden(`${path}.resizePolicy`, FORBIDDEN_EPHEMERAL));
+      }
+    });
+  }
+
+  // ValidatePodSpec, in its order.
+  if (us.resources?.claims !== undefined) {
+    errs.push(fieldErrors.forbidden('spec.resources.claims', 'claims cannot be set for Resources at pod-level'));
+  }
+  validateHostNetworkPorts(us, spec.containers ?? [], errs);
+  validateDNSPolicy(us.dnsPolicy, errs);
+  validateLabels(us.nodeSelector ?? {}, 'spec.nodeSelector', errs);
+  validatePodSecurityContext(us, spec.shareProcessNamespace, errs);
+  validateAffinity(us.affinity, errs);
+  validateDNSConfig(us.dnsConfig, us.dnsPolicy, errs);
+  validateSchedulingGates(us.schedulingGates ?? [], errs);
+  validateTopologySpreadConstraints(us.topologySpreadConstraints ?? [], errs);
+  validateWindowsHostProcess(u, errs);
+  validateHostUsers(us, errs);
+  // The deprecated `serviceAccount` is an alias used when `serviceAccountName` is empty.
+  const serviceAccountName = us.serviceAccountName || us.serviceAccount || '';
+  if (serviceAccountName !== '') validateSubdomainName(serviceAccountName, 'spec.serviceAccountName', errs);
+  if (us.subdomain) for (const m of isDNS1123Label(us.subdomain)) errs.push(fieldErrors.invalid('spec.subdomain', us.subdomain, m));
+  validateTolerations(us.tolerations ?? [], errs);
+  validateHostAliases(us.hostAliases ?? [], errs);
+  if (us.priorityClassName) validateSubdomainName(us.priorityClassName, 'spec.priorityClassName', errs);
+  // A pointer upstream: an explicit "" is validated (and refused).
+  if (us.runtimeClassName !== undefined) validateSubdomainName(us.runtimeClassName, 'spec.runtimeClassName', errs);
+  const pp = us.preemptionPolicy;
+  if (pp === '') errs.push(fieldErrors.required('spec.preemptionPolicy', ''));
+  else if (pp !== undefined && pp !== 'PreemptLowerPriority' && pp !== 'Never') {
+    errs.push(fieldErrors.notSupported('spec.preemptionPolicy', pp, ['PreemptLowerPriority', 'Never']));
+  }
+  // Overhead is checked as container limits (`validateOverhead`).
+  if (us.overhead) validateResources({ name: '', resources: { limits: us.overhead } }, 'spec.overhead', errs);
+  validateOS(u, spec.shareProcessNamespace, errs);
+
+  // ValidatePodCreate.
+  if (spec.nodeName && (us.schedulingGates ?? []).length > 0) {
+    errs.push(fieldErrors.forbidden('spec.nodeName', 'cannot be set until all schedulingGates have been cleared'));
+  }
+  return errs;
 }

@@ -262,10 +262,19 @@ export async function runDescribe(name: string, f: ClientFlags): Promise<number>
   }
   const ev = await request(ep, 'GET', `/api/v1/namespaces/${ns}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name},involvedObject.uid=${pod.metadata.uid ?? ''}`)}`);
   lines.push('Events:');
-  const events = ev.status === 200 ? (JSON.parse(ev.body) as { items: { type: string; reason: string; message: string; lastTimestamp?: string; involvedObject: { fieldPath?: string } }[] }).items : [];
+  type Ev = { type: string; reason: string; message: string; count?: number; firstTimestamp?: string; lastTimestamp?: string; involvedObject: { fieldPath?: string } };
+  const events = ev.status === 200 ? (JSON.parse(ev.body) as { items: Ev[] }).items : [];
   if (events.length === 0) lines.push('  <none>');
   else {
-    const rows = [['Type', 'Reason', 'Age', 'From', 'Message'], ...events.slice(-30).map((e) => [e.type, e.reason, e.lastTimestamp ? shortAge(Date.now() - Date.parse(e.lastTimestamp)) : '', 'podvisor', e.message])];
+    // As kubectl describe: oldest first by last occurrence; a repeated event shows `(x5 over 10m)`.
+    const at = (t: string | undefined): number => (t ? Date.parse(t) : 0);
+    const sorted = [...events].sort((a, b) => at(a.lastTimestamp) - at(b.lastTimestamp));
+    const age = (e: Ev): string => {
+      if (!e.lastTimestamp) return '';
+      const last = shortAge(Date.now() - Date.parse(e.lastTimestamp));
+      return (e.count ?? 1) > 1 && e.firstTimestamp ? `${last} (x${e.count} over ${shortAge(Date.now() - Date.parse(e.firstTimestamp))})` : last;
+    };
+    const rows = [['Type', 'Reason', 'Age', 'From', 'Message'], ...sorted.slice(-30).map((e) => [e.type, e.reason, age(e), 'podvisor', e.message])];
     for (const l of formatTable(rows)) lines.push(`  ${l}`);
   }
   out(`${lines.join('\n')}\n`);

@@ -12,11 +12,10 @@ import { createConnection } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { parse as parseYaml } from 'yaml';
 import { decodePod, isPlainObject } from '../api/decode.js';
-import { defaultPod } from '../api/defaults.js';
 import type { Status } from '../api/errors.js';
 import { isDNS1123Label, isDNS1123Subdomain } from '../api/names.js';
 import type { Pod } from '../api/types.js';
-import { validatePod } from '../api/validation.js';
+import { checkDecodedPod } from '../api/load.js';
 import { ApiError, type EventObject, type ServerBackend } from './backend.js';
 import {
   API_GROUP_LIST,
@@ -541,9 +540,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   /** Validates an updated pod without the backend (dry-run updates): decoding and metadata rules. */
   const dryRunUpdate = (cur: Pod, next: Record<string, unknown>, name: string): Pod => {
-    const decoded = decodePod(next);
-    const pod = defaultPod(decoded.pod);
-    const errors = decoded.errors.length > 0 ? decoded.errors : validatePod(pod, { create: false, allowManaged: true }).errors;
+    const { errors } = checkDecodedPod(decodePod(next), { create: false, allowManaged: true });
     if (errors.length > 0) throw new ApiError(422, 'Invalid', '', errors, { name, kind: 'Pod' });
     return { ...(next as unknown as Pod), metadata: { ...(next as unknown as Pod).metadata, resourceVersion: cur.metadata.resourceVersion } };
   };

@@ -6,7 +6,9 @@
  * Layout under `<dir>`:
  *   meta.json                       { resourceVersion }
  *   pods/<namespace>/<name>.json    PodRecord
- *   events/<namespace>.jsonl        one event per line (append-only, trimmed on open)
+ *   events/<namespace>.jsonl        one event version per line (append-only; a repeated event
+ *                                   appends its new count under the same name; compacted and
+ *                                   trimmed on open)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -89,19 +91,23 @@ export class FileStore {
     const evDir = path.join(this.dir, 'events');
     for (const f of fs.existsSync(evDir) ? fs.readdirSync(evDir) : []) {
       if (!f.endsWith('.jsonl')) continue;
-      const list: StoredEvent[] = [];
+      // By name: a later line is a newer version of the same event (its place stays the first one's).
+      const byName = new Map<string, StoredEvent>();
+      let lines = 0;
       for (const line of fs.readFileSync(path.join(evDir, f), 'utf8').split('\n')) {
         if (line.trim() === '') continue;
+        lines++;
         try {
-          list.push(JSON.parse(line) as StoredEvent);
+          const e = JSON.parse(line) as StoredEvent;
+          byName.set(e.metadata.name, e);
         } catch {
           // A torn last line after a crash: skip it.
         }
       }
-      const kept = list.slice(-EVENTS_KEPT);
+      const kept = [...byName.values()].slice(-EVENTS_KEPT);
       for (const e of kept) this.rv = Math.max(this.rv, Number(e.metadata.resourceVersion));
       this.events.set(f.slice(0, -'.jsonl'.length), kept);
-      if (kept.length < list.length) writeFileAtomic(path.join(evDir, f), kept.map((e) => JSON.stringify(e)).join('\n') + '\n');
+      if (kept.length < lines) writeFileAtomic(path.join(evDir, f), kept.map((e) => JSON.stringify(e)).join('\n') + '\n');
     }
   }
 
@@ -141,11 +147,13 @@ export class FileStore {
     writeFileAtomic(path.join(this.dir, 'meta.json'), JSON.stringify({ resourceVersion: this.rv }));
   }
 
-  /** Appends an event (one line, fsynced). */
+  /** Stores an event (one line, fsynced): a new one, or a newer version (count) of one stored under the same name. */
   appendEvent(e: StoredEvent): void {
     const ns = e.metadata.namespace;
     const list = this.events.get(ns) ?? [];
-    list.push(e);
+    const at = list.findLastIndex((x) => x.metadata.name === e.metadata.name);
+    if (at >= 0) list[at] = e;
+    else list.push(e);
     if (list.length > EVENTS_KEPT * 2) list.splice(0, list.length - EVENTS_KEPT);
     this.events.set(ns, list);
     const dir = path.join(this.dir, 'events');
@@ -157,6 +165,11 @@ export class FileStore {
     } finally {
       fs.closeSync(fd);
     }
+  }
+
+  /** Whether an event of that name is still kept (not trimmed away). */
+  hasEvent(namespace: string, name: string): boolean {
+    return (this.events.get(namespace) ?? []).findLastIndex((x) => x.metadata.name === name) >= 0;
   }
 
   /** Events of a namespace, or of all namespaces. */

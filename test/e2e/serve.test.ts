@@ -232,6 +232,36 @@ spec:
   });
 });
 
+describe('events', () => {
+  it('a repeated event is counted (count, first and last timestamp); describe shows (xN over AGE)', async () => {
+    const f = join(tmp.dir, 'flapper.yaml');
+    writeFileSync(f, `
+apiVersion: v1
+kind: Pod
+metadata: {name: flapper}
+spec:
+  containers:
+  - {name: c, image: busybox:1.36, command: ["sh", "-c", "exit 1"]}
+`);
+    expect((await pv(['apply', '-f', f])).code).toBe(0);
+    const backOff = await until('BackOff counted twice', async () => {
+      const list = await api('/api/v1/namespaces/default/events');
+      return list.items.find((e: any) => e.involvedObject.name === 'flapper' && e.reason === 'BackOff' && e.count >= 2);
+    });
+    expect(backOff.message).toBe('Back-off restarting failed container c in pod flapper_default(' + (await getPod('flapper')).metadata.uid + ')');
+    expect(Date.parse(backOff.lastTimestamp)).toBeGreaterThanOrEqual(Date.parse(backOff.firstTimestamp));
+    const list = await api('/api/v1/namespaces/default/events');
+    expect(list.items.filter((e: any) => e.involvedObject.name === 'flapper' && e.reason === 'BackOff')).toHaveLength(1);
+    expect((await pv(['describe', 'pod', 'flapper'])).stdout).toMatch(/BackOff\s+\S+ \(x\d+ over \S+\)\s+podvisor\s+Back-off restarting failed container c/);
+    const k = KUBECTLS.find((x) => existsSync(x.path));
+    if (k) {
+      KUBECTL = k.path;
+      expect(kubectl(['describe', 'pod', 'flapper']).stdout).toMatch(/BackOff\s+\S+ \(x\d+ over \S+\)\s+\S+\s+Back-off restarting failed container c/);
+    }
+    expect((await pv(['delete', 'pod', 'flapper', '--grace-period', '0'])).code).toBe(0);
+  });
+});
+
 describe('crash safety: kill -9 of the daemon', () => {
   it('keeps pods, UIDs and restart counts (never reset), and leaves no orphan after delete', async () => {
     const f = join(tmp.dir, 'crash.yaml');

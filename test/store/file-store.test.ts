@@ -1,5 +1,5 @@
 /** The durable store: records survive reopening, writes are atomic, torn event lines are skipped. */
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -81,6 +81,26 @@ describe('FileStore', () => {
     expect(again.listEvents().map((e) => e.metadata.name)).toEqual(['e1']);
     expect(again.allPods()).toEqual([]);
     expect(readdirSync(join(d, 'pods', 'default'))).toContain('.broken.json.corrupt');
+  });
+
+  it('keeps the newest version of a repeated event in its place, and compacts the log on open', () => {
+    const d = tmp();
+    const s = new FileStore(d);
+    s.open();
+    const first = event('default', s.nextResourceVersion());
+    s.appendEvent(first);
+    s.appendEvent(event('default', s.nextResourceVersion()));
+    s.appendEvent({ ...first, metadata: { ...first.metadata, resourceVersion: String(s.nextResourceVersion()) }, count: 2 });
+    expect(s.listEvents().map((e) => [e.metadata.name, e['count'] ?? 1])).toEqual([['e1', 2], ['e2', 1]]);
+    expect(s.hasEvent('default', 'e1')).toBe(true);
+    expect(s.hasEvent('default', 'e9')).toBe(false);
+    const file = join(d, 'events', 'default.jsonl');
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(3); // append-only while running
+    const again = new FileStore(d);
+    again.open();
+    expect(again.listEvents().map((e) => [e.metadata.name, e['count'] ?? 1])).toEqual([['e1', 2], ['e2', 1]]);
+    expect(again.resourceVersion).toBe(3);
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(2); // compacted
   });
 
   it('writeFileAtomic replaces content whole and leaves no temporary file', () => {
