@@ -37,6 +37,7 @@ import {
 } from './types.js';
 import {
   runExec, setupMessage, type SetupFailure, readAll, destroyStreams, within, removeCgroupDir, exitCodeOf, findExecutable, shq, mountScript, isSafeSegment, safeSegment, errText,
+  watchChild, tryKill, parseSetup, finalScript, run, type ChildExit,
 } from './proc-util.js';
 import { InstanceLogs } from './logs.js';
 
@@ -113,7 +114,6 @@ interface Instance {
   exited: Promise<ExitInfo>;
 }
 
-
 /**
  * {@link ContainerRuntime} that runs containers as host processes, each in its own process group
  * (and, where available, its own cgroup and mount namespace). Create it with
@@ -176,8 +176,8 @@ export class HostRuntime implements ContainerRuntime {
       const probeDir = path.join(cgRoot, `probe-${randomBytes(6).toString('hex')}`);
       try {
         await fsp.mkdir(probeDir, { recursive: true });
-        const r = await runQuiet([SH, '-c', `echo $$ > ${shq(path.join(probeDir, 'cgroup.procs'))}`], 5_000);
-        if (r.code !== 0) throw new Error(r.output.trim() || `exit ${r.code}`);
+        const r = await run([SH, '-c', `echo $$ > ${shq(path.join(probeDir, 'cgroup.procs'))}`], { timeoutMs: 5_000 });
+        if (r.code !== 0) throw new Error((r.stdout + r.stderr).trim() || `exit ${r.code}`);
         cgroup = { version: c.version, root: cgRoot };
       } catch (err) {
         notes.push(`cgroup v${c.version} at ${c.base} is not usable (${errText(err)}): only the process group of a container is killed`);
@@ -202,9 +202,9 @@ export class HostRuntime implements ContainerRuntime {
         if (process.getuid?.() === 0) attempts.push({ mode: 'root', flags: ['--mount', '--propagation', 'private'] });
         attempts.push({ mode: 'userns', flags: ['--user', '--map-root-user', '--mount', '--propagation', 'private'] });
         for (const at of attempts) {
-          const r = await runQuiet([tools.unshare, ...at.flags, '--', SH, '-c', script], 5_000);
+          const r = await run([tools.unshare, ...at.flags, '--', SH, '-c', script], { timeoutMs: 5_000 });
           if (r.code === 0) { mounts = at.mode; break; }
-          notes.push(`volume mounts via ${at.mode === 'root' ? 'a mount namespace as root' : 'an unprivileged user namespace'} failed: ${r.output.trim() || `exit ${r.code}`}`);
+          notes.push(`volume mounts via ${at.mode === 'root' ? 'a mount namespace as root' : 'an unprivileged user namespace'} failed: ${(r.stdout + r.stderr).trim() || `exit ${r.code}`}`);
         }
         if (mounts === 'none') notes.push('volume mounts are unavailable: run podvisor as root or enable unprivileged user namespaces');
         else if (tools.nsenter === undefined) notes.push('nsenter not found in PATH: exec (probes, hooks) runs without the container\'s mounts');
@@ -329,7 +329,7 @@ export class HostRuntime implements ContainerRuntime {
       const early = precheck(spec.argv[0] ?? '', env['PATH'] ?? '', workingDir);
       if (early !== undefined) throw this.startError({ code: early, details: '' }, spec, workingDir);
     }
-    const argv = [...prefix, SH, '-c', script + finalScript(workingDir, env, mountNamespace), 'sh', ...spec.argv];
+    const argv = [...prefix, SH, '-c', script + finalScript(workingDir, env, false, mountNamespace), 'sh', ...spec.argv];
 
     let child: ChildProcess;
     try {
@@ -410,7 +410,7 @@ export class HostRuntime implements ContainerRuntime {
     if (!inst?.alive) return { exitCode: 126, output: `container ${id} is not running`, timedOut: false };
     if (command.length === 0) return { exitCode: 126, output: 'exec: empty command', timedOut: false };
     const tools = this.capabilities.tools;
-    let argv: string[] = [SH, '-c', finalScript(inst.workingDir, inst.env), 'sh', ...command];
+    let argv: string[] = [SH, '-c', finalScript(inst.workingDir, inst.env, false), 'sh', ...command];
     if (inst.mountNamespace && tools.nsenter !== undefined) {
       const userns = this.capabilities.mounts === 'userns' ? ['--user', '--preserve-credentials'] : [];
       argv = [tools.nsenter, '--target', String(inst.pid), ...userns, '--mount', '--', ...argv];
@@ -594,38 +594,9 @@ export class HostRuntime implements ContainerRuntime {
     return new StartError(msg.reason, `failed to ${verb} container "${spec.name}": ${msg.text}`);
   }
 
-
-
 }
 
 // ---- process helpers -----------------------------------------------------------------------
-
-type ChildExit = { code: number | null; signal: NodeJS.Signals | null } | { error: Error };
-
-/**
- * One place that listens to a child's lifecycle: `spawned` settles with true on 'spawn' or the
- * error on a spawn failure; `exit` always settles (on 'exit', or right after a spawn error,
- * when Node may not emit 'exit'), so no promise is left dangling and no 'error' is unhandled.
- */
-function watchChild(child: ChildProcess): { spawned: Promise<true | Error>; exit: Promise<ChildExit> } {
-  let isSpawned = false;
-  let resolveSpawned!: (v: true | Error) => void;
-  let resolveExit!: (v: ChildExit) => void;
-  const spawned = new Promise<true | Error>((r) => { resolveSpawned = r; });
-  const exit = new Promise<ChildExit>((r) => { resolveExit = r; });
-  child.once('spawn', () => { isSpawned = true; resolveSpawned(true); });
-  child.once('exit', (code, signal) => resolveExit({ code, signal }));
-  child.on('error', (err) => {
-    if (isSpawned) return; // later errors come from child.kill(), which we never use
-    resolveSpawned(err);
-    resolveExit({ error: err });
-  });
-  return { spawned, exit };
-}
-
-
-
-
 
 /**
  * The fallback without cgroups: SIGKILL every live process whose process group or session is
@@ -669,57 +640,7 @@ async function sessionMembers(leader: number): Promise<number[]> {
   return found;
 }
 
-
-function tryKill(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // ESRCH: already gone; EPERM cannot happen for our own children
-  }
-}
-
-
-/** Runs a short command and collects its combined output (for probes). */
-async function runQuiet(argv: string[], timeoutMs: number): Promise<{ code: number; output: string }> {
-  const child = spawn(argv[0] ?? SH, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  const outcome = watchChild(child);
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
-  const timer = setTimeout(() => tryKill(child.pid ?? 0, 'SIGKILL'), timeoutMs);
-  const e = await outcome.exit;
-  clearTimeout(timer);
-  if ('error' in e) return { code: 127, output: e.error.message };
-  return { code: exitCodeOf(e.code, e.signal), output };
-}
-
-
 // ---- shell snippets ------------------------------------------------------------------------
-
-
-
-
-/**
- * The last wrapper step, run in the container's final view: cd to the working dir, check that
- * the command can be exec'd (a subshell, so the user's variables are untouched), restore the
- * environment the shell changed (dash sets PWD/OLDPWD), close fd 3 and exec.
- */
-function finalScript(workingDir: string, env: Record<string, string>, checkCommand = true): string {
-  const restore = (['PWD', 'OLDPWD'] as const)
-    .map((v) => (env[v] !== undefined ? `${v}=${shq(env[v])}; export ${v}` : `unset ${v}`))
-    .join('; ');
-  const cd = `cd -- ${shq(workingDir)} >/dev/null 2>&1 || { echo 'E workdir' >&3; exit 126; }\n`;
-  if (!checkCommand) return `${cd}${restore}\nexec "$@" 3>&-\n`;
-  return `${cd}( set -f; c=$1
-  case $c in */*) [ -e "$c" ] || exit 1; { [ -f "$c" ] && [ -x "$c" ]; } || exit 2; exit 0;; esac
-  IFS=:
-  for d in $PATH; do if [ -f "\${d:-.}/$c" ] && [ -x "\${d:-.}/$c" ]; then exit 0; fi; done
-  exit 1
-) || { if [ $? -eq 2 ]; then echo 'E noexec' >&3; else echo 'E notfound' >&3; fi; exit 127; }
-${restore}
-exec "$@" 3>&-
-`;
-}
 
 /**
  * The wrapper's working-dir and command checks, done in-process for containers that see the
@@ -761,17 +682,6 @@ function precheck(cmd: string, pathVar: string, workingDir: string): 'workdir' |
 /** `precheck`'s PATH lookups: (working dir, PATH, command) → the executable found. */
 const resolvedCommands = new Map<string, string>();
 
-function parseSetup(text: string): SetupFailure | undefined {
-  const lines = text.split('\n').filter((l) => l !== '');
-  const codeLine = lines.find((l) => /^E \w+/.test(l));
-  if (codeLine === undefined) return undefined;
-  const [, code = '', index] = /^E (\w+)(?: (\d+))?/.exec(codeLine) ?? [];
-  const f: SetupFailure = { code, details: lines.filter((l) => l !== codeLine).join('; ') };
-  if (index !== undefined) f.index = Number(index);
-  return f;
-}
-
-
 // ---- small helpers -------------------------------------------------------------------------
 
 function containerEnv(env: Record<string, string>): Record<string, string> {
@@ -783,6 +693,4 @@ function containerEnv(env: Record<string, string>): Record<string, string> {
 function bareId(id: string): string {
   return id.startsWith(ID_PREFIX) ? id.slice(ID_PREFIX.length) : id;
 }
-
-
 

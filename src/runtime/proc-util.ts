@@ -199,17 +199,20 @@ export function mountScript(mounts: readonly MountSpec[], hostIsFile: readonly b
 
 /**
  * The last wrapper step, in the container's final view: cd to the working dir, check that the
- * command can be exec'd (in a subshell), restore PWD/OLDPWD, then exec. With `reportOk` it writes
- * `OK` on fd 3 just before the exec, and sends stderr back to stdout (the log: the wrappers' own
- * stderr went to fd 3 so that their errors become the StartError's text).
+ * command can be exec'd (in a subshell, so the user's variables are untouched; `check` false
+ * when the caller checked it in-process, which spares a fork per start), restore PWD/OLDPWD
+ * (dash sets them), then exec. With `reportOk` it writes `OK` on fd 3 just before the exec, and
+ * sends stderr back to stdout (the log: the wrappers' own stderr went to fd 3 so that their
+ * errors become the StartError's text).
  */
-export function finalScript(workingDir: string, env: Record<string, string>, reportOk: boolean): string {
+export function finalScript(workingDir: string, env: Record<string, string>, reportOk: boolean, check = true): string {
   const restore = (['PWD', 'OLDPWD'] as const)
     .map((v) => (env[v] !== undefined ? `${v}=${shq(env[v])}; export ${v}` : `unset ${v}`))
     .join('; ');
   const execLine = reportOk ? 'echo OK >&3\nexec "$@" 2>&1 3>&-\n' : 'exec "$@" 3>&-\n';
-  return `cd -- ${shq(workingDir)} >/dev/null 2>&1 || { echo 'E workdir' >&3; exit 126; }
-( set -f; c=$1
+  const cd = `cd -- ${shq(workingDir)} >/dev/null 2>&1 || { echo 'E workdir' >&3; exit 126; }\n`;
+  if (!check) return `${cd}${restore}\n${execLine}`;
+  return `${cd}( set -f; c=$1
   case $c in */*) [ -e "$c" ] || exit 1; { [ -f "$c" ] && [ -x "$c" ]; } || exit 2; exit 0;; esac
   IFS=:
   for d in $PATH; do if [ -f "\${d:-.}/$c" ] && [ -x "\${d:-.}/$c" ]; then exit 0; fi; done
