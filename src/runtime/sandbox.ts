@@ -155,6 +155,8 @@ const CGROUP_NAME = 'podvisor-sandbox';
 const PAUSE_LEAF = 'pause';
 const NETNS_DIR = '/var/run/netns';
 const CNI_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
+/** Comment of the iptables rule that lets pods of one bridge reach each other (see allowPodToPod). */
+const POD_TO_POD_COMMENT = 'podvisor: pod-to-pod traffic on the pod bridge';
 /** host-local's store (its default): `<LEASE_DIR>/podvisor-<bridge>/<ip>` holds the netns name. */
 const LEASE_DIR = '/var/lib/cni/networks';
 const SWEEP_DEADLINE_MS = 5_000;
@@ -792,8 +794,32 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
     }
     await this.must([ip, 'addr', 'replace', `${this.subnet.gateway}/${this.subnet.prefix}`, 'dev', this.bridge], 'ip addr replace');
     await this.must([ip, 'link', 'set', this.bridge, 'up'], 'ip link set up');
-    if (!this.bridgeChecked) await this.releaseStaleLeases();
+    if (!this.bridgeChecked) {
+      await this.releaseStaleLeases();
+      await this.allowPodToPod();
+    }
     this.bridgeChecked = true;
+  }
+
+  /**
+   * With `br_netfilter` loaded and `bridge-nf-call-iptables` on, traffic between two ports of
+   * the pod bridge passes the iptables FORWARD chain, whose policy is DROP on many hosts (Docker
+   * sets it). One ACCEPT rule for traffic that enters and leaves the pod bridge keeps pod-to-pod
+   * traffic working there; nothing else is opened (the pod network has no route off the machine).
+   * Without iptables or without br_netfilter there is nothing to do. Idempotent.
+   */
+  private async allowPodToPod(): Promise<void> {
+    const callIptables = await fsp.readFile('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').catch(() => '0');
+    if (callIptables.trim() !== '1') return;
+    const iptables = findExecutable('iptables', toolPath());
+    if (iptables === undefined) {
+      this.log('br_netfilter is on but iptables is missing: pod-to-pod traffic depends on the FORWARD policy', { bridge: this.bridge });
+      return;
+    }
+    const rule = ['FORWARD', '-i', this.bridge, '-o', this.bridge, '-m', 'comment', '--comment', POD_TO_POD_COMMENT, '-j', 'ACCEPT'];
+    if ((await run([iptables, '-w', '5', '-C', ...rule])).code === 0) return;
+    const r = await run([iptables, '-w', '5', '-I', ...rule]);
+    if (r.code !== 0) this.log('cannot add the FORWARD rule for pod-to-pod traffic', { bridge: this.bridge, error: (r.stderr || r.stdout).trim() });
   }
 
   /**

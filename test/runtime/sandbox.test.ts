@@ -135,6 +135,33 @@ describe.skipIf(skip)('sandbox runtime', () => {
       await rt.killAll(server.id);
     });
 
+    // Changes the host's FORWARD policy for a few seconds: under CI (a throwaway machine), or on request.
+    const firewallTest = process.env.CI === 'true' || process.env.PODVISOR_TEST_FIREWALL === '1';
+    it.runIf(firewallTest)('pods reach each other also when the iptables FORWARD policy is DROP (as Docker sets it)', async () => {
+      const iptables = (...args: string[]) => spawnSync('iptables', ['-w', '5', ...args], { encoding: 'utf8' });
+      const listed = iptables('-S', 'FORWARD');
+      expect(listed.status, `iptables: ${listed.stderr}`).toBe(0);
+      const policy = /^-P FORWARD (\w+)$/m.exec(listed.stdout)?.[1] ?? 'ACCEPT';
+      expect(iptables('-P', 'FORWARD', 'DROP').status).toBe(0);
+      try {
+        const rt = await runtime();
+        const a = await sandbox(rt);
+        const b = await sandbox(rt);
+        const server = await start(rt, a, 'server', 'exec busybox nc -ll -p 8080 -e /bin/echo hello-through-drop');
+        const client = await start(rt, b, 'client',
+          `for i in $(seq 50); do r=$(busybox nc -w 1 ${a.ip ?? ''} 8080 </dev/null 2>/dev/null); if [ -n "$r" ]; then echo "$r" > "$OUT/through-drop"; exit 0; fi; sleep 0.1; done; exit 1`);
+        expect(await client.exited).toMatchObject({ exitCode: 0 });
+        expect(readFileSync(join(out, 'through-drop'), 'utf8')).toBe('hello-through-drop\n');
+        if (readIfExists('/proc/sys/net/bridge/bridge-nf-call-iptables')?.trim() === '1') {
+          // the one rule podvisor adds: bridge to the same bridge, nothing else
+          expect(iptables('-S', 'FORWARD').stdout).toContain(`-A FORWARD -i ${BRIDGE} -o ${BRIDGE} -m comment --comment "podvisor: pod-to-pod traffic on the pod bridge" -j ACCEPT`);
+        }
+        await rt.killAll(server.id);
+      } finally {
+        iptables('-P', 'FORWARD', policy);
+      }
+    });
+
     it('gives each container its own PID namespace with an init as PID 1, or the pod\'s with shareProcessNamespace', async () => {
       const rt = await runtime();
       const own = await sandbox(rt);
