@@ -1,6 +1,7 @@
 /**
  * Kubernetes-shaped events as the agent records them (spec §7.4).
  */
+import type { BudgetRung, RestartTrigger } from '../api/restart-trigger.js';
 
 /** One recorded event, close to core/v1 Event. */
 export interface RecordedEvent {
@@ -22,6 +23,21 @@ export interface RecordedEvent {
   };
   /** The container the event is about, if any. */
   container?: string;
+  /** On `RestartBudgetExceeded` events: the rung the ladder climbed to (not part of the API object). */
+  escalation?: BudgetRung;
+}
+
+/** The real exit of an instance a pod-level restart removed (its `lastState` shows the reset's record, D3). */
+export interface RemovedExit {
+  container: string;
+  exitCode: number;
+  /** `Completed`, `Error`, `OOMKilled`, ... */
+  reason: string;
+  /** The signal that ended it, from its 128+N exit code. */
+  signal?: string;
+  startedAt?: number;
+  finishedAt?: number;
+  containerID?: string;
 }
 
 /** One restart at any level: what restarted, why, and how (the restart record of issue 6 builds on it). */
@@ -32,8 +48,12 @@ export interface RestartNotice {
   podUid: string;
   level: 'container' | 'pod' | 'recreate';
   container?: string;
-  /** `policy`, `sidecar`, `restartPolicyRules[j]`, `probe`, `manual`, `unknown`, `api`, `budget`, ... */
+  /** The trigger's label: `policy`, `sidecar`, `restartPolicyRules[j]`, `probe`, `api`, `unknown`, `budget`, ... (from `cause`). */
   trigger: string;
+  /** What decided the restart, as a value (absent in records written before podvisor 0.2). */
+  cause?: RestartTrigger;
+  /** Pod level: the instances the reset removed, with their real exits, in removal order. */
+  removed?: RemovedExit[];
   exitCode?: number;
   /** Human-readable cause, e.g. `exit code 42 matched restartPolicyRules[0]`. */
   description: string;

@@ -94,11 +94,10 @@ export class PodvisorMetrics {
     if (n.latencyMs !== undefined) this.duration.observe({ level: n.level }, n.latencyMs / 1000);
   }
 
-  /** Counts budget exhaustions from their events (§10.3). */
+  /** Counts budget exhaustions from their events (§10.3): the rung comes with the event as a value. */
   observeEvent(e: RecordedEvent): void {
-    if (e.reason !== 'RestartBudgetExceeded') return;
-    const rung = /escalating to (\w+)$/.exec(e.message)?.[1] ?? 'fail';
-    this.budget.inc({ namespace: e.involvedObject.namespace, pod: e.involvedObject.name, rung });
+    if (e.escalation === undefined) return;
+    this.budget.inc({ namespace: e.involvedObject.namespace, pod: e.involvedObject.name, rung: e.escalation });
   }
 
   /** The exposition text and its content type. */

@@ -8,7 +8,7 @@ import { checkDecodedPod, decodePod, defaultPod, validatePod, podInvalidMessage,
 import type { FieldError } from '../api/errors.js';
 import type { Pod } from '../api/types.js';
 import type { PodState } from '../core/model.js';
-import type { CoreOptions } from '../core/plan.js';
+import type { CoreOptions } from '../core/plan/index.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { ApiError, type EventObject, type ServerBackend, type Unsubscribe, type WatchEvent } from '../server/backend.js';
 import type { FileStore, PodRecord } from '../store/file-store.js';

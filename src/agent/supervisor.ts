@@ -5,9 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Pod } from '../api/types.js';
-import { recordScheduled, recordUnschedulable, type PodState } from '../core/model.js';
+import { recordScheduled, recordUnschedulable } from '../core/facts.js';
+import type { PodState } from '../core/model.js';
 import { parseQuantity } from '../api/quantity.js';
-import type { CoreOptions } from '../core/plan.js';
+import { formatTimestamp } from '../api/time.js';
+import type { CoreOptions } from '../core/plan/index.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import type { Clock } from './clock.js';
 import type { RecordedEvent, RestartNotice } from './events.js';
@@ -61,10 +63,6 @@ export class PodRejectedError extends Error {
     super(`pod ${pod} cannot run here:\n  ${problems.join('\n  ')}`);
     this.name = 'PodRejectedError';
   }
-}
-
-function formatTimestamp(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** Owns the workers. */

@@ -9,15 +9,18 @@
  */
 import type { Container, Pod, PodStatus } from '../api/types.js';
 import { ANN_RECREATIONS, readPodvisorSettings } from '../api/annotations.js';
+import { podGraceSeconds } from '../api/defaults.js';
+import { restartTriggerLabel } from '../api/restart-trigger.js';
 import { parseQuantity } from '../api/quantity.js';
 import {
-  recordCreated, recordDeletion, recordExited, recordPostStartFailed, recordProbe, recordSandboxReady,
-  recordStarted, recordStartFailed, recordVanished, recoverAfterRestart, newPodState, type PodState,
-} from '../core/model.js';
+  recordCreated, recordDeletion, recordExited, recordPostStartFailed, recordProbe, recordSandboxFailed, recordSandboxReady,
+  recordStarted, recordStartFailed, recordVanished, recoverAfterRestart,
+} from '../core/facts.js';
+import { newPodState, type PodState } from '../core/model.js';
 import {
-  reconcile, requestContainerRestart, requestPodRecreate, requestPodRestart, type Action, type CoreOptions, type PodEvent,
-  type RestartRefusal, type StartCause,
-} from '../core/plan.js';
+  reconcile, requestContainerRestart, requestPodRecreate, requestPodRestart, type Action, type ClosedReset, type CoreOptions,
+  type PodEvent, type RestartRefusal, type StartCause,
+} from '../core/plan/index.js';
 import { StartError, type ContainerHandle, type ContainerResources, type ContainerRuntime, type MountSpec, type Sandbox, type SandboxSpec } from '../runtime/types.js';
 import type { Clock, Timer } from './clock.js';
 import type { RecordedEvent, RestartNotice } from './events.js';
@@ -62,20 +65,25 @@ function signalName(code: number): string | undefined {
   return code > 128 ? names[code - 128] : undefined;
 }
 
-/** A readable cause of a container restart: `exit code 42 matched restartPolicyRules[0]`. */
-export function describeRestart(cause: StartCause, policy: string): string {
+/** A readable cause of a container restart: `exit code 42 matched restartPolicyRules[0] (Restart)`. */
+export function describeRestart(cause: StartCause): string {
   const code = cause.exitCode;
   const sig = code !== undefined ? signalName(code) : undefined;
   const how = cause.oomKilled === true ? 'OOMKilled' : sig;
   const exit = code === undefined ? 'exit' : `exit code ${code}${how ? ` (${how})` : ''}`;
-  const t = cause.trigger ?? '';
-  if (t.startsWith('restartPolicyRules')) return `${exit} matched ${t} (Restart)`;
-  if (t === 'policy') return `${exit}, restartPolicy ${policy}`;
-  if (t === 'sidecar') return `sidecar ${exit}, sidecars always restart`;
-  if (t === 'probe') return `killed after a failed probe, ${exit}`;
-  if (t === 'manual') return 'restart requested through the API';
-  if (t === 'unknown') return 'state unknown, killed and started again';
-  return exit;
+  const t = cause.trigger;
+  switch (t?.kind) {
+    case 'rule': return `${exit} matched restartPolicyRules[${t.index}] (${t.action})`;
+    case 'policy': return `${exit}, restartPolicy ${t.policy}`;
+    case 'sidecar': return `sidecar ${exit}, sidecars always restart`;
+    case 'probe': return `killed after a failed ${t.probe} probe, ${exit}`;
+    case 'api': return 'restart requested through the API';
+    case 'unknown': return 'state unknown, killed and started again';
+    case 'definition': return 'definition changed, killed and started again';
+    case 'create-error': return 'container creation failed, retried';
+    case 'budget': return `restart budget exceeded, escalated to ${t.rung}`;
+    case undefined: return exit;
+  }
 }
 
 /** The worker of one pod. */
@@ -97,8 +105,6 @@ export class PodWorker {
   private lastStatusJson = '';
   /** The pod IP while it last ran: a terminal pod keeps publishing it. */
   private lastPodIp: string | undefined;
-  private lastResetStart: number | undefined;
-  private openReset: { eventTime: number; trigger: string; description: string } | undefined;
   private readonly idle: (() => void)[] = [];
   private readonly background = new Set<Promise<unknown>>();
   /** GPU device IDs allocated to this pod instance (by the supervisor; durable with the state). */
@@ -146,7 +152,7 @@ export class PodWorker {
 
   /** Starts deletion (§8.1). */
   delete(graceSeconds?: number): void {
-    const grace = graceSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? 30;
+    const grace = graceSeconds ?? podGraceSeconds(this.pod);
     this.state = recordDeletion(this.state, this.clock.now(), grace);
     this.wake();
   }
@@ -237,19 +243,7 @@ export class PodWorker {
         const r = reconcile({ pod: this.pod, state: this.state, now: this.clock.now(), options: this.core });
         this.state = r.state;
         for (const e of r.events) this.emit(e);
-        const reset = this.state.reset;
-        if (reset && reset.startedAt !== this.lastResetStart) {
-          this.lastResetStart = reset.startedAt;
-          this.openReset = { eventTime: reset.eventTime, trigger: reset.trigger.kind === 'rule' ? 'restartPolicyRules' : reset.trigger.kind, description: reset.trigger.text };
-        }
-        if (this.openReset && (!reset || reset.startedAt !== this.lastResetStart)) {
-          // The reset record closed (§4.6): every regular container runs again, or the reset
-          // was cut short (deletion, terminal pod), which records it without a duration.
-          const o = this.openReset;
-          this.openReset = undefined;
-          const cut = this.state.phase === 'Succeeded' || this.state.phase === 'Failed' || this.state.deletion !== undefined;
-          this.notice({ level: 'pod', trigger: o.trigger, description: o.description, ...(cut ? {} : { latencyMs: Math.max(0, this.clock.now() - o.eventTime) }) });
-        }
+        if (r.resetClosed) this.recordReset(r.resetClosed);
         this.publish(r.status);
         this.arm(r.wakeAt);
         for (const a of r.actions) {
@@ -268,6 +262,32 @@ export class PodWorker {
     const waiters = this.idle.splice(0);
     for (const w of waiters) w();
     this.sinks.onIdle?.();
+  }
+
+  /**
+   * The restart record of an in-place restart, once its record closed (§4.6): the trigger, the
+   * source's exit code, and the real exit of every instance the reset removed (D3: their
+   * `lastState` shows the reset's record instead). A reset cut short (deletion, terminal pod)
+   * is recorded without a duration.
+   */
+  private recordReset(closed: ClosedReset): void {
+    const r = closed.record;
+    const notice: Omit<RestartNotice, 'time' | 'pod' | 'namespace' | 'podUid'> = {
+      level: 'pod', trigger: restartTriggerLabel(r.trigger.trigger, 'pod'), cause: r.trigger.trigger, description: r.trigger.text,
+      removed: r.removed.map((x) => {
+        const out: NonNullable<RestartNotice['removed']>[number] = { container: x.container, exitCode: x.record.exitCode, reason: x.record.reason };
+        const sig = signalName(x.record.exitCode);
+        if (sig && x.record.reason !== 'OOMKilled') out.signal = sig;
+        if (x.record.startedAt !== undefined) out.startedAt = x.record.startedAt;
+        if (x.record.finishedAt !== undefined) out.finishedAt = x.record.finishedAt;
+        if (x.record.containerID !== undefined) out.containerID = x.record.containerID;
+        return out;
+      }),
+    };
+    if (r.trigger.exitCode !== undefined) notice.exitCode = r.trigger.exitCode;
+    if (r.trigger.trigger.kind === 'rule') notice.rule = r.trigger.trigger.index;
+    if (closed.outcome === 'completed') notice.latencyMs = Math.max(0, this.clock.now() - r.eventTime);
+    this.notice(notice);
   }
 
   private arm(at: number | undefined): void {
@@ -309,6 +329,7 @@ export class PodWorker {
     };
     if (e.fieldPath !== undefined) ev.involvedObject.fieldPath = e.fieldPath;
     if (e.container !== undefined) ev.container = e.container;
+    if (e.escalation !== undefined) ev.escalation = e.escalation;
     this.sinks.onEvent(ev);
   }
 
@@ -353,7 +374,15 @@ export class PodWorker {
   private async execute(a: Action): Promise<void> {
     switch (a.type) {
       case 'createSandbox': {
-        this.sandbox = await this.runtime.createSandbox(this.sandboxSpec(this.state.uid));
+        try {
+          this.sandbox = await this.runtime.createSandbox(this.sandboxSpec(this.state.uid));
+        } catch (err) {
+          // FailedCreatePodSandBox: the core records the event and retries with back-off.
+          const message = err instanceof Error ? err.message : String(err);
+          this.state = recordSandboxFailed(this.state, message, this.clock.now());
+          this.log('warn', 'sandbox creation failed', { attempt: a.attempt, error: message });
+          return;
+        }
         this.state = recordSandboxReady(this.state, this.clock.now());
         return;
       }
@@ -368,7 +397,7 @@ export class PodWorker {
         return this.kill(a);
       case 'preStop': {
         const spec = allContainers(this.pod).find((c) => c.name === a.container);
-        if (spec?.lifecycle?.preStop?.exec) this.track(this.runHook(a.container, a.instanceId, 'preStop', this.clock.now() + (this.pod.spec.terminationGracePeriodSeconds ?? 30) * 1000));
+        if (spec?.lifecycle?.preStop?.exec) this.track(this.runHook(a.container, a.instanceId, 'preStop', this.clock.now() + podGraceSeconds(this.pod) * 1000));
         return;
       }
       case 'remove': {
@@ -380,7 +409,9 @@ export class PodWorker {
       }
       case 'recreatePod': {
         if (this.sandbox) await this.runtime.releaseSandbox(this.sandbox, { deleteData: true });
-        this.notice({ level: 'recreate', trigger: 'budget', description: this.state.stopping?.message ?? 're-created' });
+        // The stop record says what asked for the re-creation (the API or the budget ladder).
+        const trigger = this.state.stopping?.trigger ?? { kind: 'api' };
+        this.notice({ level: 'recreate', trigger: restartTriggerLabel(trigger, 'recreate'), cause: trigger, description: this.state.stopping?.message ?? 're-created' });
         const pod: Pod = structuredClone(this.pod);
         pod.metadata.annotations = { ...(pod.metadata.annotations ?? {}), [ANN_RECREATIONS]: String(a.recreations) };
         this.sinks.onRecreate?.(pod, a.recreations);
@@ -405,11 +436,10 @@ export class PodWorker {
     }
     const rc = this.state.containers[a.container]?.restartCount ?? 0;
     let notice: Omit<RestartNotice, 'time' | 'pod' | 'namespace' | 'podUid'> | undefined;
-    if (a.cause.kind === 'restart') {
-      const policy = spec.restartPolicy ?? this.pod.spec.restartPolicy ?? 'Always';
+    if (a.cause.kind === 'restart' && a.cause.trigger) {
       notice = {
-        level: 'container', container: a.container, trigger: a.cause.trigger ?? 'policy',
-        description: describeRestart(a.cause, policy), restartCount: rc,
+        level: 'container', container: a.container, trigger: restartTriggerLabel(a.cause.trigger), cause: a.cause.trigger,
+        description: describeRestart(a.cause), restartCount: rc,
       };
       if (a.cause.exitCode !== undefined) {
         notice.exitCode = a.cause.exitCode;
@@ -417,8 +447,7 @@ export class PodWorker {
         if (sig) notice.signal = sig;
       }
       if (a.cause.sinceExitMs !== undefined) notice.backoffMs = a.cause.sinceExitMs;
-      const rule = /^restartPolicyRules\[(\d+)\]$/.exec(a.cause.trigger ?? '');
-      if (rule) notice.rule = Number(rule[1]);
+      if (a.cause.trigger.kind === 'rule') notice.rule = a.cause.trigger.index;
     }
     const argv = [...(spec.command ?? []), ...(spec.args ?? [])];
     const now = this.clock.now();
@@ -503,7 +532,7 @@ export class PodWorker {
     if (prober.start()) this.probers.set(id, prober);
     // postStart must finish before the next container of the pass starts (§3.3).
     if (spec.lifecycle?.postStart?.exec) {
-      const ok = await this.runHook(a.container, id, 'postStart', this.clock.now() + (this.pod.spec.terminationGracePeriodSeconds ?? 30) * 1000);
+      const ok = await this.runHook(a.container, id, 'postStart', this.clock.now() + podGraceSeconds(this.pod) * 1000);
       if (!ok && this.handles.has(id)) {
         this.state = recordPostStartFailed(this.state, a.container, id, 'PostStartHook failed', this.clock.now());
         await this.runtime.killAll(id);

@@ -7,6 +7,11 @@ import type { Container, HTTPGetAction, LifecycleHandler, Pod, Probe } from './t
 
 /** `v1.DefaultTerminationGracePeriodSeconds`. */
 export const DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS = 30;
+
+/** A pod's `terminationGracePeriodSeconds`, or the API server's default when it was never defaulted. */
+export function podGraceSeconds(pod: Pick<Pod, 'spec'>): number {
+  return pod.spec.terminationGracePeriodSeconds ?? DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS;
+}
 /** `v1.TerminationMessagePathDefault`. */
 export const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';
 

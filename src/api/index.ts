@@ -35,7 +35,8 @@ export {
   type SelectResult,
 } from './parse.js';
 export { decodePod, isPlainObject, type DecodeResult } from './decode.js';
-export { DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS, DEFAULT_TERMINATION_MESSAGE_PATH, defaultImagePullPolicy, defaultPod } from './defaults.js';
+export { DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS, DEFAULT_TERMINATION_MESSAGE_PATH, defaultImagePullPolicy, defaultPod, podGraceSeconds } from './defaults.js';
+export { restartTriggerLabel, type BudgetRung, type RestartTrigger } from './restart-trigger.js';
 export {
   MAX_EXIT_CODE_VALUES,
   MAX_RESTART_RULES,

@@ -363,6 +363,13 @@ export function runKubeconfig(f: ClientFlags): number {
   return 0;
 }
 
+/** The real exits of the instances an in-place restart removed (their `lastState` shows the reset's record). */
+function removedText(n: RestartNotice): string {
+  if (!n.removed || n.removed.length === 0) return '';
+  const exits = n.removed.map((x) => `${x.container} ${x.exitCode}${x.signal ? ` (${x.signal})` : x.reason === 'OOMKilled' ? ' (OOMKilled)' : ''}`);
+  return `; removed: ${exits.join(', ')}`;
+}
+
 /** `podvisor history pod NAME`: the restart records of a pod as a timeline. */
 export async function runHistory(name: string, f: ClientFlags): Promise<number> {
   const ep = resolveEndpoint(f);
@@ -386,7 +393,7 @@ export async function runHistory(name: string, f: ClientFlags): Promise<number> 
     n.trigger,
     n.backoffMs !== undefined ? `${(n.backoffMs / 1000).toFixed(1)}s` : '-',
     n.latencyMs !== undefined ? `${n.latencyMs} ms` : '-',
-    `${n.description}${n.level === 'recreate' ? ` (old UID ${n.podUid})` : ''}`,
+    `${n.description}${n.level === 'recreate' ? ` (old UID ${n.podUid})` : ''}${removedText(n)}`,
   ])];
   const lines = formatTable(rows);
   out(`${p.bold(lines[0] ?? '')}\n`);

@@ -14,7 +14,7 @@ import type { RecordedEvent, RestartNotice } from '../agent/events.js';
 import { PodRejectedError, Supervisor } from '../agent/supervisor.js';
 import { PodvisorMetrics } from '../agent/metrics.js';
 import { createServer, type Server } from 'node:http';
-import { DEFAULT_CORE_OPTIONS, type CoreOptions } from '../core/plan.js';
+import { DEFAULT_CORE_OPTIONS, type CoreOptions } from '../core/plan/index.js';
 import { createRuntime, gpuInventory, RUNTIMES } from './node-setup.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { colourStatus, eventLine, formatTable, palette, podRow, restartLine } from './view.js';

@@ -12,7 +12,7 @@ import pino from 'pino';
 import { parseDurationFlag } from '../api/index.js';
 import { systemClock } from '../agent/clock.js';
 import { NodeAgent } from '../agent/node.js';
-import { DEFAULT_CORE_OPTIONS } from '../core/plan.js';
+import { DEFAULT_CORE_OPTIONS } from '../core/plan/index.js';
 import { createRuntime, gpuInventory, RUNTIMES } from './node-setup.js';
 import { createApiServer } from '../server/http.js';
 import { FileStore, writeFileAtomic } from '../store/file-store.js';

@@ -3,9 +3,11 @@
  *
  * The state is plain JSON (it is persisted as is, C1). The agent never edits it directly: it
  * records facts reported by the runtime and the prober through the `record*` functions here,
- * and asks {@link ../core/plan.ts reconcile} what to do next. Every function is pure and returns a
+ * and asks the planner (`core/plan/`) what to do next; the planner changes the state only
+ * through the named transitions of `core/transitions.ts`. Every function is pure and returns a
  * new state; times are epoch milliseconds passed in by the caller.
  */
+import type { RestartTrigger } from '../api/restart-trigger.js';
 import type { PodPhase } from '../api/types.js';
 import type { BackoffEntry } from './backoff.js';
 import type { ContainerKind } from './rules.js';
@@ -27,7 +29,7 @@ export type InstancePhase = 'creating' | 'created' | 'running' | 'exited' | 'unk
 
 /** What the reconcile decided for an exited instance (taken once, at the first reconcile after the exit). */
 export type InstanceDecision =
-  | { kind: 'restart'; counted: boolean; trigger: string; immediate?: boolean }
+  | { kind: 'restart'; counted: boolean; trigger: RestartTrigger; immediate?: boolean }
   | { kind: 'completed' }
   | { kind: 'none' }
   | { kind: 'reset' }
@@ -51,6 +53,8 @@ export interface KillRecord {
   sigterm?: boolean;
   /** Absolute SIGKILL time. */
   sigkillAt?: number;
+  /** For probe kills: the probe that failed. */
+  probe?: 'liveness' | 'startup';
 }
 
 /** One execution of a container. */
@@ -82,6 +86,8 @@ export interface Instance {
   lostOnRestart?: boolean;
   /** The instance vanished from the runtime while it was running (§7.2). */
   vanished?: boolean;
+  /** The first instance after a reset removed the container: until it runs, it still shows `RestartingAllContainers` (D3). */
+  afterReset?: boolean;
 }
 
 /** `state.terminated` / `lastState.terminated` as published. */
@@ -123,13 +129,34 @@ export interface ContainerRecord {
   rerun?: boolean;
   /** A manual restart was requested through the API (§2.8) and is not yet ordered. */
   manualRestartAt?: number;
+  /** Consecutive container creations that failed before the process ran (retried with back-off, §7.2). */
+  createFailures?: number;
 }
 
-/** What started a reset (§4.1). */
-export type ResetTrigger =
-  | { kind: 'rule'; text: string }
-  | { kind: 'api'; text: string; requestedBy?: string }
-  | { kind: 'budget'; text: string };
+/**
+ * Start errors raised before the container's process existed (`CreateContainerError`,
+ * `CreateContainerConfigError`): the container never ran, so the kubelet retries it with
+ * back-off whatever the restart policy, and its `restartCount` does not grow.
+ */
+export function isCreateError(reason: string | undefined): boolean {
+  return reason === 'CreateContainerError' || reason === 'CreateContainerConfigError';
+}
+
+/** What started a reset (§4.1): the trigger as a value, and the cause as the `RestartingAllContainers` event words it. */
+export interface ResetTrigger {
+  /** `rule` (T1), `api` (T2) or `budget` (T3). */
+  trigger: RestartTrigger;
+  /** `container <name> exited with code <code> matching restartPolicyRules[<j>]`, or the API/budget text (C5). */
+  text: string;
+  /** The exit code of the first source (rule and budget resets). */
+  exitCode?: number;
+}
+
+/** An instance a reset removed, with its real terminated record (kept for the restart record, D3). */
+export interface RemovedInstance {
+  container: string;
+  record: TerminatedRecord;
+}
 
 /** The durable record of an in-place restart of all containers (§4.2 BG1). */
 export interface ResetRecord {
@@ -142,6 +169,8 @@ export interface ResetRecord {
   sources: string[];
   /** Instance IDs killed by this reset (always targets, never rule-evaluated). */
   killed: string[];
+  /** The instances removed so far, in removal order, with their real exits (§4.4 R3). */
+  removed: RemovedInstance[];
   /** `removing` = steps 1-3, `waiting` = step 4 with a pod back-off pending, `restarting` = step 5. */
   step: 'removing' | 'waiting' | 'restarting';
   conditionReason: string;
@@ -154,6 +183,8 @@ export interface ResetRecord {
 export interface StopRecord {
   reason: 'Finished' | 'RestartBudgetExceeded' | 'DeadlineExceeded' | 'Recreate';
   message?: string;
+  /** For `Recreate`: what asked for the re-creation (the API, or the budget ladder). */
+  trigger?: RestartTrigger;
   at: number;
   /** SIGKILL deadline for every container (at + grace). */
   deadline: number;
@@ -163,6 +194,23 @@ export interface StopRecord {
 export interface DeletionRecord {
   requestedAt: number;
   deadline: number;
+}
+
+/** A sandbox creation that failed, retried with back-off (kubelet `FailedCreatePodSandBox`). */
+export interface SandboxFailure {
+  message: string;
+  at: number;
+  /** Consecutive failures so far (the retry waits back-off INITIAL × 2^(failures-1), capped at MAX). */
+  failures: number;
+  /** The `FailedCreatePodSandBox` event of this failure has been recorded. */
+  reported?: boolean;
+}
+
+/** The pod's sandbox as the core sees it. `failed`: the last creation failed and waits for its retry. */
+export interface SandboxRecord {
+  state: 'none' | 'creating' | 'ready' | 'lost' | 'failed';
+  attempt: number;
+  failure?: SandboxFailure;
 }
 
 /** Published condition bookkeeping: `lastTransitionTime` changes only when the status changes. */
@@ -178,7 +226,7 @@ export interface PodState {
   acceptedAt: number;
   /** `status.startTime`: when the sandbox was first ready. */
   startTime?: number;
-  sandbox: { state: 'none' | 'creating' | 'ready' | 'lost'; attempt: number };
+  sandbox: SandboxRecord;
   /** Container records keyed by name (names are unique across kinds). */
   containers: Record<string, ContainerRecord>;
   /** Per-container CrashLoopBackOff entries keyed by container name (C1). */
@@ -228,169 +276,6 @@ export function newPodState(uid: string, now: number): PodState {
   };
 }
 
-/**
- * Deep copy of plain JSON data (the state is JSON, C1). A restart records several facts, and
- * structuredClone's serializer was the largest part of the exit-to-restart time.
- */
-function clone<T>(v: T): T {
-  if (Array.isArray(v)) return v.map(clone) as T;
-  if (v === null || typeof v !== 'object') return v;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v)) out[k] = clone((v as Record<string, unknown>)[k]);
-  return out as T;
-}
-
-function updateInstance(state: PodState, container: string, instanceId: string | undefined, f: (i: Instance, c: ContainerRecord) => void): PodState {
-  const s = clone(state);
-  const c = s.containers[container];
-  const inst = c?.instance;
-  if (!c || !inst) return state;
-  if (instanceId !== undefined && inst.id !== '' && inst.id !== instanceId) return state;
-  f(inst, c);
-  return s;
-}
-
-/** The sandbox is ready (first time: `startTime`). */
-export function recordSandboxReady(state: PodState, now: number): PodState {
-  const s = clone(state);
-  s.sandbox = { state: 'ready', attempt: state.sandbox.attempt };
-  s.startTime ??= now;
-  return s;
-}
-
-/** The sandbox is gone (§2.6). */
-export function recordSandboxLost(state: PodState): PodState {
-  const s = clone(state);
-  s.sandbox = { state: 'lost', attempt: state.sandbox.attempt };
-  return s;
-}
-
-/** The runtime created the instance ordered by a `start` action. */
-export function recordCreated(state: PodState, container: string, instanceId: string, now: number): PodState {
-  return updateInstance(state, container, undefined, (i) => {
-    i.id = instanceId;
-    if (i.phase === 'creating') i.phase = 'created';
-    i.createdAt = now;
-  });
-}
-
-/** The instance is running. `hasStartupProbe`: `started` waits for the probe (§2.5 P1). */
-export function recordStarted(state: PodState, container: string, instanceId: string, startedAt: number, hasStartupProbe: boolean, hasReadinessProbe: boolean): PodState {
-  return updateInstance(state, container, instanceId, (i, c) => {
-    if (i.phase === 'exited') return;
-    i.id = instanceId;
-    i.phase = 'running';
-    i.startedAt = startedAt;
-    i.started = !hasStartupProbe;
-    i.ready = !hasStartupProbe && !hasReadinessProbe;
-    c.everRan = true;
-  });
-}
-
-/** The exit of an instance (D10: code, or 128 + signal; `oomKilled` for memory-limit kills). */
-export function recordExited(
-  state: PodState,
-  container: string,
-  instanceId: string,
-  exit: { exitCode: number; finishedAt: number; oomKilled?: boolean; message?: string },
-): PodState {
-  return updateInstance(state, container, instanceId, (i, c) => {
-    if (i.phase === 'exited') return;
-    i.phase = 'exited';
-    i.exitCode = exit.exitCode;
-    i.finishedAt = exit.finishedAt;
-    // `started` is kept: whether the instance had started matters for sidecar ordering (§3.2 I3).
-    i.ready = false;
-    if (exit.oomKilled) i.oomKilled = true;
-    if (exit.message !== undefined) i.message = exit.message;
-    c.everRan = true;
-  });
-}
-
-/** A start that failed before the process ran: an exit with code 128 and a waiting reason (§7.2). */
-export function recordStartFailed(state: PodState, container: string, reason: string, message: string, now: number): PodState {
-  return updateInstance(state, container, undefined, (i) => {
-    i.phase = 'exited';
-    i.exitCode = 128;
-    i.startedAt ??= now;
-    i.finishedAt = now;
-    i.startError = { reason, message };
-    i.message = message;
-  });
-}
-
-/** A postStart hook failed: the instance is killed and its exit is ordinary (§3.3). */
-export function recordPostStartFailed(state: PodState, container: string, instanceId: string, message: string, now: number): PodState {
-  return updateInstance(state, container, instanceId, (i) => {
-    i.startError = { reason: 'PostStartHookError', message };
-    i.kill ??= { cause: 'postStart', ordered: true, at: now, restart: false, message: 'PostStartHook failed' };
-  });
-}
-
-/**
- * The runtime cannot tell the instance's state (§2.4). `afterRestart`: the state is unknown
- * only because podvisor restarted and could not re-adopt the instance.
- */
-export function recordUnknown(state: PodState, container: string, instanceId: string, afterRestart = false): PodState {
-  return updateInstance(state, container, instanceId, (i) => {
-    if (i.phase === 'exited') return;
-    i.phase = 'unknown';
-    if (afterRestart) i.lostOnRestart = true;
-  });
-}
-
-/**
- * The instance is gone from the runtime without an observed exit (e.g. found missing after a
- * podvisor restart). Published as `ContainerStatusUnknown` (§7.2) and started again, whatever
- * the policy, without rule evaluation (§2.4); a reset's target stays a target.
- */
-export function recordVanished(state: PodState, container: string, instanceId: string, now: number): PodState {
-  return updateInstance(state, container, instanceId, (i) => {
-    if (i.phase === 'exited') return;
-    const wasRunning = i.phase === 'running';
-    i.phase = 'exited';
-    i.exitCode = 137;
-    i.finishedAt = now;
-    i.vanished = wasRunning;
-    i.kill ??= { cause: 'unknown', ordered: true, at: now, restart: true, message: '' };
-  });
-}
-
-/**
- * After a podvisor restart: kills that were ordered may not have been carried out. Marks them
- * unordered so the next reconcile orders them again (§4.10: reset targets stay targets).
- */
-export function recoverAfterRestart(state: PodState): PodState {
-  const s = clone(state);
-  for (const c of Object.values(s.containers)) {
-    const i = c.instance;
-    if (i?.kill && i.phase !== 'exited') i.kill.ordered = false;
-  }
-  return s;
-}
-
-/** A probe result for the current instance (§2.5). */
-export function recordProbe(
-  state: PodState,
-  container: string,
-  instanceId: string,
-  probe: 'liveness' | 'readiness' | 'startup',
-  result: 'success' | 'failure',
-): PodState {
-  return updateInstance(state, container, instanceId, (i) => {
-    if (i.phase !== 'running') return;
-    if (probe === 'startup') {
-      if (result === 'success') {
-        if (!i.started) i.started = true;
-      } else if (!i.started) i.startupFailed = true;
-    } else if (probe === 'liveness') {
-      i.livenessFailed = result === 'failure' ? true : i.livenessFailed;
-    } else {
-      i.ready = result === 'success';
-    }
-  });
-}
-
 /** The terminated record of an exited (or vanished) instance. */
 export function terminatedRecordOf(inst: Instance): TerminatedRecord {
   const exitCode = inst.exitCode ?? 137;
@@ -411,26 +296,4 @@ export function terminatedRecordOf(inst: Instance): TerminatedRecord {
   if (inst.finishedAt !== undefined) rec.finishedAt = inst.finishedAt;
   if (inst.id !== '') rec.containerID = inst.id;
   return rec;
-}
-
-/** The pod cannot be placed now (§1.4): it waits without sandbox or container statuses. */
-export function recordUnschedulable(state: PodState, message: string): PodState {
-  return { ...clone(state), unschedulable: { reason: 'Unschedulable', message } };
-}
-
-/** The pod has been placed; acceptance continues (§3.1). */
-export function recordScheduled(state: PodState): PodState {
-  const s = clone(state);
-  delete s.unschedulable;
-  return s;
-}
-
-/** A deletion request (§8.1 step 1). `graceSeconds` overrides `terminationGracePeriodSeconds`. */
-export function recordDeletion(state: PodState, now: number, graceSeconds: number): PodState {
-  if (state.deletion) {
-    // A second delete may only shorten the deadline.
-    const deadline = Math.min(state.deletion.deadline, now + graceSeconds * 1000);
-    return { ...clone(state), deletion: { requestedAt: state.deletion.requestedAt, deadline } };
-  }
-  return { ...clone(state), deletion: { requestedAt: now, deadline: now + graceSeconds * 1000 } };
 }

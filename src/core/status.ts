@@ -7,10 +7,15 @@ import type {
   ContainerState, ContainerStateTerminated, ContainerStatus, Pod, PodCondition, PodPhase, PodStatus,
 } from '../api/types.js';
 import { formatGoDuration } from '../api/duration.js';
+import { formatTimestamp } from '../api/time.js';
 import {
   ephemeralRefs, hasRestartAllRule, initRefs, isRestartableFor, regularRefs, type ContainerRef,
 } from './rules.js';
-import { terminatedRecordOf, type ContainerRecord, type Instance, type PodState, type TerminatedRecord } from './model.js';
+import { isCreateError, terminatedRecordOf, type ContainerRecord, type Instance, type PodState, type TerminatedRecord } from './model.js';
+import { RESET_REMOVED_RECORD } from './transitions.js';
+
+/** D3: the waiting state of a container removed by a reset, from its removal until its next instance runs. */
+const RESET_REMOVED_WAITING = { reason: RESET_REMOVED_RECORD.reason, message: RESET_REMOVED_RECORD.message };
 
 /** Input of {@link computePodStatus}. */
 export interface StatusInput {
@@ -27,7 +32,7 @@ export function formatTime(ms: number): string {
   if (text === undefined) {
     // A pod's status repeats the same few instants on every publish: keep the last ones.
     if (formatted.size >= 256) formatted.clear();
-    text = new Date(sec * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    text = formatTimestamp(ms);
     formatted.set(sec, text);
   }
   return text;
@@ -77,10 +82,10 @@ function containerStatus(input: StatusInput, ref: ContainerRef): ContainerStatus
       if (s.deletion || s.stopping || terminal || !s.reset) {
         // §8.1 step 7: removed by a cancelled reset and not started again.
         st.state = { terminated: fmtTerminated(c.last) };
-      } else if (s.reset.step === 'removing') {
-        st.state = { waiting: { reason: 'RestartingAllContainers', message: 'The container is removed because RestartAllContainers in place' } };
       } else if (s.reset.step === 'waiting' && s.reset.backoffWait) {
         st.state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${formatGoDuration(s.reset.backoffWait.delayMs)} restarting all containers pod=${podRef(pod, s.uid)}` } };
+      } else {
+        st.state = { waiting: { ...RESET_REMOVED_WAITING } };
       }
     }
     return st;
@@ -88,7 +93,8 @@ function containerStatus(input: StatusInput, ref: ContainerRef): ContainerStatus
   if (inst.id !== '') st.containerID = inst.id;
   switch (inst.phase) {
     case 'creating':
-      if (c.restartCount > 0 || c.last) st.state = { waiting: {} };
+      if (inst.afterReset) st.state = { waiting: { ...RESET_REMOVED_WAITING } };
+      else if (c.restartCount > 0 || c.last) st.state = { waiting: {} };
       break;
     case 'created':
       st.state = { waiting: {} };
@@ -109,6 +115,9 @@ function containerStatus(input: StatusInput, ref: ContainerRef): ContainerStatus
       if (!stopping && c.rerun) {
         st.state = { waiting: { reason: defaultReason } };
         st.lastState = { terminated: term };
+      } else if (!stopping && d?.kind === 'restart' && inst.startError && isCreateError(inst.startError.reason)) {
+        // The container was never created: it waits with the error, `lastState` carried over (§7.2).
+        st.state = { waiting: { reason: inst.startError.reason, message: inst.startError.message } };
       } else if (!stopping && d?.kind === 'restart' && c.backoffWait) {
         st.state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${formatGoDuration(c.backoffWait.delayMs)} restarting failed container=${ref.name} pod=${podRef(pod, s.uid)}` } };
         st.lastState = { terminated: term };

@@ -3,7 +3,7 @@
  * cleanup), CrashLoopBackOff checks, E2E and docs scenarios. Each test names its row.
  */
 import { describe, expect, it } from 'vitest';
-import { B, Bi, Bs, ctr, mkPod, R, RA, Sim } from './harness.js';
+import { B, Bi, Bs, ctr, mkPod, R, RA, RESET_LAST_STATE, RESET_WAITING, Sim } from './harness.js';
 
 function bsRunning(): Sim {
   const sim = new Sim(Bs('Always')).sync();
@@ -240,6 +240,71 @@ describe('spec §9 rows 51-55: container restart rules (E2E)', () => {
   });
 });
 
+/** Every published state of `name` from its removal by the reset until it runs again. */
+function statesBetweenRemovalAndRun(sim: Sim, name: string): unknown[] {
+  const out: unknown[] = [];
+  let removed = false;
+  for (const st of sim.history) {
+    const cs = [...(st.initContainerStatuses ?? []), ...(st.containerStatuses ?? [])].find((x) => x.name === name);
+    if (!cs) continue;
+    if (!removed && cs.state.waiting?.reason === 'RestartingAllContainers') removed = true;
+    if (removed && cs.state.running) break;
+    if (removed) out.push(cs.state);
+  }
+  return out;
+}
+
+describe('D3: statuses during and after an in-place restart (kubelet 1.36, PR #136964)', () => {
+  it('2 containers: the source and the last-removed bystander show RestartingAllContainers from removal until they run, then lastState 137 RestartingAllContainers', () => {
+    const pod = mkPod({ restartPolicy: 'Never', containers: [ctr('source', { restartPolicy: 'Never', restartPolicyRules: [RA('In', [42])] }), ctr('bystander')] });
+    const sim = new Sim(pod).sync();
+    sim.history = [];
+    sim.exit('source', 42).sync();
+    for (const n of ['source', 'bystander']) {
+      const states = statesBetweenRemovalAndRun(sim, n);
+      expect(states.length, n).toBeGreaterThan(0);
+      for (const st of states) expect(st, n).toEqual({ waiting: RESET_WAITING });
+      expect(sim.cs(n).state.running, n).toBeDefined();
+      expect(sim.cs(n).lastState.terminated, n).toEqual(RESET_LAST_STATE);
+      expect(sim.cs(n).restartCount, n).toBe(1);
+    }
+    // The real exits stay in the reset record: the source's 42 Error, the bystander's SIGKILL.
+    expect(sim.closedResets).toHaveLength(1);
+    expect(sim.closedResets[0]?.outcome).toBe('completed');
+    expect(sim.closedResets[0]?.record.removed).toEqual([
+      { container: 'bystander', record: expect.objectContaining({ exitCode: 137, reason: 'Error' }) },
+      { container: 'source', record: expect.objectContaining({ exitCode: 42, reason: 'Error' }) },
+    ]);
+  });
+
+  it('init containers and sidecars removed by a reset show RestartingAllContainers while they wait for their turn, and keep the reset record as lastState until the next instance terminates', () => {
+    const pod = mkPod({
+      restartPolicy: 'Always',
+      init: [ctr('init'), ctr('sidecar', { restartPolicy: 'Always' })],
+      containers: [ctr('source', { restartPolicy: 'Never', restartPolicyRules: [RA('In', [42])] }), ctr('regular')],
+    });
+    const sim = new Sim(pod).sync();
+    sim.exit('init', 0).sync();
+    sim.history = [];
+    sim.exit('source', 42).sync();
+    // init runs again first; the others wait for their turn, still showing the reset's state.
+    expect(sim.cs('init').state.running).toBeDefined();
+    for (const n of ['sidecar', 'source', 'regular']) expect(sim.cs(n).state.waiting, n).toEqual(RESET_WAITING);
+    for (const n of ['init', 'sidecar', 'source', 'regular']) expect(sim.cs(n).lastState.terminated, n).toEqual(RESET_LAST_STATE);
+    sim.exit('init', 0).sync();
+    for (const n of ['init', 'sidecar', 'source', 'regular']) {
+      expect(sim.cs(n).lastState.terminated, n).toEqual(RESET_LAST_STATE);
+      expect(sim.cs(n).restartCount, n).toBe(1);
+    }
+    expect(sim.cs('init').state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+    // The next exit of the regular container replaces the reset record with its own.
+    sim.exit('regular', 3).sync();
+    expect(sim.cs('regular').lastState.terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
+    expect(sim.cs('regular').restartCount).toBe(2);
+    expect(sim.cs('source').lastState.terminated).toEqual(RESET_LAST_STATE);
+  });
+});
+
 describe('spec §9 rows 56-63: RestartAllContainers end to end', () => {
   it('row 56: regular source exits 42 once -> init, sidecar, source, regular each restarted once, phase stays Running', () => {
     const pod = mkPod({
@@ -259,7 +324,8 @@ describe('spec §9 rows 56-63: RestartAllContainers end to end', () => {
     expect(reasons.has('RestartingAllContainers')).toBe(true);
     for (const n of ['init', 'sidecar', 'source', 'regular']) {
       expect(sim.cs(n).restartCount, n).toBe(1);
-      expect(sim.cs(n).lastState.terminated, n).toBeDefined();
+      // D3: lastState is the reset's record, not the removed instance's real exit.
+      expect(sim.cs(n).lastState.terminated, n).toEqual(RESET_LAST_STATE);
     }
     expect(sim.cs('source').state.running).toBeDefined();
     expect(sim.cs('regular').state.running).toBeDefined();

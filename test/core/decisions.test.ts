@@ -3,7 +3,7 @@
  * scenarios B1-B5 (spec §10). P6, P7 and B6 are validation rows: see test/api.
  */
 import { describe, expect, it } from 'vitest';
-import { ctr, mkPod, RA, Sim } from './harness.js';
+import { ctr, mkPod, RA, RESET_LAST_STATE, Sim } from './harness.js';
 
 const probe = { exec: { command: ['true'] }, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 };
 
@@ -18,7 +18,7 @@ describe('podvisor decisions P1-P11', () => {
     expect(sim.history.every((st) => !st.conditions?.some((c) => c.type === 'AllContainersRestarting'))).toBe(true);
   });
 
-  it('P2: restart API called while a runs -> condition True then False; a restarted once with lastState 137 Error; condition stays published', () => {
+  it('P2: restart API called while a runs -> condition True then False; a restarted once with lastState 137 RestartingAllContainers (D3); condition stays published', () => {
     const sim = new Sim(mkPod({ containers: [ctr('a')] })).sync();
     expect(sim.cond('AllContainersRestarting')).toBeUndefined();
     sim.autoExitOnKill = false;
@@ -31,8 +31,10 @@ describe('podvisor decisions P1-P11', () => {
     sim.autoExitOnKill = true;
     sim.exit('a', 137).sync();
     expect(sim.cs('a').restartCount).toBe(1);
-    expect(sim.cs('a').lastState.terminated).toMatchObject({ exitCode: 137, reason: 'Error' });
+    expect(sim.cs('a').lastState.terminated).toEqual(RESET_LAST_STATE);
     expect(sim.cs('a').state.running).toBeDefined();
+    // The real exit (137 Error, SIGKILL by the reset) is in the restart record.
+    expect(sim.closedResets.at(-1)?.record.removed).toEqual([{ container: 'a', record: expect.objectContaining({ exitCode: 137, reason: 'Error' }) }]);
     const c = sim.cond('AllContainersRestarting');
     expect(c?.status).toBe('False');
     expect(c?.reason).toBeUndefined();
@@ -87,7 +89,7 @@ describe('podvisor decisions P1-P11', () => {
     expect(sim.cs('a').state.running).toBeDefined();
   });
 
-  it('P8: restart-grace-period-seconds 5, container traps SIGTERM and exits 0 -> SIGTERM not SIGKILL, no preStop, lastState 0 Completed', () => {
+  it('P8: restart-grace-period-seconds 5, container traps SIGTERM and exits 0 -> SIGTERM not SIGKILL, no preStop; the restart record shows 0 Completed, lastState the reset record (D3)', () => {
     const pod = mkPod({
       annotations: { 'podvisor.io/restart-grace-period-seconds': '5' },
       containers: [ctr('a', { lifecycle: { preStop: { exec: { command: ['true'] } } } })],
@@ -99,7 +101,8 @@ describe('podvisor decisions P1-P11', () => {
     expect(sim.kills).toEqual([{ container: 'a', sigterm: true, preStop: false, cause: 'reset' }]);
     const kill = sim.actions.find((a) => a.type === 'kill');
     expect(kill && kill.type === 'kill' ? kill.sigkillAt - sim.now : -1).toBe(5000);
-    expect(sim.cs('a').lastState.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+    expect(sim.cs('a').lastState.terminated).toEqual(RESET_LAST_STATE);
+    expect(sim.closedResets.at(-1)?.record.removed).toEqual([{ container: 'a', record: expect.objectContaining({ exitCode: 0, reason: 'Completed' }) }]);
   });
 
   it('P9: delete with sidecars s1, s2 and regular c -> c gets SIGTERM first, then s2, then s1; SIGKILL never less than 2 s after SIGTERM', () => {
@@ -319,7 +322,7 @@ describe('races between exits and kills', () => {
 
 describe('re-create through the API (§4.11)', () => {
   it('stops the pod gracefully, without rule evaluation, then asks for a new instance; refuses a deleted pod', async () => {
-    const { requestPodRecreate } = await import('../../src/core/plan.js');
+    const { requestPodRecreate } = await import('../../src/core/plan/index.js');
     const sim = new Sim(mkPod({ containers: [ctr('a', { restartPolicy: 'Never', restartPolicyRules: [RA('In', [143])] })] })).sync();
     const r = requestPodRecreate(sim.pod, sim.state, sim.now);
     expect('state' in r).toBe(true);
@@ -338,7 +341,7 @@ describe('re-create through the API (§4.11)', () => {
 
 describe('re-creation holds the phase', () => {
   it('the instance being replaced never reports Failed or Succeeded', async () => {
-    const { requestPodRecreate } = await import('../../src/core/plan.js');
+    const { requestPodRecreate } = await import('../../src/core/plan/index.js');
     const sim = new Sim(mkPod({ containers: [ctr('a')] })).sync();
     const r = requestPodRecreate(sim.pod, sim.state, sim.now);
     if ('state' in r) sim.state = r.state;

@@ -4,13 +4,14 @@
  */
 import type { Container, Pod, PodStatus } from '../../src/api/types.js';
 import {
-  newPodState, recordCreated, recordExited, recordProbe, recordSandboxLost, recordSandboxReady,
-  recordStarted, recordUnknown, recordDeletion, recoverAfterRestart, type PodState,
-} from '../../src/core/model.js';
+  recordCreated, recordExited, recordProbe, recordSandboxLost, recordSandboxReady,
+  recordStarted, recordUnknown, recordDeletion, recoverAfterRestart,
+} from '../../src/core/facts.js';
+import { newPodState, type PodState } from '../../src/core/model.js';
 import {
-  reconcile, requestContainerRestart, requestPodRestart, type Action, type CoreOptions, type PodEvent,
+  reconcile, requestContainerRestart, requestPodRestart, type Action, type ClosedReset, type CoreOptions, type PodEvent,
   type ReconcileResult,
-} from '../../src/core/plan.js';
+} from '../../src/core/plan/index.js';
 
 /** Shorthand rule builders matching the spec's notation R(In,[42]) and RA(In,[42]). */
 export const R = (operator: 'In' | 'NotIn', values: number[]) => ({ action: 'Restart' as const, exitCodes: { operator, values } });
@@ -77,6 +78,11 @@ export const Bs = (restartPolicy: 'Always' | 'OnFailure' | 'Never' = 'Always'): 
 
 export const T0 = Date.UTC(2026, 10, 22, 12, 0, 0);
 
+/** D3: the `lastState.terminated` of every container a reset removed (no times, no containerID). */
+export const RESET_LAST_STATE = { exitCode: 137, reason: 'RestartingAllContainers', message: 'The container is removed because RestartAllContainers in place' };
+/** D3: the waiting state of a container removed by a reset, until it runs again. */
+export const RESET_WAITING = { reason: 'RestartingAllContainers', message: 'The container is removed because RestartAllContainers in place' };
+
 /** What the fake runtime does with a kill: the exit code the process reports. */
 export type KillBehaviour = 'auto' | 'manual';
 
@@ -101,6 +107,8 @@ export class Sim {
   /** Every kill in order: container name and whether it was SIGTERM first. */
   kills: { container: string; sigterm: boolean; preStop: boolean; cause: string }[] = [];
   removes: string[] = [];
+  /** Every reset record the core closed, in order (what the agent turns into restart records). */
+  closedResets: ClosedReset[] = [];
   /** Containers whose processes ignore SIGTERM (exit only at SIGKILL). */
   ignoreTerm = new Set<string>();
   /** Exit code a container reports on SIGTERM (default 143). */
@@ -125,6 +133,7 @@ export class Sim {
     this.status = r.status;
     this.history.push(r.status);
     this.wakeAt = r.wakeAt;
+    if (r.resetClosed) this.closedResets.push(r.resetClosed);
     return r;
   }
 

@@ -97,7 +97,10 @@ spec:
     expect(line(/podvisor_restart_budget_exhaustions_total\{namespace="default",pod="ladder",rung="fail"\} (\d+)/)).toBe(1);
     expect(line(new RegExp(`kube_pod_status_phase\\{namespace="default",pod="ladder",uid="${final.metadata.uid}",phase="Failed"\\} (\\d+)`))).toBe(1);
     expect(line(new RegExp(`kube_pod_container_status_restarts_total\\{namespace="default",pod="ladder",uid="${final.metadata.uid}",container="a"\\} (\\d+)`))).toBe(2);
-    expect(line(new RegExp(`kube_pod_container_status_last_terminated_exitcode\\{namespace="default",pod="ladder",uid="${final.metadata.uid}",container="a"\\} (\\d+)`))).toBe(1);
+    // D3: the fresh instance's last in-place restart left lastState = 137 RestartingAllContainers
+    // (kube-state-metrics reads lastState, as the kubelet 1.36 publishes it).
+    expect(line(new RegExp(`kube_pod_container_status_last_terminated_exitcode\\{namespace="default",pod="ladder",uid="${final.metadata.uid}",container="a"\\} (\\d+)`))).toBe(137);
+    expect(line(new RegExp(`kube_pod_container_status_last_terminated_reason\\{namespace="default",pod="ladder",uid="${final.metadata.uid}",container="a",reason="RestartingAllContainers"\\} (\\d+)`))).toBe(1);
     expect(m.body).toMatch(/podvisor_restart_duration_seconds_count\{level="container"\} 2/);
     expect(m.body).not.toContain(`uid="${uid1}"`); // the replaced instance's series are gone
     const promtool = spawnSync('promtool', ['check', 'metrics'], { input: m.body, encoding: 'utf8' });
