@@ -13,7 +13,7 @@ import type { ContainerRuntime } from '../runtime/types.js';
 import { ApiError, type EventObject, type ServerBackend, type Unsubscribe, type WatchEvent } from '../server/backend.js';
 import type { FileStore, PodRecord } from '../store/file-store.js';
 import type { Clock } from './clock.js';
-import type { RecordedEvent, RestartNotice } from './events.js';
+import type { RecordedEvent, RestartNotice } from '../api/records.js';
 import { PodvisorMetrics } from './metrics.js';
 import { PodRejectedError, Supervisor } from './supervisor.js';
 import type { PodWorker } from './worker.js';

@@ -10,7 +10,7 @@ import { parseQuantity } from '../api/quantity.js';
 import type { CoreOptions } from '../core/plan.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import type { Clock } from './clock.js';
-import type { RecordedEvent, RestartNotice } from './events.js';
+import type { RecordedEvent, RestartNotice } from '../api/records.js';
 import { PodWorker } from './worker.js';
 
 /** Callbacks of the supervisor's owner (CLI live view, store, metrics). */

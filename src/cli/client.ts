@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { loadPods, formatInvalidPod, renderManifestError } from '../api/index.js';
 import type { Pod } from '../api/types.js';
-import type { RestartNotice } from '../agent/events.js';
+import type { RestartNotice } from '../api/records.js';
 import { DEFAULT_LISTEN, defaultDataDir, tlsPaths, tokenFor } from './serve.js';
 import { colourStatus, formatTable, palette, podRow, shortAge } from './view.js';
 

@@ -3,7 +3,7 @@
  * RESTARTS, AGE) and event lines, coloured on a TTY.
  */
 import type { ContainerStatus, Pod } from '../api/types.js';
-import type { RecordedEvent, RestartNotice } from '../agent/events.js';
+import type { RecordedEvent, RestartNotice } from '../api/records.js';
 
 /** ANSI colours, or none. */
 export interface Palette {

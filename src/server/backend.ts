@@ -5,7 +5,7 @@
  */
 import type { Pod } from '../api/types.js';
 import type { FieldError } from '../api/errors.js';
-import type { RecordedEvent, RestartNotice } from '../agent/events.js';
+import type { RecordedEvent, RestartNotice } from '../api/records.js';
 
 /** A domain refusal the server renders as a Kubernetes `Status`. */
 export class ApiError extends Error {

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Pod } from '../api/types.js';
 import type { PodState } from '../core/model.js';
-import type { RestartNotice } from '../agent/events.js';
+import type { RestartNotice } from '../api/records.js';
 
 /** Everything podvisor keeps about one pod. */
 export interface PodRecord {

@@ -14,7 +14,7 @@ import type { FieldError } from '../../src/api/errors.js';
 import { podInvalidMessage } from '../../src/api/load.js';
 import type { ContainerStatus, Pod } from '../../src/api/types.js';
 import { validatePod } from '../../src/api/validation.js';
-import type { RestartNotice } from '../../src/agent/events.js';
+import type { RestartNotice } from '../../src/api/records.js';
 import { ApiError, type EventObject, type ServerBackend, type Unsubscribe, type WatchEvent } from '../../src/server/backend.js';
 
 const HISTORY = 1000;

@@ -1,5 +1,8 @@
 /**
- * Kubernetes-shaped events as the agent records them (spec §7.4).
+ * Records shared by every layer: Kubernetes-shaped events as the agent records them
+ * (spec §7.4) and restart records. They live in `api/` because the agent produces them, the
+ * store keeps them, the server serves them and the CLI prints them; none of those layers may
+ * import another for a type.
  */
 
 /** One recorded event, close to core/v1 Event. */
