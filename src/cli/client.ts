@@ -12,7 +12,8 @@ import { loadPods, formatInvalidPod, renderManifestError } from '../api/index.js
 import type { Pod } from '../api/types.js';
 import type { RestartNotice } from '../api/records.js';
 import { DEFAULT_LISTEN, defaultDataDir, tlsPaths, tokenFor } from './serve.js';
-import { colourStatus, formatTable, palette, podRow, shortAge } from './view.js';
+import { shortAge } from '../api/printers.js';
+import { colourStatus, formatTable, palette, podRow } from './view.js';
 
 /** Connection flags shared by every client verb. */
 export interface ClientFlags {
