@@ -11,7 +11,7 @@ import type { PodState } from '../core/model.js';
 import type { CoreOptions } from '../core/plan.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { ApiError, type EventObject, type ServerBackend, type Unsubscribe, type WatchEvent } from '../server/backend.js';
-import type { FileStore, PodRecord } from '../store/file-store.js';
+import type { PodRecord, PodStore } from '../store/types.js';
 import type { Clock } from './clock.js';
 import type { RecordedEvent, RestartNotice } from '../api/records.js';
 import { PodvisorMetrics } from './metrics.js';
@@ -20,7 +20,7 @@ import type { PodWorker } from './worker.js';
 
 /** Options of the node agent, compiled once. */
 export interface NodeAgentOptions {
-  store: FileStore;
+  store: PodStore<PodState>;
   runtime: ContainerRuntime;
   clock: Clock;
   core: CoreOptions;
@@ -60,7 +60,7 @@ export class NodeAgent implements ServerBackend {
   readonly supervisor: Supervisor;
   /** Prometheus metrics of every pod this agent supervises. */
   readonly metrics = new PodvisorMetrics();
-  private readonly store: FileStore;
+  private readonly store: PodStore<PodState>;
   private readonly clock: Clock;
   private readonly runtime: ContainerRuntime;
   private readonly podWatchers = new Set<(e: WatchEvent<Pod>) => void>();
@@ -69,7 +69,7 @@ export class NodeAgent implements ServerBackend {
   private readonly eventHistory: { rv: number; e: WatchEvent<EventObject> }[] = [];
   /** The last event of each (object, type, reason, message), for counting repeats (bounded, oldest dropped). */
   private readonly lastEvents = new Map<string, EventObject>();
-  private readonly records = new Map<string, PodRecord>();
+  private readonly records = new Map<string, PodRecord<PodState>>();
   private readonly log: NonNullable<NodeAgentOptions['log']>;
 
   constructor(o: NodeAgentOptions) {
@@ -137,7 +137,7 @@ export class NodeAgent implements ServerBackend {
     for (const w of this.podWatchers) w(e);
   }
 
-  private persist(key: string, rec: PodRecord, type: 'ADDED' | 'MODIFIED'): void {
+  private persist(key: string, rec: PodRecord<PodState>, type: 'ADDED' | 'MODIFIED'): void {
     rec.pod.metadata.resourceVersion = this.bump();
     this.records.set(key, rec);
     this.store.putPod(rec);
@@ -186,7 +186,7 @@ export class NodeAgent implements ServerBackend {
     const old = this.records.get(key);
     if (old?.pod.metadata.uid) this.metrics.forgetPod(old.pod.metadata.uid);
     const w = this.supervisor.get(key);
-    const rec: PodRecord = { pod: structuredClone(pod), state: w?.state ?? old?.state as PodState, restarts: old?.restarts ?? [] };
+    const rec: PodRecord<PodState> = { pod: structuredClone(pod), state: w?.state ?? old?.state as PodState, restarts: old?.restarts ?? [] };
     this.persist(key, rec, 'MODIFIED');
   }
 
@@ -264,7 +264,7 @@ export class NodeAgent implements ServerBackend {
     return r ? structuredClone(r.pod) : undefined;
   }
 
-  private mustGet(namespace: string, name: string): { rec: PodRecord; worker: PodWorker } {
+  private mustGet(namespace: string, name: string): { rec: PodRecord<PodState>; worker: PodWorker } {
     const rec = this.records.get(`${namespace}/${name}`);
     const worker = this.supervisor.get(`${namespace}/${name}`);
     if (!rec || !worker) throw new ApiError(404, 'NotFound', `pods "${name}" not found`, [], { name, kind: 'pods' });
@@ -293,7 +293,7 @@ export class NodeAgent implements ServerBackend {
       throw err;
     }
     if (opts.dryRun) return { pod: { ...pod, status: { phase: 'Pending' } }, warnings };
-    const rec: PodRecord = { pod: { ...pod, status: { phase: 'Pending' } }, state: undefined as unknown as PodState, restarts: [] };
+    const rec: PodRecord<PodState> = { pod: { ...pod, status: { phase: 'Pending' } }, state: undefined as unknown as PodState, restarts: [] };
     this.records.set(key, rec);
     const w = this.supervisor.add(pod);
     if (rec.pod.metadata.resourceVersion === undefined) {
@@ -370,7 +370,7 @@ export class NodeAgent implements ServerBackend {
     return structuredClone(rec.pod);
   }
 
-  private containerName(rec: PodRecord, container: string | undefined): string {
+  private containerName(rec: PodRecord<PodState>, container: string | undefined): string {
     const all = [...(rec.pod.spec.initContainers ?? []), ...rec.pod.spec.containers];
     if (container === undefined) {
       if (rec.pod.spec.containers.length === 1 && (rec.pod.spec.initContainers ?? []).length === 0) return rec.pod.spec.containers[0]?.name ?? '';

@@ -15,6 +15,7 @@ import { NodeAgent } from '../agent/node.js';
 import { DEFAULT_CORE_OPTIONS } from '../core/plan.js';
 import { createRuntime, gpuInventory, RUNTIMES } from './node-setup.js';
 import { createApiServer } from '../server/http.js';
+import type { PodState } from '../core/model.js';
 import { FileStore, writeFileAtomic } from '../store/file-store.js';
 
 /** Flags of `serve`. */
@@ -89,7 +90,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
   const dataDir = flags.dataDir ?? defaultDataDir();
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const token = tokenFor(dataDir);
-  const store = new FileStore(join(dataDir, 'store'));
+  const store = new FileStore<PodState>(join(dataDir, 'store'));
   store.open();
   let runtime;
   try {
