@@ -51,3 +51,9 @@ export interface RestartNotice {
   /** The signal that ended the previous instance (from its 128+N exit code). */
   signal?: string;
 }
+
+/**
+ * An event as a core/v1 Event object (metadata.name, resourceVersion, involvedObject, ...): what
+ * the agent makes of a {@link RecordedEvent}, the store keeps and the API serves.
+ */
+export type EventObject = Record<string, unknown> & { metadata: { name: string; namespace: string; resourceVersion: string }; involvedObject: RecordedEvent['involvedObject'] };

@@ -7,7 +7,7 @@
  */
 import { podStatusColumn, readyColumn, restartsColumn, shortAge } from '../api/printers.js';
 import type { Pod } from '../api/types.js';
-import type { EventObject } from './backend.js';
+import type { EventObject } from '../api/records.js';
 
 /** How much of the object each row embeds (`includeObject` query parameter). */
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
