@@ -4,7 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Pod, PodPhase } from '../api/types.js';
-import type { RecordedEvent, RestartNotice } from './events.js';
+import type { RecordedEvent, RestartNotice } from '../api/records.js';
 
 const PHASES: PodPhase[] = ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'];
 

@@ -4,23 +4,27 @@
  * visible, and feeds watches. After a crash it resumes every stored pod (§4.10).
  */
 import { randomUUID } from 'node:crypto';
-import { checkDecodedPod, decodePod, defaultPod, validatePod, podInvalidMessage, IMMUTABLE_PODVISOR_ANNOTATIONS } from '../api/index.js';
+import { checkDecodedPod, decodePod, defaultPod, validatePod, IMMUTABLE_PODVISOR_ANNOTATIONS } from '../api/index.js';
 import type { FieldError } from '../api/errors.js';
+import type { EventObject, RecordedEvent, RestartNotice } from '../api/records.js';
 import type { Pod } from '../api/types.js';
 import type { PodState } from '../core/model.js';
 import type { CoreOptions } from '../core/plan/index.js';
 import type { ContainerRuntime } from '../runtime/types.js';
-import { ApiError, type EventObject, type ServerBackend, type Unsubscribe, type WatchEvent } from '../server/backend.js';
-import type { FileStore, PodRecord } from '../store/file-store.js';
+import type { PodRecord, PodStore } from '../store/types.js';
 import type { Clock } from './clock.js';
-import type { RecordedEvent, RestartNotice } from './events.js';
+import {
+  ContainerNotSpecifiedError, InvalidResourceVersionError, PodAlreadyExistsError, PodInvalidError, PodNotFoundError,
+  RequestRefusedError, ResourceVersionExpiredError, StaleResourceVersionError, UnknownContainerError,
+} from './errors.js';
 import { PodvisorMetrics } from './metrics.js';
+import type { NodeApi, Unsubscribe, WatchEvent } from './node-api.js';
 import { PodRejectedError, Supervisor } from './supervisor.js';
 import type { PodWorker } from './worker.js';
 
 /** Options of the node agent, compiled once. */
 export interface NodeAgentOptions {
-  store: FileStore;
+  store: PodStore<PodState>;
   runtime: ContainerRuntime;
   clock: Clock;
   core: CoreOptions;
@@ -55,12 +59,12 @@ function canon(v: unknown): unknown {
   return v;
 }
 
-/** The ServerBackend of `podvisor serve`. */
-export class NodeAgent implements ServerBackend {
+/** The {@link NodeApi} of `podvisor serve`. */
+export class NodeAgent implements NodeApi {
   readonly supervisor: Supervisor;
   /** Prometheus metrics of every pod this agent supervises. */
   readonly metrics = new PodvisorMetrics();
-  private readonly store: FileStore;
+  private readonly store: PodStore<PodState>;
   private readonly clock: Clock;
   private readonly runtime: ContainerRuntime;
   private readonly podWatchers = new Set<(e: WatchEvent<Pod>) => void>();
@@ -69,7 +73,7 @@ export class NodeAgent implements ServerBackend {
   private readonly eventHistory: { rv: number; e: WatchEvent<EventObject> }[] = [];
   /** The last event of each (object, type, reason, message), for counting repeats (bounded, oldest dropped). */
   private readonly lastEvents = new Map<string, EventObject>();
-  private readonly records = new Map<string, PodRecord>();
+  private readonly records = new Map<string, PodRecord<PodState>>();
   private readonly log: NonNullable<NodeAgentOptions['log']>;
 
   constructor(o: NodeAgentOptions) {
@@ -137,7 +141,7 @@ export class NodeAgent implements ServerBackend {
     for (const w of this.podWatchers) w(e);
   }
 
-  private persist(key: string, rec: PodRecord, type: 'ADDED' | 'MODIFIED'): void {
+  private persist(key: string, rec: PodRecord<PodState>, type: 'ADDED' | 'MODIFIED'): void {
     rec.pod.metadata.resourceVersion = this.bump();
     this.records.set(key, rec);
     this.store.putPod(rec);
@@ -186,7 +190,7 @@ export class NodeAgent implements ServerBackend {
     const old = this.records.get(key);
     if (old?.pod.metadata.uid) this.metrics.forgetPod(old.pod.metadata.uid);
     const w = this.supervisor.get(key);
-    const rec: PodRecord = { pod: structuredClone(pod), state: w?.state ?? old?.state as PodState, restarts: old?.restarts ?? [] };
+    const rec: PodRecord<PodState> = { pod: structuredClone(pod), state: w?.state ?? old?.state as PodState, restarts: old?.restarts ?? [] };
     this.persist(key, rec, 'MODIFIED');
   }
 
@@ -249,7 +253,7 @@ export class NodeAgent implements ServerBackend {
     for (const w of this.eventWatchers) w(we);
   }
 
-  // ------------------------------------------------------------------------------ ServerBackend
+  // ------------------------------------------------------------------------------ NodeApi
 
   resourceVersion(): string {
     return String(this.store.resourceVersion);
@@ -264,22 +268,22 @@ export class NodeAgent implements ServerBackend {
     return r ? structuredClone(r.pod) : undefined;
   }
 
-  private mustGet(namespace: string, name: string): { rec: PodRecord; worker: PodWorker } {
+  private mustGet(namespace: string, name: string): { rec: PodRecord<PodState>; worker: PodWorker } {
     const rec = this.records.get(`${namespace}/${name}`);
     const worker = this.supervisor.get(`${namespace}/${name}`);
-    if (!rec || !worker) throw new ApiError(404, 'NotFound', `pods "${name}" not found`, [], { name, kind: 'pods' });
+    if (!rec || !worker) throw new PodNotFoundError(namespace, name);
     return { rec, worker };
   }
 
   createPod(body: unknown, opts: { dryRun?: boolean }): { pod: Pod; warnings: string[] } {
     const { pod, errors, warnings } = checkDecodedPod(decodePod(body), { create: true });
     const name = pod.metadata.name ?? pod.metadata.generateName ?? '';
-    if (errors.length > 0) throw new ApiError(422, 'Invalid', podInvalidMessage(name, errors), errors, { name, kind: 'Pod' });
+    if (errors.length > 0) throw new PodInvalidError(pod.metadata.namespace ?? 'default', name, errors);
     if (!pod.metadata.name && pod.metadata.generateName) {
       pod.metadata.name = `${pod.metadata.generateName}${randomUUID().slice(0, 5)}`;
     }
     const key = this.key(pod);
-    if (this.records.has(key)) throw new ApiError(409, 'AlreadyExists', `pods "${pod.metadata.name}" already exists`, [], { name: pod.metadata.name ?? '', kind: 'pods' });
+    if (this.records.has(key)) throw new PodAlreadyExistsError(pod.metadata.namespace ?? 'default', pod.metadata.name ?? '');
     pod.metadata.uid = randomUUID();
     pod.metadata.creationTimestamp = ts(this.clock.now());
     delete pod.status;
@@ -288,12 +292,12 @@ export class NodeAgent implements ServerBackend {
     } catch (err) {
       if (err instanceof PodRejectedError) {
         const causes: FieldError[] = err.problems.map((p) => ({ type: 'Forbidden', field: 'spec.volumes', detail: p }));
-        throw new ApiError(422, 'Invalid', podInvalidMessage(pod.metadata.name ?? '', causes), causes, { name: pod.metadata.name ?? '', kind: 'Pod' });
+        throw new PodInvalidError(pod.metadata.namespace ?? 'default', pod.metadata.name ?? '', causes);
       }
       throw err;
     }
     if (opts.dryRun) return { pod: { ...pod, status: { phase: 'Pending' } }, warnings };
-    const rec: PodRecord = { pod: { ...pod, status: { phase: 'Pending' } }, state: undefined as unknown as PodState, restarts: [] };
+    const rec: PodRecord<PodState> = { pod: { ...pod, status: { phase: 'Pending' } }, state: undefined as unknown as PodState, restarts: [] };
     this.records.set(key, rec);
     const w = this.supervisor.add(pod);
     if (rec.pod.metadata.resourceVersion === undefined) {
@@ -307,7 +311,7 @@ export class NodeAgent implements ServerBackend {
     const { rec, worker } = this.mustGet(namespace, name);
     const cur = rec.pod;
     if (next.metadata?.resourceVersion && next.metadata.resourceVersion !== cur.metadata.resourceVersion) {
-      throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on pods "${name}": the object has been modified; please apply your changes to the latest version and try again`, [], { name, kind: 'pods' });
+      throw new StaleResourceVersionError(namespace, name, next.metadata.resourceVersion, cur.metadata.resourceVersion ?? '');
     }
     const errors: FieldError[] = [];
     const fixed = ['name', 'namespace', 'uid', 'generateName', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const;
@@ -329,9 +333,9 @@ export class NodeAgent implements ServerBackend {
         detail: 'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
       });
     }
-    if (errors.length > 0) throw new ApiError(422, 'Invalid', podInvalidMessage(name, errors), errors, { name, kind: 'Pod' });
+    if (errors.length > 0) throw new PodInvalidError(namespace, name, errors);
     const v = validatePod({ ...cur, metadata: { ...cur.metadata, labels: next.metadata?.labels ?? {}, annotations: nextAnn } }, { create: false, allowManaged: true });
-    if (v.errors.length > 0) throw new ApiError(422, 'Invalid', podInvalidMessage(name, v.errors), v.errors, { name, kind: 'Pod' });
+    if (v.errors.length > 0) throw new PodInvalidError(namespace, name, v.errors);
     worker.setMetadata(next.metadata?.labels, next.metadata?.annotations);
     rec.pod = { ...rec.pod, metadata: { ...rec.pod.metadata } };
     if (next.metadata?.labels) rec.pod.metadata.labels = next.metadata.labels;
@@ -357,7 +361,7 @@ export class NodeAgent implements ServerBackend {
   restartPod(namespace: string, name: string, opts: { container?: string; requestedBy?: string }): Pod {
     const { rec, worker } = this.mustGet(namespace, name);
     const r = worker.restart(opts.container);
-    if ('refused' in r) throw new ApiError(409, 'Conflict', r.message, [], { name, kind: 'pods' });
+    if ('refused' in r) throw new RequestRefusedError(namespace, name, r.message);
     this.log('info', 'restart requested', { pod: `${namespace}/${name}`, container: opts.container, requestedBy: opts.requestedBy });
     return structuredClone(rec.pod);
   }
@@ -365,18 +369,18 @@ export class NodeAgent implements ServerBackend {
   recreatePod(namespace: string, name: string, opts: { requestedBy?: string }): Pod {
     const { rec, worker } = this.mustGet(namespace, name);
     const r = worker.recreate();
-    if ('refused' in r) throw new ApiError(409, 'Conflict', r.message, [], { name, kind: 'pods' });
+    if ('refused' in r) throw new RequestRefusedError(namespace, name, r.message);
     this.log('info', 're-create requested', { pod: `${namespace}/${name}`, requestedBy: opts.requestedBy });
     return structuredClone(rec.pod);
   }
 
-  private containerName(rec: PodRecord, container: string | undefined): string {
+  private containerName(rec: PodRecord<PodState>, container: string | undefined): string {
     const all = [...(rec.pod.spec.initContainers ?? []), ...rec.pod.spec.containers];
     if (container === undefined) {
       if (rec.pod.spec.containers.length === 1 && (rec.pod.spec.initContainers ?? []).length === 0) return rec.pod.spec.containers[0]?.name ?? '';
-      throw new ApiError(400, 'BadRequest', `a container name must be specified for pod ${rec.pod.metadata.name}, choose one of: [${rec.pod.spec.containers.map((c) => c.name).join(' ')}] or one of the init containers: [${(rec.pod.spec.initContainers ?? []).map((c) => c.name).join(' ')}]`);
+      throw new ContainerNotSpecifiedError(rec.pod.metadata.namespace ?? 'default', rec.pod.metadata.name ?? '', rec.pod.spec.containers.map((c) => c.name), (rec.pod.spec.initContainers ?? []).map((c) => c.name));
     }
-    if (!all.some((c) => c.name === container)) throw new ApiError(400, 'BadRequest', `container ${container} is not valid for pod ${rec.pod.metadata.name}`);
+    if (!all.some((c) => c.name === container)) throw new UnknownContainerError(rec.pod.metadata.namespace ?? 'default', rec.pod.metadata.name ?? '', container);
     return container;
   }
 
@@ -404,13 +408,13 @@ export class NodeAgent implements ServerBackend {
 
   private watch<T>(history: { rv: number; e: WatchEvent<T> }[], watchers: Set<(e: WatchEvent<T>) => void>, initial: () => T[], resourceVersion: string | undefined, onEvent: (e: WatchEvent<T>) => void): Unsubscribe {
     const rv = resourceVersion === undefined || resourceVersion === '' ? 0 : Number(resourceVersion);
-    if (!Number.isFinite(rv)) throw new ApiError(400, 'BadRequest', `invalid resource version: ${resourceVersion}`);
+    if (!Number.isFinite(rv)) throw new InvalidResourceVersionError(String(resourceVersion));
     if (rv === 0) {
       for (const o of initial()) onEvent({ type: 'ADDED', object: o });
     } else {
       const oldest = history[0]?.rv;
       if (rv < this.store.resourceVersion && (oldest === undefined || rv < oldest - 1)) {
-        throw new ApiError(410, 'Expired', `too old resource version: ${rv} (${this.store.resourceVersion})`);
+        throw new ResourceVersionExpiredError(rv, this.store.resourceVersion);
       }
       for (const h of history) if (h.rv > rv) onEvent(h.e);
     }

@@ -12,7 +12,7 @@ import { formatTimestamp } from '../api/time.js';
 import type { CoreOptions } from '../core/plan/index.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import type { Clock } from './clock.js';
-import type { RecordedEvent, RestartNotice } from './events.js';
+import type { RecordedEvent, RestartNotice } from '../api/records.js';
 import { PodWorker } from './worker.js';
 
 /** Callbacks of the supervisor's owner (CLI live view, store, metrics). */

@@ -23,7 +23,7 @@ import {
 } from '../core/plan/index.js';
 import { StartError, type ContainerHandle, type ContainerResources, type ContainerRuntime, type MountSpec, type Sandbox, type SandboxSpec } from '../runtime/types.js';
 import type { Clock, Timer } from './clock.js';
-import type { RecordedEvent, RestartNotice } from './events.js';
+import type { RecordedEvent, RestartNotice } from '../api/records.js';
 import { InstanceProber, type ProbeKind } from './prober.js';
 
 /** What a worker reports to its owner. */

@@ -2,7 +2,8 @@
  * CLI verbs that talk to a running `podvisor serve`: apply, get, describe, logs, delete,
  * restart, recreate, kubeconfig. The endpoint comes from `--server`/`--socket`, else
  * `PODVISOR_ENDPOINT` (`http://host:port` or `unix:///path`), else the default listen address;
- * the token from `--token`, else `PODVISOR_TOKEN`, else the data dir's token file.
+ * the token from `--token`, else `PODVISOR_TOKEN`, else the data dir's token file, which only
+ * `podvisor serve` creates: a client never does.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -10,9 +11,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { loadPods, formatInvalidPod, renderManifestError } from '../api/index.js';
 import type { Pod } from '../api/types.js';
-import type { RestartNotice } from '../agent/events.js';
-import { DEFAULT_LISTEN, defaultDataDir, tlsPaths, tokenFor } from './serve.js';
-import { colourStatus, formatTable, palette, podRow, shortAge } from './view.js';
+import type { RestartNotice } from '../api/records.js';
+import { DEFAULT_LISTEN, defaultDataDir, readToken, tlsPaths, tokenPath } from './credentials.js';
+import { shortAge } from '../api/printers.js';
+import { colourStatus, formatTable, palette, podRow } from './view.js';
 
 /** Connection flags shared by every client verb. */
 export interface ClientFlags {
@@ -34,11 +36,21 @@ interface Endpoint {
   tls: boolean;
 }
 
-/** Resolves where the daemon listens and how to authenticate. */
-export function resolveEndpoint(f: ClientFlags): Endpoint {
+/** Why no request can be sent: no token was given and the data dir has none (no daemon ran there). */
+export interface MissingToken {
+  missingToken: true;
+  /** The data dir searched. */
+  dataDir: string;
+  /** The token file that does not exist. */
+  file: string;
+}
+
+/** Resolves where the daemon listens and how to authenticate, or why it cannot (no token). */
+export function resolveEndpoint(f: ClientFlags): Endpoint | MissingToken {
   const env = process.env['PODVISOR_ENDPOINT'];
   const dataDir = f.dataDir ?? defaultDataDir();
-  const token = f.token ?? process.env['PODVISOR_TOKEN'] ?? tokenFor(dataDir);
+  const token = f.token ?? process.env['PODVISOR_TOKEN'] ?? readToken(dataDir);
+  if (token === undefined) return { missingToken: true, dataDir, file: tokenPath(dataDir) };
   const target = f.socket ? `unix://${f.socket}` : f.server ?? env ?? `https://${DEFAULT_LISTEN}`;
   if (target.startsWith('unix://')) return { socketPath: target.slice('unix://'.length), token, display: target, tls: false };
   const u = new URL(target.includes('://') ? target : `https://${target}`);
@@ -114,13 +126,27 @@ function statusMessage(r: Resp): string {
 const out = (s: string): void => void process.stdout.write(s);
 const err = (s: string): void => void process.stderr.write(s);
 
+/**
+ * The endpoint of a verb, or undefined after printing the one-line reason there is none (the
+ * verb then exits 1 without having sent anything).
+ */
+function connect(f: ClientFlags): Endpoint | undefined {
+  const ep = resolveEndpoint(f);
+  if ('missingToken' in ep) {
+    err(`error: no token in ${ep.file}: start podvisor serve --data-dir ${ep.dataDir} first\n`);
+    return undefined;
+  }
+  return ep;
+}
+
 function podsPath(ns: string, name?: string, sub?: string): string {
   return `/api/v1/namespaces/${encodeURIComponent(ns)}/pods${name ? `/${encodeURIComponent(name)}` : ''}${sub ? `/${sub}` : ''}`;
 }
 
 /** `podvisor apply -f FILE`: create, or update labels/annotations (client-side apply). */
 export async function runApply(files: string[], f: ClientFlags): Promise<number> {
-  const ep = resolveEndpoint(f);
+  const ep = connect(f);
+  if (!ep) return 1;
   let code = 0;
   for (const file of files) {
     const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
@@ -166,7 +192,8 @@ export async function runApply(files: string[], f: ClientFlags): Promise<number>
 
 /** `podvisor get pods [NAME] [-o wide|json|yaml] [-w]`. */
 export async function runGet(name: string | undefined, opts: { output?: string; watch?: boolean }, f: ClientFlags): Promise<number> {
-  const ep = resolveEndpoint(f);
+  const ep = connect(f);
+  if (!ep) return 1;
   const ns = f.namespace ?? 'default';
   const r = await request(ep, 'GET', name ? podsPath(ns, name) : podsPath(ns));
   if (r.status >= 300) {
@@ -216,7 +243,8 @@ export async function runGet(name: string | undefined, opts: { output?: string; 
 
 /** `podvisor describe pod NAME`: a kubectl-like description plus podvisor's restart records. */
 export async function runDescribe(name: string, f: ClientFlags): Promise<number> {
-  const ep = resolveEndpoint(f);
+  const ep = connect(f);
+  if (!ep) return 1;
   const ns = f.namespace ?? 'default';
   const r = await request(ep, 'GET', podsPath(ns, name));
   if (r.status >= 300) {
@@ -283,7 +311,8 @@ export async function runDescribe(name: string, f: ClientFlags): Promise<number>
 
 /** `podvisor logs NAME [-c C] [-p] [-f]`. */
 export async function runLogs(name: string, opts: { container?: string; previous?: boolean; follow?: boolean; tail?: string; timestamps?: boolean }, f: ClientFlags): Promise<number> {
-  const ep = resolveEndpoint(f);
+  const ep = connect(f);
+  if (!ep) return 1;
   const ns = f.namespace ?? 'default';
   const q = new URLSearchParams();
   if (opts.container) q.set('container', opts.container);
@@ -307,7 +336,8 @@ export async function runLogs(name: string, opts: { container?: string; previous
 
 /** `podvisor delete pod NAME`: graceful; waits until the pod is gone. */
 export async function runDelete(name: string, opts: { gracePeriod?: string; wait?: boolean }, f: ClientFlags): Promise<number> {
-  const ep = resolveEndpoint(f);
+  const ep = connect(f);
+  if (!ep) return 1;
   const ns = f.namespace ?? 'default';
   const body = opts.gracePeriod !== undefined ? { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: Number(opts.gracePeriod) } : undefined;
   const r = await request(ep, 'DELETE', podsPath(ns, name), body);
@@ -330,7 +360,8 @@ export async function runDelete(name: string, opts: { gracePeriod?: string; wait
 
 /** `podvisor restart pod NAME [-c C]` and `podvisor recreate pod NAME`. */
 export async function runRestartVerb(verb: 'restart' | 'recreate', name: string, container: string | undefined, f: ClientFlags): Promise<number> {
-  const ep = resolveEndpoint(f);
+  const ep = connect(f);
+  if (!ep) return 1;
   const ns = f.namespace ?? 'default';
   const r = await request(ep, 'POST', podsPath(ns, name, verb), container ? { container } : {});
   if (r.status >= 300) {
@@ -343,7 +374,8 @@ export async function runRestartVerb(verb: 'restart' | 'recreate', name: string,
 
 /** `podvisor kubeconfig`: a kubeconfig for kubectl pointing at this daemon. */
 export function runKubeconfig(f: ClientFlags): number {
-  const ep = resolveEndpoint(f);
+  const ep = connect(f);
+  if (!ep) return 1;
   if (ep.socketPath) {
     err('error: kubectl cannot use a unix socket; serve with --listen HOST:PORT and point --server at it\n');
     return 1;
@@ -372,7 +404,8 @@ function removedText(n: RestartNotice): string {
 
 /** `podvisor history pod NAME`: the restart records of a pod as a timeline. */
 export async function runHistory(name: string, f: ClientFlags): Promise<number> {
-  const ep = resolveEndpoint(f);
+  const ep = connect(f);
+  if (!ep) return 1;
   const ns = f.namespace ?? 'default';
   const r = await request(ep, 'GET', `${podsPath(ns, name)}/restarts`);
   if (r.status >= 300) {

@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { loadPods, formatInvalidPod, parseDurationFlag, renderManifestError } from '../api/index.js';
 import type { Pod, PodList } from '../api/types.js';
 import { systemClock } from '../agent/clock.js';
-import type { RecordedEvent, RestartNotice } from '../agent/events.js';
+import type { RecordedEvent, RestartNotice } from '../api/records.js';
 import { PodRejectedError, Supervisor } from '../agent/supervisor.js';
 import { PodvisorMetrics } from '../agent/metrics.js';
 import { createServer, type Server } from 'node:http';

@@ -3,10 +3,7 @@
  * drives. Pods, their core state, restart records and events live in `--data-dir`; after a
  * crash the daemon resumes every pod from there.
  */
-import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { parseDurationFlag } from '../api/index.js';
@@ -14,8 +11,10 @@ import { systemClock } from '../agent/clock.js';
 import { NodeAgent } from '../agent/node.js';
 import { DEFAULT_CORE_OPTIONS } from '../core/plan/index.js';
 import { createRuntime, gpuInventory, RUNTIMES } from './node-setup.js';
+import { DEFAULT_LISTEN, defaultDataDir, ensureTls, ensureToken } from './credentials.js';
 import { createApiServer } from '../server/http.js';
-import { FileStore, writeFileAtomic } from '../store/file-store.js';
+import type { PodState } from '../core/model.js';
+import { FileStore } from '../store/file-store.js';
 
 /** Flags of `serve`. */
 export interface ServeFlags {
@@ -26,51 +25,6 @@ export interface ServeFlags {
   backoffInitial?: string;
   backoffMax?: string;
   gpus?: string;
-}
-
-/** Default data dir: `$XDG_STATE_HOME/podvisor`, else `~/.local/state/podvisor`. */
-export function defaultDataDir(): string {
-  const xdg = process.env['XDG_STATE_HOME'];
-  return join(xdg && xdg !== '' ? xdg : join(homedir(), '.local', 'state'), 'podvisor');
-}
-
-/** Default TCP endpoint (loopback only). */
-export const DEFAULT_LISTEN = '127.0.0.1:7443';
-
-/** The API token of a data dir, created (0600) on first use. */
-export function tokenFor(dataDir: string): string {
-  const file = join(dataDir, 'token');
-  if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    writeFileAtomic(file, `${randomBytes(24).toString('hex')}\n`);
-  }
-  return readFileSync(file, 'utf8').trim();
-}
-
-/** Paths of the daemon's TLS key and self-signed certificate. */
-export function tlsPaths(dataDir: string): { key: string; cert: string } {
-  return { key: join(dataDir, 'tls', 'key.pem'), cert: join(dataDir, 'tls', 'cert.pem') };
-}
-
-/**
- * The daemon's TLS key and self-signed certificate (for 127.0.0.1, ::1 and localhost),
- * created with openssl on first use. TLS is needed because kubectl sends a bearer token
- * only over HTTPS; `podvisor kubeconfig` embeds this certificate as the cluster's CA.
- */
-export function ensureTls(dataDir: string): { key: Buffer; cert: Buffer } {
-  const p = tlsPaths(dataDir);
-  if (!existsSync(p.key) || !existsSync(p.cert)) {
-    mkdirSync(join(dataDir, 'tls'), { recursive: true, mode: 0o700 });
-    const r = spawnSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
-      '-subj', '/CN=podvisor', '-addext', 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost',
-      '-keyout', p.key, '-out', p.cert,
-    ], { encoding: 'utf8' });
-    if (r.status !== 0) {
-      throw new Error(`cannot create a TLS certificate with openssl (${r.error?.message ?? r.stderr.trim()}); install openssl or serve only on --socket`);
-    }
-  }
-  return { key: readFileSync(p.key), cert: readFileSync(p.cert) };
 }
 
 /** Runs the daemon until SIGINT/SIGTERM; returns the exit code. */
@@ -88,8 +42,8 @@ export async function runServe(flags: ServeFlags): Promise<number> {
   }
   const dataDir = flags.dataDir ?? defaultDataDir();
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const token = tokenFor(dataDir);
-  const store = new FileStore(join(dataDir, 'store'));
+  const token = ensureToken(dataDir);
+  const store = new FileStore<PodState>(join(dataDir, 'store'));
   store.open();
   let runtime;
   try {

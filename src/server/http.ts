@@ -2,7 +2,8 @@
  * podvisor's Kubernetes-compatible HTTP API: the subset of the core/v1 API (discovery, pods with
  * watch, logs and Tables, events, namespaces) that the real `kubectl` needs, plus podvisor's
  * `pods/{name}/restart` and `pods/{name}/recreate` verbs. Plain `node:http`; all pod state lives
- * in the {@link ServerBackend}. See `shared/notes/platform-notes.md` §4 for what kubectl sends.
+ * in the agent, behind its {@link NodeApi}; the agent's refusals become `Status` responses in
+ * `status.ts`. See `shared/notes/platform-notes.md` §4 for what kubectl sends.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { chmod, lstat, unlink } from 'node:fs/promises';
@@ -16,7 +17,8 @@ import type { Status } from '../api/errors.js';
 import { isDNS1123Label, isDNS1123Subdomain } from '../api/names.js';
 import type { Pod } from '../api/types.js';
 import { checkDecodedPod } from '../api/load.js';
-import { ApiError, type EventObject, type ServerBackend } from './backend.js';
+import type { NodeApi } from '../agent/node-api.js';
+import type { EventObject } from '../api/records.js';
 import {
   API_GROUP_LIST,
   API_RESOURCE_LIST,
@@ -64,7 +66,7 @@ export type ApiLogger = (level: ApiLogLevel, msg: string, fields: Record<string,
 /** Options of {@link createApiServer}. */
 export interface ApiServerOptions {
   /** The agent the API translates to. */
-  backend: ServerBackend;
+  backend: NodeApi;
   /** When set, every request except `/livez` and `/readyz` needs `Authorization: Bearer <token>`. */
   token?: string;
   /** Largest accepted request body in bytes (default 3 MiB, the API server's limit); larger gives 413. */
@@ -541,7 +543,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   /** Validates an updated pod without the backend (dry-run updates): decoding and metadata rules. */
   const dryRunUpdate = (cur: Pod, next: Record<string, unknown>, name: string): Pod => {
     const { errors } = checkDecodedPod(decodePod(next), { create: false, allowManaged: true });
-    if (errors.length > 0) throw new ApiError(422, 'Invalid', '', errors, { name, kind: 'Pod' });
+    if (errors.length > 0) throw new HttpError(invalid('Pod', name, errors));
     return { ...(next as unknown as Pod), metadata: { ...(next as unknown as Pod).metadata, resourceVersion: cur.metadata.resourceVersion } };
   };
 

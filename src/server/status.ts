@@ -1,9 +1,10 @@
 /**
  * Kubernetes `Status` objects for every error the HTTP API returns, with the API server's
- * reasons and messages (k8s.io/apimachinery `pkg/api/errors/errors.go`).
+ * reasons and messages (k8s.io/apimachinery `pkg/api/errors/errors.go`). The one place where
+ * the agent's domain errors become HTTP: {@link statusFromError}.
  */
-import { FIELD_ERROR_TYPES, invalidStatus, renderErrorBody, type FieldError, type Status } from '../api/errors.js';
-import { ApiError } from './backend.js';
+import { invalidStatus, type FieldError, type Status } from '../api/errors.js';
+import { isAgentError, type AgentError } from '../agent/errors.js';
 
 /** A `Status` with `status: Failure`. `details` is left out when empty. */
 export function failure(code: number, reason: string, message: string, details?: Status['details']): Status {
@@ -68,26 +69,61 @@ export function internalError(message: string): Status {
   return failure(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ reason: '', message, field: '' }] });
 }
 
+/** 409 `AlreadyExists`: `<resource> "<name>" already exists` (`errors.NewAlreadyExists`). */
+export function alreadyExists(resource: string, name: string): Status {
+  return failure(409, 'AlreadyExists', `${resource} "${name}" already exists`, { name, kind: resource });
+}
+
+/** The API server's text for a stale resourceVersion (apiserver `OptimisticLockErrorMsg`). */
+const OPTIMISTIC_LOCK_MESSAGE = 'the object has been modified; please apply your changes to the latest version and try again';
+
+/** 409 `Conflict`: `Operation cannot be fulfilled on <resource> "<name>": <why>` (`errors.NewConflict`). */
+export function conflict(resource: string, name: string, why: string): Status {
+  return failure(409, 'Conflict', `Operation cannot be fulfilled on ${resource} "${name}": ${why}`, { name, kind: resource });
+}
+
+/** 410 `Expired` for a watch from a resourceVersion older than the kept history (`errors.NewResourceExpired`). */
+export function expired(message: string): Status {
+  return failure(410, 'Expired', message);
+}
+
 /**
- * The `Status` for an error thrown by the backend or the server: an {@link ApiError} keeps its
- * code, reason, message and details (an `Invalid` one with causes gets the shape of
- * `invalidStatus`); anything else is a 500.
+ * The `Status` of each domain error of the agent. Exhaustive over {@link AgentError}: a new
+ * refusal does not compile until it is given its code, reason and message here.
  */
-export function statusFromError(err: unknown, fallbackName = ''): Status {
-  if (err instanceof ApiError) {
-    if (err.code === 422 && err.causes.length > 0) {
-      const s = invalidStatus(err.details.kind ?? 'Pod', err.details.name ?? fallbackName, err.causes);
-      if (err.message !== '') s.message = err.message;
-      s.reason = err.reason || 'Invalid';
-      return s;
+export function statusOfAgentError(err: AgentError): Status {
+  switch (err.kind) {
+    case 'PodNotFound':
+      return notFound('pods', err.podName);
+    case 'PodAlreadyExists':
+      return alreadyExists('pods', err.podName);
+    case 'StaleResourceVersion':
+      return conflict('pods', err.podName, OPTIMISTIC_LOCK_MESSAGE);
+    case 'RequestRefused':
+      // podvisor's own verbs: core's explanation is the whole message (no apiserver wording to mirror).
+      return failure(409, 'Conflict', err.explanation, { name: err.podName, kind: 'pods' });
+    case 'PodInvalid':
+      return invalid('Pod', err.podName, err.causes);
+    case 'ContainerNotSpecified':
+      return badRequest(`a container name must be specified for pod ${err.podName}, choose one of: [${err.containers.join(' ')}] or one of the init containers: [${err.initContainers.join(' ')}]`);
+    case 'UnknownContainer':
+      return badRequest(`container ${err.container} is not valid for pod ${err.podName}`);
+    case 'InvalidResourceVersion':
+      return badRequest(`invalid resource version: ${err.resourceVersion}`);
+    case 'ResourceVersionExpired':
+      return expired(`too old resource version: ${err.requested} (${err.current})`);
+    default: {
+      const never: never = err;
+      return internalError(`unmapped agent error ${String(never)}`);
     }
-    const details: NonNullable<Status['details']> = {};
-    if (err.details.name !== undefined) details.name = err.details.name;
-    if (err.details.kind !== undefined) details.kind = err.details.kind;
-    if (err.causes.length > 0) {
-      details.causes = err.causes.map((c) => ({ reason: FIELD_ERROR_TYPES[c.type].reason, message: renderErrorBody(c), field: c.field }));
-    }
-    return failure(err.code, err.reason, err.message, details);
   }
+}
+
+/**
+ * The `Status` for an error thrown while handling a request: a domain error of the agent gets
+ * its own (see {@link statusOfAgentError}); anything else is a bug or an I/O failure: 500.
+ */
+export function statusFromError(err: unknown): Status {
+  if (isAgentError(err)) return statusOfAgentError(err);
   return internalError(err instanceof Error ? err.message : String(err));
 }

@@ -1,12 +1,13 @@
 /**
  * Server-side printing: `meta.k8s.io/v1` `Table`s for pods, events and namespaces with the
  * columns of the API server's printers (kubernetes/kubernetes `pkg/printers/internalversion/
- * printers.go`), which `kubectl get` renders as is. The pod cells reuse the CLI's kubectl-style
- * column functions so that `podvisor` and `kubectl` show the same text.
+ * printers.go`), which `kubectl get` renders as is. The pod cells use the kubectl column
+ * printers of `api/printers.ts`, as the CLI does, so that `podvisor` and `kubectl` show the
+ * same text.
  */
+import { podStatusColumn, readyColumn, restartsColumn, shortAge } from '../api/printers.js';
 import type { Pod } from '../api/types.js';
-import { podStatusColumn, readyColumn, restartsColumn, shortAge } from '../cli/view.js';
-import type { EventObject } from './backend.js';
+import type { EventObject } from '../api/records.js';
 
 /** How much of the object each row embeds (`includeObject` query parameter). */
 export type IncludeObject = 'None' | 'Metadata' | 'Object';

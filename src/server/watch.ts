@@ -5,7 +5,7 @@
  * DELETED), optionally with periodic BOOKMARKs, ended at `timeoutSeconds`.
  */
 import type { ServerResponse } from 'node:http';
-import type { Unsubscribe, WatchEvent } from './backend.js';
+import type { Unsubscribe, WatchEvent } from '../agent/node-api.js';
 
 /** What a watch needs to know about the objects it streams. */
 export interface WatchSource<T> {

@@ -5,26 +5,14 @@
  *
  * Layout under `<dir>`:
  *   meta.json                       { resourceVersion }
- *   pods/<namespace>/<name>.json    PodRecord
+ *   pods/<namespace>/<name>.json    PodRecord (the pod, the owner's opaque state, restart records)
  *   events/<namespace>.jsonl        one event version per line (append-only; a repeated event
  *                                   appends its new count under the same name; compacted and
  *                                   trimmed on open)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Pod } from '../api/types.js';
-import type { PodState } from '../core/model.js';
-import type { RestartNotice } from '../agent/events.js';
-
-/** Everything podvisor keeps about one pod. */
-export interface PodRecord {
-  pod: Pod;
-  state: PodState;
-  restarts: RestartNotice[];
-}
-
-/** A stored core/v1 Event. */
-export type StoredEvent = Record<string, unknown> & { metadata: { name: string; namespace: string; resourceVersion: string } };
+import type { PodRecord, PodStore, StoredEvent } from './types.js';
 
 /** Events kept per namespace (older ones are dropped, like the API server's event TTL). */
 const EVENTS_KEPT = 5000;
@@ -58,10 +46,13 @@ export function writeFileAtomic(file: string, data: string): void {
   fsyncDir(dir);
 }
 
-/** The file store. Single writer (one podvisor process per data dir). */
-export class FileStore {
+/**
+ * The file store of {@link PodStore}. Single writer (one podvisor process per data dir). `S` is
+ * the opaque per-pod state the owner keeps in each record (stored as JSON, never inspected).
+ */
+export class FileStore<S = unknown> implements PodStore<S> {
   private rv = 0;
-  private readonly pods = new Map<string, PodRecord>();
+  private readonly pods = new Map<string, PodRecord<S>>();
   private readonly events = new Map<string, StoredEvent[]>();
 
   constructor(readonly dir: string) {}
@@ -79,7 +70,7 @@ export class FileStore {
       for (const f of fs.readdirSync(path.join(podsDir, ns))) {
         if (!f.endsWith('.json') || f.startsWith('.')) continue;
         try {
-          const rec = JSON.parse(fs.readFileSync(path.join(podsDir, ns, f), 'utf8')) as PodRecord;
+          const rec = JSON.parse(fs.readFileSync(path.join(podsDir, ns, f), 'utf8')) as PodRecord<S>;
           this.pods.set(`${ns}/${rec.pod.metadata.name ?? ''}`, rec);
           this.rv = Math.max(this.rv, Number(rec.pod.metadata.resourceVersion ?? 0));
         } catch {
@@ -122,16 +113,18 @@ export class FileStore {
     return this.rv;
   }
 
-  allPods(): PodRecord[] {
+  /** Every stored pod record. */
+  allPods(): PodRecord<S>[] {
     return [...this.pods.values()];
   }
 
-  getPod(namespace: string, name: string): PodRecord | undefined {
+  /** The record of one pod, or undefined. */
+  getPod(namespace: string, name: string): PodRecord<S> | undefined {
     return this.pods.get(`${namespace}/${name}`);
   }
 
   /** Stores a pod record durably (the record's pod carries its resourceVersion). */
-  putPod(rec: PodRecord): void {
+  putPod(rec: PodRecord<S>): void {
     const ns = rec.pod.metadata.namespace ?? 'default';
     const name = rec.pod.metadata.name ?? '';
     this.pods.set(`${ns}/${name}`, rec);

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Container, Pod } from '../../src/api/types.js';
 import type { Clock, Timer } from '../../src/agent/clock.js';
-import type { RecordedEvent, RestartNotice } from '../../src/agent/events.js';
+import type { RecordedEvent, RestartNotice } from '../../src/api/records.js';
 import { Supervisor } from '../../src/agent/supervisor.js';
 import type { ContainerHandle, ContainerRuntime, ContainerStartSpec, ExecResult, ExitInfo, MountSpec, Sandbox, SandboxSpec } from '../../src/runtime/types.js';
 

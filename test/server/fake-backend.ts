@@ -1,9 +1,9 @@
 /**
- * An in-memory {@link ServerBackend} standing in for the node agent in the server's unit tests:
+ * An in-memory {@link NodeApi} standing in for the node agent in the server's unit tests:
  * a map of pods, a resourceVersion counter, watch listeners with a short history, events and
  * log files in a temporary directory. It mimics the agent's contract: real validation
  * (`src/api`), only labels and annotations mutable, graceful deletion that removes the pod
- * shortly after (then DELETED), restart/recreate refusals as 409.
+ * shortly after (then DELETED), restart/recreate refusals as the agent's domain errors.
  */
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -11,11 +11,14 @@ import { join } from 'node:path';
 import { decodePod } from '../../src/api/decode.js';
 import { defaultPod } from '../../src/api/defaults.js';
 import type { FieldError } from '../../src/api/errors.js';
-import { podInvalidMessage } from '../../src/api/load.js';
 import type { ContainerStatus, Pod } from '../../src/api/types.js';
 import { validatePod } from '../../src/api/validation.js';
-import type { RestartNotice } from '../../src/agent/events.js';
-import { ApiError, type EventObject, type ServerBackend, type Unsubscribe, type WatchEvent } from '../../src/server/backend.js';
+import type { EventObject, RestartNotice } from '../../src/api/records.js';
+import {
+  InvalidResourceVersionError, PodAlreadyExistsError, PodInvalidError, PodNotFoundError, RequestRefusedError,
+  ResourceVersionExpiredError, StaleResourceVersionError, UnknownContainerError,
+} from '../../src/agent/errors.js';
+import type { NodeApi, Unsubscribe, WatchEvent } from '../../src/agent/node-api.js';
 
 const HISTORY = 1000;
 
@@ -37,7 +40,7 @@ export interface FakeBackendOptions {
 }
 
 /** The fake agent. Public fields and helpers let tests arrange state. */
-export class FakeBackend implements ServerBackend {
+export class FakeBackend implements NodeApi {
   private rv = 0;
   private seq = 0;
   readonly pods = new Map<string, Pod>();
@@ -116,7 +119,7 @@ export class FakeBackend implements ServerBackend {
 
   private mustGet(namespace: string, name: string): Pod {
     const p = this.pods.get(`${namespace}/${name}`);
-    if (!p) throw new ApiError(404, 'NotFound', `pods "${name}" not found`, [], { name, kind: 'pods' });
+    if (!p) throw new PodNotFoundError(namespace, name);
     return p;
   }
 
@@ -127,7 +130,7 @@ export class FakeBackend implements ServerBackend {
     return structuredClone(pod);
   }
 
-  // ------------------------------------------------------------------ ServerBackend
+  // ------------------------------------------------------------------ NodeApi
 
   resourceVersion(): string {
     return String(this.rv);
@@ -154,10 +157,10 @@ export class FakeBackend implements ServerBackend {
       warnings.push(...v.warnings);
     }
     const name = pod.metadata.name || pod.metadata.generateName || '';
-    if (errors.length > 0) throw new ApiError(422, 'Invalid', podInvalidMessage(name, errors), errors, { name, kind: 'Pod' });
+    if (errors.length > 0) throw new PodInvalidError(pod.metadata.namespace ?? 'default', name, errors);
     if (!pod.metadata.name) pod.metadata.name = `${pod.metadata.generateName ?? ''}${randomUUID().slice(0, 5)}`;
     const key = `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`;
-    if (this.pods.has(key)) throw new ApiError(409, 'AlreadyExists', `pods "${pod.metadata.name}" already exists`, [], { name: pod.metadata.name, kind: 'pods' });
+    if (this.pods.has(key)) throw new PodAlreadyExistsError(pod.metadata.namespace ?? 'default', pod.metadata.name);
     const now = this.now();
     pod.metadata.uid = randomUUID();
     pod.metadata.creationTimestamp = now;
@@ -192,7 +195,7 @@ export class FakeBackend implements ServerBackend {
     this.calls.push(['updatePod', namespace, name, next]);
     const cur = this.mustGet(namespace, name);
     if (next.metadata?.resourceVersion && next.metadata.resourceVersion !== cur.metadata.resourceVersion) {
-      throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on pods "${name}": the object has been modified; please apply your changes to the latest version and try again`, [], { name, kind: 'pods' });
+      throw new StaleResourceVersionError(namespace, name, next.metadata.resourceVersion, cur.metadata.resourceVersion ?? '');
     }
     const errors: FieldError[] = [];
     for (const f of ['name', 'namespace', 'uid'] as const) {
@@ -202,9 +205,9 @@ export class FakeBackend implements ServerBackend {
     if (next.spec !== undefined && !jsonEqual(defaultPod({ ...next, metadata: cur.metadata }).spec, cur.spec)) {
       errors.push({ type: 'Forbidden', field: 'spec', detail: 'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)' });
     }
-    if (errors.length > 0) throw new ApiError(422, 'Invalid', podInvalidMessage(name, errors), errors, { name, kind: 'Pod' });
+    if (errors.length > 0) throw new PodInvalidError(namespace, name, errors);
     const v = validatePod({ ...cur, metadata: { ...cur.metadata, labels: next.metadata?.labels ?? {}, annotations: next.metadata?.annotations ?? {} } }, { create: false, allowManaged: true });
-    if (v.errors.length > 0) throw new ApiError(422, 'Invalid', podInvalidMessage(name, v.errors), v.errors, { name, kind: 'Pod' });
+    if (v.errors.length > 0) throw new PodInvalidError(namespace, name, v.errors);
     if (next.metadata?.labels) cur.metadata.labels = next.metadata.labels;
     else delete cur.metadata.labels;
     if (next.metadata?.annotations) cur.metadata.annotations = next.metadata.annotations;
@@ -249,15 +252,15 @@ export class FakeBackend implements ServerBackend {
     };
     if (opts.container !== undefined) {
       if ((pod.spec.initContainers ?? []).some((c) => c.name === opts.container && c.restartPolicy !== 'Always')) {
-        throw new ApiError(409, 'Conflict', `pod ${name} cannot restart container ${opts.container}: init container`, [], { name, kind: 'pods' });
+        throw new RequestRefusedError(namespace, name, `pod ${name} cannot restart container ${opts.container}: init container`);
       }
       const s = pod.status?.containerStatuses?.find((c) => c.name === opts.container);
-      if (!s) throw new ApiError(400, 'BadRequest', `container ${opts.container} is not valid for pod ${name}`);
-      if (state) throw new ApiError(409, 'Conflict', `pod ${name} cannot restart container ${opts.container}: ${state}`, [], { name, kind: 'pods' });
+      if (!s) throw new UnknownContainerError(namespace, name, opts.container);
+      if (state) throw new RequestRefusedError(namespace, name, `pod ${name} cannot restart container ${opts.container}: ${state}`);
       this.recordEvent(pod, 'Killing', `Stopping container ${opts.container} to restart it on request`, 'Normal', opts.container);
       bumpRestart(s);
     } else {
-      if (state) throw new ApiError(409, 'Conflict', `pod ${name} cannot be restarted: ${state}`, [], { name, kind: 'pods' });
+      if (state) throw new RequestRefusedError(namespace, name, `pod ${name} cannot be restarted: ${state}`);
       this.recordEvent(pod, 'RestartingAllContainers', 'Restarting all containers in place: pod restart requested through the podvisor API');
       for (const s of pod.status?.containerStatuses ?? []) bumpRestart(s);
     }
@@ -273,7 +276,7 @@ export class FakeBackend implements ServerBackend {
     this.calls.push(['recreatePod', namespace, name, opts]);
     const pod = this.mustGet(namespace, name);
     const state = this.refusal(pod);
-    if (state) throw new ApiError(409, 'Conflict', `pod ${name} cannot be re-created: ${state}`, [], { name, kind: 'pods' });
+    if (state) throw new RequestRefusedError(namespace, name, `pod ${name} cannot be re-created: ${state}`);
     const n = Number(pod.metadata.annotations?.['podvisor.io/recreations'] ?? '0') + 1;
     pod.metadata.uid = randomUUID();
     pod.metadata.creationTimestamp = this.now();
@@ -312,12 +315,12 @@ export class FakeBackend implements ServerBackend {
 
   private watch<T>(history: { rv: number; e: WatchEvent<T> }[], watchers: Set<(e: WatchEvent<T>) => void>, initial: () => T[], resourceVersion: string | undefined, onEvent: (e: WatchEvent<T>) => void): Unsubscribe {
     const rv = resourceVersion === undefined || resourceVersion === '' ? 0 : Number(resourceVersion);
-    if (!Number.isFinite(rv)) throw new ApiError(400, 'BadRequest', `invalid resource version: ${resourceVersion}`);
+    if (!Number.isFinite(rv)) throw new InvalidResourceVersionError(String(resourceVersion));
     if (rv === 0) {
       for (const o of initial()) onEvent({ type: 'ADDED', object: o });
     } else {
       const oldest = history[0]?.rv;
-      if (rv < this.rv && (oldest === undefined || rv < oldest - 1)) throw new ApiError(410, 'Expired', `too old resource version: ${rv} (${this.rv})`);
+      if (rv < this.rv && (oldest === undefined || rv < oldest - 1)) throw new ResourceVersionExpiredError(rv, this.rv);
       for (const h of history) if (h.rv > rv) onEvent(structuredClone(h.e));
     }
     watchers.add(onEvent);

@@ -3,8 +3,9 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { newPodState } from '../../src/core/model.js';
-import { FileStore, writeFileAtomic, type PodRecord, type StoredEvent } from '../../src/store/file-store.js';
+import { newPodState, type PodState } from '../../src/core/model.js';
+import { FileStore, writeFileAtomic } from '../../src/store/file-store.js';
+import type { PodRecord, StoredEvent } from '../../src/store/types.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -16,7 +17,7 @@ const tmp = (): string => {
   return d;
 };
 
-const rec = (name: string, rv: number, restartCount = 0): PodRecord => {
+const rec = (name: string, rv: number, restartCount = 0): PodRecord<PodState> => {
   const state = newPodState(`uid-${name}`, 1000);
   state.containers['c'] = { name: 'c', kind: 'regular', restartCount };
   return {
@@ -31,12 +32,12 @@ const event = (ns: string, rv: number): StoredEvent => ({ metadata: { name: `e${
 describe('FileStore', () => {
   it('keeps pods, core state, restart counts, events and the resourceVersion across a reopen', () => {
     const d = tmp();
-    const s = new FileStore(d);
+    const s = new FileStore<PodState>(d);
     s.open();
     const rv = s.nextResourceVersion();
     s.putPod(rec('web', rv, 3));
     s.appendEvent(event('default', s.nextResourceVersion()));
-    const again = new FileStore(d);
+    const again = new FileStore<PodState>(d);
     again.open();
     expect(again.allPods()).toHaveLength(1);
     expect(again.getPod('default', 'web')?.state.containers['c']?.restartCount).toBe(3);
@@ -47,36 +48,36 @@ describe('FileStore', () => {
 
   it('removes pods durably', () => {
     const d = tmp();
-    const s = new FileStore(d);
+    const s = new FileStore<PodState>(d);
     s.open();
     s.putPod(rec('a', s.nextResourceVersion()));
     s.removePod('default', 'a');
-    const again = new FileStore(d);
+    const again = new FileStore<PodState>(d);
     again.open();
     expect(again.allPods()).toEqual([]);
   });
 
   it('ignores a leftover temporary file from a crash during a write, and keeps the old content', () => {
     const d = tmp();
-    const s = new FileStore(d);
+    const s = new FileStore<PodState>(d);
     s.open();
     s.putPod(rec('a', s.nextResourceVersion(), 1));
     // A crash after writing the temp file but before the rename leaves this behind:
     writeFileSync(join(d, 'pods', 'default', '.a.json.999.tmp'), '{"pod": {"metadata": {"na');
-    const again = new FileStore(d);
+    const again = new FileStore<PodState>(d);
     again.open();
     expect(again.getPod('default', 'a')?.state.containers['c']?.restartCount).toBe(1);
   });
 
   it('skips a torn last event line and sets a corrupt pod record aside instead of deleting it', () => {
     const d = tmp();
-    const s = new FileStore(d);
+    const s = new FileStore<PodState>(d);
     s.open();
     s.appendEvent(event('default', s.nextResourceVersion()));
     appendFileSync(join(d, 'events', 'default.jsonl'), '{"metadata": {"name": "e2", "names');
     mkdirSync(join(d, 'pods', 'default'), { recursive: true });
     writeFileSync(join(d, 'pods', 'default', 'broken.json'), 'not json');
-    const again = new FileStore(d);
+    const again = new FileStore<PodState>(d);
     again.open();
     expect(again.listEvents().map((e) => e.metadata.name)).toEqual(['e1']);
     expect(again.allPods()).toEqual([]);
@@ -85,7 +86,7 @@ describe('FileStore', () => {
 
   it('keeps the newest version of a repeated event in its place, and compacts the log on open', () => {
     const d = tmp();
-    const s = new FileStore(d);
+    const s = new FileStore<PodState>(d);
     s.open();
     const first = event('default', s.nextResourceVersion());
     s.appendEvent(first);
@@ -96,7 +97,7 @@ describe('FileStore', () => {
     expect(s.hasEvent('default', 'e9')).toBe(false);
     const file = join(d, 'events', 'default.jsonl');
     expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(3); // append-only while running
-    const again = new FileStore(d);
+    const again = new FileStore<PodState>(d);
     again.open();
     expect(again.listEvents().map((e) => [e.metadata.name, e['count'] ?? 1])).toEqual([['e1', 2], ['e2', 1]]);
     expect(again.resourceVersion).toBe(3);

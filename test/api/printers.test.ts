@@ -1,6 +1,6 @@
-/** kubectl-style columns of the live view and of the API's Tables. */
+/** The kubectl column printers (api/printers.ts) that the live view and the API's Tables share. */
 import { describe, expect, it } from 'vitest';
-import { shortAge } from '../../src/cli/view.js';
+import { shortAge } from '../../src/api/printers.js';
 
 describe('shortAge (kubectl HumanDuration)', () => {
   const s = 1000;

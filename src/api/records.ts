@@ -1,5 +1,8 @@
 /**
- * Kubernetes-shaped events as the agent records them (spec §7.4).
+ * Records shared by every layer: Kubernetes-shaped events as the agent records them
+ * (spec §7.4) and restart records. They live in `api/` because the agent produces them, the
+ * store keeps them, the server serves them and the CLI prints them; none of those layers may
+ * import another for a type.
  */
 import type { BudgetRung, RestartTrigger } from '../api/restart-trigger.js';
 
@@ -68,3 +71,9 @@ export interface RestartNotice {
   /** The signal that ended the previous instance (from its 128+N exit code). */
   signal?: string;
 }
+
+/**
+ * An event as a core/v1 Event object (metadata.name, resourceVersion, involvedObject, ...): what
+ * the agent makes of a {@link RecordedEvent}, the store keeps and the API serves.
+ */
+export type EventObject = Record<string, unknown> & { metadata: { name: string; namespace: string; resourceVersion: string }; involvedObject: RecordedEvent['involvedObject'] };

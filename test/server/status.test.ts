@@ -1,0 +1,56 @@
+/**
+ * The one mapping from the agent's domain errors to Kubernetes `Status` bodies: code, reason,
+ * message and details exactly as the API server words them (kubectl and client-go read them).
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  ContainerNotSpecifiedError, InvalidResourceVersionError, PodAlreadyExistsError, PodInvalidError, PodNotFoundError,
+  RequestRefusedError, ResourceVersionExpiredError, StaleResourceVersionError, UnknownContainerError, type AgentError,
+} from '../../src/agent/errors.js';
+import type { FieldError } from '../../src/api/errors.js';
+import { statusFromError } from '../../src/server/status.js';
+
+const base = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure' };
+const causes: FieldError[] = [
+  { type: 'Forbidden', field: 'spec', detail: 'pod updates may not change fields' },
+  { type: 'Invalid', field: 'metadata.name', value: 'A', detail: 'must be lowercase' },
+];
+
+const cases: [string, AgentError, unknown][] = [
+  ['not found', new PodNotFoundError('default', 'web'),
+    { ...base, message: 'pods "web" not found', reason: 'NotFound', code: 404, details: { name: 'web', kind: 'pods' } }],
+  ['already exists', new PodAlreadyExistsError('default', 'web'),
+    { ...base, message: 'pods "web" already exists', reason: 'AlreadyExists', code: 409, details: { name: 'web', kind: 'pods' } }],
+  ['stale resourceVersion', new StaleResourceVersionError('default', 'web', '3', '7'),
+    { ...base, message: 'Operation cannot be fulfilled on pods "web": the object has been modified; please apply your changes to the latest version and try again', reason: 'Conflict', code: 409, details: { name: 'web', kind: 'pods' } }],
+  ['refused restart', new RequestRefusedError('default', 'web', 'pod default/web cannot be restarted: Succeeded'),
+    { ...base, message: 'pod default/web cannot be restarted: Succeeded', reason: 'Conflict', code: 409, details: { name: 'web', kind: 'pods' } }],
+  ['invalid', new PodInvalidError('default', 'web', causes),
+    { ...base, message: 'Pod "web" is invalid: [spec: Forbidden: pod updates may not change fields, metadata.name: Invalid value: "A": must be lowercase]', reason: 'Invalid',
+      details: { name: 'web', kind: 'Pod', causes: [
+        { reason: 'FieldValueForbidden', message: 'Forbidden: pod updates may not change fields', field: 'spec' },
+        { reason: 'FieldValueInvalid', message: 'Invalid value: "A": must be lowercase', field: 'metadata.name' },
+      ] }, code: 422 }],
+  ['container not specified', new ContainerNotSpecifiedError('default', 'web', ['a', 'b'], ['init']),
+    { ...base, message: 'a container name must be specified for pod web, choose one of: [a b] or one of the init containers: [init]', reason: 'BadRequest', code: 400 }],
+  ['unknown container', new UnknownContainerError('default', 'web', 'x'),
+    { ...base, message: 'container x is not valid for pod web', reason: 'BadRequest', code: 400 }],
+  ['invalid resourceVersion', new InvalidResourceVersionError('abc'),
+    { ...base, message: 'invalid resource version: abc', reason: 'BadRequest', code: 400 }],
+  ['expired resourceVersion', new ResourceVersionExpiredError(5, 4000),
+    { ...base, message: 'too old resource version: 5 (4000)', reason: 'Expired', code: 410 }],
+];
+
+describe('statusFromError', () => {
+  for (const [what, err, want] of cases) {
+    // Compared as JSON text: key order is part of the response bytes.
+    it(`${what} -> ${(want as { code: number }).code}`, () => expect(JSON.stringify(statusFromError(err))).toBe(JSON.stringify(want)));
+  }
+
+  it('anything else is a 500 InternalError', () => {
+    expect(statusFromError(new Error('disk full'))).toEqual({
+      ...base, message: 'Internal error occurred: disk full', reason: 'InternalError', code: 500,
+      details: { causes: [{ reason: '', message: 'disk full', field: '' }] },
+    });
+  });
+});
