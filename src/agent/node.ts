@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { checkDecodedPod, decodePod, defaultPod, validatePod, IMMUTABLE_PODVISOR_ANNOTATIONS } from '../api/index.js';
 import type { FieldError } from '../api/errors.js';
 import type { EventObject, RecordedEvent, RestartNotice } from '../api/records.js';
+import { podGraceSeconds } from '../api/defaults.js';
+import { formatTimestamp } from '../api/time.js';
 import type { Pod } from '../api/types.js';
 import type { PodState } from '../core/model.js';
 import type { CoreOptions } from '../core/plan/index.js';
@@ -38,9 +40,7 @@ const HISTORY = 2000;
 /** Distinct events remembered for counting repeats (like the kubelet recorder's LRU cache). */
 const EVENT_KEYS = 4096;
 
-function ts(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
+const ts = formatTimestamp;
 
 function deepEqual(a: unknown, b: unknown): boolean {
   return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
@@ -348,7 +348,7 @@ export class NodeAgent implements NodeApi {
 
   deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Pod {
     const { rec, worker } = this.mustGet(namespace, name);
-    const grace = gracePeriodSeconds ?? rec.pod.spec.terminationGracePeriodSeconds ?? 30;
+    const grace = gracePeriodSeconds ?? podGraceSeconds(rec.pod);
     if (!rec.pod.metadata.deletionTimestamp) {
       rec.pod.metadata.deletionTimestamp = ts(this.clock.now() + grace * 1000);
       rec.pod.metadata.deletionGracePeriodSeconds = grace;

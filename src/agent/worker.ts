@@ -13,7 +13,7 @@ import { podGraceSeconds } from '../api/defaults.js';
 import { restartTriggerLabel } from '../api/restart-trigger.js';
 import { parseQuantity } from '../api/quantity.js';
 import {
-  recordCreated, recordDeletion, recordExited, recordPostStartFailed, recordProbe, recordSandboxFailed, recordSandboxReady,
+  recordCreated, recordDeletion, recordExited, recordKillFailed, recordPostStartFailed, recordProbe, recordSandboxFailed, recordSandboxReady,
   recordStarted, recordStartFailed, recordVanished, recoverAfterRestart,
 } from '../core/facts.js';
 import { newPodState, type PodState } from '../core/model.js';
@@ -250,7 +250,7 @@ export class PodWorker {
           try {
             await this.execute(a);
           } catch (err) {
-            this.log('error', 'action failed', { action: a.type, error: String(err) });
+            this.actionFailed(a, err);
           }
         }
         if (r.actions.length > 0 || r.requeue) this.dirty = true;
@@ -425,6 +425,38 @@ export class PodWorker {
     }
   }
 
+  /**
+   * An action the runtime could not carry out is never silent: a Warning event names it, and
+   * what must be retried is recorded as a fact the core retries (sandbox creation and kills;
+   * start errors are recorded by `start` itself).
+   */
+  private actionFailed(a: Action, err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    this.log('error', 'action failed', { action: a.type, error: message });
+    switch (a.type) {
+      case 'kill':
+        this.killFailed(a, message);
+        return;
+      case 'remove':
+        this.containerEvent(a.container, 'Warning', 'Failed', `Error: cannot remove container ${a.container}: ${message}`);
+        return;
+      case 'releaseSandbox':
+      case 'deletePod':
+      case 'recreatePod':
+        this.emit({ type: 'Warning', reason: 'FailedKillPod', message: `error killing pod: ${message}` });
+        return;
+      default:
+        this.emit({ type: 'Warning', reason: 'FailedSync', message: `error executing ${a.type}: ${message}` });
+    }
+  }
+
+  /** A kill failed: `FailedKillPod`, and the core orders it again after a short delay. */
+  private killFailed(a: Extract<Action, { type: 'kill' }>, message: string): void {
+    this.containerEvent(a.container, 'Warning', 'FailedKillPod', `error killing container ${a.container}: ${message}`);
+    this.state = recordKillFailed(this.state, a.container, a.instanceId, this.clock.now());
+    this.wake();
+  }
+
   private async start(a: Extract<Action, { type: 'start' }>): Promise<void> {
     const spec = allContainers(this.pod).find((c) => c.name === a.container);
     if (!spec || !this.sandbox) return;
@@ -576,7 +608,7 @@ export class PodWorker {
       await Promise.race([exitP, deadline]);
       t?.cancel();
       if (!exited) await this.runtime.killAll(a.instanceId);
-    })();
+    })().catch((err: unknown) => this.actionFailed(a, err));
     this.track(task);
   }
 

@@ -4,7 +4,7 @@
  * store keeps them, the server serves them and the CLI prints them; none of those layers may
  * import another for a type.
  */
-import type { BudgetRung, RestartTrigger } from '../api/restart-trigger.js';
+import type { BudgetRung, RestartTrigger } from './restart-trigger.js';
 
 /** One recorded event, close to core/v1 Event. */
 export interface RecordedEvent {

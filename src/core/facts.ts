@@ -147,6 +147,15 @@ export function recordVanished(state: PodState, container: string, instanceId: s
   });
 }
 
+/** The runtime failed to carry out a kill: it is ordered again after a short delay (§4.4 R5). */
+export function recordKillFailed(state: PodState, container: string, instanceId: string, now: number): PodState {
+  return updateInstance(state, container, instanceId, (i) => {
+    if (!i.kill || i.phase === 'exited') return;
+    i.kill.ordered = false;
+    i.kill.failedAt = now;
+  });
+}
+
 /**
  * After a podvisor restart: kills that were ordered may not have been carried out. Marks them
  * unordered so the next reconcile orders them again (§4.10: reset targets stay targets).

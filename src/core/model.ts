@@ -55,7 +55,12 @@ export interface KillRecord {
   sigkillAt?: number;
   /** For probe kills: the probe that failed. */
   probe?: 'liveness' | 'startup';
+  /** The runtime failed to carry the kill out at this time; it is ordered again after {@link KILL_RETRY_MS}. */
+  failedAt?: number;
 }
+
+/** How long after a failed kill it is ordered again. */
+export const KILL_RETRY_MS = 1000;
 
 /** One execution of a container. */
 export interface Instance {

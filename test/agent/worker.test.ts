@@ -7,7 +7,7 @@ import type { Container, Pod } from '../../src/api/types.js';
 import type { Clock, Timer } from '../../src/agent/clock.js';
 import type { RecordedEvent, RestartNotice } from '../../src/api/records.js';
 import { Supervisor } from '../../src/agent/supervisor.js';
-import type { ContainerHandle, ContainerRuntime, ContainerStartSpec, ExecResult, ExitInfo, MountSpec, Sandbox, SandboxSpec } from '../../src/runtime/types.js';
+import { StartError, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult, type ExitInfo, type MountSpec, type Sandbox, type SandboxSpec } from '../../src/runtime/types.js';
 
 class FakeClock implements Clock {
   t = Date.UTC(2026, 10, 22, 12, 0, 0);
@@ -65,8 +65,16 @@ class FakeRuntime implements ContainerRuntime {
   sandboxSpecs: SandboxSpec[] = [];
   /** The IP the fake sandbox gets (like the sandbox runtime's); none = the host runtime's 127.0.0.1. */
   sandboxIp: string | undefined;
+  /** How many of the next sandbox creations fail. */
+  failSandboxes = 0;
+  /** How many of the next starts of a container fail with CreateContainerError, by name. */
+  failCreates = new Map<string, number>();
   async createSandbox(spec: SandboxSpec): Promise<Sandbox> {
     this.calls.push('createSandbox');
+    if (this.failSandboxes > 0) {
+      this.failSandboxes--;
+      throw new Error('failed to set up the pod network: no IP addresses available in range set');
+    }
     this.sandboxSpecs.push(spec);
     return { id: 'sb', podUid: spec.podUid, dir: '/tmp/x', emptyDirPaths: {}, ...(this.sandboxIp ? { ip: this.sandboxIp } : {}) };
   }
@@ -75,6 +83,11 @@ class FakeRuntime implements ContainerRuntime {
   }
   async startContainer(spec: ContainerStartSpec): Promise<ContainerHandle> {
     this.calls.push(`start ${spec.name}`);
+    const failures = this.failCreates.get(spec.name) ?? 0;
+    if (failures > 0) {
+      this.failCreates.set(spec.name, failures - 1);
+      throw new StartError('CreateContainerError', `volume "data": mount point /data cannot be created`);
+    }
     const id = `fake://${spec.name}-${++this.seq}`;
     let resolve!: (e: ExitInfo) => void;
     const exited = new Promise<ExitInfo>((r) => (resolve = r));
@@ -133,10 +146,11 @@ function pod(containers: Container[], extra: Partial<Pod['spec']> = {}): Pod {
   };
 }
 
-function setup(p: Pod, core = { backoffInitialMs: 10_000, backoffMaxMs: 300_000 }, gpus?: string[], sandboxIp?: string) {
+function setup(p: Pod, core = { backoffInitialMs: 10_000, backoffMaxMs: 300_000 }, gpus?: string[], sandboxIp?: string, prepare?: (rt: FakeRuntime) => void) {
   const clock = new FakeClock();
   const rt = new FakeRuntime(clock);
   rt.sandboxIp = sandboxIp;
+  prepare?.(rt);
   const events: RecordedEvent[] = [];
   const restarts: RestartNotice[] = [];
   const sup = new Supervisor({ runtime: rt, clock, core, ...(gpus ? { gpus } : {}), sinks: { onEvent: (e) => events.push(e), onRestart: (n) => restarts.push(n) } });
@@ -294,5 +308,79 @@ describe('GPU placement (spec §1.4)', () => {
     expect(b.status?.conditions?.find((c) => c.type === 'PodScheduled')?.status).toBe('True');
     expect(b.status?.phase).toBe('Running');
     expect(rt.instances.at(-1)?.spec.env['NVIDIA_VISIBLE_DEVICES']).toBe('0,1');
+  });
+});
+
+describe('failed actions are retried with back-off, never silent (issue: a failed sandbox or container set-up)', () => {
+  it('createSandbox fails twice, then succeeds: two FailedCreatePodSandBox events, back-off between attempts, then the pod runs', async () => {
+    const { clock, rt, events, w } = setup(pod([{ name: 'a', command: ['x'] }]), undefined, undefined, undefined, (r) => (r.failSandboxes = 2));
+    await settle();
+    const t0 = clock.t;
+    expect(rt.calls).toEqual(['createSandbox']);
+    const failed = (): RecordedEvent[] => events.filter((e) => e.reason === 'FailedCreatePodSandBox');
+    expect(failed().map((e) => [e.type, e.message])).toEqual([['Warning', 'Failed to create pod sandbox: failed to set up the pod network: no IP addresses available in range set']]);
+    expect(w.status?.phase).toBe('Pending');
+    expect(w.status?.conditions?.find((c) => c.type === 'PodReadyToStartContainers')?.status).toBe('False');
+    // Back-off 10 s after the first failure (a timer, no polling), 20 s after the second.
+    expect(clock.pending()).toEqual([t0 + 10_000]);
+    await clock.advanceTo(t0 + 9_999);
+    expect(rt.calls).toEqual(['createSandbox']);
+    await clock.advanceTo(t0 + 10_000);
+    expect(rt.calls).toEqual(['createSandbox', 'createSandbox']);
+    expect(failed()).toHaveLength(2);
+    expect(clock.pending()).toEqual([t0 + 30_000]);
+    await clock.advanceTo(t0 + 29_999);
+    expect(rt.calls.filter((c) => c === 'createSandbox')).toHaveLength(2);
+    await clock.advanceTo(t0 + 30_000);
+    await settle();
+    expect(rt.calls).toEqual(['createSandbox', 'createSandbox', 'createSandbox', 'start a']);
+    expect(failed()).toHaveLength(2);
+    expect(w.status?.phase).toBe('Running');
+    expect(w.status?.conditions?.find((c) => c.type === 'PodReadyToStartContainers')?.status).toBe('True');
+  });
+
+  it('a container create fails twice, then succeeds: two Failed events, CreateContainerError while waiting, back-off between attempts, restartCount 0, never Failed even under Never', async () => {
+    const { clock, rt, events, w, restarts } = setup(pod([{ name: 'a', command: ['x'] }], { restartPolicy: 'Never' }));
+    rt.failCreates.set('a', 2);
+    await settle();
+    const t0 = clock.t;
+    const failedEvents = (): RecordedEvent[] => events.filter((e) => e.reason === 'Failed');
+    expect(failedEvents().map((e) => e.message)).toEqual(['Error: volume "data": mount point /data cannot be created']);
+    const cs = () => w.status?.containerStatuses?.[0];
+    expect(cs()?.state.waiting).toEqual({ reason: 'CreateContainerError', message: 'volume "data": mount point /data cannot be created' });
+    expect(cs()?.lastState).toEqual({});
+    expect(cs()?.restartCount).toBe(0);
+    expect(w.status?.phase).toBe('Pending');
+    expect(clock.pending()).toEqual([t0 + 10_000]);
+    await clock.advanceTo(t0 + 10_000);
+    expect(rt.calls.filter((c) => c === 'start a')).toHaveLength(2);
+    expect(failedEvents()).toHaveLength(2);
+    expect(clock.pending()).toEqual([t0 + 30_000]);
+    await clock.advanceTo(t0 + 30_000);
+    await settle();
+    expect(rt.calls.filter((c) => c === 'start a')).toHaveLength(3);
+    expect(cs()?.state.running).toBeDefined();
+    expect(cs()?.restartCount).toBe(0);
+    expect(w.status?.phase).toBe('Running');
+    expect(restarts.map((n) => n.trigger)).toEqual(['create-error', 'create-error']);
+  });
+
+  it('a kill the runtime fails to carry out is reported (FailedKillPod) and ordered again after a delay', async () => {
+    const { clock, rt, events, w } = setup(pod([{ name: 'a', command: ['x'] }, { name: 'b', command: ['x'] }]));
+    await settle();
+    let failKills = 1;
+    const killAll = rt.killAll.bind(rt);
+    rt.killAll = async (id: string) => {
+      if (failKills-- > 0) throw new Error('permission denied');
+      return killAll(id);
+    };
+    expect(w.restart()).toEqual({ ok: true });
+    await settle();
+    expect(events.filter((e) => e.reason === 'FailedKillPod').map((e) => e.message)).toEqual(['error killing container b: permission denied']);
+    expect(rt.live('b')).toBeDefined();
+    await clock.advanceTo(clock.t + 1000);
+    await settle();
+    expect(rt.calls.slice(-4)).toEqual(['killAll a', 'remove a', 'start a', 'start b']);
+    expect(w.status?.containerStatuses?.map((c) => c.restartCount)).toEqual([1, 1]);
   });
 });

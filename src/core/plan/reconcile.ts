@@ -7,7 +7,7 @@
  * sequence of numbered steps, each a pure function that returns what it decided. Idempotent:
  * calling it again with the returned state and no new facts yields no new actions.
  */
-import type { PodState } from '../model.js';
+import { KILL_RETRY_MS, type PodState } from '../model.js';
 import { computePodStatus } from '../status.js';
 import {
   recordContainers, recordDeletionTakesOver, recordFinished, recordKillReissued, recordPublished, recordSandboxReleased,
@@ -26,6 +26,8 @@ function reissueKills(env: Env, s0: PodState): Decision {
     const inst = s.containers[ref.name]?.instance;
     const k = inst?.kill;
     if (!inst || !k || k.ordered || inst.phase === 'exited') return keep(s);
+    // A kill the runtime failed to carry out is retried after a short delay, not in a tight loop.
+    if (k.failedAt !== undefined && env.now < k.failedAt + KILL_RETRY_MS) return decide(s, { wake: [k.failedAt + KILL_RETRY_MS] });
     return decide(recordKillReissued(s, ref.name), {
       actions: [{
         type: 'kill', container: ref.name, instanceId: inst.id, cause: k.cause, preStop: false,
