@@ -35,7 +35,8 @@ export interface ProberDeps {
 
 function resolvePort(port: number | string, c: Container): number | undefined {
   if (typeof port === 'number') return port;
-  if (/^\d+$/.test(port)) return Number(port);
+  // An IntOrString port given as digits is a number; anything else names a container port.
+  if (port !== '' && [...port].every((ch) => ch >= '0' && ch <= '9')) return Number(port);
   return c.ports?.find((p) => p.name === port)?.containerPort;
 }
 
