@@ -71,6 +71,8 @@ export class NodeAgent implements ServerBackend {
   private readonly lastEvents = new Map<string, EventObject>();
   private readonly records = new Map<string, PodRecord>();
   private readonly log: NonNullable<NodeAgentOptions['log']>;
+  /** Set by {@link stop}: nothing is persisted or published any more. */
+  private stopped = false;
 
   constructor(o: NodeAgentOptions) {
     this.store = o.store;
@@ -138,6 +140,7 @@ export class NodeAgent implements ServerBackend {
   }
 
   private persist(key: string, rec: PodRecord, type: 'ADDED' | 'MODIFIED'): void {
+    if (this.stopped) return;
     rec.pod.metadata.resourceVersion = this.bump();
     this.records.set(key, rec);
     this.store.putPod(rec);
@@ -146,6 +149,7 @@ export class NodeAgent implements ServerBackend {
 
   /** Deletion complete (§8.1 step 7): the final status is published with DELETED; the pod goes. */
   private onDeleted(pod: Pod, state: PodState): void {
+    if (this.stopped) return;
     this.metrics.forgetPod(pod.metadata.uid ?? '');
     const key = this.key(pod);
     const rec = this.records.get(key);
@@ -173,6 +177,7 @@ export class NodeAgent implements ServerBackend {
   }
 
   private onRestart(n: RestartNotice): void {
+    if (this.stopped) return;
     this.metrics.observeRestart(n);
     const rec = this.records.get(`${n.namespace}/${n.pod}`);
     if (!rec || rec.pod.metadata.uid !== n.podUid) return;
@@ -196,6 +201,7 @@ export class NodeAgent implements ServerBackend {
    * the kubelet's event recorder does (`kubectl describe` shows `(x5 over 10m)`).
    */
   private onEvent(e: RecordedEvent): void {
+    if (this.stopped) return;
     this.metrics.observeEvent(e);
     const rv = this.bump();
     const ns = e.involvedObject.namespace;
@@ -429,5 +435,18 @@ export class NodeAgent implements ServerBackend {
   /** Stops supervision without touching containers' records (the daemon is exiting). */
   dispose(): void {
     this.supervisor.dispose();
+  }
+
+  /**
+   * Stops the agent because the daemon exits: never a pod event (spec C4, §2.4). From the call
+   * on nothing is persisted, published to watches or recorded as an event, and every pod worker
+   * is stopped ({@link Supervisor.stop}); each pod's stored record stays its last published
+   * state, from which the next start resumes it as after a crash. Resolves when the containers
+   * the workers knew have exited (SIGTERM, SIGKILL at each pod's grace period); the caller then
+   * closes the runtime, which stops what is left. Idempotent.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.supervisor.stop();
   }
 }
