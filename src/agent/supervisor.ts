@@ -247,8 +247,8 @@ export class Supervisor {
   /**
    * Stops every worker because podvisor itself stops ({@link PodWorker.stop}): not a pod
    * event, nothing is recorded or re-created from the call on, and a pod added later is not
-   * started. Every worker is frozen synchronously, before the first container is signalled.
-   * Resolves when the containers the workers knew have exited (each pod's grace period at most).
+   * started. Every worker is frozen in one synchronous pass, so no exit caused by the stop can
+   * reach any of them (exits arrive asynchronously). Resolves when the containers the workers knew have exited (each pod's grace period at most).
    */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -296,7 +296,7 @@ export class PodWorker {
   }
 
   private arm(at: number | undefined): void {
-    if (this.stopped || at === this.timerAt) return;
+    if (at === this.timerAt) return;
     this.timer?.cancel();
     this.timerAt = at;
     this.timer = at === undefined ? undefined : this.clock.at(at, () => {
@@ -625,7 +625,6 @@ export class PodWorker {
     this.probers.clear();
     for (const end of this.onStop) end();
     this.onStop.clear();
-    for (const w of this.idle.splice(0)) w();
     const live = [...this.handles.values()];
     if (live.length === 0) return;
     const exited = Promise.all(live.map((h) => h.exited.then(() => undefined, () => undefined)));
