@@ -75,6 +75,8 @@ export class NodeAgent implements NodeApi {
   private readonly lastEvents = new Map<string, EventObject>();
   private readonly records = new Map<string, PodRecord<PodState>>();
   private readonly log: NonNullable<NodeAgentOptions['log']>;
+  /** Set by {@link stop}: nothing is persisted or published any more. */
+  private stopped = false;
 
   constructor(o: NodeAgentOptions) {
     this.store = o.store;
@@ -142,6 +144,7 @@ export class NodeAgent implements NodeApi {
   }
 
   private persist(key: string, rec: PodRecord<PodState>, type: 'ADDED' | 'MODIFIED'): void {
+    if (this.stopped) return;
     rec.pod.metadata.resourceVersion = this.bump();
     this.records.set(key, rec);
     this.store.putPod(rec);
@@ -150,6 +153,7 @@ export class NodeAgent implements NodeApi {
 
   /** Deletion complete (§8.1 step 7): the final status is published with DELETED; the pod goes. */
   private onDeleted(pod: Pod, state: PodState): void {
+    if (this.stopped) return;
     this.metrics.forgetPod(pod.metadata.uid ?? '');
     const key = this.key(pod);
     const rec = this.records.get(key);
@@ -177,6 +181,7 @@ export class NodeAgent implements NodeApi {
   }
 
   private onRestart(n: RestartNotice): void {
+    if (this.stopped) return;
     this.metrics.observeRestart(n);
     const rec = this.records.get(`${n.namespace}/${n.pod}`);
     if (!rec || rec.pod.metadata.uid !== n.podUid) return;
@@ -200,6 +205,7 @@ export class NodeAgent implements NodeApi {
    * the kubelet's event recorder does (`kubectl describe` shows `(x5 over 10m)`).
    */
   private onEvent(e: RecordedEvent): void {
+    if (this.stopped) return;
     this.metrics.observeEvent(e);
     const rv = this.bump();
     const ns = e.involvedObject.namespace;
@@ -433,5 +439,18 @@ export class NodeAgent implements NodeApi {
   /** Stops supervision without touching containers' records (the daemon is exiting). */
   dispose(): void {
     this.supervisor.dispose();
+  }
+
+  /**
+   * Stops the agent because the daemon exits: never a pod event (spec C4, §2.4). From the call
+   * on nothing is persisted, published to watches or recorded as an event, and every pod worker
+   * is stopped ({@link Supervisor.stop}); each pod's stored record stays its last published
+   * state, from which the next start resumes it as after a crash. Resolves when the containers
+   * the workers knew have exited (SIGTERM, SIGKILL at each pod's grace period); the caller then
+   * closes the runtime, which stops what is left. Idempotent.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.supervisor.stop();
   }
 }

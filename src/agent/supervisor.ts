@@ -74,6 +74,8 @@ export class Supervisor {
   private readonly waiting: string[] = [];
   private readonly settledWaiters: (() => void)[] = [];
   private shuttingDown = false;
+  /** Set by {@link stop}: podvisor is exiting; workers act on nothing any more. */
+  private stopped = false;
 
   constructor(private readonly o: SupervisorOptions) {}
 
@@ -181,6 +183,11 @@ export class Supervisor {
       },
     });
     this.workers.set(key, worker);
+    if (this.stopped) {
+      // podvisor is exiting: the pod is not started (and nothing of it is recorded).
+      void worker.stop();
+      return worker;
+    }
     if (!state || !state.finished) this.placeGpus(worker);
     if (state) void worker.resume();
     else worker.wake();
@@ -233,6 +240,18 @@ export class Supervisor {
     }
     await this.whenAllSettled();
     await Promise.all(this.all.map((w) => w.drainBackground()));
+  }
+
+  /**
+   * Stops every worker because podvisor itself stops ({@link PodWorker.stop}): not a pod
+   * event, nothing is recorded or re-created from the call on, and a pod added later is not
+   * started. Every worker is frozen in one synchronous pass, so no exit caused by the stop can
+   * reach any of them (exits arrive asynchronously). Resolves when the containers the workers knew have exited (each pod's grace period at most).
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.shuttingDown = true;
+    await Promise.all(this.all.map((w) => w.stop()));
   }
 
   /** Stops timers and probes of every worker. */

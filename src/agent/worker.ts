@@ -89,7 +89,6 @@ export function describeRestart(cause: StartCause): string {
 /** The worker of one pod. */
 export class PodWorker {
   pod: Pod;
-  state: PodState;
   status: PodStatus | undefined;
   private readonly runtime: ContainerRuntime;
   private readonly clock: Clock;
@@ -107,6 +106,12 @@ export class PodWorker {
   private lastPodIp: string | undefined;
   private readonly idle: (() => void)[] = [];
   private readonly background = new Set<Promise<unknown>>();
+  /** Backing field of {@link state}. */
+  private current!: PodState;
+  /** Set by {@link stop}: the worker acts on nothing any more. */
+  private stopped = false;
+  /** Wakes background kill tasks waiting for a SIGKILL deadline when the worker stops. */
+  private readonly onStop = new Set<() => void>();
   /** GPU device IDs allocated to this pod instance (by the supervisor; durable with the state). */
   get gpus(): string[] {
     return this.state.gpus ?? [];
@@ -114,6 +119,19 @@ export class PodWorker {
 
   set gpus(ids: string[]) {
     this.state = { ...this.state, gpus: ids };
+  }
+
+  /**
+   * The pod's durable state. After {@link stop} it stays what it was at the stop: every later
+   * write is dropped, so nothing observed afterwards (exits, probe results, completed starts,
+   * requests) is recorded (spec C4: a podvisor stop is never a pod event).
+   */
+  get state(): PodState {
+    return this.current;
+  }
+
+  set state(s: PodState) {
+    if (!this.stopped) this.current = s;
   }
 
   constructor(o: PodWorkerOptions) {
@@ -140,6 +158,7 @@ export class PodWorker {
 
   /** Schedules a reconcile (coalesced; never re-entrant). */
   wake(): void {
+    if (this.stopped) return;
     this.dirty = true;
     if (!this.running) void this.drain();
   }
@@ -167,13 +186,16 @@ export class PodWorker {
   async resume(): Promise<void> {
     const now = this.clock.now();
     const reaped = (await this.runtime.reapOrphans?.(this.state.uid)) ?? 0;
+    if (this.stopped) return;
     let s = recoverAfterRestart(this.state);
     for (const c of Object.values(s.containers)) {
       const i = c.instance;
       if (i && i.phase !== 'exited') s = recordVanished(s, c.name, i.id, now);
     }
     if (s.sandbox.state === 'ready' || s.sandbox.state === 'creating') {
-      this.sandbox = await this.runtime.createSandbox(this.sandboxSpec(s.uid));
+      const sandbox = await this.runtime.createSandbox(this.sandboxSpec(s.uid));
+      if (this.stopped) return;
+      this.sandbox = sandbox;
       s = recordSandboxReady(s, now);
     }
     this.state = s;
@@ -247,12 +269,15 @@ export class PodWorker {
         this.publish(r.status);
         this.arm(r.wakeAt);
         for (const a of r.actions) {
+          // After stop() the rest of the plan is dropped: the next start resumes from the state.
+          if (this.stopped) break;
           try {
             await this.execute(a);
           } catch (err) {
-            this.actionFailed(a, err);
+            if (!this.stopped) this.actionFailed(a, err);
           }
         }
+        if (this.stopped) break;
         if (r.actions.length > 0 || r.requeue) this.dirty = true;
       }
     } finally {
@@ -301,6 +326,7 @@ export class PodWorker {
   }
 
   private publish(status: PodStatus): void {
+    if (this.stopped) return;
     const full: PodStatus = { ...status };
     full.hostIP = '127.0.0.1';
     const live = this.sandbox?.ip ?? (this.state.sandbox.state === 'ready' ? '127.0.0.1' : undefined);
@@ -320,6 +346,7 @@ export class PodWorker {
   }
 
   private emit(e: PodEvent): void {
+    if (this.stopped) return;
     const now = this.clock.now();
     const ev: RecordedEvent = {
       firstTimestamp: now, lastTimestamp: now, count: 1, type: e.type, reason: e.reason, message: e.message,
@@ -341,6 +368,7 @@ export class PodWorker {
   }
 
   private notice(n: Omit<RestartNotice, 'time' | 'pod' | 'namespace' | 'podUid'>): void {
+    if (this.stopped) return;
     this.sinks.onRestart?.({
       time: this.clock.now(), pod: this.pod.metadata.name ?? '', namespace: this.pod.metadata.namespace ?? 'default', podUid: this.state.uid, ...n,
     });
@@ -374,15 +402,19 @@ export class PodWorker {
   private async execute(a: Action): Promise<void> {
     switch (a.type) {
       case 'createSandbox': {
+        let sandbox: Sandbox;
         try {
-          this.sandbox = await this.runtime.createSandbox(this.sandboxSpec(this.state.uid));
+          sandbox = await this.runtime.createSandbox(this.sandboxSpec(this.state.uid));
         } catch (err) {
+          if (this.stopped) return;
           // FailedCreatePodSandBox: the core records the event and retries with back-off.
           const message = err instanceof Error ? err.message : String(err);
           this.state = recordSandboxFailed(this.state, message, this.clock.now());
           this.log('warn', 'sandbox creation failed', { attempt: a.attempt, error: message });
           return;
         }
+        if (this.stopped) return;
+        this.sandbox = sandbox;
         this.state = recordSandboxReady(this.state, this.clock.now());
         return;
       }
@@ -409,6 +441,7 @@ export class PodWorker {
       }
       case 'recreatePod': {
         if (this.sandbox) await this.runtime.releaseSandbox(this.sandbox, { deleteData: true });
+        if (this.stopped) return; // the next start re-creates it from the stored state
         // The stop record says what asked for the re-creation (the API or the budget ladder).
         const trigger = this.state.stopping?.trigger ?? { kind: 'api' };
         this.notice({ level: 'recreate', trigger: restartTriggerLabel(trigger, 'recreate'), cause: trigger, description: this.state.stopping?.message ?? 're-created' });
@@ -419,6 +452,7 @@ export class PodWorker {
       }
       case 'deletePod': {
         if (this.sandbox) await this.runtime.releaseSandbox(this.sandbox, { deleteData: true });
+        if (this.stopped) return; // the next start completes the deletion from the stored state
         this.sinks.onDeleted?.({ ...this.pod, status: this.status ?? {} }, this.state);
         return;
       }
@@ -465,6 +499,7 @@ export class PodWorker {
       this.probers.delete(a.replaces);
       this.handles.delete(a.replaces);
       await this.runtime.removeContainer(a.replaces);
+      if (this.stopped) return;
     }
     const rc = this.state.containers[a.container]?.restartCount ?? 0;
     let notice: Omit<RestartNotice, 'time' | 'pod' | 'namespace' | 'podUid'> | undefined;
@@ -521,6 +556,7 @@ export class PodWorker {
     try {
       handle = await this.runtime.startContainer(startSpec);
     } catch (err) {
+      if (this.stopped) return; // a start failing because podvisor stops is no start error
       const reason = err instanceof StartError ? err.reason : 'RunContainerError';
       const msg = err instanceof Error ? err.message : String(err);
       this.state = recordStartFailed(this.state, a.container, reason, msg, this.clock.now());
@@ -529,6 +565,8 @@ export class PodWorker {
       if (notice) this.notice(notice);
       return;
     }
+    // Started after stop(): not recorded and not watched; the runtime's close stops it.
+    if (this.stopped) return;
     const id = handle.id;
     this.handles.set(id, handle);
     this.state = recordCreated(this.state, a.container, id, handle.startedAt);
@@ -541,6 +579,7 @@ export class PodWorker {
     }
     this.log('info', 'container started', { container: a.container, containerID: id, pid: handle.pid, restartCount: rc });
     void handle.exited.then((exit) => {
+      if (this.stopped) return; // stopped by podvisor itself (or after it stopped): no pod event
       this.probers.get(id)?.stop();
       this.probers.delete(id);
       this.handles.delete(id);
@@ -553,11 +592,12 @@ export class PodWorker {
     const prober = new InstanceProber({
       runtime: this.runtime, clock: this.clock, container: spec, instanceId: id, host: this.sandbox.ip ?? '127.0.0.1',
       onResult: (kind, result) => {
+        if (this.stopped) return;
         this.state = recordProbe(this.state, a.container, id, kind, result);
         this.wake();
       },
       onFailure: (kind, output) => {
-        if (this.state.deletion) return;
+        if (this.stopped || this.state.deletion) return;
         this.containerEvent(a.container, 'Warning', 'Unhealthy', `${PROBE_TITLE[kind]} probe failed: ${output}`);
       },
     });
@@ -565,7 +605,7 @@ export class PodWorker {
     // postStart must finish before the next container of the pass starts (§3.3).
     if (spec.lifecycle?.postStart?.exec) {
       const ok = await this.runHook(a.container, id, 'postStart', this.clock.now() + podGraceSeconds(this.pod) * 1000);
-      if (!ok && this.handles.has(id)) {
+      if (!ok && this.handles.has(id) && !this.stopped) {
         this.state = recordPostStartFailed(this.state, a.container, id, 'PostStartHook failed', this.clock.now());
         await this.runtime.killAll(id);
       }
@@ -595,26 +635,73 @@ export class PodWorker {
         exited = true;
       });
       if (a.preStop) await this.runHook(a.container, a.instanceId, 'preStop', a.sigkillAt);
-      if (exited) return;
+      // After stop() the kill is the stop's business (PodWorker.stop): this task ends.
+      if (exited || this.stopped) return;
       if (!a.sigterm) {
         await this.runtime.killAll(a.instanceId);
         return;
       }
       this.runtime.signal(a.instanceId, 'SIGTERM');
       let t: Timer | undefined;
+      let end!: () => void;
       const deadline = new Promise<void>((resolve) => {
+        end = resolve;
         t = this.clock.at(a.sigkillAt, resolve);
       });
+      this.onStop.add(end);
       await Promise.race([exitP, deadline]);
+      this.onStop.delete(end);
       t?.cancel();
-      if (!exited) await this.runtime.killAll(a.instanceId);
-    })().catch((err: unknown) => this.actionFailed(a, err));
+      if (!exited && !this.stopped) await this.runtime.killAll(a.instanceId);
+    })().catch((err: unknown) => {
+      if (!this.stopped) this.actionFailed(a, err);
+    });
     this.track(task);
   }
 
   /** Waits for background kills and hooks (bounded by their own deadlines). */
   async drainBackground(): Promise<void> {
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  /**
+   * Stops supervising the pod because podvisor itself stops: never a pod event (spec C4, §2.4).
+   *
+   * At the call, synchronously: the reconcile timer, the probes and the background kills are
+   * cancelled and the state is frozen. From then on nothing is reconciled, started, restarted,
+   * recorded or published (so the owner persists nothing more): an action in flight that
+   * completes later records nothing and the rest of its plan is dropped; exits, probe results
+   * and requests that arrive later are ignored. The stored state stays the last one published,
+   * and the next podvisor process resumes from it exactly as after a crash (§4.10, §2.4).
+   *
+   * Then the instances the worker knows get SIGTERM (main process) and, when they still run
+   * at the pod's grace period (`terminationGracePeriodSeconds`, default 30 s), SIGKILL; no
+   * preStop hook runs. Resolves once they have exited. An instance whose start completes after
+   * the stop is not known here: the runtime's `close` stops it. Idempotent.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.dirty = false;
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.timerAt = undefined;
+    for (const p of this.probers.values()) p.stop();
+    this.probers.clear();
+    for (const end of this.onStop) end();
+    this.onStop.clear();
+    const live = [...this.handles.values()];
+    if (live.length === 0) return;
+    const exited = Promise.all(live.map((h) => h.exited.then(() => undefined, () => undefined)));
+    for (const h of live) this.runtime.signal(h.id, 'SIGTERM');
+    let t: Timer | undefined;
+    const grace = new Promise<void>((resolve) => {
+      t = this.clock.at(this.clock.now() + podGraceSeconds(this.pod) * 1000, resolve);
+    });
+    await Promise.race([exited, grace]);
+    t?.cancel();
+    // killAll is a no-op for an instance that has exited.
+    await Promise.all(live.map((h) => this.runtime.killAll(h.id)));
   }
 
   /** Stops probes and timers (the runtime's close kills what is left). */

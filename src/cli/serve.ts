@@ -12,6 +12,7 @@ import { NodeAgent } from '../agent/node.js';
 import { DEFAULT_CORE_OPTIONS } from '../core/plan/index.js';
 import { createRuntime, gpuInventory, RUNTIMES } from './node-setup.js';
 import { DEFAULT_LISTEN, defaultDataDir, ensureTls, ensureToken } from './credentials.js';
+import type { ContainerRuntime } from '../runtime/types.js';
 import { createApiServer } from '../server/http.js';
 import type { PodState } from '../core/model.js';
 import { FileStore } from '../store/file-store.js';
@@ -27,9 +28,31 @@ export interface ServeFlags {
   gpus?: string;
 }
 
-/** Runs the daemon until SIGINT/SIGTERM; returns the exit code. */
+/**
+ * Resolves with the first SIGINT or SIGTERM. Both handlers are removed then, so a second
+ * signal ends the process at once, which is as safe as a crash: nothing is recorded after the
+ * stop began.
+ */
+function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals): void => {
+      process.removeListener('SIGINT', on);
+      process.removeListener('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+/**
+ * Runs the daemon until SIGINT/SIGTERM; returns the exit code. Stopping the daemon is never a
+ * pod event (spec C4, §2.4): see {@link stopServing}.
+ */
 export async function runServe(flags: ServeFlags): Promise<number> {
   const log = pino({ name: 'podvisor', base: { pid: process.pid } });
+  // Listening from the start: a signal during start-up stops gracefully once started.
+  const stopping = stopSignal();
   if (!(RUNTIMES as readonly string[]).includes(flags.runtime)) {
     process.stderr.write(`error: unknown runtime ${JSON.stringify(flags.runtime)}: use --runtime host (the default) or --runtime sandbox\n`);
     return 2;
@@ -67,19 +90,29 @@ export async function runServe(flags: ServeFlags): Promise<number> {
     }
   } catch (err) {
     process.stderr.write(`error: cannot listen: ${err instanceof Error ? err.message : String(err)}\n`);
-    await runtime.close();
+    for (const l of listeners) await l.close();
+    await stopServing(agent, runtime);
     return 1;
   }
   log.info({ dataDir, endpoints: listeners.map((l) => l.address), pods: agent.listPods().length }, 'podvisor serve ready');
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  log.info({}, 'shutting down: containers are stopped; pods resume at the next start');
+  const signal = await stopping;
+  log.info({ signal, pods: agent.listPods().length }, 'podvisor serve stopping: the API closes, supervision ends, containers are stopped without pod events, pods resume at the next start');
+  // New work is refused first: the API closes (open watches included) before anything stops.
   for (const l of listeners) await l.close();
-  agent.dispose();
-  await runtime.close();
+  await stopServing(agent, runtime);
   return 0;
+}
+
+/**
+ * The order of a graceful stop: the pod workers stop before any container does (so no exit is
+ * recorded, nothing is restarted and nothing more is persisted), then their containers get
+ * SIGTERM and SIGKILL at the pod's grace period, then the runtime closes, stopping what is
+ * left and keeping the pod sandboxes for the next start. The store needs no flush: it writes
+ * every change durably when it happens, and the last one is each pod's state as of the stop.
+ */
+async function stopServing(agent: NodeAgent, runtime: ContainerRuntime): Promise<void> {
+  await agent.stop();
+  await runtime.close({ keepSandboxes: true });
 }
 
 function splitHostPort(s: string): [string, string] {

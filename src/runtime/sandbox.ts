@@ -564,11 +564,19 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
    * Kills every live instance, then releases every sandbox this object created or re-attached
    * (without deleting data): nothing of it stays on the host. Further starts are refused.
    * Idempotent. (Only a crash leaves sandboxes behind, for {@link reapAllSandboxes}.)
+   * With `keepSandboxes` the sandboxes stay, exactly as a crash leaves them (holder, netns, IP
+   * lease, pod cgroups, state file), and the next process re-attaches them with the same IP;
+   * sandbox operations in flight are waited for, so none is left half done.
    */
-  async close(): Promise<void> {
+  async close(opts: { keepSandboxes?: boolean } = {}): Promise<void> {
     this.closed = true;
     await Promise.all([...this.instances.values()].filter((i) => i.alive).map((i) => this.killAll(i.id)));
     await Promise.all([...this.instances.values()].map((i) => within(i.exited, KILL_WAIT_MS)));
+    if (opts.keepSandboxes) {
+      await Promise.all([...this.locks.values()]);
+      this.log('pod sandboxes kept for the next start', { sandboxes: this.sandboxes.size });
+      return;
+    }
     for (const podUid of [...this.sandboxes.keys()]) {
       await this.withLock(podUid, async () => {
         await this.teardown(podUid, this.sandboxes.get(podUid));

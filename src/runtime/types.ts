@@ -139,8 +139,13 @@ export interface ContainerRuntime {
   removeContainer(id: string): Promise<void>;
   /** Path of the current (or previous) log file of a container, if any. */
   logPath(podUid: string, container: string, previous: boolean): string | undefined;
-  /** Kills every instance still running and releases resources. */
-  close(): Promise<void>;
+  /**
+   * Kills every instance still running and releases resources; further starts are refused.
+   * With `keepSandboxes` (podvisor is stopping and will resume its pods) the pod sandboxes stay
+   * on the host as after a crash (network namespace, IP, holder, volumes), for the next
+   * process to re-attach; runtimes without sandbox processes have nothing to keep.
+   */
+  close(opts?: { keepSandboxes?: boolean }): Promise<void>;
   /**
    * After a podvisor restart: kills the processes an earlier podvisor process left for this
    * pod (which can no longer be supervised) and returns how many containers it found.

@@ -2,11 +2,17 @@
  * The agent with a recording fake runtime and a fake clock (ARCHITECTURE.md test layer 2):
  * order of runtime calls, back-off timing through timers, graceful kills, hooks and events.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Container, Pod } from '../../src/api/types.js';
 import type { Clock, Timer } from '../../src/agent/clock.js';
 import type { RecordedEvent, RestartNotice } from '../../src/api/records.js';
+import { NodeAgent } from '../../src/agent/node.js';
 import { Supervisor } from '../../src/agent/supervisor.js';
+import { FileStore } from '../../src/store/file-store.js';
+import type { PodState } from '../../src/core/model.js';
 import { StartError, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult, type ExitInfo, type MountSpec, type Sandbox, type SandboxSpec } from '../../src/runtime/types.js';
 
 class FakeClock implements Clock {
@@ -382,5 +388,148 @@ describe('failed actions are retried with back-off, never silent (issue: a faile
     await settle();
     expect(rt.calls.slice(-4)).toEqual(['killAll a', 'remove a', 'start a', 'start b']);
     expect(w.status?.containerStatuses?.map((c) => c.restartCount)).toEqual([1, 1]);
+  });
+});
+
+describe('stop(): podvisor stopping is never a pod event (spec C4, §2.4)', () => {
+  /** A runtime whose starts wait for `open()` (a start in flight while podvisor stops). */
+  class GatedRuntime extends FakeRuntime {
+    open: () => void = () => {};
+    private gate = new Promise<void>((r) => (this.open = r));
+    override async startContainer(spec: ContainerStartSpec): Promise<ContainerHandle> {
+      this.calls.push(`begin ${spec.name}`);
+      await this.gate;
+      return super.startContainer(spec);
+    }
+  }
+
+  it('exits seen after stop() are not recorded and nothing is published: a Never pod stays Running; SIGTERM, then SIGKILL at the grace period', async () => {
+    const { clock, rt, w, events, restarts } = setup(pod([{ name: 'a', command: ['x'] }, { name: 'b', command: ['x'] }], { restartPolicy: 'Never', terminationGracePeriodSeconds: 5 }));
+    await settle();
+    expect(w.status?.phase).toBe('Running');
+    rt.onTerm.set('b', undefined); // b ignores SIGTERM; a exits 143 on it
+    const before = { state: w.state, status: w.status, events: events.length, restarts: restarts.length, calls: rt.calls.length };
+    const stopped = w.stop();
+    await settle();
+    expect(rt.calls.slice(before.calls)).toEqual(['signal a SIGTERM', 'signal b SIGTERM']);
+    await clock.advanceTo(clock.t + 4_999);
+    expect(rt.calls.slice(before.calls)).toEqual(['signal a SIGTERM', 'signal b SIGTERM']);
+    await clock.advanceTo(clock.t + 1);
+    await stopped;
+    expect(rt.calls.slice(before.calls)).toEqual(['signal a SIGTERM', 'signal b SIGTERM', 'killAll b']);
+    // Neither exit (143, 137) was recorded: no Failed phase, no restart, no event, no timer.
+    expect(w.state).toBe(before.state);
+    expect(w.status).toBe(before.status);
+    expect(w.status?.phase).toBe('Running');
+    expect(events).toHaveLength(before.events);
+    expect(restarts).toHaveLength(before.restarts);
+    expect(clock.pending()).toEqual([]);
+    // Requests after the stop are ignored as well.
+    w.delete(0);
+    w.restart();
+    await settle();
+    expect(rt.calls.slice(before.calls)).toHaveLength(3);
+    expect(w.state).toBe(before.state);
+  });
+
+  it('a back-off timer and probes due after stop() start and run nothing; their timers are cancelled', async () => {
+    const probe = { exec: { command: ['check'] }, periodSeconds: 1 };
+    const { clock, rt, w } = setup(pod([{ name: 'a', command: ['x'] }, { name: 'r', command: ['x'], readinessProbe: probe }]));
+    await settle();
+    rt.live('a').exit(1);
+    await settle();
+    clock.t += 2000;
+    rt.live('a').exit(1);
+    await settle();
+    expect(w.status?.containerStatuses?.find((c) => c.name === 'a')?.state.waiting?.reason).toBe('CrashLoopBackOff');
+    expect(clock.pending()).toContain(clock.t + 10_000); // the back-off timer
+    const before = { state: w.state, calls: rt.calls.length };
+    await w.stop(); // r exits on SIGTERM at once
+    expect(clock.pending()).toEqual([]);
+    await clock.advanceTo(clock.t + 60_000);
+    expect(rt.calls.slice(before.calls)).toEqual(['signal r SIGTERM']); // no `start a`, no `exec r check`
+    expect(w.state).toBe(before.state);
+  });
+
+  it('a start that completes after stop() records nothing, the rest of the plan is dropped, and a pod added later is not started', async () => {
+    const clock = new FakeClock();
+    const rt = new GatedRuntime(clock);
+    let published = 0;
+    const events: RecordedEvent[] = [];
+    const sup = new Supervisor({ runtime: rt, clock, core: { backoffInitialMs: 0, backoffMaxMs: 0 }, sinks: { onStatus: () => published++, onEvent: (e) => events.push(e) } });
+    const w = sup.add(pod([{ name: 'a', command: ['x'] }, { name: 'b', command: ['x'] }]));
+    await settle();
+    expect(rt.calls).toEqual(['createSandbox', 'begin a']);
+    const before = { state: w.state, published, events: events.length };
+    await sup.stop(); // nothing runs yet: resolves at once
+    rt.open();
+    await settle();
+    expect(rt.calls).toEqual(['createSandbox', 'begin a', 'start a']); // the runtime started it; b is never started
+    expect(w.state).toBe(before.state);
+    expect(published).toBe(before.published);
+    expect(events).toHaveLength(before.events); // no Created/Started
+    rt.live('a').exit(1); // and its exit is not watched
+    await settle();
+    sup.add({ ...pod([{ name: 'c', command: ['x'] }]), metadata: { name: 'late', namespace: 'default' } });
+    await settle();
+    expect(rt.calls).toEqual(['createSandbox', 'begin a', 'start a']);
+    expect(w.state).toBe(before.state);
+    expect(published).toBe(before.published);
+  });
+
+  it('a graceful deletion in progress: its background kill ends at stop() and sends no SIGKILL at its own deadline', async () => {
+    const { clock, rt, w } = setup(pod([{ name: 'a', command: ['x'] }], { terminationGracePeriodSeconds: 30 }));
+    await settle();
+    rt.onTerm.set('a', undefined);
+    const t0 = clock.t;
+    w.delete(); // SIGTERM now, SIGKILL due at t0 + 30 s
+    await settle();
+    expect(rt.calls.at(-1)).toBe('signal a SIGTERM');
+    await clock.advanceTo(t0 + 10_000);
+    const before = w.state;
+    const stopped = w.stop(); // SIGTERM again, SIGKILL due at t0 + 40 s
+    await settle();
+    await w.drainBackground(); // the deletion's kill task has ended
+    await clock.advanceTo(t0 + 30_000);
+    expect(rt.calls).not.toContain('killAll a');
+    await clock.advanceTo(t0 + 40_000);
+    await stopped;
+    expect(rt.calls.filter((c) => c === 'killAll a')).toHaveLength(1);
+    expect(w.state).toBe(before);
+    expect(w.state.finished).toBeUndefined();
+  });
+
+  it('the node agent persists nothing after stop(); a new agent on the same store resumes the pod as after a crash', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'podvisor-stop-'));
+    try {
+      const clock = new FakeClock();
+      const core = { backoffInitialMs: 10_000, backoffMaxMs: 300_000 };
+      const store = new FileStore<PodState>(dir);
+      store.open();
+      const agent = new NodeAgent({ store, runtime: new FakeRuntime(clock), clock, core });
+      await agent.start();
+      agent.createPod({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { restartPolicy: 'Never', containers: [{ name: 'a', image: 'busybox', command: ['x'] }] } }, {});
+      await settle();
+      const file = join(dir, 'pods', 'default', 'p.json');
+      const stored = readFileSync(file, 'utf8');
+      expect(JSON.parse(stored).pod.status.phase).toBe('Running');
+      const events = agent.listEvents().length;
+      await agent.stop(); // the fake container exits 143 on SIGTERM
+      await settle();
+      expect(readFileSync(file, 'utf8')).toBe(stored);
+      expect(agent.listEvents()).toHaveLength(events);
+
+      const store2 = new FileStore<PodState>(dir);
+      store2.open();
+      const again = new NodeAgent({ store: store2, runtime: new FakeRuntime(clock), clock, core });
+      await again.start();
+      await settle();
+      const p = again.getPod('default', 'p');
+      expect(p?.status?.phase).toBe('Running');
+      expect(p?.status?.containerStatuses?.[0]).toMatchObject({ restartCount: 1, state: { running: {} }, lastState: { terminated: { reason: 'ContainerStatusUnknown' } } });
+      await again.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
