@@ -83,7 +83,7 @@ spec:
     restartPolicyRules:
     - action: RestartAllContainers
       exitCodes: {operator: In, values: [42]}
-    command: ["sh", "-c", "if [ \\"$PODVISOR_POD_RESTART_COUNT\\" = 0 ]; then sleep 1; exit 42; fi; trap 'exit 0' TERM; while true; do sleep 0.1; done"]${sleepers}
+    command: ["sh", "-c", "echo run $PODVISOR_POD_RESTART_COUNT of source; if [ \\"$PODVISOR_POD_RESTART_COUNT\\" = 0 ]; then sleep 1; exit 42; fi; trap 'exit 0' TERM; while true; do sleep 0.1; done"]${sleepers}
 `;
 }
 
@@ -124,6 +124,10 @@ async function scenario(name: string, bystanders: number): Promise<void> {
   expect(history.stdout).toContain('container source exited with code 42 matching restartPolicyRules[0]');
   expect(history.stdout).toContain('source 42');
   if (bystanders > 0) expect(history.stdout).toContain('sleeper-1 137 (SIGKILL)');
+  // ... and its output is the previous log (C2).
+  const previous = await cli(['logs', name, '-c', 'source', '-p', '--server', `https://127.0.0.1:${port}`, '--data-dir', dataDir]);
+  expect(previous.code, previous.stderr).toBe(0);
+  expect(previous.stdout).toContain('run 0 of source');
   const records = JSON.parse((await daemonRequest(dataDir, port, `/api/v1/namespaces/default/pods/${name}/restarts`)).body).items;
   const reset = records.find((r: any) => r.level === 'pod');
   expect(reset).toMatchObject({ trigger: 'restartPolicyRules', cause: { kind: 'rule', index: 0, action: 'RestartAllContainers' }, exitCode: 42, rule: 0 });
