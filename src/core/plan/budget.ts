@@ -7,7 +7,7 @@ import { formatGoDuration } from '../../api/duration.js';
 import type { BudgetRung } from '../../api/restart-trigger.js';
 import type { PodState } from '../model.js';
 import { recordContainerRestartCounted, recordPodRestartCounted } from '../transitions.js';
-import { decide, podEvent, withOutcome, type Decision, type Env, type Outcome } from './decision.js';
+import { decide, keep, podEvent, withOutcome, type Decision, type Env, type Outcome } from './decision.js';
 import { beginStop } from './termination.js';
 
 /** §10.3 step 4: `container <name> exceeded its restart budget: <n> <unit> within <window>`. */
@@ -50,9 +50,11 @@ export function escalateToRecreate(env: Env, s: PodState, source: string, text: 
  */
 export function admitReset(env: Env, s: PodState, source: string, eventTime: number): Outcome<boolean> {
   const max = env.settings.podMaxRestarts;
+  // Without a budget nothing is counted: the list would only grow (budgets are immutable, §1.1).
+  if (max === undefined) return withOutcome(keep(s), true);
   const windowMs = env.settings.restartWindowMs;
   const n = countInWindow(s.budget.pod, eventTime, windowMs) + 1;
-  if (max === undefined || n <= max) return withOutcome(decide(recordPodRestartCounted(s, eventTime, windowMs)), true);
+  if (n <= max) return withOutcome(decide(recordPodRestartCounted(s, eventTime, windowMs)), true);
   const text = budgetText(source, n, 'pod restarts', windowMs);
   return withOutcome(nextRung(env, 'pod') === 'recreate' ? escalateToRecreate(env, s, source, text) : failByBudget(env, s, text), false);
 }
@@ -65,10 +67,11 @@ export type ContainerAdmission = { ok: true } | { ok: false; rung: BudgetRung; t
  * is counted; otherwise the outcome names the rung that replaces it (nothing applied yet).
  */
 export function admitContainerRestart(env: Env, s: PodState, name: string, t: number): Outcome<ContainerAdmission> {
+  const max = env.settings.containerMaxRestarts;
+  if (max === undefined) return withOutcome(keep(s), { ok: true });
   const windowMs = env.settings.restartWindowMs;
   const n = countInWindow(s.budget.container[name] ?? [], t, windowMs) + 1;
-  const max = env.settings.containerMaxRestarts;
-  if (max === undefined || n <= max) return withOutcome(decide(recordContainerRestartCounted(s, name, t, windowMs)), { ok: true });
+  if (n <= max) return withOutcome(decide(recordContainerRestartCounted(s, name, t, windowMs)), { ok: true });
   return withOutcome(decide(s), { ok: false, rung: nextRung(env, 'container'), text: budgetText(name, n, 'restarts', windowMs) });
 }
 
