@@ -141,3 +141,13 @@ export function hostPidOf(nsPid: number, hint: string): number {
   if (found === undefined || found.pid <= 1) throw new Error(`no process ${nsPid} in the PID namespace of "${hint}"`);
   return found.pid;
 }
+
+/** Whether process `pid` exists and is neither a zombie nor dead (`Z`/`X` in /proc/PID/stat). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^\S+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxAvailability } from '../../src/runtime/sandbox.js';
-import { CLI, cli, daemonRequest, ensureBuilt, freePort, ROOT, tempDir, until } from './helpers.js';
+import { alive, CLI, cli, daemonRequest, ensureBuilt, freePort, ROOT, tempDir, until } from './helpers.js';
 
 const problem = await sandboxAvailability();
 if (problem !== undefined && process.env['CI'] === 'true') throw new Error(`the sandbox runtime must run on CI: ${problem}`);
@@ -45,15 +45,6 @@ async function stopDaemon(signal: NodeJS.Signals): Promise<void> {
 }
 
 /** Whether a process runs (a zombie does not). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\S+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 /** Every trace a pod's sandbox leaves on the host while it exists. */
 function traces(podUid: string, st: { netns: string; pausePid: number; holderPid: number; hostVeth: string; ip: string }): string[] {
   const found: string[] = [];

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, cli, ensureBuilt, freePort, ROOT, tempDir, until } from './helpers.js';
+import { alive, CLI, cli, ensureBuilt, freePort, ROOT, tempDir, until } from './helpers.js';
 
 const tmp = tempDir('podvisor-serve-');
 /** The kubectl versions the tests drive: the machine's 1.32 and 1.35 from scripts/fetch-kubectl.sh. */
@@ -58,15 +58,6 @@ function stop(d: Daemon, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     d.proc.kill(signal);
   });
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
 
 let daemon: Daemon;
 let kubeconfig = '';
