@@ -11,7 +11,6 @@ import type { Container, Pod, PodStatus } from '../api/types.js';
 import { ANN_RECREATIONS, readPodvisorSettings } from '../api/annotations.js';
 import { podGraceSeconds } from '../api/defaults.js';
 import { restartTriggerLabel } from '../api/restart-trigger.js';
-import { parseQuantity } from '../api/quantity.js';
 import {
   recordCreated, recordDeletion, recordExited, recordKillFailed, recordPostStartFailed, recordProbe, recordSandboxFailed, recordSandboxReady,
   recordStarted, recordStartFailed, recordVanished, recoverAfterRestart,
@@ -19,12 +18,14 @@ import {
 import { newPodState, type PodState } from '../core/model.js';
 import {
   reconcile, requestContainerRestart, requestPodRecreate, requestPodRestart, type Action, type ClosedReset, type CoreOptions,
-  type PodEvent, type RestartRefusal, type StartCause,
+  type PodEvent, type RestartRefusal,
 } from '../core/plan/index.js';
-import { StartError, type ContainerHandle, type ContainerResources, type ContainerRuntime, type MountSpec, type Sandbox, type SandboxSpec } from '../runtime/types.js';
+import { StartError, type ContainerHandle, type ContainerRuntime, type MountSpec, type Sandbox, type SandboxSpec } from '../runtime/types.js';
 import type { Clock, Timer } from './clock.js';
 import type { RecordedEvent, RestartNotice } from '../api/records.js';
 import { InstanceProber, type ProbeKind } from './prober.js';
+import { containerRestartNotice, resetNotice } from './restart-records.js';
+import { allContainers, containerStartSpec, mountsFor } from './container-spec.js';
 
 /** What a worker reports to its owner. */
 export interface WorkerSinks {
@@ -55,36 +56,6 @@ export interface PodWorkerOptions {
 }
 
 const PROBE_TITLE: Record<ProbeKind, string> = { liveness: 'Liveness', readiness: 'Readiness', startup: 'Startup' };
-
-function allContainers(pod: Pod): Container[] {
-  return [...(pod.spec.initContainers ?? []), ...pod.spec.containers, ...(pod.spec.ephemeralContainers ?? [])];
-}
-
-function signalName(code: number): string | undefined {
-  const names: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
-  return code > 128 ? names[code - 128] : undefined;
-}
-
-/** A readable cause of a container restart: `exit code 42 matched restartPolicyRules[0] (Restart)`. */
-export function describeRestart(cause: StartCause): string {
-  const code = cause.exitCode;
-  const sig = code !== undefined ? signalName(code) : undefined;
-  const how = cause.oomKilled === true ? 'OOMKilled' : sig;
-  const exit = code === undefined ? 'exit' : `exit code ${code}${how ? ` (${how})` : ''}`;
-  const t = cause.trigger;
-  switch (t?.kind) {
-    case 'rule': return `${exit} matched restartPolicyRules[${t.index}] (${t.action})`;
-    case 'policy': return `${exit}, restartPolicy ${t.policy}`;
-    case 'sidecar': return `sidecar ${exit}, sidecars always restart`;
-    case 'probe': return `killed after a failed ${t.probe} probe, ${exit}`;
-    case 'api': return 'restart requested through the API';
-    case 'unknown': return 'state unknown, killed and started again';
-    case 'definition': return 'definition changed, killed and started again';
-    case 'create-error': return 'container creation failed, retried';
-    case 'budget': return `restart budget exceeded, escalated to ${t.rung}`;
-    case undefined: return exit;
-  }
-}
 
 /** The worker of one pod. */
 export class PodWorker {
@@ -289,30 +260,9 @@ export class PodWorker {
     this.sinks.onIdle?.();
   }
 
-  /**
-   * The restart record of an in-place restart, once its record closed (§4.6): the trigger, the
-   * source's exit code, and the real exit of every instance the reset removed (D3: their
-   * `lastState` shows the reset's record instead). A reset cut short (deletion, terminal pod)
-   * is recorded without a duration.
-   */
+  /** The restart record of an in-place restart, once its record closed (§4.6). */
   private recordReset(closed: ClosedReset): void {
-    const r = closed.record;
-    const notice: Omit<RestartNotice, 'time' | 'pod' | 'namespace' | 'podUid'> = {
-      level: 'pod', trigger: restartTriggerLabel(r.trigger.trigger, 'pod'), cause: r.trigger.trigger, description: r.trigger.text,
-      removed: r.removed.map((x) => {
-        const out: NonNullable<RestartNotice['removed']>[number] = { container: x.container, exitCode: x.record.exitCode, reason: x.record.reason };
-        const sig = signalName(x.record.exitCode);
-        if (sig && x.record.reason !== 'OOMKilled') out.signal = sig;
-        if (x.record.startedAt !== undefined) out.startedAt = x.record.startedAt;
-        if (x.record.finishedAt !== undefined) out.finishedAt = x.record.finishedAt;
-        if (x.record.containerID !== undefined) out.containerID = x.record.containerID;
-        return out;
-      }),
-    };
-    if (r.trigger.exitCode !== undefined) notice.exitCode = r.trigger.exitCode;
-    if (r.trigger.trigger.kind === 'rule') notice.rule = r.trigger.trigger.index;
-    if (closed.outcome === 'completed') notice.latencyMs = Math.max(0, this.clock.now() - r.eventTime);
-    this.notice(notice);
+    this.notice(resetNotice(closed, this.clock.now()));
   }
 
   private arm(at: number | undefined): void {
@@ -385,18 +335,7 @@ export class PodWorker {
 
   /** The mounts of a container: volumeMounts resolved against the sandbox. */
   mountsFor(c: Container): MountSpec[] {
-    const out: MountSpec[] = [];
-    for (const m of c.volumeMounts ?? []) {
-      const v = (this.pod.spec.volumes ?? []).find((x) => x.name === m.name);
-      if (!v) continue;
-      let hostPath: string | undefined;
-      if (v.emptyDir) hostPath = this.sandbox?.emptyDirPaths[v.name];
-      else if (v.hostPath) hostPath = v.hostPath.path;
-      if (hostPath === undefined) continue;
-      if (m.subPath) hostPath = `${hostPath}/${m.subPath}`;
-      out.push({ volume: v.name, hostPath, mountPath: m.mountPath, readOnly: m.readOnly === true });
-    }
-    return out;
+    return mountsFor(this.pod, c, this.sandbox);
   }
 
   private async execute(a: Action): Promise<void> {
@@ -502,56 +441,15 @@ export class PodWorker {
       if (this.stopped) return;
     }
     const rc = this.state.containers[a.container]?.restartCount ?? 0;
-    let notice: Omit<RestartNotice, 'time' | 'pod' | 'namespace' | 'podUid'> | undefined;
-    if (a.cause.kind === 'restart' && a.cause.trigger) {
-      notice = {
-        level: 'container', container: a.container, trigger: restartTriggerLabel(a.cause.trigger), cause: a.cause.trigger,
-        description: describeRestart(a.cause), restartCount: rc,
-      };
-      if (a.cause.exitCode !== undefined) {
-        notice.exitCode = a.cause.exitCode;
-        const sig = signalName(a.cause.exitCode);
-        if (sig) notice.signal = sig;
-      }
-      if (a.cause.sinceExitMs !== undefined) notice.backoffMs = a.cause.sinceExitMs;
-      if (a.cause.trigger.kind === 'rule') notice.rule = a.cause.trigger.index;
-    }
-    const argv = [...(spec.command ?? []), ...(spec.args ?? [])];
-    const now = this.clock.now();
-    if (argv.length === 0) {
-      const msg = `container ${a.container} has no command: the host runtime runs no image entrypoint; set command`;
-      this.state = recordStartFailed(this.state, a.container, 'CreateContainerConfigError', msg, now);
-      this.containerEvent(a.container, 'Warning', 'Failed', `Error: ${msg}`);
+    const notice = containerRestartNotice(a.cause, a.container, rc);
+    const built = containerStartSpec(this.pod, spec, this.sandbox, { restartCount: rc, podRestartCount: this.state.resetCount ?? 0, gpus: this.gpus });
+    if ('configError' in built) {
+      this.state = recordStartFailed(this.state, a.container, 'CreateContainerConfigError', built.configError, this.clock.now());
+      this.containerEvent(a.container, 'Warning', 'Failed', `Error: ${built.configError}`);
       if (notice) this.notice(notice);
       return;
     }
-    const env: Record<string, string> = {
-      HOSTNAME: this.pod.metadata.name ?? '',
-      PODVISOR_RESTART_COUNT: String(rc),
-      PODVISOR_POD_RESTART_COUNT: String(this.state.resetCount ?? 0),
-    };
-    if (this.gpus.length > 0) {
-      // The pod's GPUs (allocated at admission, kept across restarts in place, §1.4).
-      env['NVIDIA_VISIBLE_DEVICES'] = this.gpus.join(',');
-      env['CUDA_VISIBLE_DEVICES'] = this.gpus.join(',');
-    }
-    for (const e of spec.env ?? []) env[e.name] = e.value ?? '';
-    const resources: ContainerResources = {};
-    const mem = spec.resources?.limits?.['memory'];
-    const cpu = spec.resources?.limits?.['cpu'];
-    if (mem !== undefined) {
-      const q = parseQuantity(mem);
-      if (q.ok) resources.memoryLimitBytes = Math.ceil(q.value);
-    }
-    if (cpu !== undefined) {
-      const q = parseQuantity(cpu);
-      if (q.ok) resources.cpuMillis = Math.ceil(q.value * 1000);
-    }
-    const startSpec = {
-      sandbox: this.sandbox, podName: this.pod.metadata.name ?? '', namespace: this.pod.metadata.namespace ?? 'default',
-      name: a.container, attempt: rc, argv, env, mounts: this.mountsFor(spec), resources,
-      ...(spec.workingDir !== undefined ? { workingDir: spec.workingDir } : {}),
-    };
+    const startSpec = built.spec;
     let handle: ContainerHandle;
     try {
       handle = await this.runtime.startContainer(startSpec);

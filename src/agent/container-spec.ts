@@ -1,0 +1,79 @@
+/**
+ * What the runtime needs to start one container, built from the pod (pure): argv, the
+ * environment podvisor adds, resource limits and the volume mounts resolved against the sandbox.
+ */
+import type { Container, Pod } from '../api/types.js';
+import { parseQuantity } from '../api/quantity.js';
+import type { ContainerResources, ContainerStartSpec, MountSpec, Sandbox } from '../runtime/types.js';
+
+/** Every container of the pod: init containers and sidecars, regular, ephemeral. */
+export function allContainers(pod: Pod): Container[] {
+  return [...(pod.spec.initContainers ?? []), ...pod.spec.containers, ...(pod.spec.ephemeralContainers ?? [])];
+}
+
+/** The mounts of a container: `volumeMounts` resolved against the sandbox (emptyDir) or the host (hostPath). */
+export function mountsFor(pod: Pod, c: Container, sandbox: Sandbox | undefined): MountSpec[] {
+  const out: MountSpec[] = [];
+  for (const m of c.volumeMounts ?? []) {
+    const v = (pod.spec.volumes ?? []).find((x) => x.name === m.name);
+    if (!v) continue;
+    let hostPath: string | undefined;
+    if (v.emptyDir) hostPath = sandbox?.emptyDirPaths[v.name];
+    else if (v.hostPath) hostPath = v.hostPath.path;
+    if (hostPath === undefined) continue;
+    if (m.subPath) hostPath = `${hostPath}/${m.subPath}`;
+    out.push({ volume: v.name, hostPath, mountPath: m.mountPath, readOnly: m.readOnly === true });
+  }
+  return out;
+}
+
+/** The counts and devices a new instance sees. */
+export interface InstanceContext {
+  /** The container's restartCount (`PODVISOR_RESTART_COUNT`). */
+  restartCount: number;
+  /** In-place pod restarts so far (`PODVISOR_POD_RESTART_COUNT`). */
+  podRestartCount: number;
+  /** The pod's GPU device IDs (kept across restarts in place, §1.4). */
+  gpus: readonly string[];
+}
+
+/** `resources.limits` of memory and CPU as the runtime applies them. */
+function resourcesOf(c: Container): ContainerResources {
+  const resources: ContainerResources = {};
+  const mem = c.resources?.limits?.['memory'];
+  const cpu = c.resources?.limits?.['cpu'];
+  if (mem !== undefined) {
+    const q = parseQuantity(mem);
+    if (q.ok) resources.memoryLimitBytes = Math.ceil(q.value);
+  }
+  if (cpu !== undefined) {
+    const q = parseQuantity(cpu);
+    if (q.ok) resources.cpuMillis = Math.ceil(q.value * 1000);
+  }
+  return resources;
+}
+
+/**
+ * The start spec of one instance of `c`, or a configuration error (`CreateContainerConfigError`)
+ * when it cannot be started as configured.
+ */
+export function containerStartSpec(pod: Pod, c: Container, sandbox: Sandbox, ctx: InstanceContext): { spec: ContainerStartSpec } | { configError: string } {
+  const argv = [...(c.command ?? []), ...(c.args ?? [])];
+  if (argv.length === 0) return { configError: `container ${c.name} has no command: the host runtime runs no image entrypoint; set command` };
+  const env: Record<string, string> = {
+    HOSTNAME: pod.metadata.name ?? '',
+    PODVISOR_RESTART_COUNT: String(ctx.restartCount),
+    PODVISOR_POD_RESTART_COUNT: String(ctx.podRestartCount),
+  };
+  if (ctx.gpus.length > 0) {
+    env['NVIDIA_VISIBLE_DEVICES'] = ctx.gpus.join(',');
+    env['CUDA_VISIBLE_DEVICES'] = ctx.gpus.join(',');
+  }
+  for (const e of c.env ?? []) env[e.name] = e.value ?? '';
+  const spec: ContainerStartSpec = {
+    sandbox, podName: pod.metadata.name ?? '', namespace: pod.metadata.namespace ?? 'default',
+    name: c.name, attempt: ctx.restartCount, argv, env, mounts: mountsFor(pod, c, sandbox), resources: resourcesOf(c),
+  };
+  if (c.workingDir !== undefined) spec.workingDir = c.workingDir;
+  return { spec };
+}

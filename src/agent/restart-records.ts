@@ -1,0 +1,80 @@
+/**
+ * Restart records (what `podvisor history`, `GET …/restarts` and the metrics read), built from
+ * the core's decisions: the trigger as a value, the exits involved, and readable words.
+ */
+import { restartTriggerLabel } from '../api/restart-trigger.js';
+import type { RestartNotice } from '../api/records.js';
+import type { ClosedReset, StartCause } from '../core/plan/index.js';
+
+/** A restart record before the worker stamps it with the time and the pod. */
+export type RestartNoticeBody = Omit<RestartNotice, 'time' | 'pod' | 'namespace' | 'podUid'>;
+
+/** `SIGKILL` for 137 and the other common 128+N exit codes. */
+export function signalName(code: number): string | undefined {
+  const names: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
+  return code > 128 ? names[code - 128] : undefined;
+}
+
+/** A readable cause of a container restart: `exit code 42 matched restartPolicyRules[0] (Restart)`. */
+export function describeRestart(cause: StartCause): string {
+  const code = cause.exitCode;
+  const sig = code !== undefined ? signalName(code) : undefined;
+  const how = cause.oomKilled === true ? 'OOMKilled' : sig;
+  const exit = code === undefined ? 'exit' : `exit code ${code}${how ? ` (${how})` : ''}`;
+  const t = cause.trigger;
+  switch (t?.kind) {
+    case 'rule': return `${exit} matched restartPolicyRules[${t.index}] (${t.action})`;
+    case 'policy': return `${exit}, restartPolicy ${t.policy}`;
+    case 'sidecar': return `sidecar ${exit}, sidecars always restart`;
+    case 'probe': return `killed after a failed ${t.probe} probe, ${exit}`;
+    case 'api': return 'restart requested through the API';
+    case 'unknown': return 'state unknown, killed and started again';
+    case 'definition': return 'definition changed, killed and started again';
+    case 'create-error': return 'container creation failed, retried';
+    case 'budget': return `restart budget exceeded, escalated to ${t.rung}`;
+    case undefined: return exit;
+  }
+}
+
+/** The record of a container-level restart (undefined for first starts, resets and recoveries). */
+export function containerRestartNotice(cause: StartCause, container: string, restartCount: number): RestartNoticeBody | undefined {
+  if (cause.kind !== 'restart' || !cause.trigger) return undefined;
+  const notice: RestartNoticeBody = {
+    level: 'container', container, trigger: restartTriggerLabel(cause.trigger), cause: cause.trigger,
+    description: describeRestart(cause), restartCount,
+  };
+  if (cause.exitCode !== undefined) {
+    notice.exitCode = cause.exitCode;
+    const sig = signalName(cause.exitCode);
+    if (sig) notice.signal = sig;
+  }
+  if (cause.sinceExitMs !== undefined) notice.backoffMs = cause.sinceExitMs;
+  if (cause.trigger.kind === 'rule') notice.rule = cause.trigger.index;
+  return notice;
+}
+
+/**
+ * The record of an in-place restart once its reset record closed (§4.6): the trigger, the
+ * source's exit code, and the real exit of every instance the reset removed (D3: their
+ * `lastState` shows the reset's record instead). A reset cut short (deletion, terminal pod)
+ * has no duration.
+ */
+export function resetNotice(closed: ClosedReset, now: number): RestartNoticeBody {
+  const r = closed.record;
+  const notice: RestartNoticeBody = {
+    level: 'pod', trigger: restartTriggerLabel(r.trigger.trigger, 'pod'), cause: r.trigger.trigger, description: r.trigger.text,
+    removed: r.removed.map((x) => {
+      const out: NonNullable<RestartNotice['removed']>[number] = { container: x.container, exitCode: x.record.exitCode, reason: x.record.reason };
+      const sig = signalName(x.record.exitCode);
+      if (sig && x.record.reason !== 'OOMKilled') out.signal = sig;
+      if (x.record.startedAt !== undefined) out.startedAt = x.record.startedAt;
+      if (x.record.finishedAt !== undefined) out.finishedAt = x.record.finishedAt;
+      if (x.record.containerID !== undefined) out.containerID = x.record.containerID;
+      return out;
+    }),
+  };
+  if (r.trigger.exitCode !== undefined) notice.exitCode = r.trigger.exitCode;
+  if (r.trigger.trigger.kind === 'rule') notice.rule = r.trigger.trigger.index;
+  if (closed.outcome === 'completed') notice.latencyMs = Math.max(0, now - r.eventTime);
+  return notice;
+}
