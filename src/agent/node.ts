@@ -3,11 +3,12 @@
  * persists every change (pod object, core state, restart records, events) before it becomes
  * visible, and feeds watches. After a crash it resumes every stored pod (§4.10).
  */
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { checkDecodedPod, decodePod, defaultPod, validatePod, IMMUTABLE_PODVISOR_ANNOTATIONS } from '../api/index.js';
 import type { FieldError } from '../api/errors.js';
 import type { EventObject, RecordedEvent, RestartNotice } from '../api/records.js';
 import { podGraceSeconds } from '../api/defaults.js';
+import { GENERATE_NAME_ATTEMPTS, generateNameFrom } from '../api/names.js';
 import { formatTimestamp } from '../api/time.js';
 import type { Pod } from '../api/types.js';
 import { newPodState, type PodState } from '../core/model.js';
@@ -402,14 +403,20 @@ export class NodeAgent implements NodeApi {
   }
 
   createPod(body: unknown, opts: { dryRun?: boolean }): { pod: Pod; warnings: string[] } {
-    const { pod, errors, warnings } = checkDecodedPod(decodePod(body), { create: true });
-    const name = pod.metadata.name ?? pod.metadata.generateName ?? '';
-    if (errors.length > 0) throw new PodInvalidError(pod.metadata.namespace ?? 'default', name, errors);
-    if (!pod.metadata.name && pod.metadata.generateName) {
-      pod.metadata.name = `${pod.metadata.generateName}${randomUUID().slice(0, 5)}`;
-    }
+    const decoded = decodePod(body);
+    // As the API server does (rest.BeforeCreate), the name is generated before validation, so
+    // that the generated name is validated like any other.
+    const base = decoded.pod.metadata.generateName;
+    const generate = !decoded.pod.metadata.name && typeof base === 'string' && base !== '';
+    const generated = (): string => generateNameFrom(base ?? '', (n) => randomInt(n));
+    if (generate) decoded.pod.metadata.name = generated();
+    const { pod, errors, warnings } = checkDecodedPod(decoded, { create: true });
+    const ns = pod.metadata.namespace ?? 'default';
+    if (errors.length > 0) throw new PodInvalidError(ns, pod.metadata.name ?? pod.metadata.generateName ?? '', errors);
+    // A generated name that is taken is generated again (the API server's RetryGenerateName).
+    for (let attempt = 1; generate && this.records.has(this.key(pod)) && attempt < GENERATE_NAME_ATTEMPTS; attempt++) pod.metadata.name = generated();
     const key = this.key(pod);
-    if (this.records.has(key)) throw new PodAlreadyExistsError(pod.metadata.namespace ?? 'default', pod.metadata.name ?? '');
+    if (this.records.has(key)) throw new PodAlreadyExistsError(ns, pod.metadata.name ?? '');
     pod.metadata.uid = randomUUID();
     pod.metadata.creationTimestamp = ts(this.clock.now());
     delete pod.status;

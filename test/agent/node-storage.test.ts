@@ -5,14 +5,16 @@
  *   (no pod, no sandbox, no container, no deletion started);
  * - a worker's report that cannot be stored is logged, never thrown (vitest fails a test on an
  *   unhandled rejection), the API keeps serving what is stored, and the change is stored by the
- *   retry once the fault is gone.
+ *   retry once the fault is gone;
+ * - generateName follows the API server: 58 characters of the base plus 5 random ones, the
+ *   generated name validated like any other.
  */
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock, Timer } from '../../src/agent/clock.js';
-import { StorageFailedError } from '../../src/agent/errors.js';
+import { PodInvalidError, StorageFailedError } from '../../src/agent/errors.js';
 import { NodeAgent } from '../../src/agent/node.js';
 import type { WatchEvent } from '../../src/agent/node-api.js';
 import type { Pod } from '../../src/api/types.js';
@@ -227,5 +229,49 @@ describe('node agent: store failures', () => {
     t.agent.createPod(manifest('web'), {});
     await settle();
     expect(t.agent.getPod('default', 'web')?.status?.phase).toBe('Running');
+  });
+});
+
+describe('node agent: generateName', () => {
+  const SUFFIX = /^[bcdfghjklmnpqrstvwxz2456789]{5}$/;
+
+  it('a generateName of 250 characters gives its first 58 plus 5 random characters, a valid name', async () => {
+    const t = await setup();
+    const base = `${'g'.repeat(63)}.${'h'.repeat(63)}.${'i'.repeat(63)}.${'j'.repeat(58)}`;
+    expect(base).toHaveLength(250);
+    const p = manifest('');
+    p.metadata = { generateName: base, namespace: 'default' };
+    const a = t.agent.createPod(p, {}).pod.metadata.name ?? '';
+    const b = t.agent.createPod(p, {}).pod.metadata.name ?? '';
+    for (const n of [a, b]) {
+      expect(n).toHaveLength(63);
+      expect(n.slice(0, 58)).toBe(base.slice(0, 58));
+      expect(n.slice(58)).toMatch(SUFFIX);
+    }
+    expect(a).not.toBe(b);
+    await settle();
+    expect(t.agent.getPod('default', a)?.status?.phase).toBe('Running');
+    expect(t.onDisk(a)?.pod.metadata.generateName).toBe(base);
+  });
+
+  it('the generated name is validated like any other; a generateName too long is refused', async () => {
+    const t = await setup();
+    const bad = manifest('');
+    bad.metadata = { generateName: 'Worker-', namespace: 'default' };
+    let err: unknown;
+    try {
+      t.agent.createPod(bad, {});
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PodInvalidError);
+    const invalid = err as PodInvalidError;
+    expect(invalid.podName).toMatch(/^Worker-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    expect(invalid.causes.map((c) => c.field)).toEqual(['metadata.generateName', 'metadata.name']);
+
+    const long = manifest('');
+    long.metadata = { generateName: 'g'.repeat(254), namespace: 'default' };
+    expect(() => t.agent.createPod(long, {})).toThrow(/metadata.generateName: Invalid value: "g{254}": must be no more than 253 characters/);
+    expect(t.agent.listPods()).toEqual([]);
   });
 });
