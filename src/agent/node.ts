@@ -182,6 +182,7 @@ export class NodeAgent implements NodeApi {
    */
   private commit(key: string, next: PodRecord<PodState>, publish: 'ADDED' | 'MODIFIED' | undefined, operation: string): PodRecord<PodState> {
     const rec: PodRecord<PodState> = publish ? { ...next, pod: { ...next.pod, metadata: { ...next.pod.metadata, resourceVersion: this.bump() } } } : next;
+    if (this.stopped) return rec; // the daemon is exiting: nothing is stored or published any more (C4)
     try {
       this.store.putPod(rec);
     } catch (err) {
@@ -545,7 +546,9 @@ export class NodeAgent implements NodeApi {
   }
 
   restartHistory(namespace: string, name: string): RestartNotice[] {
-    return [...this.mustGet(namespace, name).rec.restarts];
+    this.mustGet(namespace, name);
+    // What is stored, like every read of the API (a record still being retried is not).
+    return [...(this.records.get(`${namespace}/${name}`)?.restarts ?? [])];
   }
 
   private watch<T>(history: { rv: number; e: WatchEvent<T> }[], watchers: Set<(e: WatchEvent<T>) => void>, initial: () => T[], resourceVersion: string | undefined, onEvent: (e: WatchEvent<T>) => void): Unsubscribe {
