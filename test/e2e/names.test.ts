@@ -164,6 +164,7 @@ spec:
     expect(failed.json).toMatchObject({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'InternalError', code: 500 });
     expect(failed.json.message).toMatch(/^Internal error occurred: cannot store the create of pod default\/during: /);
     expect(failed.json.details).toEqual({ causes: [{ message: failed.json.message.slice('Internal error occurred: '.length) }] });
+    await until('the failure in the daemon log', () => daemon.logs.join('').includes('cannot store the create of pod default/during'));
     expect(alive()).toBe(true);
     expect((await api(podPath('default', 'during'))).status).toBe(404);
     expect((await api(podPath('default', 'before'))).status).toBe(200);
