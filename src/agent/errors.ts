@@ -144,6 +144,26 @@ export class ResourceVersionExpiredError extends AgentErrorBase {
   }
 }
 
+/**
+ * A change to a pod could not be stored durably (an I/O failure of the store: disk full,
+ * read-only, a directory gone). Nothing of the change took effect: the agent serves and runs
+ * what is on disk, as before the request.
+ */
+export class StorageFailedError extends AgentErrorBase {
+  /** Discriminant of {@link AgentError}. */
+  readonly kind = 'StorageFailed' as const;
+  constructor(
+    readonly namespace: string,
+    readonly podName: string,
+    /** What could not be stored, in words (`create`, `update`, `delete`). */
+    readonly operation: string,
+    /** The I/O error's text. */
+    readonly reason: string,
+  ) {
+    super(`cannot store the ${operation} of pod ${namespace}/${podName}: ${reason}`);
+  }
+}
+
 /** Every domain error the agent raises; switch on `kind`. */
 export type AgentError =
   | PodNotFoundError
@@ -154,7 +174,8 @@ export type AgentError =
   | ContainerNotSpecifiedError
   | UnknownContainerError
   | InvalidResourceVersionError
-  | ResourceVersionExpiredError;
+  | ResourceVersionExpiredError
+  | StorageFailedError;
 
 /** True for a domain error of the agent (a refusal to render), false for anything else (a bug or an I/O failure). */
 export function isAgentError(err: unknown): err is AgentError {

@@ -3,21 +3,22 @@
  * persists every change (pod object, core state, restart records, events) before it becomes
  * visible, and feeds watches. After a crash it resumes every stored pod (§4.10).
  */
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { checkDecodedPod, decodePod, defaultPod, validatePod, IMMUTABLE_PODVISOR_ANNOTATIONS } from '../api/index.js';
 import type { FieldError } from '../api/errors.js';
 import type { EventObject, RecordedEvent, RestartNotice } from '../api/records.js';
 import { podGraceSeconds } from '../api/defaults.js';
+import { GENERATE_NAME_ATTEMPTS, generateNameFrom } from '../api/names.js';
 import { formatTimestamp } from '../api/time.js';
 import type { Pod } from '../api/types.js';
-import type { PodState } from '../core/model.js';
+import { newPodState, type PodState } from '../core/model.js';
 import type { CoreOptions } from '../core/plan/index.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import type { PodRecord, PodStore } from '../store/types.js';
-import type { Clock } from './clock.js';
+import type { Clock, Timer } from './clock.js';
 import {
   ContainerNotSpecifiedError, InvalidResourceVersionError, PodAlreadyExistsError, PodInvalidError, PodNotFoundError,
-  RequestRefusedError, ResourceVersionExpiredError, StaleResourceVersionError, UnknownContainerError,
+  RequestRefusedError, ResourceVersionExpiredError, StaleResourceVersionError, StorageFailedError, UnknownContainerError,
 } from './errors.js';
 import { PodvisorMetrics } from './metrics.js';
 import type { NodeApi, Unsubscribe, WatchEvent } from './node-api.js';
@@ -39,6 +40,22 @@ export interface NodeAgentOptions {
 const HISTORY = 2000;
 /** Distinct events remembered for counting repeats (like the kubelet recorder's LRU cache). */
 const EVENT_KEYS = 4096;
+/** First delay before a failed background write of a pod is tried again; doubled per failed round. */
+const RETRY_MIN_MS = 1000;
+/** Longest delay between two attempts at a failed background write. */
+const RETRY_MAX_MS = 30_000;
+
+/**
+ * A pod change a worker reported whose write failed: the newest one per pod, tried again until
+ * it is stored. `put` with `publish` goes to watches (with a new resourceVersion) once stored.
+ */
+type Unsaved =
+  | { op: 'put'; rec: PodRecord<PodState>; publish: boolean }
+  | { op: 'remove'; rec: PodRecord<PodState> };
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
 
 const ts = formatTimestamp;
 
@@ -73,7 +90,15 @@ export class NodeAgent implements NodeApi {
   private readonly eventHistory: { rv: number; e: WatchEvent<EventObject> }[] = [];
   /** The last event of each (object, type, reason, message), for counting repeats (bounded, oldest dropped). */
   private readonly lastEvents = new Map<string, EventObject>();
+  /**
+   * The stored record of every pod: what the API serves. It changes only after the store
+   * wrote the change, so it never runs ahead of the disk.
+   */
   private readonly records = new Map<string, PodRecord<PodState>>();
+  /** Changes reported by workers whose write failed, by pod key (see {@link retryUnsaved}). */
+  private readonly unsaved = new Map<string, Unsaved>();
+  private retryTimer: Timer | undefined;
+  private retryDelayMs = RETRY_MIN_MS;
   private readonly log: NonNullable<NodeAgentOptions['log']>;
   /** Set by {@link stop}: nothing is persisted or published any more. */
   private stopped = false;
@@ -106,12 +131,12 @@ export class NodeAgent implements NodeApi {
     if (reap) await reap.call(this.runtime, new Set(this.store.allPods().map((r) => r.state.uid)));
     for (const rec of this.store.allPods()) {
       const key = this.key(rec.pod);
+      this.records.set(key, rec);
       if (rec.state.finished && rec.pod.metadata.deletionTimestamp) {
         // Deletion had completed but the record was not removed yet.
-        this.store.removePod(rec.pod.metadata.namespace ?? 'default', rec.pod.metadata.name ?? '');
+        if (!this.tryRemove(key, rec)) this.scheduleRetry();
         continue;
       }
-      this.records.set(key, rec);
       try {
         const w = this.supervisor.add(this.specOnly(rec.pod), rec.state);
         if (rec.pod.metadata.deletionTimestamp && !rec.state.deletion) w.delete();
@@ -143,12 +168,107 @@ export class NodeAgent implements NodeApi {
     for (const w of this.podWatchers) w(e);
   }
 
-  private persist(key: string, rec: PodRecord<PodState>, type: 'ADDED' | 'MODIFIED'): void {
-    if (this.stopped) return;
-    rec.pod.metadata.resourceVersion = this.bump();
+  /** The newest record of a pod: a change still being written, else the stored one. */
+  private latest(key: string): PodRecord<PodState> | undefined {
+    const u = this.unsaved.get(key);
+    return u?.op === 'put' ? u.rec : this.records.get(key);
+  }
+
+  /**
+   * Makes `next` the pod's record: written durably first, then served and, with `publish`,
+   * given a new resourceVersion and published to watches. Returns the stored record. Throws
+   * {@link StorageFailedError} when the write fails; then nothing changed (the API keeps
+   * serving what is on disk). `next` is not modified.
+   */
+  private commit(key: string, next: PodRecord<PodState>, publish: 'ADDED' | 'MODIFIED' | undefined, operation: string): PodRecord<PodState> {
+    const rec: PodRecord<PodState> = publish ? { ...next, pod: { ...next.pod, metadata: { ...next.pod.metadata, resourceVersion: this.bump() } } } : next;
+    if (this.stopped) return rec; // the daemon is exiting: nothing is stored or published any more (C4)
+    try {
+      this.store.putPod(rec);
+    } catch (err) {
+      throw new StorageFailedError(rec.pod.metadata.namespace ?? 'default', rec.pod.metadata.name ?? '', operation, errText(err));
+    }
     this.records.set(key, rec);
-    this.store.putPod(rec);
-    this.emitPod(type, rec.pod);
+    // `next` was built on the newest record, an unsaved change included: that one is stored
+    // now. A pending removal stays due.
+    if (this.unsaved.get(key)?.op === 'put') this.unsaved.delete(key);
+    if (publish) this.emitPod(publish, rec.pod);
+    return rec;
+  }
+
+  /**
+   * Stores a change a worker reported. A worker cannot take a failed write back (its
+   * containers run), so a failure is logged and the change kept and tried again (with
+   * back-off) until it is stored; never thrown (it would end the worker's reconcile, or the
+   * process).
+   */
+  private save(key: string, next: PodRecord<PodState>, publish: 'MODIFIED' | undefined): void {
+    if (this.stopped) return;
+    const pending = this.unsaved.get(key);
+    if (pending?.op === 'remove') return; // the deletion completed: removing the record is what is due
+    const pub = publish ?? (pending?.publish === true ? 'MODIFIED' : undefined);
+    if (!this.tryPut(key, next, pub)) this.scheduleRetry();
+  }
+
+  /** One attempt at a worker's change; on failure the change is kept for {@link retryUnsaved}. */
+  private tryPut(key: string, next: PodRecord<PodState>, publish: 'MODIFIED' | undefined): boolean {
+    try {
+      this.commit(key, next, publish, 'status');
+      return true;
+    } catch (err) {
+      if (!this.unsaved.has(key)) this.log('error', 'cannot store pod; the change is kept and retried', { pod: key, error: errText(err) });
+      this.unsaved.set(key, { op: 'put', rec: next, publish: publish !== undefined });
+      return false;
+    }
+  }
+
+  /**
+   * Removes the record of a pod whose deletion completed, then publishes DELETED and forgets
+   * its worker. On a failed write the pod stays (served as it is stored, with its
+   * deletionTimestamp) and the removal is kept for {@link retryUnsaved}.
+   */
+  private tryRemove(key: string, final: PodRecord<PodState>): boolean {
+    // The DELETED event's resourceVersion is taken first, so that the store's floor covers it.
+    const rv = this.bump();
+    try {
+      this.store.removePod(final.pod.metadata.namespace ?? 'default', final.pod.metadata.name ?? '');
+    } catch (err) {
+      if (!this.unsaved.has(key)) this.log('error', 'cannot remove the record of a deleted pod; retried', { pod: key, error: errText(err) });
+      this.unsaved.set(key, { op: 'remove', rec: final });
+      return false;
+    }
+    this.unsaved.delete(key);
+    this.records.delete(key);
+    this.emitPod('DELETED', { ...final.pod, metadata: { ...final.pod.metadata, resourceVersion: String(rv) } });
+    this.supervisor.remove(key);
+    return true;
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== undefined || this.stopped) return;
+    this.retryTimer = this.clock.at(this.clock.now() + this.retryDelayMs, () => this.retryUnsaved());
+  }
+
+  /**
+   * Tries every unsaved change again: 1 s after the first failure, then twice as long after
+   * each round with a failure (30 s at most), back to 1 s once everything is stored.
+   */
+  private retryUnsaved(): void {
+    this.retryTimer = undefined;
+    if (this.stopped) return;
+    let failed = 0;
+    for (const [key, u] of [...this.unsaved]) {
+      const ok = u.op === 'remove' ? this.tryRemove(key, u.rec) : this.tryPut(key, u.rec, u.publish ? 'MODIFIED' : undefined);
+      if (ok) this.log('info', 'pod stored after an earlier failure', { pod: key });
+      else failed++;
+    }
+    if (failed === 0) {
+      this.retryDelayMs = RETRY_MIN_MS;
+      return;
+    }
+    this.retryDelayMs = Math.min(this.retryDelayMs * 2, RETRY_MAX_MS);
+    this.log('warn', 'pod changes still not stored; retrying', { pods: failed, retryInMs: this.retryDelayMs });
+    this.scheduleRetry();
   }
 
   /** Deletion complete (§8.1 step 7): the final status is published with DELETED; the pod goes. */
@@ -156,47 +276,43 @@ export class NodeAgent implements NodeApi {
     if (this.stopped) return;
     this.metrics.forgetPod(pod.metadata.uid ?? '');
     const key = this.key(pod);
-    const rec = this.records.get(key);
+    const rec = this.latest(key);
     if (!rec || rec.pod.metadata.uid !== pod.metadata.uid) return;
-    rec.pod = { ...rec.pod, status: pod.status ?? {} };
-    rec.state = state;
-    this.records.delete(key);
-    this.store.removePod(pod.metadata.namespace ?? 'default', pod.metadata.name ?? '');
-    rec.pod.metadata.resourceVersion = this.bump();
-    this.emitPod('DELETED', rec.pod);
-    this.supervisor.remove(key);
+    if (!this.tryRemove(key, { ...rec, pod: { ...rec.pod, status: pod.status ?? {} }, state })) this.scheduleRetry();
   }
 
   private onStatus(pod: Pod, state: PodState): void {
     const key = this.key(pod);
-    const rec = this.records.get(key);
+    const rec = this.latest(key);
     if (!rec || rec.pod.metadata.uid !== pod.metadata.uid) return;
     this.metrics.observePod(pod);
     if (state.finished && rec.pod.metadata.deletionTimestamp) return; // onDeleted follows
-    rec.pod = { ...rec.pod, metadata: { ...rec.pod.metadata, labels: pod.metadata.labels ?? {}, annotations: pod.metadata.annotations ?? {} }, status: pod.status ?? {} };
-    if (!pod.metadata.labels) delete rec.pod.metadata.labels;
-    if (!pod.metadata.annotations) delete rec.pod.metadata.annotations;
-    rec.state = state;
-    this.persist(key, rec, rec.pod.metadata.resourceVersion === undefined ? 'ADDED' : 'MODIFIED');
+    const next: PodRecord<PodState> = {
+      ...rec,
+      pod: { ...rec.pod, metadata: { ...rec.pod.metadata, labels: pod.metadata.labels ?? {}, annotations: pod.metadata.annotations ?? {} }, status: pod.status ?? {} },
+      state,
+    };
+    if (!pod.metadata.labels) delete next.pod.metadata.labels;
+    if (!pod.metadata.annotations) delete next.pod.metadata.annotations;
+    this.save(key, next, 'MODIFIED');
   }
 
   private onRestart(n: RestartNotice): void {
     if (this.stopped) return;
     this.metrics.observeRestart(n);
-    const rec = this.records.get(`${n.namespace}/${n.pod}`);
+    const key = `${n.namespace}/${n.pod}`;
+    const rec = this.latest(key);
     if (!rec || rec.pod.metadata.uid !== n.podUid) return;
-    rec.restarts.push(n);
-    if (rec.restarts.length > 1000) rec.restarts.splice(0, rec.restarts.length - 1000);
-    this.store.putPod(rec);
+    this.save(key, { ...rec, restarts: [...rec.restarts, n].slice(-1000) }, undefined);
   }
 
   private onReplaced(pod: Pod): void {
     const key = this.key(pod);
-    const old = this.records.get(key);
+    const old = this.latest(key);
     if (old?.pod.metadata.uid) this.metrics.forgetPod(old.pod.metadata.uid);
     const w = this.supervisor.get(key);
     const rec: PodRecord<PodState> = { pod: structuredClone(pod), state: w?.state ?? old?.state as PodState, restarts: old?.restarts ?? [] };
-    this.persist(key, rec, 'MODIFIED');
+    this.save(key, rec, 'MODIFIED');
   }
 
   /**
@@ -247,11 +363,17 @@ export class NodeAgent implements NodeApi {
     this.recordEvent(obj, 'ADDED');
   }
 
+  /**
+   * Stores an event, then publishes it. An event that cannot be stored is logged and dropped
+   * (never published, so watches and lists show what is stored), as the kubelet's recorder
+   * drops events the API server does not take.
+   */
   private recordEvent(obj: EventObject, type: 'ADDED' | 'MODIFIED'): void {
     try {
       this.store.appendEvent(obj);
     } catch (err) {
-      this.log('error', 'cannot persist event', { error: String(err) });
+      this.log('error', 'cannot store event; dropped', { event: obj.metadata.name, reason: obj['reason'], error: errText(err) });
+      return;
     }
     const we: WatchEvent<EventObject> = { type, object: obj };
     this.eventHistory.push({ rv: Number(obj.metadata.resourceVersion), e: we });
@@ -275,21 +397,27 @@ export class NodeAgent implements NodeApi {
   }
 
   private mustGet(namespace: string, name: string): { rec: PodRecord<PodState>; worker: PodWorker } {
-    const rec = this.records.get(`${namespace}/${name}`);
+    const rec = this.latest(`${namespace}/${name}`);
     const worker = this.supervisor.get(`${namespace}/${name}`);
     if (!rec || !worker) throw new PodNotFoundError(namespace, name);
     return { rec, worker };
   }
 
   createPod(body: unknown, opts: { dryRun?: boolean }): { pod: Pod; warnings: string[] } {
-    const { pod, errors, warnings } = checkDecodedPod(decodePod(body), { create: true });
-    const name = pod.metadata.name ?? pod.metadata.generateName ?? '';
-    if (errors.length > 0) throw new PodInvalidError(pod.metadata.namespace ?? 'default', name, errors);
-    if (!pod.metadata.name && pod.metadata.generateName) {
-      pod.metadata.name = `${pod.metadata.generateName}${randomUUID().slice(0, 5)}`;
-    }
+    const decoded = decodePod(body);
+    // As the API server does (rest.BeforeCreate), the name is generated before validation, so
+    // that the generated name is validated like any other.
+    const base = decoded.pod.metadata.generateName;
+    const generate = !decoded.pod.metadata.name && typeof base === 'string' && base !== '';
+    const generated = (): string => generateNameFrom(base ?? '', (n) => randomInt(n));
+    if (generate) decoded.pod.metadata.name = generated();
+    const { pod, errors, warnings } = checkDecodedPod(decoded, { create: true });
+    const ns = pod.metadata.namespace ?? 'default';
+    if (errors.length > 0) throw new PodInvalidError(ns, pod.metadata.name ?? pod.metadata.generateName ?? '', errors);
+    // A generated name that is taken is generated again (the API server's RetryGenerateName).
+    for (let attempt = 1; generate && this.records.has(this.key(pod)) && attempt < GENERATE_NAME_ATTEMPTS; attempt++) pod.metadata.name = generated();
     const key = this.key(pod);
-    if (this.records.has(key)) throw new PodAlreadyExistsError(pod.metadata.namespace ?? 'default', pod.metadata.name ?? '');
+    if (this.records.has(key)) throw new PodAlreadyExistsError(ns, pod.metadata.name ?? '');
     pod.metadata.uid = randomUUID();
     pod.metadata.creationTimestamp = ts(this.clock.now());
     delete pod.status;
@@ -303,14 +431,18 @@ export class NodeAgent implements NodeApi {
       throw err;
     }
     if (opts.dryRun) return { pod: { ...pod, status: { phase: 'Pending' } }, warnings };
-    const rec: PodRecord<PodState> = { pod: { ...pod, status: { phase: 'Pending' } }, state: undefined as unknown as PodState, restarts: [] };
-    this.records.set(key, rec);
-    const w = this.supervisor.add(pod);
-    if (rec.pod.metadata.resourceVersion === undefined) {
-      rec.state = w.state;
-      this.persist(key, rec, 'ADDED');
+    // Stored before anything runs: a create that cannot be stored leaves nothing behind.
+    const fresh: PodRecord<PodState> = { pod: { ...pod, status: { phase: 'Pending' } }, state: newPodState(pod.metadata.uid, this.clock.now()), restarts: [] };
+    const created = this.commit(key, fresh, 'ADDED', 'create');
+    try {
+      this.supervisor.add(pod);
+    } catch (err) {
+      // Not expected (the pod was checked above); the stored pod must not outlive the failure.
+      this.log('error', 'cannot start a created pod; its record is removed', { pod: key, error: errText(err) });
+      if (!this.tryRemove(key, created)) this.scheduleRetry();
+      throw err;
     }
-    return { pod: structuredClone(rec.pod), warnings };
+    return { pod: structuredClone(created.pod), warnings };
   }
 
   updatePod(namespace: string, name: string, next: Pod): { pod: Pod; warnings: string[] } {
@@ -342,26 +474,31 @@ export class NodeAgent implements NodeApi {
     if (errors.length > 0) throw new PodInvalidError(namespace, name, errors);
     const v = validatePod({ ...cur, metadata: { ...cur.metadata, labels: next.metadata?.labels ?? {}, annotations: nextAnn } }, { create: false, allowManaged: true });
     if (v.errors.length > 0) throw new PodInvalidError(namespace, name, v.errors);
+    const updated: PodRecord<PodState> = { ...rec, pod: { ...rec.pod, metadata: { ...rec.pod.metadata } } };
+    if (next.metadata?.labels) updated.pod.metadata.labels = next.metadata.labels;
+    else delete updated.pod.metadata.labels;
+    if (next.metadata?.annotations) updated.pod.metadata.annotations = next.metadata.annotations;
+    else delete updated.pod.metadata.annotations;
+    // Stored before the worker sees it: an update that cannot be stored changes nothing.
+    const key = `${namespace}/${name}`;
+    const stored = this.commit(key, updated, 'MODIFIED', 'update');
     worker.setMetadata(next.metadata?.labels, next.metadata?.annotations);
-    rec.pod = { ...rec.pod, metadata: { ...rec.pod.metadata } };
-    if (next.metadata?.labels) rec.pod.metadata.labels = next.metadata.labels;
-    else delete rec.pod.metadata.labels;
-    if (next.metadata?.annotations) rec.pod.metadata.annotations = next.metadata.annotations;
-    else delete rec.pod.metadata.annotations;
-    this.persist(`${namespace}/${name}`, rec, 'MODIFIED');
-    return { pod: structuredClone(rec.pod), warnings: v.warnings };
+    return { pod: structuredClone(this.records.get(key)?.pod ?? stored.pod), warnings: v.warnings };
   }
 
   deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Pod {
     const { rec, worker } = this.mustGet(namespace, name);
     const grace = gracePeriodSeconds ?? podGraceSeconds(rec.pod);
+    let shown = rec.pod;
     if (!rec.pod.metadata.deletionTimestamp) {
-      rec.pod.metadata.deletionTimestamp = ts(this.clock.now() + grace * 1000);
-      rec.pod.metadata.deletionGracePeriodSeconds = grace;
-      this.persist(`${namespace}/${name}`, rec, 'MODIFIED');
+      const deleting: PodRecord<PodState> = {
+        ...rec, pod: { ...rec.pod, metadata: { ...rec.pod.metadata, deletionTimestamp: ts(this.clock.now() + grace * 1000), deletionGracePeriodSeconds: grace } },
+      };
+      // Stored before the worker is told: a deletion that cannot be stored does not start.
+      shown = this.commit(`${namespace}/${name}`, deleting, 'MODIFIED', 'delete').pod;
     }
     worker.delete(grace);
-    return structuredClone(rec.pod);
+    return structuredClone(shown);
   }
 
   restartPod(namespace: string, name: string, opts: { container?: string; requestedBy?: string }): Pod {
@@ -397,7 +534,7 @@ export class NodeAgent implements NodeApi {
   }
 
   containerRunning(namespace: string, name: string, container: string | undefined): boolean {
-    const rec = this.records.get(`${namespace}/${name}`);
+    const rec = this.latest(`${namespace}/${name}`);
     if (!rec) return false;
     const c = this.containerName(rec, container);
     const st = [...(rec.pod.status?.initContainerStatuses ?? []), ...(rec.pod.status?.containerStatuses ?? [])].find((s) => s.name === c);
@@ -409,7 +546,9 @@ export class NodeAgent implements NodeApi {
   }
 
   restartHistory(namespace: string, name: string): RestartNotice[] {
-    return [...this.mustGet(namespace, name).rec.restarts];
+    this.mustGet(namespace, name);
+    // What is stored, like every read of the API (a record still being retried is not).
+    return [...(this.records.get(`${namespace}/${name}`)?.restarts ?? [])];
   }
 
   private watch<T>(history: { rv: number; e: WatchEvent<T> }[], watchers: Set<(e: WatchEvent<T>) => void>, initial: () => T[], resourceVersion: string | undefined, onEvent: (e: WatchEvent<T>) => void): Unsubscribe {
@@ -438,6 +577,8 @@ export class NodeAgent implements NodeApi {
 
   /** Stops supervision without touching containers' records (the daemon is exiting). */
   dispose(): void {
+    this.retryTimer?.cancel();
+    this.retryTimer = undefined;
     this.supervisor.dispose();
   }
 
@@ -451,6 +592,9 @@ export class NodeAgent implements NodeApi {
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    // Changes not stored by now are not: the next start resumes from what is on disk.
+    this.retryTimer?.cancel();
+    this.retryTimer = undefined;
     await this.supervisor.stop();
   }
 }

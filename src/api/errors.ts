@@ -110,7 +110,8 @@ export interface Status {
     name?: string;
     group?: string;
     kind?: string;
-    causes?: { reason: string; message: string; field: string }[];
+    /** Upstream omits an empty `reason` or `field` (`omitempty`), as an InternalError's cause has. */
+    causes?: { reason?: string; message: string; field?: string }[];
   };
   code: number;
 }

@@ -92,6 +92,35 @@ export function isDNS1123Subdomain(value: string): string[] {
 }
 
 /**
+ * Characters of a generated name's random suffix (apimachinery `util/rand`'s alphabet: no
+ * vowels and no 0, 1 or 3, so that a suffix never spells a word).
+ */
+export const GENERATED_SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+/** Length of a generated name's random suffix (`names.randomLength`). */
+export const GENERATED_SUFFIX_LENGTH = 5;
+/**
+ * The longest part of `generateName` a generated name keeps (`maxGeneratedNameLength`,
+ * 63 - 5): generated names stay within 63 characters whatever the length of `generateName`.
+ */
+export const MAX_GENERATED_BASE_LENGTH = DNS1123_LABEL_MAX_LENGTH - GENERATED_SUFFIX_LENGTH;
+/** Attempts at a generated name before a create fails with AlreadyExists (the API server's `RetryGenerateName`). */
+export const GENERATE_NAME_ATTEMPTS = 8;
+
+/**
+ * The name the API server makes from `generateName` (`names.SimpleNameGenerator`): the base
+ * cut to {@link MAX_GENERATED_BASE_LENGTH} characters, then {@link GENERATED_SUFFIX_LENGTH}
+ * random characters of {@link GENERATED_SUFFIX_ALPHABET}. Upstream cuts bytes; for the ASCII
+ * bases that validate this is the same. The result is validated like any name afterwards.
+ * `randomIndex(n)` returns a uniformly random integer in [0, n): this module is pure, the
+ * caller brings the randomness.
+ */
+export function generateNameFrom(base: string, randomIndex: (n: number) => number): string {
+  let suffix = '';
+  for (let i = 0; i < GENERATED_SUFFIX_LENGTH; i++) suffix += GENERATED_SUFFIX_ALPHABET[randomIndex(GENERATED_SUFFIX_ALPHABET.length)] ?? '';
+  return `${base.slice(0, MAX_GENERATED_BASE_LENGTH)}${suffix}`;
+}
+
+/**
  * `NameIsDNSSubdomain` (the Pod name rule, `ValidatePodName`). With `prefix` (a
  * `generateName`), a trailing '-' is allowed: upstream's `maskTrailingDash` replaces the
  * last two characters by `a` before checking, reproduced as is.

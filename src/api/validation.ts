@@ -133,8 +133,9 @@ function validateObjectMeta(pod: Pod, errs: Errs): void {
   if (generateName !== '') {
     for (const m of nameIsDNSSubdomain(generateName, true)) errs.push(fieldErrors.invalid('metadata.generateName', generateName, m));
   }
-  // The API server generates the name from generateName before validating; podvisor's store
-  // does it after, so an empty name is only an error without generateName.
+  // The API server generates the name from generateName before validating (so does the node
+  // agent's create); offline (`podvisor validate`) there is no name yet, so an empty name is
+  // only an error without generateName.
   if (name === '') {
     if (generateName === '') errs.push(fieldErrors.required('metadata.name', 'name or generateName is required'));
   } else {

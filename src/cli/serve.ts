@@ -67,7 +67,13 @@ export async function runServe(flags: ServeFlags): Promise<number> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const token = ensureToken(dataDir);
   const store = new FileStore<PodState>(join(dataDir, 'store'));
-  store.open();
+  try {
+    store.open();
+  } catch (e) {
+    // Nothing was lost: the store is left as it was, or as the next open can complete it.
+    process.stderr.write(`error: cannot open the store in ${store.dir}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
   let runtime;
   try {
     runtime = await createRuntime(flags.runtime, join(dataDir, 'runtime'), (msg, fields) => log.debug(fields ?? {}, msg));

@@ -6,11 +6,13 @@
 import { invalidStatus, type FieldError, type Status } from '../api/errors.js';
 import { isAgentError, type AgentError } from '../agent/errors.js';
 
-/** A `Status` with `status: Failure`. `details` is left out when empty. */
+/**
+ * A `Status` with `status: Failure`, its keys in the API server's order (`details` before
+ * `code`, as in the Go struct). `details` is left out when empty.
+ */
 export function failure(code: number, reason: string, message: string, details?: Status['details']): Status {
-  const s: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
-  if (details && Object.keys(details).length > 0) s.details = details;
-  return s;
+  if (details && Object.keys(details).length > 0) return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, details, code };
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
 }
 
 /** 404 `NotFound`: `<resource> "<name>" not found` (`errors.NewNotFound`). */
@@ -64,9 +66,12 @@ export function invalid(kind: string, name: string, errors: readonly FieldError[
   return s;
 }
 
-/** 500 `InternalError` (`errors.NewInternalError`). */
+/**
+ * 500 `InternalError` (`errors.NewInternalError`): one cause with only its message (upstream's
+ * `reason` and `field` are empty and omitted from the JSON).
+ */
 export function internalError(message: string): Status {
-  return failure(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ reason: '', message, field: '' }] });
+  return failure(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] });
 }
 
 /** 409 `AlreadyExists`: `<resource> "<name>" already exists` (`errors.NewAlreadyExists`). */
@@ -112,6 +117,8 @@ export function statusOfAgentError(err: AgentError): Status {
       return badRequest(`invalid resource version: ${err.resourceVersion}`);
     case 'ResourceVersionExpired':
       return expired(`too old resource version: ${err.requested} (${err.current})`);
+    case 'StorageFailed':
+      return internalError(err.message);
     default: {
       const never: never = err;
       return internalError(`unmapped agent error ${String(never)}`);

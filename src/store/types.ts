@@ -22,8 +22,9 @@ export type StoredEvent = Record<string, unknown> & { metadata: { name: string; 
 
 /**
  * Durable storage of pod records and events, with one resourceVersion counter for both. A
- * method that returns has made its change durable (crash-safe); a failing write throws. Single
- * writer: one process owns a store.
+ * method that returns has made its change durable (crash-safe); a failing write throws the I/O
+ * error and leaves the store as it was, on disk and in what it serves. Names of any length the
+ * API admits can be stored. Single writer: one process owns a store.
  */
 export interface PodStore<S = unknown> {
   /** The newest resourceVersion handed out. */

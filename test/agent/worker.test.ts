@@ -510,7 +510,7 @@ describe('stop(): podvisor stopping is never a pod event (spec C4, §2.4)', () =
       await agent.start();
       agent.createPod({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { restartPolicy: 'Never', containers: [{ name: 'a', image: 'busybox', command: ['x'] }] } }, {});
       await settle();
-      const file = join(dir, 'pods', 'default', 'p.json');
+      const file = store.podFile('default', 'p');
       const stored = readFileSync(file, 'utf8');
       expect(JSON.parse(stored).pod.status.phase).toBe('Running');
       const events = agent.listEvents().length;

@@ -244,7 +244,7 @@ describe('§1.3 reporting rules', () => {
       expect(cause.reason).toBe('FieldValueInvalid');
       expect(cause.field).toMatch(/^metadata\.annotations\[podvisor\.io\/[a-z-]+\]$/);
     }
-    expect(status.details?.causes?.find((c) => c.field.includes('restart-window'))?.message).toBe(
+    expect(status.details?.causes?.find((c) => c.field?.includes('restart-window'))?.message).toBe(
       'Invalid value: "soon": must be a positive duration',
     );
   });

@@ -98,7 +98,7 @@ export function freePort(): Promise<number> {
 }
 
 /** A request to `podvisor serve` over HTTPS with its token and certificate from `dataDir`. */
-export function daemonRequest(dataDir: string, port: number, path: string, opts: { method?: string; auth?: boolean } = {}): Promise<{ status: number; body: string }> {
+export function daemonRequest(dataDir: string, port: number, path: string, opts: { method?: string; auth?: boolean; body?: string } = {}): Promise<{ status: number; body: string }> {
   const ca = readFileSync(join(dataDir, 'tls', 'cert.pem'));
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
   if (opts.auth !== false) headers['Authorization'] = `Bearer ${readFileSync(join(dataDir, 'token'), 'utf8').trim()}`;
@@ -110,6 +110,7 @@ export function daemonRequest(dataDir: string, port: number, path: string, opts:
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
     });
     req.on('error', reject);
+    if (opts.body !== undefined) req.write(opts.body);
     req.end();
   });
 }

@@ -14,6 +14,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxAvailability } from '../../src/runtime/sandbox.js';
+import { FileStore } from '../../src/store/file-store.js';
 import { alive, canMount, CLI, cli, daemonRequest, ensureBuilt, freePort, ROOT, tempDir, until } from './helpers.js';
 
 const sandboxProblem = await sandboxAvailability();
@@ -81,7 +82,7 @@ class ServeNode {
 
   /** The pod's record as the store kept it (what the next start resumes from). */
   stored(name: string): any {
-    return JSON.parse(readFileSync(join(this.dataDir, 'store', 'pods', 'default', `${name}.json`), 'utf8'));
+    return JSON.parse(readFileSync(new FileStore(join(this.dataDir, 'store')).podFile('default', name), 'utf8'));
   }
 
   async apply(yaml: string): Promise<void> {

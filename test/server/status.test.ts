@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ContainerNotSpecifiedError, InvalidResourceVersionError, PodAlreadyExistsError, PodInvalidError, PodNotFoundError,
-  RequestRefusedError, ResourceVersionExpiredError, StaleResourceVersionError, UnknownContainerError, type AgentError,
+  RequestRefusedError, ResourceVersionExpiredError, StaleResourceVersionError, StorageFailedError, UnknownContainerError, type AgentError,
 } from '../../src/agent/errors.js';
 import type { FieldError } from '../../src/api/errors.js';
 import { statusFromError } from '../../src/server/status.js';
@@ -18,13 +18,13 @@ const causes: FieldError[] = [
 
 const cases: [string, AgentError, unknown][] = [
   ['not found', new PodNotFoundError('default', 'web'),
-    { ...base, message: 'pods "web" not found', reason: 'NotFound', code: 404, details: { name: 'web', kind: 'pods' } }],
+    { ...base, message: 'pods "web" not found', reason: 'NotFound', details: { name: 'web', kind: 'pods' }, code: 404 }],
   ['already exists', new PodAlreadyExistsError('default', 'web'),
-    { ...base, message: 'pods "web" already exists', reason: 'AlreadyExists', code: 409, details: { name: 'web', kind: 'pods' } }],
+    { ...base, message: 'pods "web" already exists', reason: 'AlreadyExists', details: { name: 'web', kind: 'pods' }, code: 409 }],
   ['stale resourceVersion', new StaleResourceVersionError('default', 'web', '3', '7'),
-    { ...base, message: 'Operation cannot be fulfilled on pods "web": the object has been modified; please apply your changes to the latest version and try again', reason: 'Conflict', code: 409, details: { name: 'web', kind: 'pods' } }],
+    { ...base, message: 'Operation cannot be fulfilled on pods "web": the object has been modified; please apply your changes to the latest version and try again', reason: 'Conflict', details: { name: 'web', kind: 'pods' }, code: 409 }],
   ['refused restart', new RequestRefusedError('default', 'web', 'pod default/web cannot be restarted: Succeeded'),
-    { ...base, message: 'pod default/web cannot be restarted: Succeeded', reason: 'Conflict', code: 409, details: { name: 'web', kind: 'pods' } }],
+    { ...base, message: 'pod default/web cannot be restarted: Succeeded', reason: 'Conflict', details: { name: 'web', kind: 'pods' }, code: 409 }],
   ['invalid', new PodInvalidError('default', 'web', causes),
     { ...base, message: 'Pod "web" is invalid: [spec: Forbidden: pod updates may not change fields, metadata.name: Invalid value: "A": must be lowercase]', reason: 'Invalid',
       details: { name: 'web', kind: 'Pod', causes: [
@@ -48,9 +48,17 @@ describe('statusFromError', () => {
   }
 
   it('anything else is a 500 InternalError', () => {
-    expect(statusFromError(new Error('disk full'))).toEqual({
-      ...base, message: 'Internal error occurred: disk full', reason: 'InternalError', code: 500,
-      details: { causes: [{ reason: '', message: 'disk full', field: '' }] },
-    });
+    expect(JSON.stringify(statusFromError(new Error('disk full')))).toBe(JSON.stringify({
+      ...base, message: 'Internal error occurred: disk full', reason: 'InternalError',
+      details: { causes: [{ message: 'disk full' }] }, code: 500,
+    }));
+  });
+
+  it('a store write that failed is a 500 InternalError in the API server\'s shape', () => {
+    const err = new StorageFailedError('default', 'web', 'create', 'ENOSPC: no space left on device, write');
+    const message = 'cannot store the create of pod default/web: ENOSPC: no space left on device, write';
+    expect(JSON.stringify(statusFromError(err))).toBe(JSON.stringify({
+      ...base, message: `Internal error occurred: ${message}`, reason: 'InternalError', details: { causes: [{ message }] }, code: 500,
+    }));
   });
 });

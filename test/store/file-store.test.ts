@@ -1,7 +1,7 @@
 /** The durable store: records survive reopening, writes are atomic, torn event lines are skipped. */
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newPodState, type PodState } from '../../src/core/model.js';
 import { FileStore, writeFileAtomic } from '../../src/store/file-store.js';
@@ -63,7 +63,8 @@ describe('FileStore', () => {
     s.open();
     s.putPod(rec('a', s.nextResourceVersion(), 1));
     // A crash after writing the temp file but before the rename leaves this behind:
-    writeFileSync(join(d, 'pods', 'default', '.a.json.999.tmp'), '{"pod": {"metadata": {"na');
+    const file = s.podFile('default', 'a');
+    writeFileSync(join(dirname(file), `.${basename(file)}.${process.pid}.tmp`), '{"pod": {"metadata": {"na');
     const again = new FileStore<PodState>(d);
     again.open();
     expect(again.getPod('default', 'a')?.state.containers['c']?.restartCount).toBe(1);
@@ -95,7 +96,7 @@ describe('FileStore', () => {
     expect(s.listEvents().map((e) => [e.metadata.name, e['count'] ?? 1])).toEqual([['e1', 2], ['e2', 1]]);
     expect(s.hasEvent('default', 'e1')).toBe(true);
     expect(s.hasEvent('default', 'e9')).toBe(false);
-    const file = join(d, 'events', 'default.jsonl');
+    const file = s.eventsFile('default');
     expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(3); // append-only while running
     const again = new FileStore<PodState>(d);
     again.open();

@@ -1,0 +1,277 @@
+/**
+ * The node agent over a real file store whose writes fail (a regular file put where a store
+ * directory must be, which stops root too), with a fake runtime and a fake clock:
+ * - a request whose change cannot be stored fails with StorageFailedError and changes nothing
+ *   (no pod, no sandbox, no container, no deletion started);
+ * - a worker's report that cannot be stored is logged, never thrown (vitest fails a test on an
+ *   unhandled rejection), the API keeps serving what is stored, and the change is stored by the
+ *   retry once the fault is gone;
+ * - generateName follows the API server: 58 characters of the base plus 5 random ones, the
+ *   generated name validated like any other.
+ */
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Clock, Timer } from '../../src/agent/clock.js';
+import { PodInvalidError, StorageFailedError } from '../../src/agent/errors.js';
+import { NodeAgent } from '../../src/agent/node.js';
+import type { WatchEvent } from '../../src/agent/node-api.js';
+import type { Pod } from '../../src/api/types.js';
+import type { PodState } from '../../src/core/model.js';
+import type { ContainerHandle, ContainerRuntime, ContainerStartSpec, ExecResult, ExitInfo, Sandbox, SandboxSpec } from '../../src/runtime/types.js';
+import { FileStore } from '../../src/store/file-store.js';
+
+class FakeClock implements Clock {
+  t = Date.UTC(2026, 10, 22, 12, 0, 0);
+  private timers: { at: number; fn: () => void; live: boolean }[] = [];
+  now(): number {
+    return this.t;
+  }
+  at(at: number, fn: () => void): Timer {
+    const e = { at, fn, live: true };
+    this.timers.push(e);
+    return { cancel: () => void (e.live = false) };
+  }
+  async advance(ms: number): Promise<void> {
+    const to = this.t + ms;
+    for (;;) {
+      const due = this.timers.filter((x) => x.live && x.at <= to).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      due.live = false;
+      this.t = Math.max(this.t, due.at);
+      due.fn();
+      await settle();
+    }
+    this.t = to;
+  }
+}
+
+const settle = async (): Promise<void> => {
+  for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
+};
+
+/** Containers run until they are told to exit or get a signal (then they exit 143/137). */
+class FakeRuntime implements ContainerRuntime {
+  readonly name = 'fake';
+  calls: string[] = [];
+  private readonly exits = new Map<string, (code: number) => void>();
+  private seq = 0;
+  constructor(private readonly clock: FakeClock) {}
+  checkMounts(): string[] {
+    return [];
+  }
+  async createSandbox(spec: SandboxSpec): Promise<Sandbox> {
+    this.calls.push('createSandbox');
+    return { id: 'sb', podUid: spec.podUid, dir: '/nonexistent', emptyDirPaths: {} };
+  }
+  async releaseSandbox(): Promise<void> {
+    this.calls.push('releaseSandbox');
+  }
+  async startContainer(spec: ContainerStartSpec): Promise<ContainerHandle> {
+    this.calls.push(`start ${spec.name}`);
+    const id = `fake://${spec.name}-${++this.seq}`;
+    let done = false;
+    const exited = new Promise<ExitInfo>((resolve) => {
+      this.exits.set(id, (exitCode) => {
+        if (done) return;
+        done = true;
+        resolve({ exitCode, oomKilled: false, finishedAt: this.clock.now() });
+      });
+    });
+    return { id, pid: 1000 + this.seq, startedAt: this.clock.now(), exited };
+  }
+  /** Makes the newest instance of `name` exit with `code`. */
+  exit(name: string, code: number): void {
+    const id = [...this.exits.keys()].reverse().find((k) => k.startsWith(`fake://${name}-`));
+    if (id) this.exits.get(id)?.(code);
+  }
+  signal(id: string, signal: string): void {
+    this.calls.push(`signal ${signal}`);
+    this.exits.get(id)?.(143);
+  }
+  async killAll(id: string): Promise<void> {
+    this.exits.get(id)?.(137);
+  }
+  async exec(): Promise<ExecResult> {
+    return { exitCode: 0, output: '', timedOut: false };
+  }
+  async removeContainer(): Promise<void> {}
+  logPath(): string | undefined {
+    return undefined;
+  }
+  async close(): Promise<void> {}
+}
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const manifest = (name: string, extra: Partial<Pod['spec']> = {}): Pod => ({
+  apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' },
+  spec: { restartPolicy: 'Never', terminationGracePeriodSeconds: 5, containers: [{ name: 'c', image: 'busybox', command: ['x'] }], ...extra },
+});
+
+async function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'podvisor-agent-store-'));
+  dirs.push(dir);
+  const clock = new FakeClock();
+  const rt = new FakeRuntime(clock);
+  const store = new FileStore<PodState>(dir);
+  store.open();
+  const logs: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
+  const agent = new NodeAgent({ store, runtime: rt, clock, core: { backoffInitialMs: 10_000, backoffMaxMs: 300_000 }, log: (level, msg, fields) => logs.push({ level, msg, fields }) });
+  await agent.start();
+  const watched: WatchEvent<Pod>[] = [];
+  agent.watchPods(undefined, (e) => watched.push(e));
+  /** Puts a regular file where the pods directory is (moved aside); returns the repair. */
+  const breakStore = (): (() => void) => {
+    const pods = join(dir, 'pods');
+    renameSync(pods, `${pods}.aside`);
+    writeFileSync(pods, 'not a directory');
+    return () => {
+      rmSync(pods);
+      renameSync(`${pods}.aside`, pods);
+    };
+  };
+  /** The record as a fresh store reads it from disk. */
+  const onDisk = (name: string) => {
+    const s = new FileStore<PodState>(dir);
+    s.open();
+    return s.getPod('default', name);
+  };
+  return { dir, clock, rt, store, agent, logs, watched, breakStore, onDisk };
+}
+
+describe('node agent: store failures', () => {
+  it('a create that cannot be stored fails with StorageFailedError and leaves nothing: no pod, no sandbox, no container', async () => {
+    const t = await setup();
+    t.agent.createPod(manifest('first'), {});
+    await settle();
+    const repair = t.breakStore();
+    t.rt.calls = [];
+    const watchedBefore = t.watched.length;
+    let err: unknown;
+    try {
+      t.agent.createPod(manifest('second'), {});
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StorageFailedError);
+    expect((err as StorageFailedError).message).toMatch(/^cannot store the create of pod default\/second: /);
+    await settle();
+    expect(t.agent.getPod('default', 'second')).toBeUndefined();
+    expect(t.agent.listPods().map((p) => p.metadata.name)).toEqual(['first']);
+    expect(t.rt.calls).toEqual([]);
+    expect(t.watched.length).toBe(watchedBefore);
+
+    repair();
+    const { pod } = t.agent.createPod(manifest('second'), {});
+    expect(pod.metadata.name).toBe('second');
+    await settle();
+    expect(t.agent.getPod('default', 'second')?.status?.phase).toBe('Running');
+    expect(t.onDisk('second')?.pod.status?.phase).toBe('Running');
+  });
+
+  it('a worker status that cannot be stored is logged and kept, the API serves what is stored, and the retry stores it', async () => {
+    const t = await setup();
+    t.agent.createPod(manifest('web'), {});
+    await settle();
+    expect(t.agent.getPod('default', 'web')?.status?.phase).toBe('Running');
+    const repair = t.breakStore();
+    t.rt.exit('c', 0); // Succeeded: the worker reports a new status (and an event)
+    await settle();
+    expect(t.logs.some((l) => l.level === 'error' && l.msg.startsWith('cannot store pod') && l.fields['pod'] === 'default/web')).toBe(true);
+    expect(t.agent.getPod('default', 'web')?.status?.phase).toBe('Running'); // not ahead of the disk
+    await t.clock.advance(1_000); // a retry that fails again backs off
+    expect(t.agent.getPod('default', 'web')?.status?.phase).toBe('Running');
+
+    repair();
+    await t.clock.advance(2_000);
+    expect(t.agent.getPod('default', 'web')?.status?.phase).toBe('Succeeded');
+    expect(t.onDisk('web')?.pod.status?.phase).toBe('Succeeded');
+    expect(t.watched.at(-1)).toMatchObject({ type: 'MODIFIED', object: { status: { phase: 'Succeeded' } } });
+  });
+
+  it('a delete that cannot be stored fails and does not start the deletion', async () => {
+    const t = await setup();
+    t.agent.createPod(manifest('web'), {});
+    await settle();
+    const repair = t.breakStore();
+    expect(() => t.agent.deletePod('default', 'web')).toThrow(StorageFailedError);
+    await settle();
+    expect(t.rt.calls.filter((c) => c.startsWith('signal'))).toEqual([]);
+    expect(t.agent.getPod('default', 'web')?.metadata.deletionTimestamp).toBeUndefined();
+    repair();
+    expect(t.agent.deletePod('default', 'web').metadata.deletionTimestamp).toBeDefined();
+    await settle();
+    expect(t.agent.getPod('default', 'web')).toBeUndefined();
+    expect(t.onDisk('web')).toBeUndefined();
+  });
+
+  it('a deletion that completes while the store fails keeps the pod until its record is removed, then publishes DELETED', async () => {
+    const t = await setup();
+    t.agent.createPod(manifest('web'), {});
+    await settle();
+    t.agent.deletePod('default', 'web');
+    const repair = t.breakStore(); // before the container's exit is processed
+    await settle();
+    expect(t.rt.calls).toContain('releaseSandbox');
+    expect(t.agent.getPod('default', 'web')?.metadata.deletionTimestamp).toBeDefined();
+    expect(t.watched.some((e) => e.type === 'DELETED')).toBe(false);
+    repair();
+    await t.clock.advance(1_000);
+    expect(t.agent.getPod('default', 'web')).toBeUndefined();
+    expect(t.onDisk('web')).toBeUndefined();
+    expect(t.watched.at(-1)?.type).toBe('DELETED');
+    // The name is free again.
+    t.agent.createPod(manifest('web'), {});
+    await settle();
+    expect(t.agent.getPod('default', 'web')?.status?.phase).toBe('Running');
+  });
+});
+
+describe('node agent: generateName', () => {
+  const SUFFIX = /^[bcdfghjklmnpqrstvwxz2456789]{5}$/;
+
+  it('a generateName of 250 characters gives its first 58 plus 5 random characters, a valid name', async () => {
+    const t = await setup();
+    const base = `${'g'.repeat(63)}.${'h'.repeat(63)}.${'i'.repeat(63)}.${'j'.repeat(58)}`;
+    expect(base).toHaveLength(250);
+    const p = manifest('');
+    p.metadata = { generateName: base, namespace: 'default' };
+    const a = t.agent.createPod(p, {}).pod.metadata.name ?? '';
+    const b = t.agent.createPod(p, {}).pod.metadata.name ?? '';
+    for (const n of [a, b]) {
+      expect(n).toHaveLength(63);
+      expect(n.slice(0, 58)).toBe(base.slice(0, 58));
+      expect(n.slice(58)).toMatch(SUFFIX);
+    }
+    expect(a).not.toBe(b);
+    await settle();
+    expect(t.agent.getPod('default', a)?.status?.phase).toBe('Running');
+    expect(t.onDisk(a)?.pod.metadata.generateName).toBe(base);
+  });
+
+  it('the generated name is validated like any other; a generateName too long is refused', async () => {
+    const t = await setup();
+    const bad = manifest('');
+    bad.metadata = { generateName: 'Worker-', namespace: 'default' };
+    let err: unknown;
+    try {
+      t.agent.createPod(bad, {});
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PodInvalidError);
+    const invalid = err as PodInvalidError;
+    expect(invalid.podName).toMatch(/^Worker-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    expect(invalid.causes.map((c) => c.field)).toEqual(['metadata.generateName', 'metadata.name']);
+
+    const long = manifest('');
+    long.metadata = { generateName: 'g'.repeat(254), namespace: 'default' };
+    expect(() => t.agent.createPod(long, {})).toThrow(/metadata.generateName: Invalid value: "g{254}": must be no more than 253 characters/);
+    expect(t.agent.listPods()).toEqual([]);
+  });
+});
