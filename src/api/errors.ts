@@ -111,6 +111,8 @@ export interface Status {
     group?: string;
     kind?: string;
     causes?: { reason: string; message: string; field: string }[];
+    /** With 429 `TooManyRequests`: when the client may try again. */
+    retryAfterSeconds?: number;
   };
   code: number;
 }
@@ -120,11 +122,8 @@ export interface Status {
  * (`errors.NewInvalid`): one error inline, several in brackets, identical strings once.
  */
 export function invalidMessage(kind: string, name: string, errors: readonly FieldError[]): string {
-  const rendered: string[] = [];
-  for (const e of errors) {
-    const r = renderFieldError(e);
-    if (!rendered.includes(r)) rendered.push(r);
-  }
+  // A Set: a body with a hundred thousand bad list elements has as many errors.
+  const rendered = [...new Set(errors.map(renderFieldError))];
   const body = rendered.length === 1 ? rendered[0] : `[${rendered.join(', ')}]`;
   return `${kind} "${name}" is invalid: ${body}`;
 }
