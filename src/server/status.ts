@@ -6,6 +6,16 @@
 import { invalidStatus, type FieldError, type Status } from '../api/errors.js';
 import { isAgentError, type AgentError } from '../agent/errors.js';
 
+/** A response decided while handling a request (a `Status`, plus headers such as `Allow`); the handler renders it. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: Status,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(status.message);
+  }
+}
+
 /** A `Status` with `status: Failure`. `details` is left out when empty. */
 export function failure(code: number, reason: string, message: string, details?: Status['details']): Status {
   const s: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
@@ -43,9 +53,19 @@ export function unsupportedMediaType(contentType: string, accepted: readonly str
   );
 }
 
-/** 413 `RequestEntityTooLarge` (`errors.NewRequestEntityTooLargeError`). */
+/** 413 `RequestEntityTooLarge` (`errors.NewRequestEntityTooLargeError`): `Request entity too large: <message>`. */
+export function entityTooLarge(message: string): Status {
+  return failure(413, 'RequestEntityTooLarge', `Request entity too large: ${message}`);
+}
+
+/** 413 for a body (or a patched object) larger than `limit` bytes. */
 export function tooLarge(limit: number): Status {
-  return failure(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${limit}`);
+  return entityTooLarge(`limit is ${limit}`);
+}
+
+/** 429 `TooManyRequests` (`errors.NewTooManyRequests`), with `Retry-After` in `details.retryAfterSeconds`. */
+export function tooManyRequests(message: string, retryAfterSeconds: number): Status {
+  return failure(429, 'TooManyRequests', message, { retryAfterSeconds });
 }
 
 /** 401 `Unauthorized`, as the API server answers a request without valid credentials. */
