@@ -510,6 +510,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (cur.status !== undefined) next.status = cur.status;
     else delete next.status;
     checkStrictUnknown(next, mode);
+    // The backend compares the updated spec with the stored one: a body whose values do not
+    // have their types is refused here, as the API server refuses a body it cannot decode.
+    const decoded = decodePod(next);
+    if (decoded.typeErrors) throw new HttpError(invalid('Pod', name, checkDecodedPod(decoded).errors));
     if (dryRun) {
       send(ctx.res, 200, dryRunUpdate(cur, next, name), extraWarnings);
       return;

@@ -198,6 +198,16 @@ describe('4xx instead of 500 (item 4)', () => {
     expect(((await res.json()) as Obj).metadata.deletionTimestamp).toBe('9999-12-31T23:59:59Z');
   });
 
+  it('refuses an update whose values do not have their types (422) before the backend compares specs', async () => {
+    await create('p');
+    const bad = JSON.stringify(podManifest('p')).replace('"command"', '"ports":[false],"command"');
+    for (const [method, type] of [['PUT', 'application/json'], ['PATCH', 'application/merge-patch+json'], ['PATCH', 'application/strategic-merge-patch+json']] as const) {
+      const res = await send(method, `${PODS}/p`, bad, type);
+      expect(res.status, `${method} ${type}`).toBe(422);
+      expect((await status(res)).message).toBe('Pod "p" is invalid: spec.containers[0].ports[0]: Invalid value: false: must be of type object');
+    }
+  });
+
   it('clamps watch timeoutSeconds to what a timer holds (the watch stays open) and refuses non-integers', async () => {
     await create('p');
     const res = await api.req(`${PODS}?watch=true&timeoutSeconds=3000000`);
