@@ -429,9 +429,20 @@ const TYPE_NAME: Record<Schema['t'], string> = {
   object: 'object',
 };
 
+/**
+ * At most this many errors, and as many warnings, are reported for one pod: a 3 MB body with a
+ * million wrongly typed list elements would otherwise make a million errors (and a 300 MB
+ * answer); the API server's decoder stops at the first.
+ */
+export const MAX_DECODE_FINDINGS = 1000;
+
+function report<T>(list: T[], item: T): void {
+  if (list.length < MAX_DECODE_FINDINGS) list.push(item);
+}
+
 function typeError(ctx: Ctx, path: string, v: unknown, s: Schema, shown: unknown = badValue(v)): undefined {
   ctx.typeErrors++;
-  ctx.errors.push(fieldErrors.typeInvalid(path, shown, `must be of type ${TYPE_NAME[s.t]}`));
+  report(ctx.errors, fieldErrors.typeInvalid(path, shown, `must be of type ${TYPE_NAME[s.t]}`));
   return undefined;
 }
 
@@ -495,7 +506,7 @@ function decodeValue(v: unknown, s: Schema, path: string, ctx: Ctx): unknown {
       const q = parseQuantity(v);
       if (!q.ok) {
         ctx.typeErrors++;
-        ctx.errors.push(fieldErrors.invalid(path, badValue(v), q.error));
+        report(ctx.errors, fieldErrors.invalid(path, badValue(v), q.error));
         return undefined;
       }
       return v;
@@ -536,10 +547,10 @@ function decodeValue(v: unknown, s: Schema, path: string, ctx: Ctx): unknown {
           const d = decodeMember(v, k, v[k], fs, p, ctx);
           if (d !== undefined) out[k] = d;
         } else if (s.unsupported.has(k)) {
-          if (v[k] !== null && v[k] !== undefined) ctx.errors.push(fieldErrors.forbidden(p, 'not supported by podvisor'));
+          if (v[k] !== null && v[k] !== undefined) report(ctx.errors, fieldErrors.forbidden(p, 'not supported by podvisor'));
         } else if (is) {
           if (v[k] === null || v[k] === undefined) continue;
-          ctx.warnings.push(`${p}: not supported by podvisor, ignored`);
+          report(ctx.warnings, `${p}: not supported by podvisor, ignored`);
           // Type-checked like a modelled field, then kept aside (not in `out`) for validation.
           const d = decodeMember(v, k, v[k], is, p, ctx);
           if (d !== undefined) {
@@ -547,7 +558,7 @@ function decodeValue(v: unknown, s: Schema, path: string, ctx: Ctx): unknown {
             hasIgnored = true;
           }
         } else if (!s.dropped.has(k)) {
-          ctx.warnings.push(`unknown field ${JSON.stringify(p)}`);
+          report(ctx.warnings, `unknown field ${JSON.stringify(p)}`);
         }
       }
       if (hasIgnored) ctx.unmodelled.set(out, ignored);
