@@ -57,6 +57,7 @@ import {
   type TableRow,
 } from './table.js';
 import { startWatch, type WatchSource } from './watch.js';
+import { warningHeaders } from './warnings.js';
 import { DEFAULT_WATCH_LIMITS, MAX_WATCH_BUFFERED_BYTES, WatchRegistry, watchTimeoutMs, type WatchLimits } from './watch-limits.js';
 
 export { DEFAULT_MAX_BODY_BYTES } from './body.js';
@@ -157,11 +158,6 @@ function isTrue(v: string | null): boolean {
   return v === 'true' || v === '1';
 }
 
-function warningHeader(text: string): string {
-  const t = text.replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, (c) => `\\${c}`);
-  return `299 - "${t}"`;
-}
-
 function uuidFromName(name: string): string {
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193;
@@ -236,7 +232,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     }
     const data = Buffer.from(JSON.stringify(body));
     const h: Record<string, string | string[]> = { ...baseHeaders('application/json'), 'Content-Length': String(data.length) };
-    if (warnings.length > 0) h['Warning'] = warnings.map(warningHeader);
+    if (warnings.length > 0) h['Warning'] = warningHeaders(warnings);
     res.writeHead(code, h);
     res.end(data);
   };

@@ -138,6 +138,27 @@ describe('patches: bounded work and result (item 2)', () => {
   });
 });
 
+describe('answers stay proportionate to requests', () => {
+  it('reports at most 1000 field errors and a few KB of warnings, however many the body has', async () => {
+    const typeErrors = JSON.stringify(podManifest('a')).replace('"command":["sleep","3600"]', `"command":[${new Array(1_000_000).fill(1).join(',')}]`);
+    let res = await send('POST', PODS, typeErrors);
+    expect(res.status).toBe(422);
+    const s = await status(res);
+    expect(s.details.causes).toHaveLength(1000);
+    expect(JSON.stringify(s).length).toBeLessThan(300_000);
+    const containers = Array.from({ length: 20_000 }, (_, i) => ({ name: `C${i}`, image: '' }));
+    res = await send('POST', PODS, JSON.stringify({ ...podManifest('b'), spec: { containers } }));
+    expect(res.status).toBe(422);
+    expect((await status(res)).details.causes).toHaveLength(1000);
+    const unknown = JSON.stringify(podManifest('c')).replace('"spec":{', `"spec":{${Array.from({ length: 50_000 }, (_, i) => `"u${i}":1`).join(',')},`);
+    res = await send('POST', `${PODS}?dryRun=All`, unknown);
+    expect(res.status).toBe(201);
+    const warning = res.headers.get('warning') ?? '';
+    expect(warning).toContain('unknown field \\"spec.u0\\"');
+    expect(warning.length).toBeLessThan(8 * 1024);
+  });
+});
+
 describe('4xx instead of 500 (item 4)', () => {
   const deep = (n: number): string => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
 
