@@ -29,7 +29,10 @@ const PODS = '/api/v1/namespaces/default/pods';
 
 function req(method: string, path: string, body?: string, type = 'application/json'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const r = https.request({ host: '127.0.0.1', port, path, method, ca, agent, headers: { Authorization: `Bearer ${token}`, 'Content-Type': type } }, (res) => {
+    // Node's client frames a DELETE body only with an explicit length.
+    const headers: Record<string, string> = { Authorization: `Bearer ${token}`, 'Content-Type': type };
+    if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
+    const r = https.request({ host: '127.0.0.1', port, path, method, ca, agent, headers }, (res) => {
       let b = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (b += d));
@@ -118,6 +121,30 @@ describe('a hostile client against podvisor serve', () => {
     expect(slowest).toBeLessThan(100);
     // Peak resident memory: copies share their value, so the refused patch built nothing.
     expect(after.peak - before.peak).toBeLessThan(8);
+  });
+
+  it('answers the requests of issue 11 item 4 with a 4xx Status from the real agent too, and stays up', async () => {
+    const deep = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
+    const cases: [string, string, string | undefined, string, number][] = [
+      ['DELETE', `${PODS}/target?gracePeriodSeconds=9999999999999999`, undefined, 'application/json', 422],
+      ['DELETE', `${PODS}/target`, '{"gracePeriodSeconds": 1e300}', 'application/json', 400],
+      ['PATCH', `${PODS}/target`, deep, 'application/merge-patch+json', 400],
+      ['PATCH', `${PODS}/target`, deep, 'application/strategic-merge-patch+json', 400],
+      ['POST', PODS, deep, 'application/json', 400],
+      ['PUT', `${PODS}/target`, JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'target' }, spec: { containers: [{ name: 'main', image: 'busybox', ports: [false] }] } }), 'application/json', 422],
+    ];
+    for (const [method, path, body, type, code] of cases) {
+      const r = await req(method, path, body, type);
+      expect(r.status, `${method} ${path.slice(0, 80)}`).toBe(code);
+      expect(JSON.parse(r.body)).toMatchObject({ kind: 'Status', status: 'Failure', code });
+    }
+    // A pod whose own grace period is the largest safe integer is deleted without a crash.
+    const forever = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'forever' }, spec: { terminationGracePeriodSeconds: Number.MAX_SAFE_INTEGER, containers: [{ name: 'main', image: 'busybox', command: ['sleep', '3600'] }] } };
+    expect((await req('POST', PODS, JSON.stringify(forever))).status).toBe(201);
+    const del = await req('DELETE', `${PODS}/forever`);
+    expect(del.status).toBe(200);
+    expect(JSON.parse(del.body).metadata.deletionTimestamp).toBe('9999-12-31T23:59:59Z');
+    expect((await req('GET', '/api/v1/pods')).status).toBe(200);
   });
 
   it('closes 50 watches that never read under a stream of 200 KB updates (RSS < 300 MB); a reading watch gets every event', async () => {
