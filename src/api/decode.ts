@@ -35,6 +35,7 @@
 import type { Pod, UnmodelledContainer, UnmodelledFields } from './types.js';
 import { fieldErrors, VerbatimValue, type FieldError } from './errors.js';
 import { parseQuantity } from './quantity.js';
+import type { LiteralIndex } from './json-scan.js';
 
 type Schema =
   | { t: 'string' }
@@ -320,6 +321,27 @@ const objectMeta = obj(
 
 const podSchema = obj({ apiVersion: str, kind: str, metadata: objectMeta, spec: podSpec }, { dropped: ['status'] });
 
+/** The names of the integer fields of a schema, at any depth (modelled and ignored fields). */
+function integerKeys(root: Schema): Set<string> {
+  const out = new Set<string>();
+  const seen = new Set<Schema>();
+  const visit = (s: Schema, name: string | undefined): void => {
+    if (isInteger(s) && name !== undefined) out.add(name);
+    if (seen.has(s)) return;
+    seen.add(s);
+    if (s.t === 'array' || s.t === 'map') visit(s.of, s.t === 'array' ? name : undefined);
+    if (s.t === 'object') for (const [k, f] of [...Object.entries(s.fields), ...Object.entries(s.ignored)]) visit(f, k);
+  };
+  visit(root, undefined);
+  return out;
+}
+
+/**
+ * The keys under which the Pod schema has an integer field (or a list of integers): what the
+ * raw-JSON scan of a Pod body watches for non-integer number literals.
+ */
+export const POD_INTEGER_KEYS: ReadonlySet<string> = integerKeys(podSchema);
+
 // ---- The decoder ----
 
 interface Ctx {
@@ -329,6 +351,8 @@ interface Ctx {
   typeErrors: number;
   /** The type-checked unmodelled fields of each decoded object (container, spec, metadata). */
   unmodelled: Map<object, Record<string, unknown>>;
+  /** Number literals of the JSON text that were not written as integers (see {@link DecodeOptions}). */
+  literals: LiteralIndex | undefined;
 }
 
 function child(path: string, name: string): string {
@@ -405,10 +429,36 @@ const TYPE_NAME: Record<Schema['t'], string> = {
   object: 'object',
 };
 
-function typeError(ctx: Ctx, path: string, v: unknown, s: Schema): undefined {
+/**
+ * At most this many errors, and as many warnings, are reported for one pod: a 3 MB body with a
+ * million wrongly typed list elements would otherwise make a million errors (and a 300 MB
+ * answer); the API server's decoder stops at the first.
+ */
+export const MAX_DECODE_FINDINGS = 1000;
+
+function report<T>(list: T[], item: T): void {
+  if (list.length < MAX_DECODE_FINDINGS) list.push(item);
+}
+
+function typeError(ctx: Ctx, path: string, v: unknown, s: Schema, shown: unknown = badValue(v)): undefined {
   ctx.typeErrors++;
-  ctx.errors.push(fieldErrors.typeInvalid(path, badValue(v), `must be of type ${TYPE_NAME[s.t]}`));
+  report(ctx.errors, fieldErrors.typeInvalid(path, shown, `must be of type ${TYPE_NAME[s.t]}`));
   return undefined;
+}
+
+function isInteger(s: Schema): boolean {
+  return s.t === 'int32' || s.t === 'int64' || s.t === 'intOrString';
+}
+
+/**
+ * Decodes `container[key]`. A number the JSON text wrote as a non-integer (`1e-400`, `2.0`) is
+ * a type error for an integer field even though `JSON.parse` made an integer of it: the API
+ * server's decoder refuses such a literal for an integer field.
+ */
+function decodeMember(container: object, key: string | number, v: unknown, s: Schema, path: string, ctx: Ctx): unknown {
+  const literal = isInteger(s) && typeof v === 'number' ? ctx.literals?.get(container)?.get(key) : undefined;
+  if (literal !== undefined) return typeError(ctx, path, v, s, new VerbatimValue(literal));
+  return decodeValue(v, s, path, ctx);
 }
 
 const INT32_MIN = -2_147_483_648;
@@ -456,7 +506,7 @@ function decodeValue(v: unknown, s: Schema, path: string, ctx: Ctx): unknown {
       const q = parseQuantity(v);
       if (!q.ok) {
         ctx.typeErrors++;
-        ctx.errors.push(fieldErrors.invalid(path, badValue(v), q.error));
+        report(ctx.errors, fieldErrors.invalid(path, badValue(v), q.error));
         return undefined;
       }
       return v;
@@ -469,7 +519,7 @@ function decodeValue(v: unknown, s: Schema, path: string, ctx: Ctx): unknown {
       if (!Array.isArray(v)) return typeError(ctx, path, v, s);
       const out: unknown[] = [];
       v.forEach((item, i) => {
-        const d = decodeValue(item, s.of, `${path}[${i}]`, ctx);
+        const d = decodeMember(v, i, item, s.of, `${path}[${i}]`, ctx);
         out.push(d === undefined ? zeroOf(s.of) : d);
       });
       return out;
@@ -478,7 +528,7 @@ function decodeValue(v: unknown, s: Schema, path: string, ctx: Ctx): unknown {
       if (!isPlainObject(v)) return typeError(ctx, path, v, s);
       const out: Record<string, unknown> = {};
       for (const k of Object.keys(v)) {
-        const d = decodeValue(v[k], s.of, `${path}[${k}]`, ctx);
+        const d = decodeMember(v, k, v[k], s.of, `${path}[${k}]`, ctx);
         // defineProperty: a key such as `__proto__` stays an ordinary entry.
         Object.defineProperty(out, k, { value: d === undefined ? zeroOf(s.of) : d, enumerable: true, writable: true, configurable: true });
       }
@@ -494,21 +544,21 @@ function decodeValue(v: unknown, s: Schema, path: string, ctx: Ctx): unknown {
         const fs = Object.prototype.hasOwnProperty.call(s.fields, k) ? s.fields[k] : undefined;
         const is = Object.prototype.hasOwnProperty.call(s.ignored, k) ? s.ignored[k] : undefined;
         if (fs) {
-          const d = decodeValue(v[k], fs, p, ctx);
+          const d = decodeMember(v, k, v[k], fs, p, ctx);
           if (d !== undefined) out[k] = d;
         } else if (s.unsupported.has(k)) {
-          if (v[k] !== null && v[k] !== undefined) ctx.errors.push(fieldErrors.forbidden(p, 'not supported by podvisor'));
+          if (v[k] !== null && v[k] !== undefined) report(ctx.errors, fieldErrors.forbidden(p, 'not supported by podvisor'));
         } else if (is) {
           if (v[k] === null || v[k] === undefined) continue;
-          ctx.warnings.push(`${p}: not supported by podvisor, ignored`);
+          report(ctx.warnings, `${p}: not supported by podvisor, ignored`);
           // Type-checked like a modelled field, then kept aside (not in `out`) for validation.
-          const d = decodeValue(v[k], is, p, ctx);
+          const d = decodeMember(v, k, v[k], is, p, ctx);
           if (d !== undefined) {
             ignored[k] = d;
             hasIgnored = true;
           }
         } else if (!s.dropped.has(k)) {
-          ctx.warnings.push(`unknown field ${JSON.stringify(p)}`);
+          report(ctx.warnings, `unknown field ${JSON.stringify(p)}`);
         }
       }
       if (hasIgnored) ctx.unmodelled.set(out, ignored);
@@ -538,13 +588,23 @@ export interface DecodeResult {
   typeErrors: boolean;
 }
 
+/** Options of {@link decodePod}. */
+export interface DecodeOptions {
+  /**
+   * Where `value` came from JSON text: the number literals of that text that were not written
+   * as integers (from `scanJson` with {@link POD_INTEGER_KEYS}, then `indexLiterals`). Such a
+   * literal in an integer field is a type error showing the literal as written.
+   */
+  literals?: LiteralIndex;
+}
+
 /**
  * Decodes an untyped value (one parsed manifest document) into a {@link Pod}. Never throws.
  * `apiVersion` and `kind` are only type-checked here (the loader checks their values) and are
  * set to `v1`/`Pod` in the result.
  */
-export function decodePod(value: unknown): DecodeResult {
-  const ctx: Ctx = { errors: [], warnings: [], typeErrors: 0, unmodelled: new Map() };
+export function decodePod(value: unknown, opts: DecodeOptions = {}): DecodeResult {
+  const ctx: Ctx = { errors: [], warnings: [], typeErrors: 0, unmodelled: new Map(), literals: opts.literals };
   let decoded: Record<string, unknown> = {};
   if (!isPlainObject(value)) {
     typeError(ctx, '', value, podSchema);

@@ -62,11 +62,7 @@ export function loadPods(text: string, source = '<input>', opts: PodValidationOp
  * space kubectl leaves after the colon of the summary line.
  */
 export function formatInvalidPod(name: string, errors: readonly FieldError[]): string {
-  const rendered: string[] = [];
-  for (const e of errors) {
-    const r = renderFieldError(e);
-    if (!rendered.includes(r)) rendered.push(r);
-  }
+  const rendered = [...new Set(errors.map(renderFieldError))];
   const head = `The Pod ${JSON.stringify(name)} is invalid:`;
   if (rendered.length === 1) return `${head} ${rendered[0]}`;
   return [head, ...rendered.map((r) => `* ${r}`)].join('\n');

@@ -72,8 +72,11 @@ function documentLabel(index: number): string {
  */
 export const MAX_NESTING_DEPTH = 128;
 
-/** Offset of the first collection nested deeper than `max` in a CST document, if any (iterative). */
-function tooDeepAt(doc: CST.Document, max: number): number | undefined {
+/**
+ * Offset of the first collection nested deeper than `max` in a CST document, if any. Iterative,
+ * so that it can run before the (recursive) composer, on documents of any depth.
+ */
+export function tooDeepAt(doc: CST.Document, max: number): number | undefined {
   const stack: [CST.Token | null | undefined, number][] = [[doc.value, 1]];
   while (stack.length > 0) {
     const [t, depth] = stack.pop() ?? [undefined, 0];

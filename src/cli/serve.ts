@@ -86,7 +86,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
     log: (level, msg, fields) => log[level](fields, msg),
   });
   await agent.start();
-  const api = createApiServer({ backend: agent, token, metrics: () => agent.metrics.render(), logger: (level: string, msg: string, fields?: Record<string, unknown>) => (level === 'error' ? log.error(fields ?? {}, msg) : log.info(fields ?? {}, msg)) });
+  const api = createApiServer({ backend: agent, token, metrics: () => agent.metrics.render(), logger: (level, msg, fields) => log[level](fields, msg) });
   const listeners: { close(): Promise<void>; address: string }[] = [];
   try {
     if (flags.socket) listeners.push(await api.listen({ socket: flags.socket }));

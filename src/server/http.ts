@@ -3,16 +3,13 @@
  * watch, logs and Tables, events, namespaces) that the real `kubectl` needs, plus podvisor's
  * `pods/{name}/restart` and `pods/{name}/recreate` verbs. Plain `node:http`; all pod state lives
  * in the agent, behind its {@link NodeApi}; the agent's refusals become `Status` responses in
- * `status.ts`. See `shared/notes/platform-notes.md` §4 for what kubectl sends.
+ * `status.ts`. What kubectl sends is checked by the e2e tests with real kubectl.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { chmod, lstat, unlink } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import { createConnection } from 'node:net';
+import { lstat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { parse as parseYaml } from 'yaml';
-import { decodePod, isPlainObject } from '../api/decode.js';
+import { decodePod, isPlainObject, POD_INTEGER_KEYS } from '../api/decode.js';
 import type { Status } from '../api/errors.js';
 import { isDNS1123Label, isDNS1123Subdomain } from '../api/names.js';
 import type { Pod } from '../api/types.js';
@@ -28,18 +25,22 @@ import {
   OPENAPI_V3_ROOT,
   versionInfo,
 } from './discovery.js';
+import { checkObjectBodyType, DEFAULT_MAX_BODY_BYTES, MAX_BODY_NESTING, mediaType, parseBody, readBody, type ParsedBody } from './body.js';
+import { DEFAULT_SERVER_TIMEOUTS, listenOn, type ApiListener, type ListenTarget, type ServerTimeouts } from './listen.js';
 import { missingLogStatus, parseLogOptions, resolveLogContainer, streamLog } from './logs.js';
-import { applyJsonPatch, jsonMergePatch, PatchError, strategicMergePatch, type Json } from './patch.js';
+import { DELETE_OPTIONS_INTEGER_KEYS, dryRunOf, fieldValidationOf, gracePeriodOf, type FieldValidation } from './options.js';
+import type { Json } from './patch.js';
+import { applyPatch, PATCH_TYPES, type PatchType } from './patch-request.js';
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, SelectorError, type FieldRequirement, type LabelSelector } from './selectors.js';
 import {
   badRequest,
   failure,
+  HttpError,
   invalid,
   methodNotAllowed,
   notFound,
   pathNotFound,
   statusFromError,
-  tooLarge,
   unauthorized,
   unsupportedMediaType,
 } from './status.js';
@@ -56,6 +57,11 @@ import {
   type TableRow,
 } from './table.js';
 import { startWatch, type WatchSource } from './watch.js';
+import { warningHeaders } from './warnings.js';
+import { DEFAULT_WATCH_LIMITS, MAX_WATCH_BUFFERED_BYTES, WatchRegistry, watchTimeoutMs, type WatchLimits } from './watch-limits.js';
+
+export { DEFAULT_MAX_BODY_BYTES } from './body.js';
+export type { ApiListener, ListenTarget, ServerTimeouts } from './listen.js';
 
 /** Log levels the server uses. */
 export type ApiLogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -83,22 +89,13 @@ export interface ApiServerOptions {
   logPollMs?: number;
   /** Prometheus exposition for `GET /metrics` (same authentication as the API); 404 when absent. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** Bounds on open watches (default {@link DEFAULT_WATCH_LIMITS}); 429 beyond. */
+  watchLimits?: WatchLimits;
+  /** Output a watch may have queued for a client that does not read before it is closed (default 2 MiB). */
+  maxWatchBufferedBytes?: number;
+  /** Connection timeouts of {@link ApiServer.listen} (default kube-apiserver's, see `listen.ts`). */
+  timeouts?: Partial<ServerTimeouts>;
 }
-
-/** A listening endpoint. */
-export interface ApiListener {
-  /** Stops accepting, ends open watches and log streams, and removes a Unix socket file. */
-  close(): Promise<void>;
-  /** `http://host:port` or `unix:///path`. */
-  address: string;
-}
-
-/**
- * Where to serve: TCP `host:port` (port 0 picks one), optionally with TLS, or a Unix socket.
- * TLS matters for kubectl: client-go sends a kubeconfig's token or client certificate only over
- * HTTPS, never over plain HTTP.
- */
-export type ListenTarget = { host: string; port: number; tls?: { key: string | Buffer; cert: string | Buffer } } | { socket: string };
 
 /** The API server: a request handler and a way to serve it on TCP or a Unix socket. */
 export interface ApiServer {
@@ -107,16 +104,6 @@ export interface ApiServer {
   /** Serves on `host:port` (HTTP, or HTTPS with `tls`) or on a Unix socket created with mode 0600. */
   listen(target: ListenTarget): Promise<ApiListener>;
 }
-
-/** The API server's request body limit (3 MiB). */
-export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
-
-const PATCH_TYPES = [
-  'application/json-patch+json',
-  'application/merge-patch+json',
-  'application/strategic-merge-patch+json',
-  'application/apply-patch+yaml',
-] as const;
 
 const POD_FIELDS: ReadonlySet<string> = new Set([
   'metadata.name', 'metadata.namespace', 'spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName',
@@ -167,23 +154,8 @@ interface Ctx {
   wanted: Wanted;
 }
 
-/** A response decided while handling a request (a `Status`, plus headers such as `Allow`). */
-class HttpError extends Error {
-  constructor(
-    readonly status: Status,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(status.message);
-  }
-}
-
 function isTrue(v: string | null): boolean {
   return v === 'true' || v === '1';
-}
-
-function warningHeader(text: string): string {
-  const t = text.replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, (c) => `\\${c}`);
-  return `299 - "${t}"`;
 }
 
 function uuidFromName(name: string): string {
@@ -260,7 +232,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     }
     const data = Buffer.from(JSON.stringify(body));
     const h: Record<string, string | string[]> = { ...baseHeaders('application/json'), 'Content-Length': String(data.length) };
-    if (warnings.length > 0) h['Warning'] = warnings.map(warningHeader);
+    if (warnings.length > 0) h['Warning'] = warningHeaders(warnings);
     res.writeHead(code, h);
     res.end(data);
   };
@@ -283,85 +255,51 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   // ------------------------------------------------------------------ request parsing
 
-  const readBody = (req: IncomingMessage): Promise<Buffer> =>
-    new Promise((resolve, reject) => {
-      const declared = Number(req.headers['content-length']);
-      if (Number.isFinite(declared) && declared > maxBody) {
-        req.resume();
-        reject(new HttpError(tooLarge(maxBody)));
-        return;
+  const bodyLog = (msg: string, fields: Record<string, unknown>): void => log('warn', msg, fields);
+
+  /** Reads and parses a JSON or YAML object body (`integerKeys`: see `parseBody`); `allowEmpty` gives an undefined value for no body. */
+  const readObjectBody = async (ctx: Ctx, opts: { allowEmpty?: boolean; integerKeys?: ReadonlySet<string> } = {}): Promise<ParsedBody> => {
+    const type = checkObjectBodyType(ctx.req);
+    return parseBody(await readBody(ctx.req, maxBody), type, { ...opts, log: bodyLog, maxBytes: maxBody });
+  };
+
+  /** Reads a Pod body (POST, PUT), its number literals checked against the Pod's integer fields. */
+  const readPodBody = (ctx: Ctx): Promise<ParsedBody> => readObjectBody(ctx, { integerKeys: POD_INTEGER_KEYS });
+
+  /**
+   * What the API server's decoding of a Pod body refuses before anything else sees it: a
+   * number written as a non-integer (`1e-400`, `2.0`) for an integer field (a 422 type error,
+   * as podvisor reports every type error; `JSON.parse` made an integer of it, so the backend's
+   * own decoding cannot see it) and, with `fieldValidation=Strict`, duplicate and unknown
+   * fields (400 `strict decoding error`). Returns the warnings `Warn` adds for duplicates.
+   */
+  const checkPodDecoding = (body: ParsedBody, obj: Record<string, unknown>, mode: FieldValidation): string[] => {
+    if (body.literals !== undefined) {
+      const decoded = decodePod(obj, { literals: body.literals });
+      if (decoded.errors.some((e) => e.type === 'TypeInvalid')) {
+        const { pod, errors } = checkDecodedPod(decoded);
+        throw new HttpError(invalid('Pod', pod.metadata.name || pod.metadata.generateName || '', errors));
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let over = false;
-      req.on('data', (c: Buffer) => {
-        if (over) return;
-        size += c.length;
-        if (size > maxBody) {
-          over = true;
-          chunks.length = 0;
-          reject(new HttpError(tooLarge(maxBody)));
-          return;
-        }
-        chunks.push(c);
-      });
-      req.on('end', () => {
-        if (!over) resolve(Buffer.concat(chunks));
-      });
-      req.on('error', (err) => {
-        if (!over) reject(err);
-      });
-    });
-
-  const mediaType = (req: IncomingMessage): string => (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-
-  /** Parses a body as JSON (or YAML for the YAML media types); `allowEmpty` gives undefined for no body. */
-  const parseBody = (buf: Buffer, type: string, allowEmpty: boolean): unknown => {
-    const text = buf.toString('utf8');
-    if (text.trim() === '') {
-      if (allowEmpty) return undefined;
-      throw new HttpError(badRequest('the request body is empty'));
     }
-    const yaml = type === 'application/yaml' || type === 'application/apply-patch+yaml' || type === 'text/yaml';
-    try {
-      return yaml ? parseYaml(text, { maxAliasCount: 100, uniqueKeys: true }) : JSON.parse(text);
-    } catch (err) {
-      const m = err instanceof Error ? err.message.split('\n')[0] : String(err);
-      throw new HttpError(badRequest(`couldn't get version/kind; ${yaml ? 'yaml' : 'json'} parse error: ${m}`));
+    const duplicates = body.duplicates.map((d) => `duplicate field ${JSON.stringify(d)}`);
+    if (mode === 'Strict') {
+      const unknown = decodePod(obj).warnings.filter((w) => w.startsWith('unknown field "'));
+      const strict = [...duplicates, ...unknown];
+      if (strict.length > 0) {
+        throw new HttpError(badRequest(`Pod in version "v1" cannot be handled as a Pod: strict decoding error: ${strict.join(', ')}`));
+      }
     }
+    return mode === 'Warn' ? duplicates : [];
   };
-
-  const readJsonBody = async (ctx: Ctx, allowEmpty = false): Promise<unknown> => {
-    const type = mediaType(ctx.req);
-    if (type !== '' && type !== 'application/json' && type !== 'application/yaml' && type !== '*/*') {
-      ctx.req.resume();
-      throw new HttpError(unsupportedMediaType(type, ['application/json', 'application/yaml']));
-    }
-    return parseBody(await readBody(ctx.req), type, allowEmpty);
-  };
-
-  const dryRunOf = (q: URLSearchParams): boolean => {
-    const values = q.getAll('dryRun').filter((v) => v !== '');
-    for (const v of values) if (v !== 'All') throw new HttpError(badRequest(`dryRun: Unsupported value: ${JSON.stringify(v)}: supported values: "All"`));
-    return values.length > 0;
-  };
-
-  const fieldValidationOf = (q: URLSearchParams): 'Ignore' | 'Warn' | 'Strict' => {
-    const v = q.get('fieldValidation') ?? '';
-    if (v === '') return 'Warn';
-    if (v === 'Ignore' || v === 'Warn' || v === 'Strict') return v;
-    throw new HttpError(badRequest(`invalid fieldValidation directive: ${v}`));
-  };
-
-  /** Unknown-field handling of `fieldValidation`: Strict refuses them (400), Ignore drops their warnings. */
-  const checkUnknownFields = (obj: unknown, mode: 'Ignore' | 'Warn' | 'Strict'): void => {
+  /** `fieldValidation=Strict` refuses unknown fields (400); the other modes let the backend drop them. */
+  const checkStrictUnknown = (obj: unknown, mode: FieldValidation): void => {
     if (mode !== 'Strict') return;
     const unknown = decodePod(obj).warnings.filter((w) => w.startsWith('unknown field "'));
     if (unknown.length > 0) {
       throw new HttpError(badRequest(`Pod in version "v1" cannot be handled as a Pod: strict decoding error: ${unknown.join(', ')}`));
     }
   };
-  const filterWarnings = (warnings: readonly string[], mode: 'Ignore' | 'Warn' | 'Strict'): string[] =>
+  const filterWarnings = (warnings: readonly string[], mode: FieldValidation): string[] =>
     mode === 'Ignore' ? warnings.filter((w) => !w.startsWith('unknown field "')) : [...warnings];
 
   /** Checks `apiVersion`/`kind`/`metadata.namespace`/`metadata.name` of a body against the URL. */
@@ -455,15 +393,25 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   // ------------------------------------------------------------------ watches
 
-  const watchTiming = (q: URLSearchParams): { timeoutMs: number } => {
-    const t = q.get('timeoutSeconds');
-    if (t !== null && t !== '') {
-      const n = Number(t);
-      if (!Number.isFinite(n) || n < 0) throw new HttpError(badRequest(`invalid timeoutSeconds: ${t}`));
-      if (n > 0) return { timeoutMs: n * 1000 };
+  const watches = new WatchRegistry(opts.watchLimits ?? DEFAULT_WATCH_LIMITS);
+  const maxWatchBuffered = opts.maxWatchBufferedBytes ?? MAX_WATCH_BUFFERED_BYTES;
+
+  /** Starts a watch within the limits on open watches (429 beyond) and on what it may buffer. */
+  const serveWatch = <T>(ctx: Ctx, src: WatchSource<T>): void => {
+    const timeoutMs = watchTimeoutMs(ctx.query, Math.random);
+    const release = watches.admit(ctx.req.socket.remoteAddress ?? 'local');
+    const onEnd = (info: { slow: boolean; bufferedBytes: number }): void => {
+      release();
+      if (info.slow) log('warn', 'watch closed: the client does not read', { path: ctx.path, bufferedBytes: info.bufferedBytes, userAgent: ctx.req.headers['user-agent'] ?? '' });
+    };
+    try {
+      startWatch(ctx.res, ctx.query.get('resourceVersion') ?? undefined, src, {
+        timeoutMs, bookmarkIntervalMs: bookmarkMs, startResourceVersion: backend.resourceVersion(), maxBufferedBytes: maxWatchBuffered, onEnd,
+      }, baseHeaders('application/json'));
+    } catch (err) {
+      release();
+      throw err;
     }
-    // The API server's default: a random duration between min-request-timeout (30 min) and twice that.
-    return { timeoutMs: 1800_000 * (1 + Math.random()) };
   };
 
   const checkWatchList = (q: URLSearchParams): void => {
@@ -478,7 +426,6 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const watchPods = (ctx: Ctx, ns: string | undefined, name?: string): void => {
     checkWatchList(ctx.query);
     const matches = podPredicate(ns, ctx.query, name);
-    const { timeoutMs } = watchTiming(ctx.query);
     const include = includeOf(ctx.query);
     const asTable = ctx.wanted.as === 'Table';
     const src: WatchSource<Pod> = {
@@ -492,13 +439,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (isTrue(ctx.query.get('allowWatchBookmarks')) && !asTable) {
       src.bookmark = (rv) => ({ kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: rv }, spec: { containers: null }, status: {} });
     }
-    startWatch(ctx.res, ctx.query.get('resourceVersion') ?? undefined, src, { timeoutMs, bookmarkIntervalMs: bookmarkMs, startResourceVersion: backend.resourceVersion() }, baseHeaders('application/json'));
+    serveWatch(ctx, src);
   };
 
   const watchEvents = (ctx: Ctx, ns: string | undefined, name?: string): void => {
     checkWatchList(ctx.query);
     const matches = eventPredicate(ns, ctx.query, name);
-    const { timeoutMs } = watchTiming(ctx.query);
     const include = includeOf(ctx.query);
     const asTable = ctx.wanted.as === 'Table';
     const src: WatchSource<EventObject> = {
@@ -512,7 +458,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (isTrue(ctx.query.get('allowWatchBookmarks')) && !asTable) {
       src.bookmark = (rv) => ({ kind: 'Event', apiVersion: 'v1', metadata: { resourceVersion: rv }, involvedObject: {} });
     }
-    startWatch(ctx.res, ctx.query.get('resourceVersion') ?? undefined, src, { timeoutMs, bookmarkIntervalMs: bookmarkMs, startResourceVersion: backend.resourceVersion() }, baseHeaders('application/json'));
+    serveWatch(ctx, src);
   };
 
   // ------------------------------------------------------------------ handlers
@@ -548,7 +494,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   };
 
   /** PUT and PATCH end here: status and server-set metadata come from the stored pod, then the backend decides. */
-  const update = (ctx: Ctx, ns: string, name: string, cur: Pod, next: Record<string, unknown>, mode: 'Ignore' | 'Warn' | 'Strict', dryRun: boolean): void => {
+  const update = (ctx: Ctx, ns: string, name: string, cur: Pod, next: Record<string, unknown>, mode: FieldValidation, dryRun: boolean, extraWarnings: readonly string[]): void => {
     checkPodBody(next, ns, name);
     const meta = next.metadata;
     if (isPlainObject(meta)) {
@@ -559,20 +505,24 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     }
     if (cur.status !== undefined) next.status = cur.status;
     else delete next.status;
-    checkUnknownFields(next, mode);
+    checkStrictUnknown(next, mode);
+    // The backend compares the updated spec with the stored one: a body whose values do not
+    // have their types is refused here, as the API server refuses a body it cannot decode.
+    const decoded = decodePod(next);
+    if (decoded.typeErrors) throw new HttpError(invalid('Pod', name, checkDecodedPod(decoded).errors));
     if (dryRun) {
-      send(ctx.res, 200, dryRunUpdate(cur, next, name));
+      send(ctx.res, 200, dryRunUpdate(cur, next, name), extraWarnings);
       return;
     }
     const { pod, warnings } = backend.updatePod(ns, name, next as unknown as Pod);
-    send(ctx.res, 200, pod, filterWarnings(warnings, mode));
+    send(ctx.res, 200, pod, [...extraWarnings, ...filterWarnings(warnings, mode)]);
   };
 
-  const createPod = (ctx: Ctx, ns: string, body: unknown, name: string | undefined, mode: 'Ignore' | 'Warn' | 'Strict', dryRun: boolean): void => {
-    const obj = checkPodBody(body, ns, name);
-    checkUnknownFields(obj, mode);
+  const createPod = (ctx: Ctx, ns: string, body: ParsedBody, name: string | undefined, mode: FieldValidation, dryRun: boolean): void => {
+    const obj = checkPodBody(body.value, ns, name);
+    const extra = checkPodDecoding(body, obj, mode);
     const { pod, warnings } = backend.createPod(obj, { dryRun });
-    send(ctx.res, 201, pod, filterWarnings(warnings, mode));
+    send(ctx.res, 201, pod, [...extra, ...filterWarnings(warnings, mode)]);
   };
 
   const patchPod = async (ctx: Ctx, ns: string, name: string): Promise<void> => {
@@ -583,34 +533,17 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     }
     const dryRun = dryRunOf(ctx.query);
     const mode = fieldValidationOf(ctx.query);
-    const patch = parseBody(await readBody(ctx.req), type, false) as Json;
+    const body = parseBody(await readBody(ctx.req, maxBody), type, { log: bodyLog, maxBytes: maxBody });
     const cur = backend.getPod(ns, name);
     if (!cur) {
       if (type === 'application/apply-patch+yaml') {
-        createPod(ctx, ns, patch, name, mode, dryRun);
+        createPod(ctx, ns, body, name, mode, dryRun);
         return;
       }
       throw new HttpError(notFound('pods', name));
     }
-    let next: Json | undefined;
-    try {
-      switch (type) {
-        case 'application/json-patch+json':
-          next = applyJsonPatch(cur as unknown as Json, patch);
-          break;
-        case 'application/merge-patch+json':
-          next = jsonMergePatch(cur as unknown as Json, patch);
-          break;
-        default:
-          if (!isPlainObject(patch)) throw new PatchError('the patch must be a JSON object', true);
-          next = strategicMergePatch(cur as unknown as Json, patch);
-      }
-    } catch (err) {
-      if (err instanceof PatchError) throw new HttpError(err.badRequest ? badRequest(err.message) : failure(422, 'Invalid', err.message));
-      throw err;
-    }
-    if (!isPlainObject(next)) throw new HttpError(failure(422, 'Invalid', 'the patched object is not a JSON object'));
-    update(ctx, ns, name, cur, next, mode, dryRun);
+    const { next, warnings } = await applyPatch(type as PatchType, cur as unknown as Json, body, mode, { maxBytes: maxBody, maxDepth: MAX_BODY_NESTING });
+    update(ctx, ns, name, cur, next, mode, dryRun, warnings);
   };
 
   const podLogs = async (ctx: Ctx, ns: string, name: string): Promise<void> => {
@@ -639,21 +572,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   };
 
   const deletePod = async (ctx: Ctx, ns: string, name: string): Promise<void> => {
-    const body = (await readJsonBody(ctx, true)) as Record<string, unknown> | undefined;
+    const parsed = await readObjectBody(ctx, { allowEmpty: true, integerKeys: DELETE_OPTIONS_INTEGER_KEYS });
+    const body = parsed.value as Record<string, unknown> | undefined;
     if (body !== undefined && !isPlainObject(body)) throw new HttpError(badRequest('the body of a delete must be DeleteOptions'));
     const dryRun = dryRunOf(ctx.query) || (Array.isArray(body?.dryRun) && body.dryRun.includes('All'));
-    let grace: number | undefined;
-    const qg = ctx.query.get('gracePeriodSeconds');
-    if (qg !== null && qg !== '') {
-      if (!/^-?\d+$/.test(qg)) throw new HttpError(badRequest(`invalid gracePeriodSeconds: ${qg}`));
-      grace = Number(qg);
-    }
-    if (body?.gracePeriodSeconds !== undefined && body.gracePeriodSeconds !== null) {
-      if (typeof body.gracePeriodSeconds !== 'number' || !Number.isInteger(body.gracePeriodSeconds)) throw new HttpError(badRequest('gracePeriodSeconds must be an integer'));
-      grace = body.gracePeriodSeconds;
-    }
-    // The API server treats a negative grace period as 1 s.
-    if (grace !== undefined && grace < 0) grace = 1;
+    const grace = gracePeriodOf(ctx.query, body, parsed.literals);
     const cur = mustGetPod(ns, name);
     const pre = isPlainObject(body?.preconditions) ? body.preconditions : {};
     if (typeof pre.uid === 'string' && pre.uid !== cur.metadata.uid) {
@@ -670,7 +593,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   };
 
   const podVerb = async (ctx: Ctx, ns: string, name: string, verb: 'restart' | 'recreate'): Promise<void> => {
-    const body = await readJsonBody(ctx, true);
+    const body = (await readObjectBody(ctx, { allowEmpty: true })).value;
     if (body !== undefined && !isPlainObject(body)) throw new HttpError(badRequest('the body must be a JSON object such as {"container": "c"}'));
     const requestedBy = typeof body?.requestedBy === 'string' ? body.requestedBy : `api (${String(ctx.req.headers['user-agent'] ?? 'unknown client').slice(0, 100)})`;
     if (verb === 'recreate') {
@@ -752,7 +675,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       if (ctx.method === 'POST') {
         const dryRun = dryRunOf(ctx.query);
         const mode = fieldValidationOf(ctx.query);
-        createPod(ctx, ns, await readJsonBody(ctx), undefined, mode, dryRun);
+        createPod(ctx, ns, await readPodBody(ctx), undefined, mode, dryRun);
         return;
       }
       if (watch) return watchPods(ctx, ns);
@@ -778,8 +701,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         } else if (ctx.method === 'PUT') {
           const dryRun = dryRunOf(ctx.query);
           const mode = fieldValidationOf(ctx.query);
-          const body = checkPodBody(await readJsonBody(ctx), ns, name);
-          update(ctx, ns, name, mustGetPod(ns, name), body, mode, dryRun);
+          const body = await readPodBody(ctx);
+          const obj = checkPodBody(body.value, ns, name);
+          const extra = checkPodDecoding(body, obj, mode);
+          update(ctx, ns, name, mustGetPod(ns, name), obj, mode, dryRun, extra);
         } else if (ctx.method === 'PATCH') {
           await patchPod(ctx, ns, name);
         } else {
@@ -931,73 +856,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     }
   };
 
-  const listen = async (target: ListenTarget): Promise<ApiListener> => {
-    const tls = 'socket' in target ? undefined : target.tls;
-    const server: Server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, handler) : createServer(handler);
-    if ('socket' in target) {
-      await removeStaleSocket(target.socket);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(target.socket, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      try {
-        await chmod(target.socket, 0o600);
-      } catch (err) {
-        await closeServer(server);
-        throw err;
-      }
-      const socket = target.socket;
-      return {
-        address: `unix://${socket}`,
-        close: async () => {
-          await closeServer(server);
-          await unlink(socket).catch(() => {});
-        },
-      };
-    }
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(target.port, target.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const a = server.address();
-    const host = a !== null && typeof a === 'object' ? a.address : target.host;
-    const port = a !== null && typeof a === 'object' ? a.port : target.port;
-    return { address: `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`, close: () => closeServer(server) };
-  };
+  const timeouts: ServerTimeouts = { ...DEFAULT_SERVER_TIMEOUTS, ...opts.timeouts };
+  const listen = (target: ListenTarget): Promise<ApiListener> => listenOn(handler, target, timeouts);
 
   return { handler, listen };
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
-
-/** Removes a socket file left by a dead server; refuses a live socket or a non-socket file. */
-async function removeStaleSocket(path: string): Promise<void> {
-  let st;
-  try {
-    st = await lstat(path);
-  } catch {
-    return;
-  }
-  if (!st.isSocket()) throw new Error(`${path} exists and is not a socket`);
-  const live = await new Promise<boolean>((resolve) => {
-    const c = createConnection(path);
-    c.once('connect', () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once('error', () => resolve(false));
-  });
-  if (live) throw new Error(`${path} is in use by a running server`);
-  await unlink(path);
 }

@@ -1,9 +1,11 @@
 /**
  * The PATCH body types the API server accepts, applied to plain JSON values: JSON merge patch
- * (RFC 7386), strategic merge patch (lists merged by their Kubernetes merge key for the Pod
+ * (RFC 7386) and strategic merge patch (lists merged by their Kubernetes merge key for the Pod
  * fields that have one, directives `$patch`, `$retainKeys`, `$deleteFromPrimitiveList/…`,
- * `$setElementOrder/…`) and JSON patch (RFC 6902). All functions are pure and never modify
- * their arguments.
+ * `$setElementOrder/…`); JSON patch (RFC 6902) is in `json-patch.ts`. All functions are pure
+ * and never modify their arguments. Their work is linear in the sizes of the target and the
+ * patch: the target is copied once, and list merges find elements through an index, so a
+ * patch with many list elements does not cost their square.
  */
 
 /** Any JSON value. */
@@ -18,6 +20,14 @@ export class PatchError extends Error {
   ) {
     super(message);
     this.name = 'PatchError';
+  }
+}
+
+/** A patch beyond the API server's limits on patches (HTTP 413 `RequestEntityTooLarge`). */
+export class PatchTooLargeError extends PatchError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PatchTooLargeError';
   }
 }
 
@@ -44,10 +54,18 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 /** RFC 7386 JSON merge patch: objects merge recursively, `null` deletes, anything else replaces. */
 export function jsonMergePatch(target: Json | undefined, patch: Json): Json {
   if (!isObject(patch)) return clone(patch);
-  const out: { [k: string]: Json } = isObject(target) ? clone(target) : {};
+  return mergeInto(isObject(target) ? clone(target) : {}, patch);
+}
+
+/** Merges `patch` into `out`, which the caller owns (a copy): no level is copied twice. */
+function mergeInto(out: { [k: string]: Json }, patch: { [k: string]: Json }): Json {
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = jsonMergePatch(out[k], v);
+    else if (!isObject(v)) out[k] = clone(v);
+    else {
+      const cur = out[k];
+      out[k] = mergeInto(isObject(cur) ? cur : {}, v);
+    }
   }
   return out;
 }
@@ -95,37 +113,67 @@ function stripDirectives(v: Json): Json {
   return out;
 }
 
+/** An index key for a merge key value or a primitive list element (equal keys for equal JSON values). */
+function indexKey(v: Json | undefined): string {
+  return typeof v === 'object' && v !== null ? `j${JSON.stringify(v)}` : `${typeof v}:${String(v)}`;
+}
+
+/** Merges a patch list into `orig`, which the caller owns. */
 function mergeList(field: string, orig: Json[], patch: Json[]): Json[] {
   if (patch.some((x) => isObject(x) && x.$patch === 'replace')) return stripDirectives(patch) as Json[];
   const key = MERGE_KEYS[field];
   if (key === undefined) {
     if (MERGED_PRIMITIVE_LISTS.has(field)) {
       const out = [...orig];
-      for (const x of patch) if (!out.some((y) => jsonEqual(x, y))) out.push(x);
+      const seen = new Set(orig.map(indexKey));
+      for (const x of patch) {
+        const k = indexKey(x);
+        if (!seen.has(k)) {
+          seen.add(k);
+          out.push(x);
+        }
+      }
       return out;
     }
     return stripDirectives(patch) as Json[];
   }
-  const out = orig.map((x) => clone(x));
+  // Elements removed by the patch become holes, filled in at the end, so that the index of
+  // every other element stays valid.
+  const out: (Json | undefined)[] = orig;
+  const at = new Map<string, number>();
+  out.forEach((x, i) => {
+    if (!isObject(x)) return;
+    const k = indexKey(x[key]);
+    if (!at.has(k)) at.set(k, i);
+  });
   for (const p of patch) {
     if (!isObject(p) || !(key in p)) {
       out.push(stripDirectives(p));
       continue;
     }
-    const idx = out.findIndex((x) => isObject(x) && jsonEqual(x[key], p[key]));
+    const k = indexKey(p[key]);
+    const idx = at.get(k);
     if (p.$patch === 'delete') {
-      if (idx >= 0) out.splice(idx, 1);
+      if (idx !== undefined) {
+        out[idx] = undefined;
+        at.delete(k);
+      }
       continue;
     }
-    if (idx >= 0) {
-      const merged = strategicMergePatch(out[idx], p);
-      if (merged === undefined) out.splice(idx, 1);
-      else out[idx] = merged;
+    if (idx !== undefined) {
+      const merged = strategicMergeOwned(out[idx], p);
+      if (merged === undefined) {
+        out[idx] = undefined;
+        at.delete(k);
+      } else {
+        out[idx] = merged;
+      }
     } else {
+      at.set(k, out.length);
       out.push(stripDirectives(p));
     }
   }
-  return out;
+  return out.filter((x): x is Json => x !== undefined);
 }
 
 /**
@@ -135,6 +183,11 @@ function mergeList(field: string, orig: Json[], patch: Json[]): Json[] {
  * Throws {@link PatchError} for an unknown `$patch` directive.
  */
 export function strategicMergePatch(target: Json | undefined, patch: Json): Json | undefined {
+  return strategicMergeOwned(isObject(patch) && isObject(target) ? clone(target) : target, patch);
+}
+
+/** {@link strategicMergePatch} into a `target` the caller owns (a copy, modified in place). */
+function strategicMergeOwned(target: Json | undefined, patch: Json): Json | undefined {
   if (!isObject(patch)) return clone(patch);
   const directive = patch.$patch;
   if (directive !== undefined) {
@@ -142,19 +195,22 @@ export function strategicMergePatch(target: Json | undefined, patch: Json): Json
     if (directive === 'delete') return undefined;
     if (directive !== 'merge') throw new PatchError(`Unknown patch type: ${JSON.stringify(directive)}`, true);
   }
-  const out: { [k: string]: Json } = isObject(target) ? clone(target) : {};
-  let retain: string[] | undefined;
+  const out: { [k: string]: Json } = isObject(target) ? target : {};
+  let retain: Set<string> | undefined;
   for (const [k, v] of Object.entries(patch)) {
     if (k === '$patch' || k.startsWith('$setElementOrder/')) continue;
     if (k === '$retainKeys') {
       if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new PatchError('$retainKeys must be a list of strings', true);
-      retain = v as string[];
+      retain = new Set(v as string[]);
       continue;
     }
     if (k.startsWith('$deleteFromPrimitiveList/')) {
       const field = k.slice('$deleteFromPrimitiveList/'.length);
       const cur = out[field];
-      if (Array.isArray(cur) && Array.isArray(v)) out[field] = cur.filter((x) => !v.some((y) => jsonEqual(x, y)));
+      if (Array.isArray(cur) && Array.isArray(v)) {
+        const gone = new Set(v.map(indexKey));
+        out[field] = cur.filter((x) => !gone.has(indexKey(x)));
+      }
       continue;
     }
     if (k.startsWith('$')) throw new PatchError(`unknown directive ${JSON.stringify(k)}`, true);
@@ -164,144 +220,13 @@ export function strategicMergePatch(target: Json | undefined, patch: Json): Json
       const cur = out[k];
       out[k] = Array.isArray(cur) ? mergeList(k, cur, v) : (stripDirectives(v) as Json[]);
     } else if (isObject(v)) {
-      const merged = strategicMergePatch(out[k], v);
+      const merged = strategicMergeOwned(out[k], v);
       if (merged === undefined) delete out[k];
       else out[k] = merged;
     } else {
       out[k] = v;
     }
   }
-  if (retain) for (const k of Object.keys(out)) if (!retain.includes(k)) delete out[k];
+  if (retain) for (const k of Object.keys(out)) if (!retain.has(k)) delete out[k];
   return out;
-}
-
-/** One RFC 6902 operation. */
-interface JsonPatchOp {
-  op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
-  path: string;
-  from?: string;
-  value?: Json;
-}
-
-function parsePointer(ptr: string): string[] {
-  if (ptr === '') return [];
-  if (!ptr.startsWith('/')) throw new PatchError(`invalid JSON pointer ${JSON.stringify(ptr)}: must start with /`, true);
-  return ptr.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
-}
-
-function arrayIndex(arr: Json[], tok: string, forAdd: boolean, ptr: string): number {
-  if (forAdd && tok === '-') return arr.length;
-  if (!/^(0|[1-9]\d*)$/.test(tok)) throw new PatchError(`invalid array index ${JSON.stringify(tok)} in ${JSON.stringify(ptr)}`);
-  const i = Number(tok);
-  if (i > arr.length || (!forAdd && i === arr.length)) throw new PatchError(`index out of range: ${i} in ${JSON.stringify(ptr)}`);
-  return i;
-}
-
-/** Returns the container addressed by all but the last token, and that last token. */
-function locate(doc: Json, ptr: string): { parent: Json[] | { [k: string]: Json }; key: string } {
-  const toks = parsePointer(ptr);
-  const last = toks.pop();
-  if (last === undefined) throw new PatchError('the root cannot be the target of this operation');
-  let cur: Json = doc;
-  for (const t of toks) {
-    if (Array.isArray(cur)) cur = cur[arrayIndex(cur, t, false, ptr)] as Json;
-    else if (isObject(cur) && Object.prototype.hasOwnProperty.call(cur, t)) cur = cur[t] as Json;
-    else throw new PatchError(`doc is missing path: ${JSON.stringify(ptr)}`);
-  }
-  if (!Array.isArray(cur) && !isObject(cur)) throw new PatchError(`doc is missing path: ${JSON.stringify(ptr)}`);
-  return { parent: cur, key: last };
-}
-
-function getAt(doc: Json, ptr: string): Json {
-  if (ptr === '') return doc;
-  const { parent, key } = locate(doc, ptr);
-  if (Array.isArray(parent)) return parent[arrayIndex(parent, key, false, ptr)] as Json;
-  if (!Object.prototype.hasOwnProperty.call(parent, key)) throw new PatchError(`doc is missing path: ${JSON.stringify(ptr)}`);
-  return parent[key] as Json;
-}
-
-function removeAt(doc: Json, ptr: string): Json {
-  const { parent, key } = locate(doc, ptr);
-  if (Array.isArray(parent)) return parent.splice(arrayIndex(parent, key, false, ptr), 1)[0] as Json;
-  if (!Object.prototype.hasOwnProperty.call(parent, key)) throw new PatchError(`unable to remove nonexistent key: ${key}: missing value`);
-  const v = parent[key] as Json;
-  delete parent[key];
-  return v;
-}
-
-function addAt(doc: Json, ptr: string, value: Json): Json {
-  if (ptr === '') return value;
-  const { parent, key } = locate(doc, ptr);
-  if (Array.isArray(parent)) parent.splice(arrayIndex(parent, key, true, ptr), 0, value);
-  else parent[key] = value;
-  return doc;
-}
-
-function parseOps(patch: unknown): JsonPatchOp[] {
-  if (!Array.isArray(patch)) throw new PatchError('json patch must be a list of operations', true);
-  return patch.map((o, i) => {
-    if (!isObject(o)) throw new PatchError(`json patch operation ${i} is not an object`, true);
-    const op = o.op;
-    if (op !== 'add' && op !== 'remove' && op !== 'replace' && op !== 'move' && op !== 'copy' && op !== 'test') {
-      throw new PatchError(`Unexpected kind: ${JSON.stringify(op ?? null)}`, true);
-    }
-    if (typeof o.path !== 'string') throw new PatchError(`json patch operation ${i} (${op}) is missing "path"`, true);
-    if ((op === 'move' || op === 'copy') && typeof o.from !== 'string') throw new PatchError(`json patch operation ${i} (${op}) is missing "from"`, true);
-    if ((op === 'add' || op === 'replace' || op === 'test') && !('value' in o)) throw new PatchError(`json patch operation ${i} (${op}) is missing "value"`, true);
-    const r: JsonPatchOp = { op, path: o.path };
-    if (typeof o.from === 'string') r.from = o.from;
-    if ('value' in o) r.value = o.value as Json;
-    return r;
-  });
-}
-
-/**
- * RFC 6902 JSON patch (`add`, `remove`, `replace`, `move`, `copy`, `test`) applied to a copy of
- * `doc`. Throws {@link PatchError}: `badRequest` for a malformed patch document, otherwise for
- * an operation that does not apply (missing path, failed `test`).
- */
-export function applyJsonPatch(doc: Json, patch: unknown): Json {
-  const ops = parseOps(patch);
-  let cur = clone(doc);
-  for (const o of ops) {
-    switch (o.op) {
-      case 'add':
-        cur = addAt(cur, o.path, clone(o.value as Json));
-        break;
-      case 'remove':
-        if (o.path === '') throw new PatchError('the root cannot be removed');
-        removeAt(cur, o.path);
-        break;
-      case 'replace':
-        if (o.path === '') {
-          cur = clone(o.value as Json);
-        } else {
-          removeAt(cur, o.path);
-          cur = addAt(cur, o.path, clone(o.value as Json));
-        }
-        break;
-      case 'move': {
-        const from = o.from as string;
-        if (o.path.startsWith(`${from}/`)) throw new PatchError(`cannot move ${JSON.stringify(from)} into its own child ${JSON.stringify(o.path)}`);
-        if (from === o.path) break;
-        const v = from === '' ? cur : removeAt(cur, from);
-        cur = addAt(cur, o.path, v);
-        break;
-      }
-      case 'copy':
-        cur = addAt(cur, o.path, clone(getAt(cur, o.from as string)));
-        break;
-      case 'test': {
-        let actual: Json;
-        try {
-          actual = getAt(cur, o.path);
-        } catch {
-          throw new PatchError(`testing value ${o.path} failed: test failed`);
-        }
-        if (!jsonEqual(actual, o.value)) throw new PatchError(`testing value ${o.path} failed: test failed`);
-        break;
-      }
-    }
-  }
-  return cur;
 }

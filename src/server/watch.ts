@@ -25,18 +25,38 @@ export interface WatchSource<T> {
   bookmark?: (resourceVersion: string) => unknown;
 }
 
-/** Timing of a watch. */
+/** Timing and bounds of a watch. */
 export interface WatchTiming {
-  /** The stream ends after this many ms. */
+  /** The stream ends after this many ms (at most 2^31-1: a Node timer). */
   timeoutMs: number;
   /** BOOKMARK period in ms (when the source supports bookmarks). */
   bookmarkIntervalMs: number;
   /** Store resourceVersion when the watch starts (first bookmark value). */
   startResourceVersion: string;
+  /**
+   * A client that stops reading is cut off when an event is due while more than this is still
+   * queued for it (the replay of the first events is exempt, as a list response would be).
+   */
+  maxBufferedBytes: number;
+  /** Called once when the watch ends, however it ends; `slow` when it was cut off for not reading. */
+  onEnd?: (info: { slow: boolean; bufferedBytes: number }) => void;
 }
 
-/** A client that stops reading is cut off once this much output is buffered for it. */
-const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+/**
+ * Encoded events by object, then by event type. The agent hands the same event object to
+ * every watcher, so each is encoded once however many watch it, and the queues of stalled
+ * watchers share one string instead of holding a copy each.
+ */
+const encoded = new WeakMap<object, Map<string, string>>();
+
+function encodeEvent(type: string, obj: unknown, wire: unknown): string {
+  if (wire !== obj || typeof obj !== 'object' || obj === null) return `${JSON.stringify({ type, object: wire })}\n`;
+  let byType = encoded.get(obj);
+  if (!byType) encoded.set(obj, (byType = new Map()));
+  let line = byType.get(type);
+  if (line === undefined) byType.set(type, (line = `${JSON.stringify({ type, object: wire })}\n`));
+  return line;
+}
 
 /**
  * Starts a watch on `res`. Subscribes first: if that throws (e.g. 410 Gone) nothing has been
@@ -50,15 +70,24 @@ export function startWatch<T>(res: ServerResponse, resourceVersion: string | und
   let lastRv = resourceVersion && resourceVersion !== '0' ? resourceVersion : timing.startResourceVersion;
   let pending: string[] | undefined = [];
   let ended = false;
+  let slow = false;
+  let slowBytes = 0;
 
-  const emit = (line: string): void => {
-    if (pending) {
-      pending.push(line);
+  /** Writes one line; `live` lines are refused to a client that lets output pile up. */
+  const write = (line: string, live: boolean): void => {
+    if (ended || res.destroyed) return;
+    if (live && res.writableLength > timing.maxBufferedBytes) {
+      slow = true;
+      slowBytes = res.writableLength;
+      res.destroy();
       return;
     }
-    if (ended || res.destroyed) return;
     res.write(line);
-    if (res.writableLength > MAX_BUFFERED_BYTES) res.destroy();
+  };
+
+  const emit = (line: string): void => {
+    if (pending) pending.push(line);
+    else write(line, true);
   };
 
   // Runs inside the backend's notification loop: it must never throw into it.
@@ -88,7 +117,7 @@ export function startWatch<T>(res: ServerResponse, resourceVersion: string | und
       type = 'DELETED';
       matched.delete(key);
     }
-    if (type !== undefined) emit(`${JSON.stringify({ type, object: src.render(obj, rv) })}\n`);
+    if (type !== undefined) emit(encodeEvent(type, obj, src.render(obj, rv)));
   };
 
   const unsubscribe = src.subscribe(resourceVersion, onEvent);
@@ -97,7 +126,7 @@ export function startWatch<T>(res: ServerResponse, resourceVersion: string | und
   res.flushHeaders();
   const queued = pending;
   pending = undefined;
-  for (const line of queued) emit(line);
+  for (const line of queued) write(line, false);
 
   const timers: ReturnType<typeof setTimeout>[] = [];
   const finish = (): void => {
@@ -106,6 +135,7 @@ export function startWatch<T>(res: ServerResponse, resourceVersion: string | und
     unsubscribe();
     for (const t of timers) clearTimeout(t);
     if (!res.destroyed && !res.writableEnded) res.end();
+    timing.onEnd?.({ slow, bufferedBytes: slowBytes });
   };
   timers.push(setTimeout(finish, timing.timeoutMs));
   const bookmark = src.bookmark;

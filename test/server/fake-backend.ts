@@ -12,6 +12,7 @@ import { decodePod } from '../../src/api/decode.js';
 import { defaultPod } from '../../src/api/defaults.js';
 import type { FieldError } from '../../src/api/errors.js';
 import type { ContainerStatus, Pod } from '../../src/api/types.js';
+import { formatTimestamp } from '../../src/api/time.js';
 import { validatePod } from '../../src/api/validation.js';
 import type { EventObject, RestartNotice } from '../../src/api/records.js';
 import {
@@ -220,7 +221,7 @@ export class FakeBackend implements NodeApi {
     const pod = this.mustGet(namespace, name);
     if (pod.metadata.deletionTimestamp) return structuredClone(pod);
     const grace = gracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
-    pod.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString();
+    pod.metadata.deletionTimestamp = formatTimestamp(Date.now() + grace * 1000);
     pod.metadata.deletionGracePeriodSeconds = grace;
     const out = this.touch(pod);
     for (const c of pod.spec.containers) this.recordEvent(pod, 'Killing', `Stopping container ${c.name}`, 'Normal', c.name);

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Pod } from '../../src/api/types.js';
 import { rfc3339Nano, tailOffset } from '../../src/server/logs.js';
-import { applyJsonPatch, jsonMergePatch, PatchError, strategicMergePatch, type Json } from '../../src/server/patch.js';
+import { applyJsonPatch as applyBounded } from '../../src/server/json-patch.js';
+import { jsonMergePatch, PatchError, strategicMergePatch, type Json } from '../../src/server/patch.js';
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, SelectorError } from '../../src/server/selectors.js';
 import { podCells } from '../../src/server/table.js';
 
@@ -117,9 +118,10 @@ describe('patches', () => {
     expect(() => strategicMergePatch(pod, { $patch: 'explode' })).toThrow(PatchError);
   });
 
-  it('JSON patch (RFC 6902)', () => {
+  it('JSON patch (RFC 6902)', async () => {
+    const applyJsonPatch = (d: Json, ops: unknown): Promise<Json> => applyBounded(d, ops, { maxCopyBytes: 1 << 20, maxDepth: 128, maxWork: 1 << 20 });
     const doc: Json = { a: { b: [1, 2, 3] }, 'x/y': 1, 't~': 2 };
-    expect(applyJsonPatch(doc, [
+    expect(await applyJsonPatch(doc, [
       { op: 'add', path: '/a/b/-', value: 4 },
       { op: 'add', path: '/a/b/0', value: 0 },
       { op: 'remove', path: '/a/b/1' },
@@ -129,18 +131,11 @@ describe('patches', () => {
       { op: 'test', path: '/a/b', value: [0, 2, 3, 4] },
     ])).toEqual({ a: { b: [0, 2, 3, 4] }, 'x/y': 9, moved: 2, copied: 2 });
     expect(doc).toEqual({ a: { b: [1, 2, 3] }, 'x/y': 1, 't~': 2 });
-    expect(() => applyJsonPatch(doc, [{ op: 'test', path: '/a', value: 1 }])).toThrow('test failed');
-    expect(() => applyJsonPatch(doc, [{ op: 'remove', path: '/nope' }])).toThrow(PatchError);
-    expect(() => applyJsonPatch(doc, [{ op: 'replace', path: '/nope', value: 1 }])).toThrow(PatchError);
-    expect(() => applyJsonPatch(doc, [{ op: 'add', path: '/a/b/9', value: 1 }])).toThrow('index out of range');
-    const malformed = (() => {
-      try {
-        applyJsonPatch(doc, [{ op: 'frobnicate', path: '/a' }]);
-      } catch (e) {
-        return e as PatchError;
-      }
-      return undefined;
-    })();
+    await expect(applyJsonPatch(doc, [{ op: 'test', path: '/a', value: 1 }])).rejects.toThrow('test failed');
+    await expect(applyJsonPatch(doc, [{ op: 'remove', path: '/nope' }])).rejects.toThrow(PatchError);
+    await expect(applyJsonPatch(doc, [{ op: 'replace', path: '/nope', value: 1 }])).rejects.toThrow(PatchError);
+    await expect(applyJsonPatch(doc, [{ op: 'add', path: '/a/b/9', value: 1 }])).rejects.toThrow('index out of range');
+    const malformed = await applyJsonPatch(doc, [{ op: 'frobnicate', path: '/a' }]).then(() => undefined, (e: unknown) => e as PatchError);
     expect(malformed?.badRequest).toBe(true);
   });
 });
