@@ -13,7 +13,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Clock, Timer } from '../../src/agent/clock.js';
+import { FakeClock, settle } from './fake-clock.js';
 import { PodInvalidError, StorageFailedError } from '../../src/agent/errors.js';
 import { NodeAgent } from '../../src/agent/node.js';
 import type { WatchEvent } from '../../src/agent/node-api.js';
@@ -22,34 +22,7 @@ import type { PodState } from '../../src/core/model.js';
 import type { ContainerHandle, ContainerRuntime, ContainerStartSpec, ExecResult, ExitInfo, Sandbox, SandboxSpec } from '../../src/runtime/types.js';
 import { FileStore } from '../../src/store/file-store.js';
 
-class FakeClock implements Clock {
-  t = Date.UTC(2026, 10, 22, 12, 0, 0);
-  private timers: { at: number; fn: () => void; live: boolean }[] = [];
-  now(): number {
-    return this.t;
-  }
-  at(at: number, fn: () => void): Timer {
-    const e = { at, fn, live: true };
-    this.timers.push(e);
-    return { cancel: () => void (e.live = false) };
-  }
-  async advance(ms: number): Promise<void> {
-    const to = this.t + ms;
-    for (;;) {
-      const due = this.timers.filter((x) => x.live && x.at <= to).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      due.live = false;
-      this.t = Math.max(this.t, due.at);
-      due.fn();
-      await settle();
-    }
-    this.t = to;
-  }
-}
 
-const settle = async (): Promise<void> => {
-  for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
-};
 
 /** Containers run until they are told to exit or get a signal (then they exit 143/137). */
 class FakeRuntime implements ContainerRuntime {

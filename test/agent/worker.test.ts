@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Container, Pod } from '../../src/api/types.js';
-import type { Clock, Timer } from '../../src/agent/clock.js';
+import { FakeClock, settle } from './fake-clock.js';
 import type { RecordedEvent, RestartNotice } from '../../src/api/records.js';
 import { NodeAgent } from '../../src/agent/node.js';
 import { Supervisor } from '../../src/agent/supervisor.js';
@@ -15,37 +15,7 @@ import { FileStore } from '../../src/store/file-store.js';
 import type { PodState } from '../../src/core/model.js';
 import { StartError, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult, type ExitInfo, type MountSpec, type Sandbox, type SandboxSpec } from '../../src/runtime/types.js';
 
-class FakeClock implements Clock {
-  t = Date.UTC(2026, 10, 22, 12, 0, 0);
-  private timers: { at: number; fn: () => void; live: boolean }[] = [];
-  now(): number {
-    return this.t;
-  }
-  at(at: number, fn: () => void): Timer {
-    const e = { at, fn, live: true };
-    this.timers.push(e);
-    return { cancel: () => void (e.live = false) };
-  }
-  /** Advances to `to`, firing due timers in order. */
-  async advanceTo(to: number): Promise<void> {
-    for (;;) {
-      const due = this.timers.filter((x) => x.live && x.at <= to).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      due.live = false;
-      this.t = Math.max(this.t, due.at);
-      due.fn();
-      await settle();
-    }
-    this.t = to;
-  }
-  pending(): number[] {
-    return this.timers.filter((x) => x.live).map((x) => x.at).sort((a, b) => a - b);
-  }
-}
 
-const settle = async (): Promise<void> => {
-  for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
-};
 
 interface FakeInstance {
   id: string;
