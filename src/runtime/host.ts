@@ -32,7 +32,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
-  StartError, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult, type ExitInfo,
+  StartError, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult, type ExitInfo,
   type MountSpec, type Sandbox, type SandboxSpec,
 } from './types.js';
 import {
@@ -123,6 +123,8 @@ interface Instance {
 export class HostRuntime implements ContainerRuntime {
   /** Container IDs are `host://<hex>`. */
   readonly name = 'host';
+  /** Containers are children of this process until the monitor lands: they do not outlive it. */
+  readonly containersOutlivePodvisor: boolean = false;
   /** What this instance uses (probed or given); read-only. */
   readonly capabilities: Readonly<HostCapabilities>;
   private readonly dataDir: string;
@@ -454,6 +456,11 @@ export class HostRuntime implements ContainerRuntime {
    * Kills every live instance (group and cgroup), waits for their exits (bounded) and removes
    * the cgroup directories. Further starts are refused. Idempotent.
    */
+  /** Without monitors nothing can be re-adopted: every earlier instance is `unknown`. */
+  adoptContainer(): Promise<AdoptedInstance> {
+    return Promise.resolve({ state: 'unknown' });
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.instances.values()].filter((i) => i.alive).map((i) => this.killAll(i.id)));

@@ -47,7 +47,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
-  StartError, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult, type ExitInfo,
+  StartError, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult, type ExitInfo,
   type MountSpec, type Sandbox, type SandboxSpec,
 } from './types.js';
 import {
@@ -265,6 +265,8 @@ function hostnameOf(podName: string, fallback: string): string {
 export class SandboxRuntime implements ContainerRuntime {
   /** Container IDs are `sandbox://<hex>`. */
   readonly name = 'sandbox';
+  /** Containers are children of this process until the monitor lands: they do not outlive it. */
+  readonly containersOutlivePodvisor: boolean = false;
   private readonly dataDir: string;
   private readonly log: SandboxRuntimeLogger;
   private readonly tools: Tools;
@@ -568,6 +570,11 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
    * lease, pod cgroups, state file), and the next process re-attaches them with the same IP;
    * sandbox operations in flight are waited for, so none is left half done.
    */
+  /** Without monitors nothing can be re-adopted: every earlier instance is `unknown`. */
+  adoptContainer(): Promise<AdoptedInstance> {
+    return Promise.resolve({ state: 'unknown' });
+  }
+
   async close(opts: { keepSandboxes?: boolean } = {}): Promise<void> {
     this.closed = true;
     await Promise.all([...this.instances.values()].filter((i) => i.alive).map((i) => this.killAll(i.id)));

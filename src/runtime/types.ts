@@ -96,6 +96,21 @@ export interface ContainerHandle {
   exited: Promise<ExitInfo>;
 }
 
+/**
+ * What the runtime found of an instance an earlier podvisor process started (re-adoption after
+ * a crash, a stop or an upgrade of podvisor; the monitor kept the container running):
+ * - `running`: re-attached; the handle has the same ID, PID and start time, its `exited`
+ *   resolves when the instance ends;
+ * - `exited`: it ended while podvisor was down; the exit is the real one (code, time);
+ * - `unknown`: neither a live monitored process nor an exit record was found (the monitor was
+ *   killed, the state was lost, or the runtime has no monitors): the kubelet reports such an
+ *   instance as `ContainerStatusUnknown`.
+ */
+export type AdoptedInstance =
+  | { state: 'running'; handle: ContainerHandle }
+  | { state: 'exited'; startedAt: number; exit: ExitInfo }
+  | { state: 'unknown' };
+
 /** A start that failed before the process ran (`RunContainerError`, `CreateContainerError`). */
 export class StartError extends Error {
   constructor(
@@ -141,14 +156,27 @@ export interface ContainerRuntime {
   logPath(podUid: string, container: string, previous: boolean): string | undefined;
   /**
    * Kills every instance still running and releases resources; further starts are refused.
+   * With `keepContainers` (podvisor stops and a later process re-adopts them; only where
+   * {@link containersOutlivePodvisor}) the instances are left running under their monitors.
    * With `keepSandboxes` (podvisor is stopping and will resume its pods) the pod sandboxes stay
    * on the host as after a crash (network namespace, IP, holder, volumes), for the next
    * process to re-attach; runtimes without sandbox processes have nothing to keep.
    */
-  close(opts?: { keepSandboxes?: boolean }): Promise<void>;
+  close(opts?: { keepSandboxes?: boolean; keepContainers?: boolean }): Promise<void>;
   /**
-   * After a podvisor restart: kills the processes an earlier podvisor process left for this
-   * pod (which can no longer be supervised) and returns how many containers it found.
+   * True when containers outlive podvisor (each has a monitor as its parent): `close` with
+   * `keepContainers` leaves them running and {@link adoptContainer} finds them again.
    */
-  reapOrphans?(podUid: string): Promise<number>;
+  readonly containersOutlivePodvisor: boolean;
+  /**
+   * After a podvisor restart: re-attaches to an instance (`<runtime>://<id>`) an earlier podvisor
+   * process started for this pod. Never rejects; what cannot be found is `unknown`.
+   */
+  adoptContainer(podUid: string, id: string): Promise<AdoptedInstance>;
+  /**
+   * After a podvisor restart and the adoptions: kills the processes an earlier podvisor process
+   * left for this pod that were not adopted (IDs in `adopted`), and returns how many containers
+   * it found.
+   */
+  reapOrphans?(podUid: string, adopted?: ReadonlySet<string>): Promise<number>;
 }

@@ -19,13 +19,17 @@ import { NodeAgent } from '../../src/agent/node.js';
 import type { WatchEvent } from '../../src/agent/node-api.js';
 import type { Pod } from '../../src/api/types.js';
 import type { PodState } from '../../src/core/model.js';
-import type { ContainerHandle, ContainerRuntime, ContainerStartSpec, ExecResult, ExitInfo, Sandbox, SandboxSpec } from '../../src/runtime/types.js';
+import type { AdoptedInstance, ContainerHandle, ContainerRuntime, ContainerStartSpec, ExecResult, ExitInfo, Sandbox, SandboxSpec } from '../../src/runtime/types.js';
 import { FileStore } from '../../src/store/file-store.js';
 
 
 
 /** Containers run until they are told to exit or get a signal (then they exit 143/137). */
 class FakeRuntime implements ContainerRuntime {
+  readonly containersOutlivePodvisor = false;
+  adoptContainer(): Promise<AdoptedInstance> {
+    return Promise.resolve({ state: 'unknown' });
+  }
   readonly name = 'fake';
   calls: string[] = [];
   private readonly exits = new Map<string, (code: number) => void>();

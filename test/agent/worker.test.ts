@@ -13,7 +13,7 @@ import { NodeAgent } from '../../src/agent/node.js';
 import { Supervisor } from '../../src/agent/supervisor.js';
 import { FileStore } from '../../src/store/file-store.js';
 import type { PodState } from '../../src/core/model.js';
-import { StartError, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult, type ExitInfo, type MountSpec, type Sandbox, type SandboxSpec } from '../../src/runtime/types.js';
+import { StartError, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult, type ExitInfo, type MountSpec, type Sandbox, type SandboxSpec } from '../../src/runtime/types.js';
 
 
 
@@ -27,6 +27,10 @@ interface FakeInstance {
 }
 
 class FakeRuntime implements ContainerRuntime {
+  readonly containersOutlivePodvisor = false;
+  adoptContainer(): Promise<AdoptedInstance> {
+    return Promise.resolve({ state: 'unknown' });
+  }
   readonly name = 'fake';
   calls: string[] = [];
   instances: FakeInstance[] = [];
