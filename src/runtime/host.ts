@@ -25,7 +25,6 @@
  * always false: the start spec carries no memory limit, so no memory cgroup is set up (with one,
  * cgroup v1 `memory.oom_control` `oom_kill > 0` would be the signal).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -36,10 +35,14 @@ import {
   type MountSpec, type Sandbox, type SandboxSpec,
 } from './types.js';
 import {
-  runExec, setupMessage, type SetupFailure, readAll, destroyStreams, within, removeCgroupDir, exitCodeOf, findExecutable, shq, mountScript, isSafeSegment, safeSegment, errText,
-  watchChild, tryKill, parseSetup, finalScript, run, type ChildExit,
+  runExec, setupMessage, type SetupFailure, within, removeCgroupDir, findExecutable, shq, mountScript, isSafeSegment, safeSegment, errText,
+  watchChild, tryKill, parseSetup, finalScript, run, procStartTime,
 } from './proc-util.js';
 import { InstanceLogs } from './logs.js';
+import { DirectMonitor } from './monitor/direct.js';
+import { createMonitor, type MonitorChoice } from './monitor/index.js';
+import { readInstanceRecord, writeInstanceRecord, RECORD_FORMAT, type InstanceRecord } from './monitor/instance-record.js';
+import type { Launched, Monitor, MonitorExit } from './monitor/types.js';
 
 /** Structured log sink: a constant message plus fields (`podUid`, `container`, …). */
 export type HostRuntimeLogger = (msg: string, fields?: object) => void;
@@ -77,6 +80,11 @@ export interface HostRuntimeOptions {
    * (process groups only, no mounts); {@link HostRuntime.create} probes.
    */
   capabilities?: HostCapabilities;
+  /**
+   * The containers' monitor (their parent): conmon makes them outlive podvisor. Default: the
+   * `direct` monitor (podvisor is the parent).
+   */
+  monitor?: Monitor;
 }
 
 /** The portable baseline: process-group kill only, no volume mounts. */
@@ -108,6 +116,8 @@ interface Instance {
   mountNamespace: boolean;
   cgroupDir?: string;
   logFile: string;
+  /** The instance's state directory (monitor files, launch record). */
+  bundle: string;
   alive: boolean;
   /** When the main process's exit was seen (set by finish). */
   finishedAt?: number;
@@ -123,8 +133,8 @@ interface Instance {
 export class HostRuntime implements ContainerRuntime {
   /** Container IDs are `host://<hex>`. */
   readonly name = 'host';
-  /** Containers are children of this process until the monitor lands: they do not outlive it. */
-  readonly containersOutlivePodvisor: boolean = false;
+  /** The containers' parent: conmon (they outlive podvisor) or podvisor itself. */
+  readonly monitor: Monitor;
   /** What this instance uses (probed or given); read-only. */
   readonly capabilities: Readonly<HostCapabilities>;
   private readonly dataDir: string;
@@ -142,12 +152,28 @@ export class HostRuntime implements ContainerRuntime {
     this.logs = new InstanceLogs(this.dataDir, DIR_MODE);
     this.log = opts.logger ?? (() => {});
     this.capabilities = opts.capabilities ?? NO_CAPABILITIES;
+    this.monitor = opts.monitor ?? new DirectMonitor();
   }
 
-  /** Probes the host's capabilities (unless given) and returns a ready runtime. */
-  static async create(opts: HostRuntimeOptions): Promise<HostRuntime> {
-    const capabilities = opts.capabilities ?? await HostRuntime.probe(opts.dataDir, opts.logger);
-    return new HostRuntime({ ...opts, capabilities });
+  /** True under conmon: containers keep running when podvisor stops, and are re-adopted. */
+  get containersOutlivePodvisor(): boolean {
+    return this.monitor.outlivesPodvisor;
+  }
+
+  /**
+   * Probes the host's capabilities (unless given), picks the monitor (conmon when installed,
+   * unless `monitorChoice` says otherwise) and returns a ready runtime.
+   */
+  static async create(opts: HostRuntimeOptions & { monitorChoice?: MonitorChoice }): Promise<HostRuntime> {
+    let capabilities = opts.capabilities ?? await HostRuntime.probe(opts.dataDir, opts.logger);
+    let monitor = opts.monitor;
+    if (!monitor) {
+      const made = await createMonitor(path.resolve(opts.dataDir), opts.monitorChoice ?? 'auto');
+      monitor = made.monitor;
+      if (made.note !== undefined) capabilities = { ...capabilities, notes: [...capabilities.notes, made.note] };
+    }
+    opts.logger?.('container monitor', { monitor: monitor.kind, containersOutlivePodvisor: monitor.outlivesPodvisor });
+    return new HostRuntime({ ...opts, capabilities, monitor });
   }
 
   /**
@@ -299,17 +325,22 @@ export class HostRuntime implements ContainerRuntime {
     const id = randomBytes(16).toString('hex');
     const env = containerEnv(spec.env);
     const workingDir = spec.workingDir ?? '/';
-    // The log file and the cgroup are made concurrently (they are on the restart path).
+    const bundle = this.bundleDir(podUid, id);
+    // The log file, the bundle and the cgroup are made concurrently (they are on the restart path).
     const cgroupMade = this.makeCgroup(podUid, id, name);
-    let opened: { file: string; fd: number };
+    const bundleMade = fsp.mkdir(bundle, { recursive: true, mode: 0o700 });
+    let logFile: string;
     try {
-      opened = await this.logs.open(podUid, name, spec.attempt);
+      const opened = await this.logs.open(podUid, name, spec.attempt);
+      fs.closeSync(opened.fd); // the monitor writes the log
+      logFile = opened.file;
+      await bundleMade;
     } catch (err) {
       const dir = await cgroupMade;
       if (dir !== undefined) await fsp.rmdir(dir).catch(() => {});
+      await fsp.rm(bundle, { recursive: true, force: true });
       throw err;
     }
-    const { file: logFile, fd: logFd } = opened;
     const cgroupDir = await cgroupMade;
 
     const prefix: string[] = [];
@@ -329,50 +360,70 @@ export class HostRuntime implements ContainerRuntime {
     // and the command are checked here, which spares the wrapper a subshell (a fork) per start.
     if (!mountNamespace) {
       const early = precheck(spec.argv[0] ?? '', env['PATH'] ?? '', workingDir);
-      if (early !== undefined) throw this.startError({ code: early, details: '' }, spec, workingDir);
+      if (early !== undefined) {
+        await this.discardFailedStart(podUid, name, logFile, cgroupDir, bundle);
+        throw this.startError({ code: early, details: '' }, spec, workingDir);
+      }
     }
-    const argv = [...prefix, SH, '-c', script + finalScript(workingDir, env, false, mountNamespace), 'sh', ...spec.argv];
+    const argv = [...prefix, SH, '-c', script + finalScript(workingDir, env, true, mountNamespace, ''), 'sh', ...spec.argv];
 
-    let child: ChildProcess;
+    let launched: Launched;
     try {
       this.assertOpen(); // close() may have run during the awaits above
-      child = spawn(argv[0] ?? SH, argv.slice(1), { detached: true, env, cwd: '/', stdio: ['ignore', logFd, logFd, 'pipe'] });
+      launched = await this.monitor.launch({ id, bundle, argv, env, logPath: logFile });
     } catch (err) {
-      await this.discardFailedStart(podUid, name, logFile, cgroupDir);
+      await this.discardFailedStart(podUid, name, logFile, cgroupDir, bundle);
       if (this.closed) throw err;
       throw new StartError('RunContainerError', `failed to start container "${name}": ${errText(err)}`);
-    } finally {
-      // The child has its own copy of the descriptor once spawn() returned.
-      fs.closeSync(logFd);
-    }
-    const outcome = watchChild(child);
-    const pid = child.pid; // set synchronously by a successful spawn, undefined after a failed one
-    if (pid === undefined) {
-      const spawnErr = await outcome.spawned; // the 'error' event follows on the next tick
-      await outcome.exit;
-      destroyStreams(child);
-      await this.discardFailedStart(podUid, name, logFile, cgroupDir);
-      throw new StartError('RunContainerError', `failed to start container "${name}": spawn ${SH}: ${errText(spawnErr)}`);
     }
     // Registered before any await, so that close() and releaseSandbox() can always find it.
-    const exited = outcome.exit.then((e) => this.finish(inst, e));
-    const inst: Instance = { id, podUid, name, pid, env, workingDir, mountNamespace, logFile, alive: true, exited };
+    const inst: Instance = {
+      id, podUid, name, pid: launched.pid, env, workingDir, mountNamespace, logFile, bundle, alive: true,
+      exited: undefined as unknown as Promise<ExitInfo>,
+    };
     if (cgroupDir !== undefined) inst.cgroupDir = cgroupDir;
+    inst.exited = launched.exit.then((e) => this.finish(inst, e));
     this.instances.set(id, inst);
 
-    const failure = parseSetup(await readAll(child.stdio[3]));
-    if (failure !== undefined) {
+    const setup = await launched.setup;
+    const failure = setup.ok ? undefined : parseSetup(setup.text);
+    if (!setup.ok) {
       await inst.exited;
       this.instances.delete(id);
-      await this.discardFailedStart(podUid, name, logFile, undefined);
-      throw this.startError(failure, spec, workingDir);
+      await this.discardFailedStart(podUid, name, logFile, undefined, bundle);
+      throw this.startError(failure ?? { code: 'wrapper', details: setup.text.trim().split('\n').join('; ') || 'the wrapper exited before the command started' }, spec, workingDir);
     }
-    // A command that exits at once may have its exit seen before the EOF on fd 3: keep
+    // A command that exits at once may have its exit seen before its set-up line: keep
     // startedAt <= finishedAt.
     const startedAt = Math.min(Date.now(), inst.finishedAt ?? Infinity);
+    await this.record(inst, startedAt, launched);
     this.logs.rotate(podUid, name, logFile);
-    this.log('container process started', { podUid, container: name, containerID: ID_PREFIX + id, pid: inst.pid, cgroup: cgroupDir ?? null });
+    this.log('container process started', { podUid, container: name, containerID: ID_PREFIX + id, pid: inst.pid, cgroup: cgroupDir ?? null, monitor: this.monitor.kind });
     return { id: ID_PREFIX + id, pid: inst.pid, startedAt, exited: inst.exited };
+  }
+
+  /** Writes the launch record a later podvisor process re-attaches with (monitors that outlive it only). */
+  private async record(inst: Instance, startedAt: number, launched: Launched): Promise<void> {
+    if (!this.monitor.outlivesPodvisor) return;
+    const rec: InstanceRecord<HostDetails> = {
+      format: RECORD_FORMAT, runtime: this.name, id: inst.id, podUid: inst.podUid, container: inst.name, startedAt, logFile: inst.logFile,
+      monitor: { monitor: this.monitor.kind, pid: inst.pid },
+      details: { env: inst.env, workingDir: inst.workingDir, mountNamespace: inst.mountNamespace },
+    };
+    const pidStart = procStartTime(inst.pid);
+    if (pidStart !== undefined) rec.monitor.pidStartTime = pidStart;
+    if (launched.monitorPid !== undefined) {
+      rec.monitor.monitorPid = launched.monitorPid;
+      const t = procStartTime(launched.monitorPid);
+      if (t !== undefined) rec.monitor.monitorStartTime = t;
+    }
+    if (inst.cgroupDir !== undefined) rec.details.cgroupDir = inst.cgroupDir;
+    try {
+      await writeInstanceRecord(inst.bundle, rec);
+    } catch (err) {
+      // Not fatal for this process; a later one cannot re-adopt the instance and restarts it.
+      this.log('cannot write the launch record', { podUid: inst.podUid, container: inst.name, error: errText(err) });
+    }
   }
 
   /** Signals the main PID only (Kubernetes sends the stop signal to the container's PID 1). */
@@ -441,6 +492,8 @@ export class HostRuntime implements ContainerRuntime {
     if (inst.alive) await this.killAll(inst.id);
     await within(inst.exited, KILL_WAIT_MS);
     this.instances.delete(inst.id);
+    await this.monitor.forget(inst.id);
+    await fsp.rm(inst.bundle, { recursive: true, force: true }).catch(() => {});
   }
 
   /**
@@ -453,16 +506,66 @@ export class HostRuntime implements ContainerRuntime {
   }
 
   /**
-   * Kills every live instance (group and cgroup), waits for their exits (bounded) and removes
-   * the cgroup directories. Further starts are refused. Idempotent.
+   * Re-attaches to an instance an earlier podvisor process started (see {@link AdoptedInstance}).
+   * Running: registered as if started here (same ID, PID, start time). Exited while podvisor was
+   * down: what is left of it is cleaned up as after any exit, and the real exit is returned.
+   * Unknown (no monitor, no record, monitor gone): the caller's `reapOrphans` kills leftovers.
    */
-  /** Without monitors nothing can be re-adopted: every earlier instance is `unknown`. */
-  adoptContainer(): Promise<AdoptedInstance> {
-    return Promise.resolve({ state: 'unknown' });
+  async adoptContainer(podUid: string, containerId: string): Promise<AdoptedInstance> {
+    const id = bareId(containerId);
+    if (!isSafeSegment(podUid) || !/^[0-9a-f]{32}$/.test(id)) return { state: 'unknown' };
+    const known = this.instances.get(id);
+    if (known) return known.alive ? { state: 'running', handle: this.handleOf(known, Date.now()) } : { state: 'unknown' };
+    const bundle = this.bundleDir(podUid, id);
+    const rec = readInstanceRecord<HostDetails>(bundle, this.name, checkHostDetails);
+    if ('error' in rec) {
+      this.log('cannot re-adopt container', { podUid, containerID: ID_PREFIX + id, reason: rec.error });
+      return { state: 'unknown' };
+    }
+    const found = await this.monitor.reattach(id, bundle, rec.monitor);
+    if (found.state === 'unknown') {
+      this.log('cannot re-adopt container', { podUid, container: rec.container, containerID: ID_PREFIX + id, reason: found.why });
+      // Unsupervised, it must not run on beside its replacement (with cgroups reapOrphans finds it too).
+      if (rec.monitor.pidStartTime !== undefined && procStartTime(rec.monitor.pid) === rec.monitor.pidStartTime) {
+        tryKill(-rec.monitor.pid, 'SIGKILL');
+        await sweepSession(rec.monitor.pid, Date.now() + SWEEP_DEADLINE_MS);
+      }
+      return { state: 'unknown' };
+    }
+    const inst: Instance = {
+      id, podUid, name: rec.container, pid: rec.monitor.pid, env: rec.details.env, workingDir: rec.details.workingDir,
+      mountNamespace: rec.details.mountNamespace, logFile: rec.logFile, bundle, alive: true, exited: undefined as unknown as Promise<ExitInfo>,
+    };
+    if (rec.details.cgroupDir !== undefined) {
+      inst.cgroupDir = rec.details.cgroupDir;
+      this.cgroupPods.add(podUid);
+    }
+    if (found.state === 'exited') {
+      const exit = await this.finish(inst, found.exit);
+      this.log('container exited while podvisor was down', { podUid, container: rec.container, containerID: ID_PREFIX + id, exitCode: exit.exitCode });
+      return { state: 'exited', startedAt: rec.startedAt, exit };
+    }
+    inst.exited = found.exit.then((e) => this.finish(inst, e));
+    this.instances.set(id, inst);
+    this.log('container re-adopted', { podUid, container: rec.container, containerID: ID_PREFIX + id, pid: inst.pid });
+    return { state: 'running', handle: this.handleOf(inst, rec.startedAt) };
   }
 
-  async close(): Promise<void> {
+  private handleOf(inst: Instance, startedAt: number): ContainerHandle {
+    return { id: ID_PREFIX + inst.id, pid: inst.pid, startedAt, exited: inst.exited };
+  }
+
+  /**
+   * Kills every live instance (group and cgroup), waits for their exits (bounded) and removes
+   * the cgroup directories. Further starts are refused. Idempotent. With `keepContainers` under
+   * a monitor that outlives podvisor, the instances are left running for the next process.
+   */
+  async close(opts: { keepContainers?: boolean } = {}): Promise<void> {
     this.closed = true;
+    if (opts.keepContainers === true && this.monitor.outlivesPodvisor) {
+      this.monitor.close();
+      return;
+    }
     await Promise.all([...this.instances.values()].filter((i) => i.alive).map((i) => this.killAll(i.id)));
     await Promise.all([...this.instances.values()].map((i) => within(i.exited, KILL_WAIT_MS)));
     for (const podUid of [...this.cgroupPods]) await this.removePodCgroup(podUid);
@@ -482,14 +585,12 @@ export class HostRuntime implements ContainerRuntime {
    * The main process exited: kill what is left of the container (group, then cgroup until
    * empty), remove the cgroup, and only then report the exit. Never rejects.
    */
-  private async finish(inst: Instance, e: ChildExit): Promise<ExitInfo> {
-    const finishedAt = Date.now();
+  private async finish(inst: Instance, e: MonitorExit): Promise<ExitInfo> {
+    const finishedAt = e.finishedAt;
     inst.finishedAt = finishedAt;
     inst.alive = false;
-    const info: ExitInfo = 'code' in e
-      ? { exitCode: exitCodeOf(e.code, e.signal), oomKilled: false, finishedAt }
-      : { exitCode: 128, oomKilled: false, finishedAt };
-    if ('code' in e && e.signal !== null) info.signal = e.signal;
+    const info: ExitInfo = { exitCode: e.exitCode, oomKilled: false, finishedAt };
+    if (e.signal !== undefined) info.signal = e.signal;
     try {
       tryKill(-inst.pid, 'SIGKILL');
       const deadline = Date.now() + SWEEP_DEADLINE_MS;
@@ -512,7 +613,7 @@ export class HostRuntime implements ContainerRuntime {
    * Returns the number of leftover container cgroups found. Without cgroups nothing can be
    * found reliably and 0 is returned.
    */
-  async reapOrphans(podUid: string): Promise<number> {
+  async reapOrphans(podUid: string, adopted: ReadonlySet<string> = new Set()): Promise<number> {
     const cg = this.capabilities.cgroup;
     if (!cg || !isSafeSegment(podUid)) return 0;
     const dir = path.join(cg.root, podUid);
@@ -523,8 +624,9 @@ export class HostRuntime implements ContainerRuntime {
       return 0;
     }
     let n = 0;
+    const keep = new Set([...adopted].map(bareId));
     for (const leaf of leaves) {
-      if (this.instances.has(leaf)) continue;
+      if (this.instances.has(leaf) || keep.has(leaf)) continue;
       n++;
       await this.sweepCgroup(path.join(dir, leaf), Date.now() + SWEEP_DEADLINE_MS);
       await fsp.rmdir(path.join(dir, leaf)).catch(() => {});
@@ -584,9 +686,16 @@ export class HostRuntime implements ContainerRuntime {
     }
   }
 
-  private async discardFailedStart(podUid: string, name: string, logFile: string, cgroupDir: string | undefined): Promise<void> {
+  private async discardFailedStart(podUid: string, name: string, logFile: string, cgroupDir: string | undefined, bundle: string): Promise<void> {
     await this.logs.discard(podUid, name, logFile);
     if (cgroupDir !== undefined) await fsp.rmdir(cgroupDir).catch(() => {});
+    await this.monitor.forget(path.basename(bundle));
+    await fsp.rm(bundle, { recursive: true, force: true });
+  }
+
+  /** `<dataDir>/pods/<podUid>/containers/<id>`: an instance's state directory. */
+  private bundleDir(podUid: string, id: string): string {
+    return path.join(this.podDir(podUid), 'containers', id);
   }
 
   private startError(f: SetupFailure, spec: ContainerStartSpec, workingDir: string): StartError {
@@ -701,3 +810,18 @@ function bareId(id: string): string {
   return id.startsWith(ID_PREFIX) ? id.slice(ID_PREFIX.length) : id;
 }
 
+/** The host runtime's part of a launch record. */
+interface HostDetails {
+  env: Record<string, string>;
+  workingDir: string;
+  mountNamespace: boolean;
+  cgroupDir?: string;
+}
+
+function checkHostDetails(d: unknown): string | undefined {
+  if (typeof d !== 'object' || d === null) return 'no details';
+  const x = d as Partial<HostDetails>;
+  if (typeof x.env !== 'object' || x.env === null || typeof x.workingDir !== 'string' || typeof x.mountNamespace !== 'boolean') return 'environment, working dir or mounts missing';
+  if (x.cgroupDir !== undefined && typeof x.cgroupDir !== 'string') return 'bad cgroup';
+  return undefined;
+}

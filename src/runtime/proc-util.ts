@@ -202,14 +202,14 @@ export function mountScript(mounts: readonly MountSpec[], hostIsFile: readonly b
  * command can be exec'd (in a subshell, so the user's variables are untouched; `check` false
  * when the caller checked it in-process, which spares a fork per start), restore PWD/OLDPWD
  * (dash sets them), then exec. With `reportOk` it writes `OK` on fd 3 just before the exec, and
- * sends stderr back to stdout (the log: the wrappers' own stderr went to fd 3 so that their
- * errors become the StartError's text).
+ * applies the `stderr` redirection (default `2>&1`: back to stdout, the log, when the wrappers'
+ * own stderr went to fd 3 so that their errors become the StartError's text; `''` keeps it).
  */
-export function finalScript(workingDir: string, env: Record<string, string>, reportOk: boolean, check = true): string {
+export function finalScript(workingDir: string, env: Record<string, string>, reportOk: boolean, check = true, stderr = '2>&1'): string {
   const restore = (['PWD', 'OLDPWD'] as const)
     .map((v) => (env[v] !== undefined ? `${v}=${shq(env[v])}; export ${v}` : `unset ${v}`))
     .join('; ');
-  const execLine = reportOk ? 'echo OK >&3\nexec "$@" 2>&1 3>&-\n' : 'exec "$@" 3>&-\n';
+  const execLine = reportOk ? `echo OK >&3\nexec "$@" ${stderr === '' ? '' : `${stderr} `}3>&-\n` : 'exec "$@" 3>&-\n';
   const cd = `cd -- ${shq(workingDir)} >/dev/null 2>&1 || { echo 'E workdir' >&3; exit 126; }\n`;
   if (!check) return `${cd}${restore}\n${execLine}`;
   return `${cd}( set -f; c=$1

@@ -10,7 +10,7 @@ import {
   StartError, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type MountSpec, type Sandbox,
 } from '../../src/runtime/types.js';
 import {
-  hostPidsOf, isAlive, makeTempDir, privilegedTests, rand, readIfExists, readPids, sessionOf, settlesWithin, waitFor,
+  hostPidsOf, isAlive, logContent, makeTempDir, privilegedTests, rand, readIfExists, readPids, sessionOf, settlesWithin, waitFor,
 } from './helpers.js';
 
 /** What an adapter declares about itself, where Kubernetes-faithful behaviour differs. */
@@ -169,7 +169,7 @@ export function runtimeContract(name: string, makeRuntime: (dataDir: string) => 
         await h1.exited;
         const first = rt.logPath(podUid, 'logger', false);
         expect(first).toBeDefined();
-        const firstText = readFileSync(first ?? '', 'utf8');
+        const firstText = logContent(first ?? '');
         expect(firstText).toContain('to-stdout');
         expect(firstText).toContain('to-stderr');
         expect(rt.logPath(podUid, 'logger', true)).toBeUndefined();
@@ -181,8 +181,8 @@ export function runtimeContract(name: string, makeRuntime: (dataDir: string) => 
         const current = rt.logPath(podUid, 'logger', false);
         expect(previous).toBe(first);
         expect(current).not.toBe(first);
-        expect(readFileSync(previous ?? '', 'utf8')).toBe(firstText);
-        expect(readFileSync(current ?? '', 'utf8')).toContain('second-instance');
+        expect(logContent(previous ?? '')).toBe(firstText);
+        expect(logContent(current ?? '')).toContain('second-instance');
         expect(rt.logPath(podUid, 'no-such-container', false)).toBeUndefined();
       });
     });

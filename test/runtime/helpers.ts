@@ -117,3 +117,20 @@ export function hostPidsOf(nsPids: number[], refHostPid: number): number[] {
   }
   return nsPids.map((p) => byNsPid.get(p) ?? -1);
 }
+
+/** One record of a CRI format log file. */
+export interface LogRecord { time: string; stream: 'stdout' | 'stderr'; partial: boolean; content: string }
+
+/** The records of a CRI format log file (`<time> <stream> <P|F> <content>` lines). */
+export function logRecords(path: string): LogRecord[] {
+  return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => {
+    const m = /^(\S+) (stdout|stderr) ([PF]) (.*)$/s.exec(l);
+    if (!m) throw new Error(`not a CRI log line: ${JSON.stringify(l)}`);
+    return { time: m[1] ?? '', stream: m[2] as 'stdout' | 'stderr', partial: m[3] === 'P', content: m[4] ?? '' };
+  });
+}
+
+/** What a container wrote, as `kubectl logs` shows it: the contents of a CRI format log file. */
+export function logContent(path: string): string {
+  return logRecords(path).map((r) => (r.partial ? r.content : `${r.content}\n`)).join('');
+}

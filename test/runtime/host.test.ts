@@ -6,11 +6,15 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HostRuntime, NO_CAPABILITIES } from '../../src/runtime/host.js';
+import { findConmon } from '../../src/runtime/monitor/conmon.js';
 import { StartError, type ContainerStartSpec, type Sandbox } from '../../src/runtime/types.js';
 import { runtimeContract } from './contract.js';
-import { isAlive, makeTempDir, privilegedTests, rand, readPids } from './helpers.js';
+import { isAlive, logContent, makeTempDir, privilegedTests, rand, readPids } from './helpers.js';
 
-runtimeContract('host', (dataDir) => HostRuntime.create({ dataDir }));
+/** conmon is a Debian package: on a laptop without it only the direct monitor is tested. */
+const conmonPresent = !('missing' in findConmon(process.env.PATH ?? ''));
+if (conmonPresent || process.env.CI === 'true') runtimeContract('host (conmon monitor)', (dataDir) => HostRuntime.create({ dataDir, monitorChoice: 'conmon' }));
+runtimeContract('host (direct monitor)', (dataDir) => HostRuntime.create({ dataDir, monitorChoice: 'direct' }));
 
 const itPrivileged = privilegedTests ? it : it.skip;
 
@@ -59,7 +63,7 @@ describe('HostRuntime specifics', () => {
     const envOf = async (name: string, env: Record<string, string>): Promise<Record<string, string>> => {
       const h = await rt.startContainer(spec(sb, name, ['/usr/bin/env'], { env }));
       await h.exited;
-      const text = readFileSync(rt.logPath(podUid, name, false) ?? '', 'utf8');
+      const text = logContent(rt.logPath(podUid, name, false) ?? '');
       return Object.fromEntries(text.split('\n').filter((l) => l !== '').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
     };
     expect(await envOf('a', { FOO: 'x' })).toEqual({ FOO: 'x', PATH: process.env.PATH });
@@ -77,9 +81,9 @@ describe('HostRuntime specifics', () => {
     }
     expect(new Set(paths).size).toBe(3);
     expect(paths[0]).toMatch(/\/logs\/c\/0\.log$/);
-    expect(readFileSync(paths[2] ?? '', 'utf8')).toBe('run-2\n');
+    expect(logContent(paths[2] ?? '')).toBe('run-2\n');
     expect(rt.logPath(podUid, 'c', true)).toBe(paths[1]);
-    expect(readFileSync(paths[1] ?? '', 'utf8')).toBe('run-1\n');
+    expect(logContent(paths[1] ?? '')).toBe('run-1\n');
     expect(readdirSync(join(sb.dir, 'logs', 'c')).sort()).toHaveLength(2);
     expect(existsSync(paths[0] ?? '')).toBe(false);
 

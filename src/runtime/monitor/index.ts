@@ -1,0 +1,25 @@
+/**
+ * Picks the monitor of a runtime: `conmon` when it is installed (containers outlive podvisor),
+ * else `direct` (podvisor is the parent), unless the caller insists on one.
+ */
+import * as path from 'node:path';
+import { ConmonMonitor, findConmon } from './conmon.js';
+import { DirectMonitor } from './direct.js';
+import type { Monitor } from './types.js';
+
+/** Which monitor to use: `auto` prefers conmon. */
+export type MonitorChoice = 'auto' | 'conmon' | 'direct';
+
+/** The monitor for a data dir, and a note when conmon was wanted but is missing. */
+export async function createMonitor(dataDir: string, choice: MonitorChoice = 'auto'): Promise<{ monitor: Monitor; note?: string }> {
+  if (choice === 'direct') return { monitor: new DirectMonitor() };
+  const found = findConmon(process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+  if ('missing' in found) {
+    if (choice === 'conmon') throw new Error(`the conmon monitor cannot be used: ${found.missing}`);
+    return { monitor: new DirectMonitor(), note: `${found.missing}: containers are podvisor's children and stop when podvisor stops` };
+  }
+  return { monitor: await ConmonMonitor.create({ ...found, dir: path.join(dataDir, 'monitor') }) };
+}
+
+export type { Monitor, LaunchSpec, Launched, MonitorExit, MonitorRecord, Reattached } from './types.js';
+export { readInstanceRecord, writeInstanceRecord, RECORD_FORMAT, type InstanceRecord } from './instance-record.js';

@@ -1,0 +1,79 @@
+/**
+ * The durable record of a launched instance, `<bundle>/instance.json`: what a later podvisor
+ * process (after a crash, a stop or an upgrade) needs to re-attach to it: the IDs, the PIDs
+ * with their start times, the log file and the runtime's own details (cgroup, namespaces,
+ * environment for exec). Written atomically before the start is reported, so an instance that
+ * podvisor reported as started always has one.
+ *
+ * `format` versions the layout. A reader accepts every format up to its own
+ * ({@link RECORD_FORMAT}) and upgrades older ones, so a newer podvisor re-adopts containers an
+ * older one started; a record of a newer format than the reader knows is not trusted (the
+ * instance is then `unknown`: killed and started again, never misread).
+ */
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import type { MonitorRecord } from './types.js';
+
+/** The record layout this build writes. */
+export const RECORD_FORMAT = 1;
+
+/** File name of the record inside a bundle. */
+export const RECORD_FILE = 'instance.json';
+
+/** A launched instance, as recorded. `T` is the runtime's own part. */
+export interface InstanceRecord<T> {
+  format: number;
+  /** Runtime name (`host`, `sandbox`, `oci`). */
+  runtime: string;
+  /** Bare container ID. */
+  id: string;
+  podUid: string;
+  container: string;
+  /** Epoch ms. */
+  startedAt: number;
+  logFile: string;
+  monitor: MonitorRecord;
+  details: T;
+}
+
+/** Writes the record atomically (temporary file, fsync, rename). */
+export async function writeInstanceRecord<T>(bundle: string, rec: InstanceRecord<T>): Promise<void> {
+  const file = path.join(bundle, RECORD_FILE);
+  const tmp = `${file}.tmp`;
+  const fh = await fsp.open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(JSON.stringify(rec));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fsp.rename(tmp, file);
+}
+
+/**
+ * Reads a record; `{ error }` says why it cannot be used. `check` validates the runtime's own
+ * part (returns an error text, or undefined when it is usable).
+ */
+export function readInstanceRecord<T>(bundle: string, runtime: string, check: (details: unknown) => string | undefined): InstanceRecord<T> | { error: string } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(path.join(bundle, RECORD_FILE), 'utf8'));
+  } catch (err) {
+    return { error: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no record of its launch' : 'its launch record is unreadable' };
+  }
+  if (typeof raw !== 'object' || raw === null) return { error: 'its launch record is unreadable' };
+  const r = raw as Partial<InstanceRecord<unknown>>;
+  if (typeof r.format !== 'number' || r.format < 1) return { error: 'its launch record has no format version' };
+  if (r.format > RECORD_FORMAT) return { error: `its launch record has format ${r.format}, newer than this podvisor's ${RECORD_FORMAT}` };
+  if (r.runtime !== runtime) return { error: `it was started by the ${String(r.runtime)} runtime` };
+  const m = r.monitor;
+  if (typeof r.id !== 'string' || typeof r.podUid !== 'string' || typeof r.container !== 'string' || typeof r.startedAt !== 'number'
+    || typeof r.logFile !== 'string' || typeof m !== 'object' || m === null || (m.monitor !== 'conmon' && m.monitor !== 'direct')
+    || typeof m.pid !== 'number') {
+    return { error: 'its launch record is incomplete' };
+  }
+  const bad = check(r.details);
+  if (bad !== undefined) return { error: `its launch record is incomplete: ${bad}` };
+  return r as InstanceRecord<T>;
+}
