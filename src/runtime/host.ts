@@ -563,7 +563,10 @@ export class HostRuntime implements ContainerRuntime {
   async close(opts: { keepContainers?: boolean } = {}): Promise<void> {
     this.closed = true;
     if (opts.keepContainers === true && this.monitor.outlivesPodvisor) {
+      // Left to their monitors: this process forgets them (a later close kills nothing).
       this.monitor.close();
+      this.instances.clear();
+      this.cgroupPods.clear();
       return;
     }
     await Promise.all([...this.instances.values()].filter((i) => i.alive).map((i) => this.killAll(i.id)));
