@@ -7,7 +7,10 @@
 //  (b) in-place pod restart of a pod with 1 init container, 1 sidecar and 3 containers: from
 //      the trigger's exit until every container runs again (median of 30); floor: starting the
 //      same 5 processes one after another from Node.
-//  (c) podvisor's own CPU time and RSS while supervising 100 pods x 3 sleeping containers.
+//  (c) podvisor's own CPU time and RSS while supervising 100 pods x 3 sleeping containers, and
+//      the PSS of their monitors (conmon, one per container; counted as podvisor's own cost).
+// (a) runs with each monitor: `direct` (podvisor is the containers' parent, as before issue 12)
+// and `conmon` (containers outlive podvisor), when conmon is installed.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -18,6 +21,31 @@ import { Supervisor } from '../dist/agent/supervisor.js';
 import { HostRuntime } from '../dist/runtime/host.js';
 import { defaultPod } from '../dist/api/defaults.js';
 import { SandboxRuntime, sandboxAvailability } from '../dist/runtime/sandbox.js';
+import { findConmon } from '../dist/runtime/monitor/conmon.js';
+import { readFileSync, readdirSync } from 'node:fs';
+
+const conmonFound = !('missing' in findConmon(process.env.PATH ?? ''));
+
+/** PSS (MB) of every conmon process whose command line names `dataDir`, and how many there are. */
+function monitorsPss(dataDir) {
+  let kb = 0;
+  let n = 0;
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readFileSync(`/proc/${e}/comm`, 'utf8').trim() !== 'conmon') continue;
+      if (!readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(dataDir)) continue;
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${e}/smaps_rollup`, 'utf8'));
+      if (m) {
+        kb += Number(m[1]);
+        n++;
+      }
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return { mb: kb / 1024, n };
+}
 
 const quick = process.argv.includes('--quick');
 const N_RESTARTS = quick ? 50 : 300;
@@ -84,15 +112,15 @@ async function floorRestart(n) {
   return lat;
 }
 
-async function benchRestart(dataDir) {
-  const base = await HostRuntime.create({ dataDir });
+async function benchRestart(dataDir, monitorChoice) {
+  const base = await HostRuntime.create({ dataDir, monitorChoice });
   const { runtime, marks } = instrument(base);
   const sup = new Supervisor({ runtime, clock: systemClock, core: { backoffInitialMs: 0, backoffMaxMs: 0 } });
   const w = sup.add(pod('flap', { restartPolicy: 'Always', containers: [{ name: 'c', image: 'busybox', command: ['true'] }] }));
   await new Promise((resolve) => {
     const t = setInterval(() => {
       const rc = w.status?.containerStatuses?.[0]?.restartCount ?? 0;
-      progress(`(a) exit-to-restart: ${rc}/${N_RESTARTS} restarts`);
+      progress(`(a) exit-to-restart (${monitorChoice} monitor): ${rc}/${N_RESTARTS} restarts`);
       if (rc >= N_RESTARTS) {
         clearInterval(t);
         resolve();
@@ -197,11 +225,12 @@ async function benchIdle(dataDir) {
   const wall = performance.now() - t0;
   const cpuPct = ((c1.user + c1.system) / 1000 / wall) * 100;
   const rss = process.memoryUsage().rss / 2 ** 20;
+  const monitors = monitorsPss(dataDir);
   progress('(c) stopping');
   await sup.terminateAll(0);
   sup.dispose();
   await runtime.close();
-  return { cpuPct, rssMb: rss };
+  return { cpuPct, rssMb: rss, monitors, monitor: runtime.monitor.kind };
 }
 
 /**
@@ -268,7 +297,8 @@ const dir = mkdtempSync(join(tmpdir(), 'podvisor-bench-'));
 try {
   const baselineRss = process.memoryUsage().rss / 2 ** 20;
   const floor = await floorRestart(N_RESTARTS);
-  const restart = await benchRestart(join(dir, 'a'));
+  const restart = await benchRestart(join(dir, 'a'), 'direct');
+  const restartConmon = conmonFound ? await benchRestart(join(dir, 'a2'), 'conmon') : undefined;
   const reset = await benchReset(join(dir, 'b'));
   const floor5 = await floorFiveStarts();
   const idle = await benchIdle(join(dir, 'c'));
@@ -278,9 +308,14 @@ try {
   const rows = [
     ['(a) exit-to-restart p50', fmt(pct(restart, 50)), fmt(pct(floor, 50)), `+${fmt(pct(restart, 50) - pct(floor, 50))}`, 'within 2 ms of the floor'],
     ['(a) exit-to-restart p99', fmt(pct(restart, 99)), fmt(pct(floor, 99)), `+${fmt(pct(restart, 99) - pct(floor, 99))}`, ''],
+    ...(restartConmon ? [
+      ['(a) exit-to-restart, conmon p50', fmt(pct(restartConmon, 50)), fmt(pct(floor, 50)), `+${fmt(pct(restartConmon, 50) - pct(floor, 50))}`, 'within 2 ms of the floor'],
+      ['(a) exit-to-restart, conmon p99', fmt(pct(restartConmon, 99)), fmt(pct(floor, 99)), `+${fmt(pct(restartConmon, 99) - pct(floor, 99))}`, ''],
+    ] : []),
     ['(b) in-place restart, 5 containers, p50', fmt(pct(reset, 50)), fmt(pct(floor5, 50)), `+${fmt(pct(reset, 50) - pct(floor5, 50))}`, '< 50 ms + the containers\' own start'],
     [`(c) CPU, ${N_PODS * 3} idle containers`, `${idle.cpuPct.toFixed(2)} % of a core`, '-', '-', '< 1 %'],
     [`(c) RSS, ${N_PODS * 3} idle containers`, `${idle.rssMb.toFixed(0)} MB`, `${baselineRss.toFixed(0)} MB (node at start)`, '-', '< 80 MB'],
+    ...(idle.monitors.n > 0 ? [[`(c) monitors' PSS (${idle.monitor}), per container`, `${((idle.monitors.mb / idle.monitors.n) * 1024).toFixed(0)} kB`, '-', `${idle.monitors.mb.toFixed(1)} MB for ${idle.monitors.n}`, '<= 512 kB (runit runsv: ~100 kB)']] : []),
   ];
   if (sb) {
     rows.push(
@@ -301,9 +336,10 @@ try {
   const results = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model, memGiB: totalmem() / 2 ** 30, node: process.version },
-    restartLatencyMs: { p50: pct(restart, 50), p99: pct(restart, 99), n: restart.length, floorP50: pct(floor, 50), floorP99: pct(floor, 99) },
+    restartLatencyMs: { p50: pct(restart, 50), p99: pct(restart, 99), n: restart.length, floorP50: pct(floor, 50), floorP99: pct(floor, 99), monitor: 'direct' },
+    ...(restartConmon ? { restartLatencyConmonMs: { p50: pct(restartConmon, 50), p99: pct(restartConmon, 99), n: restartConmon.length } } : {}),
     inPlaceRestartMs: { p50: pct(reset, 50), n: reset.length, floorP50: pct(floor5, 50) },
-    idle: { pods: N_PODS, containers: N_PODS * 3, cpuPercent: idle.cpuPct, rssMb: idle.rssMb },
+    idle: { pods: N_PODS, containers: N_PODS * 3, cpuPercent: idle.cpuPct, rssMb: idle.rssMb, monitor: idle.monitor, monitorsPssMb: idle.monitors.mb, monitors: idle.monitors.n },
     ...(sb ? { sandbox: { createMs: pct(sb.create, 50), destroyMs: pct(sb.destroy, 50), inPlaceMs: pct(sb.inPlace, 50), recreateMs: pct(sb.recreate, 50), runs: sb.inPlace.length } } : {}),
   };
   writeFileSync('bench-results.json', `${JSON.stringify(results, null, 2)}\n`);

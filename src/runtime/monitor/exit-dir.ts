@@ -57,11 +57,13 @@ export class ExitDir {
     const p = new Promise<MonitorExit>((resolve) => {
       this.waiting.set(id, (e) => {
         this.waiting.delete(id);
+        this.refWhileWaiting();
         resolve(e);
       });
     });
     this.promises.set(id, p);
     this.ensureWatching();
+    this.refWhileWaiting();
     this.check(id);
     return p;
   }
@@ -71,6 +73,12 @@ export class ExitDir {
     if (!resolve) return;
     const e = this.read(id);
     if (e) resolve(e);
+  }
+
+  /** A pending exit keeps the process alive (as a child process would), nothing else does. */
+  private refWhileWaiting(): void {
+    if (this.waiting.size > 0) this.watcher?.ref();
+    else this.watcher?.unref();
   }
 
   private ensureWatching(): void {
@@ -94,6 +102,7 @@ export class ExitDir {
   async forget(id: string): Promise<void> {
     this.waiting.delete(id);
     this.promises.delete(id);
+    this.refWhileWaiting();
     await fsp.rm(this.file(id), { force: true });
   }
 
