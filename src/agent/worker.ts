@@ -466,7 +466,6 @@ export class PodWorker {
     // Started after stop(): not recorded and not watched; the runtime's close stops it.
     if (this.stopped) return;
     const id = handle.id;
-    this.handles.set(id, handle);
     this.state = recordCreated(this.state, a.container, id, handle.startedAt);
     this.containerEvent(a.container, 'Normal', 'Created', `Created container: ${a.container}`);
     this.state = recordStarted(this.state, a.container, id, handle.startedAt, spec.startupProbe !== undefined, spec.readinessProbe !== undefined);
@@ -476,30 +475,7 @@ export class PodWorker {
       this.notice(notice);
     }
     this.log('info', 'container started', { container: a.container, containerID: id, pid: handle.pid, restartCount: rc });
-    void handle.exited.then((exit) => {
-      if (this.stopped) return; // stopped by podvisor itself (or after it stopped): no pod event
-      this.probers.get(id)?.stop();
-      this.probers.delete(id);
-      this.handles.delete(id);
-      const e: { exitCode: number; finishedAt: number; oomKilled?: boolean } = { exitCode: exit.exitCode, finishedAt: exit.finishedAt };
-      if (exit.oomKilled) e.oomKilled = true;
-      this.state = recordExited(this.state, a.container, id, e);
-      this.log('info', 'container exited', { container: a.container, containerID: id, exitCode: exit.exitCode });
-      this.wake();
-    });
-    const prober = new InstanceProber({
-      runtime: this.runtime, clock: this.clock, container: spec, instanceId: id, host: this.sandbox.ip ?? '127.0.0.1',
-      onResult: (kind, result) => {
-        if (this.stopped) return;
-        this.state = recordProbe(this.state, a.container, id, kind, result);
-        this.wake();
-      },
-      onFailure: (kind, output) => {
-        if (this.stopped || this.state.deletion) return;
-        this.containerEvent(a.container, 'Warning', 'Unhealthy', `${PROBE_TITLE[kind]} probe failed: ${output}`);
-      },
-    });
-    if (prober.start()) this.probers.set(id, prober);
+    this.watch(a.container, spec, handle);
     // postStart must finish before the next container of the pass starts (§3.3).
     if (spec.lifecycle?.postStart?.exec) {
       const ok = await this.runHook(a.container, id, 'postStart', this.clock.now() + podGraceSeconds(this.pod) * 1000);
@@ -508,6 +484,41 @@ export class PodWorker {
         await this.runtime.killAll(id);
       }
     }
+  }
+
+  /**
+   * Supervises a running instance: a freshly started one, or one re-adopted after a podvisor
+   * restart (the same code for both, so an adopted instance is watched exactly as a started
+   * one). Its exit is recorded and wakes the worker; its probes start. `started`: the instance
+   * already passed its startup probe (an adopted one), so liveness and readiness start at once.
+   */
+  private watch(container: string, spec: Container, handle: ContainerHandle, started = false): void {
+    const id = handle.id;
+    this.handles.set(id, handle);
+    void handle.exited.then((exit) => {
+      if (this.stopped) return; // stopped by podvisor itself (or after it stopped): no pod event
+      this.probers.get(id)?.stop();
+      this.probers.delete(id);
+      this.handles.delete(id);
+      const e: { exitCode: number; finishedAt: number; oomKilled?: boolean } = { exitCode: exit.exitCode, finishedAt: exit.finishedAt };
+      if (exit.oomKilled) e.oomKilled = true;
+      this.state = recordExited(this.state, container, id, e);
+      this.log('info', 'container exited', { container, containerID: id, exitCode: exit.exitCode });
+      this.wake();
+    });
+    const prober = new InstanceProber({
+      runtime: this.runtime, clock: this.clock, container: spec, instanceId: id, host: this.sandbox?.ip ?? '127.0.0.1',
+      onResult: (kind, result) => {
+        if (this.stopped) return;
+        this.state = recordProbe(this.state, container, id, kind, result);
+        this.wake();
+      },
+      onFailure: (kind, output) => {
+        if (this.stopped || this.state.deletion) return;
+        this.containerEvent(container, 'Warning', 'Unhealthy', `${PROBE_TITLE[kind]} probe failed: ${output}`);
+      },
+    });
+    if (prober.start({ started })) this.probers.set(id, prober);
   }
 
   /** Runs an exec lifecycle hook; returns false (and records the event) on failure. */
