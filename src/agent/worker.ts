@@ -658,14 +658,17 @@ export class PodWorker {
    * recorded or published (so the owner persists nothing more): an action in flight that
    * completes later records nothing and the rest of its plan is dropped; exits, probe results
    * and requests that arrive later are ignored. The stored state stays the last one published,
-   * and the next podvisor process resumes from it exactly as after a crash (§4.10, §2.4).
+   * and the next podvisor process resumes from it ({@link resume}, §4.10, §2.4).
    *
-   * Then the instances the worker knows get SIGTERM (main process) and, when they still run
-   * at the pod's grace period (`terminationGracePeriodSeconds`, default 30 s), SIGKILL; no
-   * preStop hook runs. Resolves once they have exited. An instance whose start completes after
-   * the stop is not known here: the runtime's `close` stops it. Idempotent.
+   * With `keepContainers` (the runtime's containers outlive podvisor) no signal is sent: the
+   * containers keep running under their monitors and the next start re-adopts them; resolves
+   * at once. Without it, the instances the worker knows get SIGTERM (main process) and, when
+   * they still run at the pod's grace period (`terminationGracePeriodSeconds`, default 30 s),
+   * SIGKILL; no preStop hook runs. Resolves once they have exited. An instance whose start
+   * completes after the stop is not known here: the runtime's `close` stops (or keeps) it.
+   * Idempotent: only the first call acts.
    */
-  async stop(): Promise<void> {
+  async stop(opts: { keepContainers?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.dirty = false;
@@ -676,6 +679,7 @@ export class PodWorker {
     this.probers.clear();
     for (const end of this.onStop) end();
     this.onStop.clear();
+    if (opts.keepContainers) return;
     const live = [...this.handles.values()];
     if (live.length === 0) return;
     const exited = Promise.all(live.map((h) => h.exited.then(() => undefined, () => undefined)));
@@ -690,7 +694,7 @@ export class PodWorker {
     await Promise.all(live.map((h) => this.runtime.killAll(h.id)));
   }
 
-  /** Stops probes and timers (the runtime's close kills what is left). */
+  /** Stops probes and timers (the runtime's close stops or keeps what is left). */
   dispose(): void {
     this.timer?.cancel();
     for (const p of this.probers.values()) p.stop();
