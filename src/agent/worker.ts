@@ -175,10 +175,10 @@ export class PodWorker {
    *   for every instance) becomes `ContainerStatusUnknown` and starts again without rule
    *   evaluation.
    *
-   * Then the runtime kills what the earlier process left that was not adopted
-   * ({@link ContainerRuntime.reapOrphans}). Reset targets stay targets, kills of a deletion
-   * complete, back-off timers are re-armed from the stored entries. Resolves once the exits
-   * found have been replayed.
+   * What the earlier process left that was not adopted is killed by the runtime
+   * ({@link ContainerRuntime.reapOrphans}) before the sandbox is re-attached. Reset targets stay
+   * targets, kills of a deletion complete, back-off timers are re-armed from the stored
+   * entries. Resolves once the exits found have been replayed.
    */
   async resume(): Promise<void> {
     this.resuming = true;
@@ -211,6 +211,9 @@ export class PodWorker {
     // Recorded on the state as it is now: requests that arrived meanwhile are kept.
     const adoption = adoptionOf(this.state, this.pod, found, now);
     this.state = sandbox ? recordSandboxReady(adoption.state, now) : adoption.state;
+    // Exits of adopted instances seen from now on happened after those found: they wait for
+    // the replay (an exit already reported by the runtime is delivered after this call too).
+    if (adoption.exited.length > 0) this.heldExits = [];
     const specs = allContainers(this.pod);
     for (const { container, handle } of adoption.running) {
       const spec = specs.find((c) => c.name === container);
@@ -231,8 +234,6 @@ export class PodWorker {
       this.wake();
       return;
     }
-    const held: (() => void)[] = [];
-    this.heldExits = held;
     try {
       for (const { container, instanceId, exit } of exits) {
         if (this.stopped) return;
@@ -244,6 +245,7 @@ export class PodWorker {
         await this.whenIdle();
       }
     } finally {
+      const held = this.heldExits ?? [];
       this.heldExits = undefined;
       for (const record of held) record();
     }
