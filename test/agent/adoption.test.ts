@@ -174,6 +174,29 @@ describe('resume after a podvisor restart: re-adoption', () => {
     expect(w.state.finished).toBe(true);
   });
 
+  it('a reset interrupted by the stop (§4.10): its target found running stays a target, is killed, and the reset completes', async () => {
+    const { clock, pod: p, state } = await firstLife(pod([{ name: 'a', command: ['x'] }, { name: 'b', command: ['x'] }]), async (l) => {
+      l.rt.killAll = async () => {
+        throw new Error('permission denied'); // b's kill fails: the reset is still removing when podvisor stops
+      };
+      expect(l.w.restart()).toEqual({ ok: true });
+      await settle();
+    });
+    expect(state.reset?.step).toBe('removing');
+    clock.t += 500;
+    const { rt, w, restarts } = life(clock, p, state, (r) => {
+      r.adoptRunning(idOf(state, 'a'), 'a', clock.t - 10_000);
+      r.adoptRunning(idOf(state, 'b'), 'b', clock.t - 10_000);
+    });
+    await settle();
+    expect(rt.calls).toEqual(['createSandbox']); // the failed kill is ordered again 1 s after the failure
+    await clock.advance(500);
+    expect(rt.calls).toEqual(['createSandbox', 'killAll b', 'remove b', 'killAll a', 'remove a', 'start a', 'start b']);
+    expect(restarts.map((n) => [n.level, n.trigger])).toEqual([['pod', 'api']]);
+    expect(w.status?.containerStatuses?.map((c) => c.restartCount)).toEqual([1, 1]);
+    expect(w.state.reset).toBeUndefined();
+  });
+
   it('an instance recorded as created but found running is started, not started again', async () => {
     const { clock, pod: p, state } = await firstLife(pod([{ name: 'a', command: ['x'] }]));
     const created: PodState = structuredClone(state);
