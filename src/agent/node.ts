@@ -1,7 +1,8 @@
 /**
  * The node agent behind `podvisor serve`: admits pods through the API rules, supervises them,
  * persists every change (pod object, core state, restart records, events) before it becomes
- * visible, and feeds watches. After a crash it resumes every stored pod (§4.10).
+ * visible, and feeds watches. After a crash or a stop it resumes every stored pod (§4.10),
+ * re-adopting the containers that outlived the earlier process.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { checkDecodedPod, decodePod, defaultPod, validatePod, IMMUTABLE_PODVISOR_ANNOTATIONS } from '../api/index.js';
@@ -586,15 +587,17 @@ export class NodeAgent implements NodeApi {
    * Stops the agent because the daemon exits: never a pod event (spec C4, §2.4). From the call
    * on nothing is persisted, published to watches or recorded as an event, and every pod worker
    * is stopped ({@link Supervisor.stop}); each pod's stored record stays its last published
-   * state, from which the next start resumes it as after a crash. Resolves when the containers
-   * the workers knew have exited (SIGTERM, SIGKILL at each pod's grace period); the caller then
-   * closes the runtime, which stops what is left. Idempotent.
+   * state, from which the next start resumes it. With `keepContainers` (the runtime's containers
+   * outlive podvisor) no container is signalled: they keep running and the next start re-adopts
+   * them; the caller then closes the runtime keeping them. Without it, resolves when the
+   * containers the workers knew have exited (SIGTERM, SIGKILL at each pod's grace period); the
+   * caller then closes the runtime, which stops what is left. Idempotent.
    */
-  async stop(): Promise<void> {
+  async stop(opts: { keepContainers?: boolean } = {}): Promise<void> {
     this.stopped = true;
     // Changes not stored by now are not: the next start resumes from what is on disk.
     this.retryTimer?.cancel();
     this.retryTimer = undefined;
-    await this.supervisor.stop();
+    await this.supervisor.stop(opts);
   }
 }

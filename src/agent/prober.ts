@@ -168,11 +168,16 @@ export class InstanceProber {
 
   constructor(private readonly deps: ProberDeps) {}
 
-  /** Starts probing; returns false when the container has no probe at all. */
-  start(): boolean {
+  /**
+   * Starts probing; returns false when the container has no probe at all. `started`: the
+   * instance already passed its startup probe (re-adopted after a podvisor restart, as the
+   * kubelet does not probe a started container's startup again): liveness and readiness start
+   * at once.
+   */
+  start(opts: { started?: boolean } = {}): boolean {
     const c = this.deps.container;
     if (!c.startupProbe && !c.livenessProbe && !c.readinessProbe) return false;
-    if (c.startupProbe) {
+    if (c.startupProbe && opts.started !== true) {
       const deps: ProberDeps = {
         ...this.deps,
         onResult: (kind, result) => {

@@ -246,12 +246,15 @@ export class Supervisor {
    * Stops every worker because podvisor itself stops ({@link PodWorker.stop}): not a pod
    * event, nothing is recorded or re-created from the call on, and a pod added later is not
    * started. Every worker is frozen in one synchronous pass, so no exit caused by the stop can
-   * reach any of them (exits arrive asynchronously). Resolves when the containers the workers knew have exited (each pod's grace period at most).
+   * reach any of them (exits arrive asynchronously). With `keepContainers` no container gets a
+   * signal (they outlive podvisor; the next start re-adopts them) and this resolves at once;
+   * otherwise it resolves when the containers the workers knew have exited (each pod's grace
+   * period at most).
    */
-  async stop(): Promise<void> {
+  async stop(opts: { keepContainers?: boolean } = {}): Promise<void> {
     this.stopped = true;
     this.shuttingDown = true;
-    await Promise.all(this.all.map((w) => w.stop()));
+    await Promise.all(this.all.map((w) => w.stop(opts)));
   }
 
   /** Stops timers and probes of every worker. */

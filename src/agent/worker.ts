@@ -13,19 +13,20 @@ import { podGraceSeconds } from '../api/defaults.js';
 import { restartTriggerLabel } from '../api/restart-trigger.js';
 import {
   recordCreated, recordDeletion, recordExited, recordKillFailed, recordPostStartFailed, recordProbe, recordSandboxFailed, recordSandboxReady,
-  recordStarted, recordStartFailed, recordVanished, recoverAfterRestart,
+  recordStarted, recordStartFailed,
 } from '../core/facts.js';
 import { newPodState, type PodState } from '../core/model.js';
 import {
   reconcile, requestContainerRestart, requestPodRecreate, requestPodRestart, type Action, type ClosedReset, type CoreOptions,
   type PodEvent, type RestartRefusal,
 } from '../core/plan/index.js';
-import { StartError, type ContainerHandle, type ContainerRuntime, type MountSpec, type Sandbox, type SandboxSpec } from '../runtime/types.js';
+import { StartError, type ContainerHandle, type ContainerRuntime, type ExitInfo, type MountSpec, type Sandbox, type SandboxSpec } from '../runtime/types.js';
 import type { Clock, Timer } from './clock.js';
 import type { RecordedEvent, RestartNotice } from '../api/records.js';
 import { InstanceProber, type ProbeKind } from './prober.js';
 import { containerRestartNotice, resetNotice } from './restart-records.js';
 import { allContainers, containerStartSpec, mountsFor } from './container-spec.js';
+import { adoptionOf, findInstances, type ExitWhileDown } from './adoption.js';
 
 /** What a worker reports to its owner. */
 export interface WorkerSinks {
@@ -55,6 +56,13 @@ export interface PodWorkerOptions {
   state?: PodState;
 }
 
+/** The exit as the core records it (D10). */
+function exitFact(exit: ExitInfo): { exitCode: number; finishedAt: number; oomKilled?: boolean } {
+  const e: { exitCode: number; finishedAt: number; oomKilled?: boolean } = { exitCode: exit.exitCode, finishedAt: exit.finishedAt };
+  if (exit.oomKilled) e.oomKilled = true;
+  return e;
+}
+
 const PROBE_TITLE: Record<ProbeKind, string> = { liveness: 'Liveness', readiness: 'Readiness', startup: 'Startup' };
 
 /** The worker of one pod. */
@@ -81,6 +89,10 @@ export class PodWorker {
   private current!: PodState;
   /** Set by {@link stop}: the worker acts on nothing any more. */
   private stopped = false;
+  /** Set while {@link resume} asks the runtime what is left: nothing is reconciled yet. */
+  private resuming = false;
+  /** While {@link resume} replays exits found: the exits seen live meanwhile, recorded after them. */
+  private heldExits: (() => void)[] | undefined;
   /** Wakes background kill tasks waiting for a SIGKILL deadline when the worker stops. */
   private readonly onStop = new Set<() => void>();
   /** GPU device IDs allocated to this pod instance (by the supervisor; durable with the state). */
@@ -131,7 +143,7 @@ export class PodWorker {
   wake(): void {
     if (this.stopped) return;
     this.dirty = true;
-    if (!this.running) void this.drain();
+    if (!this.running && !this.resuming) void this.drain();
   }
 
   /** Resolves once the worker has nothing queued (used by tests and shutdown). */
@@ -148,30 +160,95 @@ export class PodWorker {
   }
 
   /**
-   * Resumes a pod after a podvisor restart (§4.10, §2.4). The host runtime cannot re-adopt
-   * processes (it is not their parent any more), so podvisor consistently kills what the
-   * earlier process left running and counts those containers as restarted: their instances
-   * become `ContainerStatusUnknown` and start again without rule evaluation. Reset targets stay
-   * targets, kills of a deletion complete. The sandbox (volumes included) is re-attached.
+   * Resumes a pod after a podvisor restart (§4.10, §2.4), from its stored state and what the
+   * runtime still finds of its instances ({@link findInstances}); nothing is reconciled before
+   * that is known (requests that arrive meanwhile are recorded and wait).
+   *
+   * - An instance found running is re-adopted: same ID, restartCount and start time, no event;
+   *   it is supervised exactly as a freshly started one (its exit is recorded, its probes run).
+   * - An instance that exited while podvisor was down is an ordinary exit: after the sandbox is
+   *   re-attached, such exits are recorded one at a time, oldest `finishedAt` first, each
+   *   followed by a full reconcile, so each is decided by the normal rules as if it had been
+   *   seen live (policy and rules, CrashLoopBackOff from the real `finishedAt`, resets, phase).
+   *   Exits of running instances seen meanwhile are recorded after them (they are later).
+   * - An instance the runtime cannot find (`unknown`: a runtime without monitors answers that
+   *   for every instance) becomes `ContainerStatusUnknown` and starts again without rule
+   *   evaluation.
+   *
+   * What the earlier process left that was not adopted is killed by the runtime
+   * ({@link ContainerRuntime.reapOrphans}) before the sandbox is re-attached. Reset targets stay
+   * targets, kills of a deletion complete, back-off timers are re-armed from the stored
+   * entries. Resolves once the exits found have been replayed.
    */
   async resume(): Promise<void> {
+    this.resuming = true;
+    let exits: readonly ExitWhileDown[] | undefined;
+    try {
+      exits = await this.adopt();
+    } finally {
+      this.resuming = false;
+    }
+    if (exits) await this.replayExits(exits);
+  }
+
+  /**
+   * The first part of {@link resume}: adopts what the runtime finds, reaps the rest, re-attaches
+   * the sandbox. Returns the exits found, oldest first (undefined once stopped).
+   */
+  private async adopt(): Promise<readonly ExitWhileDown[] | undefined> {
     const now = this.clock.now();
-    const reaped = (await this.runtime.reapOrphans?.(this.state.uid)) ?? 0;
-    if (this.stopped) return;
-    let s = recoverAfterRestart(this.state);
-    for (const c of Object.values(s.containers)) {
-      const i = c.instance;
-      if (i && i.phase !== 'exited') s = recordVanished(s, c.name, i.id, now);
-    }
-    if (s.sandbox.state === 'ready' || s.sandbox.state === 'creating') {
-      const sandbox = await this.runtime.createSandbox(this.sandboxSpec(s.uid));
-      if (this.stopped) return;
+    const found = await findInstances(this.runtime, this.state);
+    if (this.stopped) return undefined;
+    const adopted = new Set(found.flatMap((f) => (f.found.state === 'running' ? [f.found.handle.id] : [])));
+    const reaped = (await this.runtime.reapOrphans?.(this.state.uid, adopted)) ?? 0;
+    if (this.stopped) return undefined;
+    let sandbox: Sandbox | undefined;
+    if (this.state.sandbox.state === 'ready' || this.state.sandbox.state === 'creating') {
+      sandbox = await this.runtime.createSandbox(this.sandboxSpec(this.state.uid));
+      if (this.stopped) return undefined;
       this.sandbox = sandbox;
-      s = recordSandboxReady(s, now);
     }
-    this.state = s;
-    this.log('info', 'pod resumed after a podvisor restart', { leftoverContainers: reaped });
-    this.wake();
+    // Recorded on the state as it is now: requests that arrived meanwhile are kept.
+    const adoption = adoptionOf(this.state, this.pod, found, now);
+    this.state = sandbox ? recordSandboxReady(adoption.state, now) : adoption.state;
+    // Exits of adopted instances seen from now on happened after those found: they wait for
+    // the replay (an exit already reported by the runtime is delivered after this call too).
+    if (adoption.exited.length > 0) this.heldExits = [];
+    const specs = allContainers(this.pod);
+    for (const { container, handle } of adoption.running) {
+      const spec = specs.find((c) => c.name === container);
+      if (spec) this.watch(container, spec, handle, this.state.containers[container]?.instance?.started === true);
+    }
+    this.log('info', 'pod resumed after a podvisor restart', {
+      adopted: adoption.running.length, exitedWhileDown: adoption.exited.length, lost: adoption.lost, leftoverContainers: reaped,
+    });
+    return adoption.exited;
+  }
+
+  /**
+   * Records exits that happened while podvisor was down, in order, each followed by a full
+   * reconcile (see {@link resume}); exits seen live meanwhile are held until the end.
+   */
+  private async replayExits(exits: readonly ExitWhileDown[]): Promise<void> {
+    if (exits.length === 0) {
+      this.wake();
+      return;
+    }
+    try {
+      for (const { container, instanceId, exit } of exits) {
+        if (this.stopped) return;
+        this.state = recordExited(this.state, container, instanceId, exitFact(exit));
+        this.log('info', 'container exited while podvisor was down', {
+          container, containerID: instanceId, exitCode: exit.exitCode, finishedAt: new Date(exit.finishedAt).toISOString(),
+        });
+        this.wake();
+        await this.whenIdle();
+      }
+    } finally {
+      const held = this.heldExits ?? [];
+      this.heldExits = undefined;
+      for (const record of held) record();
+    }
   }
 
   /** What the runtime needs to build (or re-attach) this pod's sandbox. */
@@ -466,7 +543,6 @@ export class PodWorker {
     // Started after stop(): not recorded and not watched; the runtime's close stops it.
     if (this.stopped) return;
     const id = handle.id;
-    this.handles.set(id, handle);
     this.state = recordCreated(this.state, a.container, id, handle.startedAt);
     this.containerEvent(a.container, 'Normal', 'Created', `Created container: ${a.container}`);
     this.state = recordStarted(this.state, a.container, id, handle.startedAt, spec.startupProbe !== undefined, spec.readinessProbe !== undefined);
@@ -476,30 +552,7 @@ export class PodWorker {
       this.notice(notice);
     }
     this.log('info', 'container started', { container: a.container, containerID: id, pid: handle.pid, restartCount: rc });
-    void handle.exited.then((exit) => {
-      if (this.stopped) return; // stopped by podvisor itself (or after it stopped): no pod event
-      this.probers.get(id)?.stop();
-      this.probers.delete(id);
-      this.handles.delete(id);
-      const e: { exitCode: number; finishedAt: number; oomKilled?: boolean } = { exitCode: exit.exitCode, finishedAt: exit.finishedAt };
-      if (exit.oomKilled) e.oomKilled = true;
-      this.state = recordExited(this.state, a.container, id, e);
-      this.log('info', 'container exited', { container: a.container, containerID: id, exitCode: exit.exitCode });
-      this.wake();
-    });
-    const prober = new InstanceProber({
-      runtime: this.runtime, clock: this.clock, container: spec, instanceId: id, host: this.sandbox.ip ?? '127.0.0.1',
-      onResult: (kind, result) => {
-        if (this.stopped) return;
-        this.state = recordProbe(this.state, a.container, id, kind, result);
-        this.wake();
-      },
-      onFailure: (kind, output) => {
-        if (this.stopped || this.state.deletion) return;
-        this.containerEvent(a.container, 'Warning', 'Unhealthy', `${PROBE_TITLE[kind]} probe failed: ${output}`);
-      },
-    });
-    if (prober.start()) this.probers.set(id, prober);
+    this.watch(a.container, spec, handle);
     // postStart must finish before the next container of the pass starts (§3.3).
     if (spec.lifecycle?.postStart?.exec) {
       const ok = await this.runHook(a.container, id, 'postStart', this.clock.now() + podGraceSeconds(this.pod) * 1000);
@@ -508,6 +561,43 @@ export class PodWorker {
         await this.runtime.killAll(id);
       }
     }
+  }
+
+  /**
+   * Supervises a running instance: a freshly started one, or one re-adopted after a podvisor
+   * restart (the same code for both, so an adopted instance is watched exactly as a started
+   * one). Its exit is recorded and wakes the worker; its probes start. `started`: the instance
+   * already passed its startup probe (an adopted one), so liveness and readiness start at once.
+   */
+  private watch(container: string, spec: Container, handle: ContainerHandle, started = false): void {
+    const id = handle.id;
+    this.handles.set(id, handle);
+    void handle.exited.then((exit) => {
+      if (this.stopped) return; // stopped by podvisor itself (or after it stopped): no pod event
+      this.probers.get(id)?.stop();
+      this.probers.delete(id);
+      this.handles.delete(id);
+      const record = (): void => {
+        this.state = recordExited(this.state, container, id, exitFact(exit));
+        this.log('info', 'container exited', { container, containerID: id, exitCode: exit.exitCode });
+        this.wake();
+      };
+      if (this.heldExits) this.heldExits.push(record);
+      else record();
+    });
+    const prober = new InstanceProber({
+      runtime: this.runtime, clock: this.clock, container: spec, instanceId: id, host: this.sandbox?.ip ?? '127.0.0.1',
+      onResult: (kind, result) => {
+        if (this.stopped) return;
+        this.state = recordProbe(this.state, container, id, kind, result);
+        this.wake();
+      },
+      onFailure: (kind, output) => {
+        if (this.stopped || this.state.deletion) return;
+        this.containerEvent(container, 'Warning', 'Unhealthy', `${PROBE_TITLE[kind]} probe failed: ${output}`);
+      },
+    });
+    if (prober.start({ started })) this.probers.set(id, prober);
   }
 
   /** Runs an exec lifecycle hook; returns false (and records the event) on failure. */
@@ -570,14 +660,17 @@ export class PodWorker {
    * recorded or published (so the owner persists nothing more): an action in flight that
    * completes later records nothing and the rest of its plan is dropped; exits, probe results
    * and requests that arrive later are ignored. The stored state stays the last one published,
-   * and the next podvisor process resumes from it exactly as after a crash (§4.10, §2.4).
+   * and the next podvisor process resumes from it ({@link resume}, §4.10, §2.4).
    *
-   * Then the instances the worker knows get SIGTERM (main process) and, when they still run
-   * at the pod's grace period (`terminationGracePeriodSeconds`, default 30 s), SIGKILL; no
-   * preStop hook runs. Resolves once they have exited. An instance whose start completes after
-   * the stop is not known here: the runtime's `close` stops it. Idempotent.
+   * With `keepContainers` (the runtime's containers outlive podvisor) no signal is sent: the
+   * containers keep running under their monitors and the next start re-adopts them; resolves
+   * at once. Without it, the instances the worker knows get SIGTERM (main process) and, when
+   * they still run at the pod's grace period (`terminationGracePeriodSeconds`, default 30 s),
+   * SIGKILL; no preStop hook runs. Resolves once they have exited. An instance whose start
+   * completes after the stop is not known here: the runtime's `close` stops (or keeps) it.
+   * Idempotent: only the first call acts.
    */
-  async stop(): Promise<void> {
+  async stop(opts: { keepContainers?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.dirty = false;
@@ -588,6 +681,7 @@ export class PodWorker {
     this.probers.clear();
     for (const end of this.onStop) end();
     this.onStop.clear();
+    if (opts.keepContainers) return;
     const live = [...this.handles.values()];
     if (live.length === 0) return;
     const exited = Promise.all(live.map((h) => h.exited.then(() => undefined, () => undefined)));
@@ -602,7 +696,7 @@ export class PodWorker {
     await Promise.all(live.map((h) => this.runtime.killAll(h.id)));
   }
 
-  /** Stops probes and timers (the runtime's close kills what is left). */
+  /** Stops probes and timers (the runtime's close stops or keeps what is left). */
   dispose(): void {
     this.timer?.cancel();
     for (const p of this.probers.values()) p.stop();

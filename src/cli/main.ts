@@ -67,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--gpus <n|ids>', 'GPU inventory for nvidia.com/gpu limits: a count or a list of IDs (default: nvidia-smi -L)')
     .option('--backoff-initial <duration>', 'CrashLoopBackOff initial delay (default 10s)')
     .option('--backoff-max <duration>', 'CrashLoopBackOff maximum delay (default 5m)')
+    .option('--stop-pods-on-exit', 'stop the containers when serve stops (SIGTERM, then SIGKILL at the grace period); by default they keep running where the runtime allows it and the next start re-adopts them')
     .action(async (opts: ServeFlags) => {
       exitCode = await runServe(opts);
     });

@@ -1,7 +1,9 @@
 /**
  * `podvisor serve`: the durable node agent with a Kubernetes-compatible API that kubectl
  * drives. Pods, their core state, restart records and events live in `--data-dir`; after a
- * crash the daemon resumes every pod from there.
+ * crash the daemon resumes every pod from there. Stopping the daemon leaves the containers
+ * running where the runtime lets them outlive podvisor (the next start re-adopts them), unless
+ * `--stop-pods-on-exit` asks for them to be stopped.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +28,11 @@ export interface ServeFlags {
   backoffInitial?: string;
   backoffMax?: string;
   gpus?: string;
+  /**
+   * `--stop-pods-on-exit`: a stop of the daemon stops the containers too (SIGTERM, SIGKILL at
+   * each pod's grace period). Without it they keep running when the runtime allows it.
+   */
+  stopPodsOnExit?: boolean;
 }
 
 /**
@@ -47,7 +54,8 @@ function stopSignal(): Promise<NodeJS.Signals> {
 
 /**
  * Runs the daemon until SIGINT/SIGTERM; returns the exit code. Stopping the daemon is never a
- * pod event (spec C4, §2.4): see {@link stopServing}.
+ * pod event (spec C4, §2.4): see {@link stopServing}; whether the containers keep running is
+ * decided once, at start ({@link keepContainersOnStop}).
  */
 export async function runServe(flags: ServeFlags): Promise<number> {
   const log = pino({ name: 'podvisor', base: { pid: process.pid } });
@@ -85,6 +93,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
     store, runtime, clock: systemClock, core: { backoffInitialMs: initial, backoffMaxMs: max }, gpus: gpuInventory(flags.gpus),
     log: (level, msg, fields) => log[level](fields, msg),
   });
+  const keepContainers = keepContainersOnStop(flags, runtime);
   await agent.start();
   const api = createApiServer({ backend: agent, token, metrics: () => agent.metrics.render(), logger: (level, msg, fields) => log[level](fields, msg) });
   const listeners: { close(): Promise<void>; address: string }[] = [];
@@ -97,28 +106,45 @@ export async function runServe(flags: ServeFlags): Promise<number> {
   } catch (err) {
     process.stderr.write(`error: cannot listen: ${err instanceof Error ? err.message : String(err)}\n`);
     for (const l of listeners) await l.close();
-    await stopServing(agent, runtime);
+    await stopServing(agent, runtime, keepContainers);
     return 1;
   }
-  log.info({ dataDir, endpoints: listeners.map((l) => l.address), pods: agent.listPods().length }, 'podvisor serve ready');
+  log.info({ dataDir, endpoints: listeners.map((l) => l.address), pods: agent.listPods().length, keepContainersOnStop: keepContainers }, 'podvisor serve ready');
   const signal = await stopping;
-  log.info({ signal, pods: agent.listPods().length }, 'podvisor serve stopping: the API closes, supervision ends, containers are stopped without pod events, pods resume at the next start');
+  if (keepContainers) {
+    log.info({ signal, pods: agent.listPods().length }, 'podvisor serve stopping: the API closes, supervision ends, containers keep running under their monitors, the next start re-adopts them');
+  } else {
+    const why = flags.stopPodsOnExit === true
+      ? '--stop-pods-on-exit'
+      : `runtime ${runtime.name} cannot keep containers running without podvisor (they have no monitor)`;
+    log.info({ signal, pods: agent.listPods().length, why }, 'podvisor serve stopping: the API closes, supervision ends, containers are stopped without pod events, pods resume at the next start');
+  }
   // New work is refused first: the API closes (open watches included) before anything stops.
   for (const l of listeners) await l.close();
-  await stopServing(agent, runtime);
+  await stopServing(agent, runtime, keepContainers);
   return 0;
 }
 
 /**
- * The order of a graceful stop: the pod workers stop before any container does (so no exit is
- * recorded, nothing is restarted and nothing more is persisted), then their containers get
- * SIGTERM and SIGKILL at the pod's grace period, then the runtime closes, stopping what is
- * left and keeping the pod sandboxes for the next start. The store needs no flush: it writes
- * every change durably when it happens, and the last one is each pod's state as of the stop.
+ * Whether a stop of the daemon leaves the containers running: yes when the runtime's
+ * containers outlive podvisor (a monitor is their parent), unless `--stop-pods-on-exit`.
  */
-async function stopServing(agent: NodeAgent, runtime: ContainerRuntime): Promise<void> {
-  await agent.stop();
-  await runtime.close({ keepSandboxes: true });
+function keepContainersOnStop(flags: ServeFlags, runtime: ContainerRuntime): boolean {
+  return flags.stopPodsOnExit !== true && runtime.containersOutlivePodvisor;
+}
+
+/**
+ * The order of a graceful stop: the pod workers stop before any container could (so no exit
+ * is recorded, nothing is restarted and nothing more is persisted). With `keepContainers` no
+ * container is signalled and the runtime closes leaving them running under their monitors, for
+ * the next start to re-adopt. Otherwise the containers get SIGTERM and SIGKILL at the pod's
+ * grace period, then the runtime closes, stopping what is left. Either way the pod sandboxes
+ * stay for the next start. The store needs no flush: it writes every change durably when it
+ * happens, and the last one is each pod's state as of the stop.
+ */
+async function stopServing(agent: NodeAgent, runtime: ContainerRuntime, keepContainers: boolean): Promise<void> {
+  await agent.stop({ keepContainers });
+  await runtime.close({ keepSandboxes: true, keepContainers });
 }
 
 function splitHostPort(s: string): [string, string] {

@@ -13,111 +13,8 @@ import { NodeAgent } from '../../src/agent/node.js';
 import { Supervisor } from '../../src/agent/supervisor.js';
 import { FileStore } from '../../src/store/file-store.js';
 import type { PodState } from '../../src/core/model.js';
-import { StartError, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult, type ExitInfo, type MountSpec, type Sandbox, type SandboxSpec } from '../../src/runtime/types.js';
-
-
-
-interface FakeInstance {
-  id: string;
-  name: string;
-  spec: ContainerStartSpec;
-  exit: (code: number) => void;
-  exited: boolean;
-  signals: string[];
-}
-
-class FakeRuntime implements ContainerRuntime {
-  readonly containersOutlivePodvisor = false;
-  adoptContainer(): Promise<AdoptedInstance> {
-    return Promise.resolve({ state: 'unknown' });
-  }
-  readonly name = 'fake';
-  calls: string[] = [];
-  instances: FakeInstance[] = [];
-  /** Exit code on SIGTERM per container name; undefined = ignores SIGTERM. */
-  onTerm = new Map<string, number | undefined>();
-  execResult: (cmd: string[]) => ExecResult = () => ({ exitCode: 0, output: '', timedOut: false });
-  private seq = 0;
-  constructor(private readonly clock: FakeClock) {}
-  checkMounts(_m: readonly MountSpec[]): string[] {
-    return [];
-  }
-  sandboxSpecs: SandboxSpec[] = [];
-  /** The IP the fake sandbox gets (like the sandbox runtime's); none = the host runtime's 127.0.0.1. */
-  sandboxIp: string | undefined;
-  /** How many of the next sandbox creations fail. */
-  failSandboxes = 0;
-  /** How many of the next starts of a container fail with CreateContainerError, by name. */
-  failCreates = new Map<string, number>();
-  async createSandbox(spec: SandboxSpec): Promise<Sandbox> {
-    this.calls.push('createSandbox');
-    if (this.failSandboxes > 0) {
-      this.failSandboxes--;
-      throw new Error('failed to set up the pod network: no IP addresses available in range set');
-    }
-    this.sandboxSpecs.push(spec);
-    return { id: 'sb', podUid: spec.podUid, dir: '/tmp/x', emptyDirPaths: {}, ...(this.sandboxIp ? { ip: this.sandboxIp } : {}) };
-  }
-  async releaseSandbox(_s: Sandbox, o: { deleteData: boolean }): Promise<void> {
-    this.calls.push(`releaseSandbox(${o.deleteData})`);
-  }
-  async startContainer(spec: ContainerStartSpec): Promise<ContainerHandle> {
-    this.calls.push(`start ${spec.name}`);
-    const failures = this.failCreates.get(spec.name) ?? 0;
-    if (failures > 0) {
-      this.failCreates.set(spec.name, failures - 1);
-      throw new StartError('CreateContainerError', `volume "data": mount point /data cannot be created`);
-    }
-    const id = `fake://${spec.name}-${++this.seq}`;
-    let resolve!: (e: ExitInfo) => void;
-    const exited = new Promise<ExitInfo>((r) => (resolve = r));
-    const inst: FakeInstance = {
-      id, name: spec.name, spec, exited: false, signals: [],
-      exit: (code) => {
-        if (inst.exited) return;
-        inst.exited = true;
-        resolve({ exitCode: code, oomKilled: false, finishedAt: this.clock.now() });
-      },
-    };
-    this.instances.push(inst);
-    return { id, pid: 1000 + this.seq, startedAt: this.clock.now(), exited };
-  }
-  private find(id: string): FakeInstance | undefined {
-    return this.instances.find((i) => i.id === id);
-  }
-  signal(id: string, signal: 'SIGTERM' | 'SIGKILL' | 'SIGINT' | 'SIGHUP'): void {
-    const i = this.find(id);
-    if (!i) return;
-    this.calls.push(`signal ${i.name} ${signal}`);
-    i.signals.push(signal);
-    if (signal === 'SIGTERM' && this.onTerm.has(i.name)) {
-      const code = this.onTerm.get(i.name);
-      if (code !== undefined) i.exit(code);
-    } else if (signal === 'SIGTERM') i.exit(143);
-  }
-  async killAll(id: string): Promise<void> {
-    const i = this.find(id);
-    if (!i || i.exited) return;
-    this.calls.push(`killAll ${i.name}`);
-    i.exit(137);
-  }
-  async exec(id: string, command: string[]): Promise<ExecResult> {
-    this.calls.push(`exec ${this.find(id)?.name ?? id} ${command.join(' ')}`);
-    return this.execResult(command);
-  }
-  async removeContainer(id: string): Promise<void> {
-    this.calls.push(`remove ${this.find(id)?.name ?? id}`);
-  }
-  logPath(): string | undefined {
-    return undefined;
-  }
-  async close(): Promise<void> {}
-  live(name: string): FakeInstance {
-    const i = [...this.instances].reverse().find((x) => x.name === name && !x.exited);
-    if (!i) throw new Error(`${name} is not running`);
-    return i;
-  }
-}
+import type { ContainerHandle, ContainerStartSpec } from '../../src/runtime/types.js';
+import { FakeRuntime } from './fake-runtime.js';
 
 function pod(containers: Container[], extra: Partial<Pod['spec']> = {}): Pod {
   return {
@@ -235,10 +132,10 @@ describe('agent worker with a fake runtime and a fake clock', () => {
   it('exposes PODVISOR_RESTART_COUNT and PODVISOR_POD_RESTART_COUNT to each instance', async () => {
     const { rt, w } = setup(pod([{ name: 'a', command: ['x'], restartPolicy: 'Never', restartPolicyRules: [{ action: 'RestartAllContainers', exitCodes: { operator: 'In', values: [42] } }] }]));
     await settle();
-    expect(rt.instances[0]?.spec.env).toMatchObject({ PODVISOR_RESTART_COUNT: '0', PODVISOR_POD_RESTART_COUNT: '0', HOSTNAME: 'web' });
+    expect(rt.instances[0]?.spec?.env).toMatchObject({ PODVISOR_RESTART_COUNT: '0', PODVISOR_POD_RESTART_COUNT: '0', HOSTNAME: 'web' });
     rt.live('a').exit(42);
     await settle();
-    expect(rt.instances[1]?.spec.env).toMatchObject({ PODVISOR_RESTART_COUNT: '1', PODVISOR_POD_RESTART_COUNT: '1' });
+    expect(rt.instances[1]?.spec?.env).toMatchObject({ PODVISOR_RESTART_COUNT: '1', PODVISOR_POD_RESTART_COUNT: '1' });
     expect(w.status?.phase).toBe('Running');
   });
 
@@ -268,7 +165,7 @@ describe('GPU placement (spec §1.4)', () => {
     const { sup, rt } = setup(gpuPod('a', 2), undefined, ['0', '1', '2']);
     await settle();
     const a = sup.get('default/a')!;
-    expect(rt.instances[0]?.spec.env).toMatchObject({ NVIDIA_VISIBLE_DEVICES: '0,1', CUDA_VISIBLE_DEVICES: '0,1' });
+    expect(rt.instances[0]?.spec?.env).toMatchObject({ NVIDIA_VISIBLE_DEVICES: '0,1', CUDA_VISIBLE_DEVICES: '0,1' });
     const b = sup.add(gpuPod('b', 2));
     await settle();
     expect(b.status?.phase).toBe('Pending');
@@ -278,7 +175,7 @@ describe('GPU placement (spec §1.4)', () => {
     // An in-place restart keeps the devices.
     rt.live('train').exit(42);
     await settle();
-    expect(rt.instances[1]?.spec.env['NVIDIA_VISIBLE_DEVICES']).toBe('0,1');
+    expect(rt.instances[1]?.spec?.env['NVIDIA_VISIBLE_DEVICES']).toBe('0,1');
     expect(b.status?.phase).toBe('Pending');
     // Deleting a frees its GPUs: b is placed and starts.
     a.delete(0);
@@ -287,7 +184,7 @@ describe('GPU placement (spec §1.4)', () => {
     await settle();
     expect(b.status?.conditions?.find((c) => c.type === 'PodScheduled')?.status).toBe('True');
     expect(b.status?.phase).toBe('Running');
-    expect(rt.instances.at(-1)?.spec.env['NVIDIA_VISIBLE_DEVICES']).toBe('0,1');
+    expect(rt.instances.at(-1)?.spec?.env['NVIDIA_VISIBLE_DEVICES']).toBe('0,1');
   });
 });
 
