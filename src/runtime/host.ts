@@ -571,6 +571,13 @@ export class HostRuntime implements ContainerRuntime {
     }
     await Promise.all([...this.instances.values()].filter((i) => i.alive).map((i) => this.killAll(i.id)));
     await Promise.all([...this.instances.values()].map((i) => within(i.exited, KILL_WAIT_MS)));
+    // podvisor stopped these itself: their exits are no pod event (spec C4). Without their
+    // records a later process finds them unknown (ContainerStatusUnknown, started again).
+    await Promise.all([...this.instances.values()].map(async (i) => {
+      await this.monitor.forget(i.id);
+      await fsp.rm(i.bundle, { recursive: true, force: true }).catch(() => {});
+    }));
+    this.monitor.close();
     for (const podUid of [...this.cgroupPods]) await this.removePodCgroup(podUid);
   }
 

@@ -1,5 +1,7 @@
 /**
- * End-to-end: stopping `podvisor serve` gracefully (SIGTERM, SIGINT) is never a pod event
+ * End-to-end, with `--stop-pods-on-exit` (serve's default leaves containers running under their
+ * monitors: test/e2e/outlive.test.ts): stopping `podvisor serve` gracefully (SIGTERM, SIGINT)
+ * and stopping its containers is never a pod event
  * (spec C4, §2.4, §4.10, §9 rows 62–63). The daemon exits well within the pods' grace periods,
  * records nothing while it stops (no exit, no restart, no phase change in the store), and the
  * next start resumes every pod exactly as after `kill -9`: instances it finds gone are
@@ -9,13 +11,13 @@
  * a sandbox runtime that cannot run fails instead of being skipped), where the pod sandbox must
  * survive the stop and keep its IP.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxAvailability } from '../../src/runtime/sandbox.js';
-import { FileStore } from '../../src/store/file-store.js';
-import { alive, canMount, CLI, cli, daemonRequest, ensureBuilt, freePort, ROOT, tempDir, until } from './helpers.js';
+import { alive, canMount, ensureBuilt, freePort, tempDir, until } from './helpers.js';
+import { processesOf, ServeNode, sh } from './serve-node.js';
 
 const sandboxProblem = await sandboxAvailability();
 const RUNTIMES = ['host', ...(sandboxProblem === undefined || process.env['CI'] === 'true' ? ['sandbox'] : [])];
@@ -23,86 +25,6 @@ const RUNTIMES = ['host', ...(sandboxProblem === undefined || process.env['CI'] 
 const tmp = tempDir('podvisor-stop-');
 beforeAll(() => ensureBuilt());
 afterAll(() => tmp.cleanup());
-
-interface Daemon {
-  proc: ChildProcess;
-  /** Everything it printed (pino JSON lines). */
-  out: string[];
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** One scenario's daemon: its runtime, data dir and port stay across the stop and the restart. */
-class ServeNode {
-  daemon: Daemon | undefined;
-  readonly dataDir: string;
-
-  constructor(readonly runtime: string, readonly port: number, name: string) {
-    this.dataDir = join(tmp.dir, `${runtime}-${name}`);
-  }
-
-  async start(): Promise<void> {
-    const proc = spawn(process.execPath, [
-      CLI, 'serve', '--runtime', this.runtime, '--data-dir', this.dataDir, '--listen', `127.0.0.1:${this.port}`,
-      // A short back-off: before the fix, restarts into a closed runtime looped at this pace.
-      '--backoff-initial', '200ms', '--backoff-max', '200ms',
-    ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: string[] = [];
-    proc.stdout?.on('data', (d: Buffer) => out.push(d.toString()));
-    proc.stderr?.on('data', (d: Buffer) => out.push(d.toString()));
-    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
-    this.daemon = { proc, out, exit };
-    await until('serve ready', async () => {
-      if (proc.exitCode !== null) throw new Error(`serve exited: ${out.join('')}`);
-      return existsSync(join(this.dataDir, 'tls', 'cert.pem')) && (await this.get('/api/v1/namespaces/default/pods').catch(() => undefined))?.kind === 'PodList';
-    });
-  }
-
-  /** Sends `signal` and waits for the exit (failing after 45 s); returns the exit and how long it took. */
-  async stop(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number; log: Record<string, unknown>[] }> {
-    const d = this.daemon;
-    if (!d) throw new Error('no daemon');
-    const t0 = Date.now();
-    d.proc.kill(signal);
-    let timer: NodeJS.Timeout | undefined;
-    const r = await Promise.race([d.exit, new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`serve still runs 45 s after ${signal}:\n${d.out.join('').split('\n').slice(-30).join('\n')}`)), 45_000);
-    })]).finally(() => clearTimeout(timer));
-    this.daemon = undefined;
-    const log = d.out.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-    return { ...r, ms: Date.now() - t0, log };
-  }
-
-  async get(path: string): Promise<any> {
-    return JSON.parse((await daemonRequest(this.dataDir, this.port, path)).body);
-  }
-
-  pod(name: string): Promise<any> {
-    return this.get(`/api/v1/namespaces/default/pods/${name}`);
-  }
-
-  /** The pod's record as the store kept it (what the next start resumes from). */
-  stored(name: string): any {
-    return JSON.parse(readFileSync(new FileStore(join(this.dataDir, 'store')).podFile('default', name), 'utf8'));
-  }
-
-  async apply(yaml: string): Promise<void> {
-    const f = join(tmp.dir, `${this.runtime}-${Math.random().toString(36).slice(2)}.yaml`);
-    writeFileSync(f, yaml);
-    const r = await cli(['apply', '-f', f, '--server', `https://127.0.0.1:${this.port}`, '--data-dir', this.dataDir]);
-    expect(r.code, r.stderr).toBe(0);
-  }
-
-  /** Deletes every pod at once and stops the daemon, so that no sandbox outlives the test. */
-  async cleanup(): Promise<void> {
-    if (!existsSync(join(this.dataDir, 'store'))) return;
-    if (!this.daemon) await this.start();
-    for (const p of (await this.get('/api/v1/namespaces/default/pods')).items as any[]) {
-      await daemonRequest(this.dataDir, this.port, `/api/v1/namespaces/default/pods/${p.metadata.name}?gracePeriodSeconds=0`, { method: 'DELETE' });
-    }
-    await until('every pod deleted', async () => (await this.get('/api/v1/namespaces/default/pods')).items.length === 0, 20_000);
-    await this.stop('SIGTERM');
-  }
-}
 
 let current: ServeNode | undefined;
 afterEach(async () => {
@@ -117,22 +39,10 @@ afterEach(async () => {
 });
 
 async function node(runtime: string, name: string): Promise<ServeNode> {
-  const n = new ServeNode(runtime, await freePort(), name);
+  const n = new ServeNode(runtime, await freePort(), tmp.dir, name, ['--stop-pods-on-exit']);
   current = n;
   await n.start();
   return n;
-}
-
-/** Whether a process runs (a zombie does not). */
-/** Live processes whose command line names `marker` (each container's shell has it as `$0`). */
-function processesOf(marker: string): number[] {
-  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker) && alive(pid);
-    } catch {
-      return false;
-    }
-  });
 }
 
 const statusesOf = (pod: any): any[] => [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
@@ -151,7 +61,6 @@ function expectQuietStop(log: Record<string, unknown>[]): void {
   expect(after).toEqual([]);
 }
 
-const sh = (script: string, marker: string): string => JSON.stringify(['sh', '-c', script, marker]);
 
 for (const rt of RUNTIMES) describe(`runtime ${rt}: a graceful stop of serve is never a pod event`, () => {
   if (rt === 'sandbox') {
