@@ -52,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-w, --watch', 'with -o: also show the live view (on stderr)')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics while the run lasts')
     .option('--runtime <name>', 'container runtime: host (processes on this machine) or sandbox (Linux namespaces, cgroups, pod IPs; root)', 'host')
+    .option('--monitor <kind>', 'each container\'s parent: direct (podvisor; the containers end with the run) or conmon (a monitor per container), or auto (conmon when installed)', 'direct')
     .option('--gpus <n|ids>', 'GPU inventory for nvidia.com/gpu limits: a count or a list of IDs (default: nvidia-smi -L)')
     .option('--data-dir <dir>', 'where sandboxes, volumes and logs live (default: a fresh directory under the temp dir)')
     .action(async (opts: RunFlags) => {
@@ -64,6 +65,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--listen <host:port>', 'TCP address (loopback by default: 127.0.0.1:7443)')
     .option('--socket <path>', 'also (or only) listen on this unix socket, mode 0600')
     .option('--runtime <name>', 'container runtime: host or sandbox', 'host')
+    .option('--monitor <kind>', 'each container\'s parent: auto (conmon when installed, else podvisor), conmon (containers outlive serve and are re-adopted) or direct (podvisor; containers end with serve)', 'auto')
     .option('--gpus <n|ids>', 'GPU inventory for nvidia.com/gpu limits: a count or a list of IDs (default: nvidia-smi -L)')
     .option('--backoff-initial <duration>', 'CrashLoopBackOff initial delay (default 10s)')
     .option('--backoff-max <duration>', 'CrashLoopBackOff maximum delay (default 5m)')

@@ -5,14 +5,20 @@
 import { spawnSync } from 'node:child_process';
 import { HostRuntime } from '../runtime/host.js';
 import { SandboxRuntime } from '../runtime/sandbox.js';
+import type { MonitorChoice } from '../runtime/monitor/index.js';
 import type { ContainerRuntime } from '../runtime/types.js';
+
+/** Monitors `--monitor` accepts. */
+export const MONITORS = ['auto', 'conmon', 'direct'] as const;
 
 /** Runtimes `--runtime` accepts. */
 export const RUNTIMES = ['host', 'sandbox'] as const;
 
 /** Creates the runtime, or throws an Error whose message says what to do. */
-export async function createRuntime(name: string, dataDir: string, log?: (msg: string, fields?: object) => void): Promise<ContainerRuntime> {
-  if (name === 'host') return HostRuntime.create({ dataDir, ...(log ? { logger: log } : {}) });
+export async function createRuntime(name: string, dataDir: string, monitor: string, log?: (msg: string, fields?: object) => void): Promise<ContainerRuntime> {
+  if (!(MONITORS as readonly string[]).includes(monitor)) throw new Error(`unknown monitor ${JSON.stringify(monitor)}: use one of ${MONITORS.join(', ')}`);
+  const monitorChoice = monitor as MonitorChoice;
+  if (name === 'host') return HostRuntime.create({ dataDir, monitorChoice, ...(log ? { logger: log } : {}) });
   if (name === 'sandbox') return SandboxRuntime.create({ dataDir, ...(log ? { logger: log } : {}) });
   throw new Error(`unknown runtime ${JSON.stringify(name)}: use one of ${RUNTIMES.join(', ')}`);
 }

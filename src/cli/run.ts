@@ -27,6 +27,8 @@ export interface RunFlags {
   backoffMax?: string;
   output?: string;
   runtime: string;
+  /** `--monitor`: direct (default), conmon or auto. */
+  monitor?: string;
   dataDir?: string;
   /** With `-o`: also write the live view to stderr. */
   watch?: boolean;
@@ -122,7 +124,7 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
   mkdirSync(dataDir, { recursive: true });
   let runtime: ContainerRuntime;
   try {
-    runtime = await createRuntime(flags.runtime, dataDir);
+    runtime = await createRuntime(flags.runtime, dataDir, flags.monitor ?? 'direct');
   } catch (e) {
     io.stderr.write(`error: runtime ${flags.runtime} is not available: ${e instanceof Error ? e.message : String(e)}\n`);
     return 2;

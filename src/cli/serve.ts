@@ -25,6 +25,8 @@ export interface ServeFlags {
   listen?: string;
   socket?: string;
   runtime: string;
+  /** `--monitor`: auto (default), conmon or direct. */
+  monitor?: string;
   backoffInitial?: string;
   backoffMax?: string;
   gpus?: string;
@@ -84,7 +86,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
   }
   let runtime;
   try {
-    runtime = await createRuntime(flags.runtime, join(dataDir, 'runtime'), (msg, fields) => log.debug(fields ?? {}, msg));
+    runtime = await createRuntime(flags.runtime, join(dataDir, 'runtime'), flags.monitor ?? 'auto', (msg, fields) => log.debug(fields ?? {}, msg));
   } catch (e) {
     process.stderr.write(`error: runtime ${flags.runtime} is not available: ${e instanceof Error ? e.message : String(e)}\n`);
     return 2;
