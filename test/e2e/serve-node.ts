@@ -22,13 +22,16 @@ export class ServeNode {
   readonly dataDir: string;
 
   /** `dir`: a temp dir of the test file; `args`: extra flags of every start. */
+  /** The build `start` runs (`bin/podvisor.js` of an installation); the project's own by default. */
+  cli = CLI;
+
   constructor(readonly runtime: string, readonly port: number, readonly dir: string, name: string, readonly args: string[] = []) {
     this.dataDir = join(dir, `${runtime}-${name}`);
   }
 
   async start(): Promise<void> {
     const proc = spawn(process.execPath, [
-      CLI, 'serve', '--runtime', this.runtime, '--data-dir', this.dataDir, '--listen', `127.0.0.1:${this.port}`,
+      this.cli, 'serve', '--runtime', this.runtime, '--data-dir', this.dataDir, '--listen', `127.0.0.1:${this.port}`,
       // A short back-off: before the fix, restarts into a closed runtime looped at this pace.
       '--backoff-initial', '200ms', '--backoff-max', '200ms', ...this.args,
     ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
