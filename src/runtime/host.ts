@@ -289,7 +289,10 @@ export class HostRuntime implements ContainerRuntime {
       this.log('killing container of released sandbox', { podUid, container: i.name, containerID: ID_PREFIX + i.id });
       return this.killAll(i.id);
     }));
-    for (const i of stragglers) this.instances.delete(i.id);
+    for (const i of stragglers) {
+      this.instances.delete(i.id);
+      await this.monitor.forget(i.id);
+    }
     await this.removePodCgroup(podUid);
     if (opts.deleteData) {
       await fsp.rm(this.podDir(podUid), { recursive: true, force: true });
@@ -542,6 +545,9 @@ export class HostRuntime implements ContainerRuntime {
     }
     if (found.state === 'exited') {
       const exit = await this.finish(inst, found.exit);
+      // Known, so that removeContainer cleans up its state directory and exit record.
+      inst.exited = Promise.resolve(exit);
+      this.instances.set(id, inst);
       this.log('container exited while podvisor was down', { podUid, container: rec.container, containerID: ID_PREFIX + id, exitCode: exit.exitCode });
       return { state: 'exited', startedAt: rec.startedAt, exit };
     }
