@@ -64,7 +64,7 @@ describe('formatRfc3339Nano and formatRfc3339NanoFixed', () => {
       const iso = new Date(ms).toISOString();
       expect(formatRfc3339NanoFixed(BigInt(ms) * 1_000_000n)).toBe(iso.replace('Z', '000000Z'));
       expect(formatRfc3339Nano(BigInt(ms) * 1_000_000n)).toBe(iso.replace(/\.?0*Z$/, 'Z'));
-    }), { numRuns: 2000 });
+    }), { numRuns: 1000 });
   });
 
   it('read back what they write, also with any numeric offset', () => {
@@ -77,7 +77,7 @@ describe('formatRfc3339Nano and formatRfc3339NanoFixed', () => {
       const a = Math.abs(offMin);
       const off = `${offMin < 0 ? '-' : '+'}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
       expect(parseRfc3339Nano(`${local}${off}`)).toBe(t);
-    }), { numRuns: 2000 });
+    }), { numRuns: 1000 });
   });
 });
 
@@ -122,19 +122,21 @@ describe('formatCriRecord', () => {
   it('round-trips through parseCriRecord (text and bytes)', () => {
     const time = fc.bigInt({ min: MIN_NS, max: END_NS - 1n });
     const stream = fc.constantFrom<CriStream>('stdout', 'stderr');
-    const text = fc.string({ unit: 'binary', maxLength: 200 }).map((s) => s.replaceAll('\n', ''));
+    const codePoint = fc.integer({ min: 0, max: 0x10ffff }).filter((c) => (c < 0xd800 || c > 0xdfff) && c !== 0x0a);
+    const text = fc.string({ unit: codePoint.map((c) => String.fromCodePoint(c)), maxLength: 200 });
     const bytes = fc.uint8Array({ maxLength: 200 }).map((b) => b.filter((x) => x !== 0x0a));
     fc.assert(fc.property(time, stream, fc.boolean(), text, (t, s, p, c) => {
       const line = formatCriRecord(t, s, p, c);
       expect(line.endsWith('\n')).toBe(true);
       expect(parseCriRecord(line.slice(0, -1))).toEqual({ timeNs: t, stream: s, partial: p, content: c });
       expect(detectLogFormat(line, true)).toBe('cri');
-    }), { numRuns: 3000 });
+    }), { numRuns: 1000 });
     fc.assert(fc.property(time, stream, fc.boolean(), bytes, (t, s, p, c) => {
       const line = formatCriRecord(t, s, p, c);
       const rec = parseCriRecord(line.subarray(0, -1));
-      expect(rec && { ...rec, content: [...rec.content] }).toEqual({ timeNs: t, stream: s, partial: p, content: [...c] });
-    }), { numRuns: 3000 });
+      expect(rec && { timeNs: rec.timeNs, stream: rec.stream, partial: rec.partial }).toEqual({ timeNs: t, stream: s, partial: p });
+      expect(Buffer.compare(rec?.content ?? new Uint8Array([0x0a]), c)).toBe(0);
+    }), { numRuns: 1000 });
   });
 });
 
@@ -161,6 +163,6 @@ describe('detectLogFormat', () => {
     fc.assert(fc.property(fc.string({ maxLength: 100 }), (s) => {
       const want = parseCriRecord(s.split('\n')[0] ?? '') ? 'cri' : 'legacy';
       expect(detectLogFormat(`${s}\n`, true)).toBe(want);
-    }), { numRuns: 2000 });
+    }), { numRuns: 1000 });
   });
 });
