@@ -42,7 +42,7 @@ const SECONDS_PER_DAY = 86_400;
 /** 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z in seconds since the epoch. */
 const MIN_SECONDS = daysFromCivil(0, 1, 1) * SECONDS_PER_DAY;
 const END_SECONDS = daysFromCivil(10000, 1, 1) * SECONDS_PER_DAY;
-/** Longest header (timestamp, stream, tags and three spaces) a detector waits for: 35 + 8 + tags. */
+/** Longest header (timestamp, stream, tags and their three spaces): 35 + 8 + 2 and room for more tags. */
 const MAX_HEADER_BYTES = 64;
 /** Longest timestamp this module parses: `2006-01-02T15:04:05.999999999-07:00`. */
 const MAX_TIMESTAMP_CHARS = 35;
@@ -144,23 +144,38 @@ export function formatRfc3339NanoFixed(timeNs: bigint): string {
 const SPACE = 0x20;
 const NEWLINE = 0x0a;
 
-/** The bytes as text if every one is printable ASCII (no space), else undefined. */
-function ascii(bytes: Uint8Array): string | undefined {
-  let s = '';
-  for (const b of bytes) {
-    if (b < 0x21 || b > 0x7e) return undefined;
-    s += String.fromCharCode(b);
+/**
+ * The header of a record, up to and including the space after the tags, as text: at most
+ * {@link MAX_HEADER_BYTES} printable ASCII characters and three spaces. Undefined if the line
+ * has no such header.
+ */
+function headerOf(line: string | Uint8Array): string | undefined {
+  const text = typeof line === 'string';
+  const n = Math.min(line.length, MAX_HEADER_BYTES);
+  let header = '';
+  let spaces = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text ? line.charCodeAt(i) : (line[i] as number);
+    if (c === SPACE) {
+      header += ' ';
+      if (++spaces === 3) return header;
+    } else if (c < 0x21 || c > 0x7e) {
+      return undefined;
+    } else {
+      header += String.fromCharCode(c);
+    }
   }
-  return s;
+  return undefined;
 }
 
-/** The fields of a record's header, or undefined if one is malformed. */
-function parseHeader(ts: string | undefined, stream: string | undefined, tags: string | undefined): Omit<CriRecord, 'content'> | undefined {
-  if (ts === undefined || stream === undefined || tags === undefined) return undefined;
+/** The fields of a header (see {@link headerOf}), or undefined if one is malformed. */
+function parseHeader(header: string): Omit<CriRecord, 'content'> | undefined {
+  const [ts = '', stream = '', tags = ''] = header.split(' ');
   const timeNs = parseRfc3339Nano(ts);
   if (timeNs === undefined || (stream !== 'stdout' && stream !== 'stderr')) return undefined;
   // Tags are `:`-separated for forward compatibility; only the first one means something.
-  const tag = tags.split(':')[0];
+  const colon = tags.indexOf(':');
+  const tag = colon < 0 ? tags : tags.slice(0, colon);
   if (tag !== 'P' && tag !== 'F') return undefined;
   return { timeNs, stream, partial: tag === 'P' };
 }
@@ -170,26 +185,18 @@ function parseHeader(ts: string | undefined, stream: string | undefined, tags: s
  * {@link parseRfc3339Nano}), the stream, the tags (the first must be `P` or `F`; more may
  * follow after `:`), each followed by one space, then the content (possibly empty). Returns
  * undefined for a line that is not a record, as the kubelet's `parseCRILog` refuses it; like
- * the kubelet it requires the space after the tags.
+ * the kubelet it requires the space after the tags. Unlike the kubelet it also refuses a
+ * header (timestamp, stream, tags and their spaces) longer than 64 bytes, which no writer
+ * produces: so a plain line is told from a record by its first 64 bytes.
  */
 export function parseCriRecord(line: string): CriRecord<string> | undefined;
 export function parseCriRecord(line: Uint8Array): CriRecord<Uint8Array> | undefined;
 export function parseCriRecord(line: string | Uint8Array): CriRecord<string> | CriRecord<Uint8Array> | undefined {
-  if (typeof line === 'string') {
-    const i1 = line.indexOf(' ');
-    const i2 = i1 < 0 ? -1 : line.indexOf(' ', i1 + 1);
-    const i3 = i2 < 0 ? -1 : line.indexOf(' ', i2 + 1);
-    if (i3 < 0) return undefined;
-    const h = parseHeader(line.slice(0, i1), line.slice(i1 + 1, i2), line.slice(i2 + 1, i3));
-    return h && { ...h, content: line.slice(i3 + 1) };
-  }
-  const i1 = line.indexOf(SPACE);
-  if (i1 < 0 || i1 > MAX_TIMESTAMP_CHARS) return undefined;
-  const i2 = line.indexOf(SPACE, i1 + 1);
-  const i3 = i2 < 0 ? -1 : line.indexOf(SPACE, i2 + 1);
-  if (i3 < 0) return undefined;
-  const h = parseHeader(ascii(line.subarray(0, i1)), ascii(line.subarray(i1 + 1, i2)), ascii(line.subarray(i2 + 1, i3)));
-  return h && { ...h, content: line.subarray(i3 + 1) };
+  const header = headerOf(line);
+  const h = header === undefined ? undefined : parseHeader(header);
+  if (h === undefined || header === undefined) return undefined;
+  if (typeof line === 'string') return { timeNs: h.timeNs, stream: h.stream, partial: h.partial, content: line.slice(header.length) };
+  return { timeNs: h.timeNs, stream: h.stream, partial: h.partial, content: line.subarray(header.length) };
 }
 
 /**
@@ -216,26 +223,30 @@ export function formatCriRecord(timeNs: bigint, stream: CriStream, partial: bool
   return out;
 }
 
+/** True if `line` may still grow into a record's header: printable ASCII, under three spaces, under 64 bytes. */
+function couldStartHeader(line: string | Uint8Array): boolean {
+  if (line.length >= MAX_HEADER_BYTES) return false;
+  let spaces = 0;
+  for (let i = 0; i < line.length; i++) {
+    const c = typeof line === 'string' ? line.charCodeAt(i) : (line[i] as number);
+    if (c === SPACE) spaces++;
+    else if (c < 0x21 || c > 0x7e) return false;
+  }
+  return spaces < 3;
+}
+
 /**
  * Tells a CRI log from a legacy plain one by its first line, as the kubelet picks its parser
  * from the first line it reads: `cri` if it parses as a record, else `legacy`. `head` is the
  * start of the file; `complete` says no more bytes will come (the file is final). While the
- * first line is unfinished and could still become a record (fewer than three spaces in fewer
- * than 64 bytes) the answer is undefined: wait for more. An empty complete file is undefined.
+ * first line is unfinished and could still grow into a record's header (printable ASCII with
+ * fewer than three spaces, shorter than 64 bytes) the answer is undefined: wait for more. An
+ * empty file is undefined too.
  */
 export function detectLogFormat(head: string | Uint8Array, complete: boolean): LogFormat | undefined {
-  const text = typeof head === 'string';
-  const nl = text ? head.indexOf('\n') : head.indexOf(NEWLINE);
-  let line = nl >= 0 ? head.slice(0, nl) : head;
-  if (nl < 0) {
-    if (line.length === 0) return undefined;
-    if (!complete) {
-      line = line.slice(0, MAX_HEADER_BYTES);
-      let spaces = 0;
-      for (let i = 0; i < line.length; i++) if ((text ? (line as string).charCodeAt(i) : (line as Uint8Array)[i]) === SPACE) spaces++;
-      if (spaces < 3 && line.length < MAX_HEADER_BYTES) return undefined;
-    }
-  }
+  const nl = typeof head === 'string' ? head.indexOf('\n') : head.indexOf(NEWLINE);
+  const line = nl >= 0 ? head.slice(0, nl) : head;
+  if (nl < 0 && (line.length === 0 || (!complete && couldStartHeader(line)))) return undefined;
   const rec = typeof line === 'string' ? parseCriRecord(line) : parseCriRecord(line);
   return rec ? 'cri' : 'legacy';
 }

@@ -44,6 +44,7 @@ export interface StreamLogOptions extends LogOptions {
 
 const CHUNK = 64 * 1024;
 const NEWLINE = 0x0a;
+const NEWLINE_BYTES = Buffer.from('\n');
 
 /** Offset where the last `n` lines of the first `size` bytes begin (a final newline ends the last line). */
 export async function tailOffset(fh: FileHandle, size: number, n: number): Promise<number> {
@@ -63,12 +64,10 @@ export async function tailOffset(fh: FileHandle, size: number, n: number): Promi
   return 0;
 }
 
-/** The response side: `limitBytes`, backpressure, the client leaving, and whether a line is open. */
+/** The response side: `limitBytes`, backpressure, the client leaving. */
 class LogOutput {
   private remaining: number;
   private closed = false;
-  /** True when nothing was written yet or the last byte written was a newline. */
-  atLineStart = true;
 
   constructor(private readonly res: ServerResponse, limitBytes: number | undefined, onClose: () => void) {
     this.remaining = limitBytes ?? Number.POSITIVE_INFINITY;
@@ -87,7 +86,6 @@ class LogOutput {
   async write(parts: (string | Uint8Array)[]): Promise<void> {
     let out = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
     if (out.length === 0 || this.done) return;
-    this.atLineStart = out[out.length - 1] === NEWLINE;
     if (out.length > this.remaining) out = out.subarray(0, this.remaining);
     this.remaining -= out.length;
     if (this.res.write(out)) return;
@@ -140,6 +138,10 @@ class LogReader {
   private format: LogFormat | undefined;
   /** Bytes of a CRI line whose newline has not been read yet. */
   private pending: Buffer[] = [];
+  /** Output of the records of one chunk, written at once (views into `buf` until written). */
+  private batch: (string | Uint8Array)[] = [];
+  /** True when nothing was written yet or the last byte written was a newline. */
+  private atLineStart = true;
   private readonly buf = Buffer.alloc(CHUNK);
 
   constructor(
@@ -185,7 +187,8 @@ class LogReader {
     if (final && this.pending.length > 0 && !this.out.done) {
       const rest = Buffer.concat(this.pending);
       this.pending = [];
-      await this.writeCri(rest, false);
+      this.addCri(rest, false);
+      await this.flush();
     }
   }
 
@@ -201,44 +204,48 @@ class LogReader {
 
   /** Plain bytes, stamped at every line start. */
   private async writeLegacy(chunk: Buffer, stamp: string): Promise<void> {
-    if (!this.opts.timestamps) return this.out.write([chunk]);
-    const parts: (string | Uint8Array)[] = [];
-    let atLineStart = this.out.atLineStart;
     for (let start = 0; start < chunk.length; ) {
-      if (atLineStart) parts.push(`${stamp} `);
       const nl = chunk.indexOf(NEWLINE, start);
       const end = nl < 0 ? chunk.length : nl + 1;
-      parts.push(chunk.subarray(start, end));
-      atLineStart = nl >= 0;
+      if (this.opts.timestamps && this.atLineStart) this.batch.push(`${stamp} `);
+      this.batch.push(chunk.subarray(start, end));
+      this.atLineStart = nl >= 0;
       start = end;
     }
-    await this.out.write(parts);
+    await this.flush();
   }
 
   /** Splits a chunk into complete lines (written) and an unfinished rest (kept, copied). */
   private async splitCri(chunk: Buffer): Promise<void> {
     let start = 0;
-    for (let nl = chunk.indexOf(NEWLINE); nl >= 0 && !this.out.done; nl = chunk.indexOf(NEWLINE, start)) {
+    for (let nl = chunk.indexOf(NEWLINE); nl >= 0; nl = chunk.indexOf(NEWLINE, start)) {
       let line = chunk.subarray(start, nl);
       if (this.pending.length > 0) {
         line = Buffer.concat([...this.pending, line]);
         this.pending = [];
       }
       start = nl + 1;
-      await this.writeCri(line, true);
+      this.addCri(line, true);
     }
     if (start < chunk.length) this.pending.push(Buffer.from(chunk.subarray(start)));
+    await this.flush();
   }
 
-  /** Writes one record's content; `terminated` says its line had a newline. */
-  private async writeCri(line: Buffer, terminated: boolean): Promise<void> {
+  /** Adds one record's content to the batch; `terminated` says its line had a newline. */
+  private addCri(line: Buffer, terminated: boolean): void {
     const rec = parseCriRecord(line);
     if (rec === undefined) return;
     if (this.opts.sinceNs !== undefined && rec.timeNs < this.opts.sinceNs) return;
-    const parts: (string | Uint8Array)[] = [];
-    if (this.opts.timestamps && this.out.atLineStart) parts.push(`${formatRfc3339NanoFixed(rec.timeNs)} `);
-    parts.push(rec.content);
-    if (!rec.partial && terminated) parts.push('\n');
+    if (this.opts.timestamps && this.atLineStart) this.batch.push(`${formatRfc3339NanoFixed(rec.timeNs)} `);
+    this.batch.push(rec.content);
+    this.atLineStart = !rec.partial && terminated;
+    if (this.atLineStart) this.batch.push(NEWLINE_BYTES);
+  }
+
+  /** Writes the batch. */
+  private async flush(): Promise<void> {
+    const parts = this.batch;
+    this.batch = [];
     await this.out.write(parts);
   }
 }

@@ -106,6 +106,11 @@ describe('parseCriRecord', () => {
       expect(parseCriRecord(enc(bad)), bad).toBeUndefined();
     }
     expect(parseCriRecord(Uint8Array.from([...enc('2026-12-06T23:48:13Z std'), 0xc3, 0xb6, ...enc(' F x')]))).toBeUndefined();
+    expect(parseCriRecord('2026-12-06T23:48:13Z stdout F:é x')).toBeUndefined();
+    // A header (timestamp, stream, tags, spaces) longer than 64 bytes is not one.
+    const header = '2026-12-06T23:48:13.816883954+00:00 stdout F:';
+    expect(parseCriRecord(`${header}${'t'.repeat(63 - header.length)} x`)?.content).toBe('x');
+    expect(parseCriRecord(`${header}${'t'.repeat(64 - header.length)} x`)).toBeUndefined();
   });
 });
 
@@ -156,7 +161,10 @@ describe('detectLogFormat', () => {
     expect(detectLogFormat('progress 10%', false)).toBeUndefined();
     expect(detectLogFormat('2026-12-06T23:48:13Z stdout F partial conte', false)).toBe('cri');
     expect(detectLogFormat(enc('a few words, then more'), false)).toBe('legacy');
+    expect(detectLogFormat('x'.repeat(63), false)).toBeUndefined();
     expect(detectLogFormat('x'.repeat(64), false)).toBe('legacy');
+    expect(detectLogFormat('Grüße', false)).toBe('legacy');
+    expect(detectLogFormat(enc('\tindented'), false)).toBe('legacy');
   });
 
   it('tells random text that is not a record from a log', () => {
