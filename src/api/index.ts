@@ -21,6 +21,17 @@ export {
   type Status,
 } from './errors.js';
 export { formatGoDuration, parseDurationFlag, parseGoDuration } from './duration.js';
+export {
+  detectLogFormat,
+  formatCriRecord,
+  formatRfc3339Nano,
+  formatRfc3339NanoFixed,
+  parseCriRecord,
+  parseRfc3339Nano,
+  type CriRecord,
+  type CriStream,
+  type LogFormat,
+} from './cri-log.js';
 export * from './annotations.js';
 export {
   decodeManifestBytes,

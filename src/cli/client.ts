@@ -9,7 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { existsSync, readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
-import { loadPods, formatInvalidPod, renderManifestError } from '../api/index.js';
+import { formatRfc3339Nano, loadPods, formatInvalidPod, parseGoDuration, parseRfc3339Nano, renderManifestError } from '../api/index.js';
 import type { Pod } from '../api/types.js';
 import type { RestartNotice } from '../api/records.js';
 import { DEFAULT_LISTEN, defaultDataDir, readToken, tlsPaths, tokenPath } from './credentials.js';
@@ -309,17 +309,58 @@ export async function runDescribe(name: string, f: ClientFlags): Promise<number>
   return 0;
 }
 
-/** `podvisor logs NAME [-c C] [-p] [-f]`. */
-export async function runLogs(name: string, opts: { container?: string; previous?: boolean; follow?: boolean; tail?: string; timestamps?: boolean }, f: ClientFlags): Promise<number> {
-  const ep = connect(f);
-  if (!ep) return 1;
-  const ns = f.namespace ?? 'default';
+/** Flags of `podvisor logs`, as commander hands them over. */
+export interface LogsFlags {
+  container?: string;
+  previous?: boolean;
+  follow?: boolean;
+  tail?: string;
+  timestamps?: boolean;
+  /** A Go duration (`5s`, `2m`, `1h30m`): only logs newer than that (`sinceSeconds`). */
+  since?: string;
+  /** An RFC 3339 time: only logs at or after it (`sinceTime`). */
+  sinceTime?: string;
+}
+
+/**
+ * The query of a log request for the flags, or the error message kubectl gives for a bad one.
+ * As kubectl: `--since` is a Go duration sent as whole seconds (a fraction rounds up, `0`
+ * means unset), and at most one of `--since` and `--since-time` may be given.
+ */
+export function logQuery(opts: LogsFlags): URLSearchParams | string {
   const q = new URLSearchParams();
   if (opts.container) q.set('container', opts.container);
   if (opts.previous) q.set('previous', 'true');
   if (opts.follow) q.set('follow', 'true');
   if (opts.tail !== undefined) q.set('tailLines', opts.tail);
   if (opts.timestamps) q.set('timestamps', 'true');
+  let sinceMs = 0;
+  if (opts.since !== undefined) {
+    const ms = parseGoDuration(opts.since);
+    if (ms === undefined) return `invalid argument "${opts.since}" for "--since" flag: want a duration such as 30s, 5m or 1h`;
+    if (ms < 0) return '--since must be greater than 0';
+    sinceMs = ms;
+  }
+  if (opts.sinceTime !== undefined && opts.sinceTime !== '') {
+    if (sinceMs !== 0) return 'at most one of `sinceTime` or `sinceSeconds` may be specified';
+    const t = parseRfc3339Nano(opts.sinceTime);
+    if (t === undefined) return `invalid --since-time "${opts.sinceTime}": want an RFC3339 time such as 2026-12-06T23:48:13Z`;
+    q.set('sinceTime', formatRfc3339Nano(t));
+  }
+  if (sinceMs > 0) q.set('sinceSeconds', String(Math.ceil(sinceMs / 1000)));
+  return q;
+}
+
+/** `podvisor logs NAME [-c C] [-p] [-f] [--tail N] [--timestamps] [--since D | --since-time T]`. */
+export async function runLogs(name: string, opts: LogsFlags, f: ClientFlags): Promise<number> {
+  const q = logQuery(opts);
+  if (typeof q === 'string') {
+    err(`error: ${q}\n`);
+    return 1;
+  }
+  const ep = connect(f);
+  if (!ep) return 1;
+  const ns = f.namespace ?? 'default';
   let status = 0;
   let text = '';
   status = await stream(ep, `${podsPath(ns, name, 'log')}?${q.toString()}`, (c) => {

@@ -6,7 +6,7 @@ import { runValidate } from './validate.js';
 import { runRun, type RunFlags } from './run.js';
 import { runServe, type ServeFlags } from './serve.js';
 import {
-  runApply, runDelete, runDescribe, runGet, runHistory, runKubeconfig, runLogs, runRestartVerb, type ClientFlags,
+  runApply, runDelete, runDescribe, runGet, runHistory, runKubeconfig, runLogs, runRestartVerb, type ClientFlags, type LogsFlags,
 } from './client.js';
 
 /** Adds the connection flags of the client verbs. */
@@ -94,8 +94,10 @@ export async function main(argv: string[]): Promise<number> {
     });
   clientOptions(program.command('logs').description('Print the logs of a container').argument('<name>')
     .option('-c, --container <name>', 'container').option('-p, --previous', 'the previous instance').option('-f, --follow', 'follow')
-    .option('--tail <n>', 'last n lines').option('--timestamps', 'prefix timestamps'))
-    .action(async (name: string, opts: ClientFlags & { container?: string; previous?: boolean; follow?: boolean; tail?: string; timestamps?: boolean }) => {
+    .option('--tail <n>', 'last n lines').option('--timestamps', 'prefix timestamps')
+    .option('--since <duration>', 'only logs newer than a relative duration like 5s, 2m or 3h')
+    .option('--since-time <time>', 'only logs at or after an RFC3339 time like 2026-12-06T23:48:13Z'))
+    .action(async (name: string, opts: ClientFlags & LogsFlags) => {
       exitCode = await runLogs(name, opts, opts);
     });
   clientOptions(program.command('delete').description('Delete a pod gracefully').argument('<resource>').argument('<name>')

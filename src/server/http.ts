@@ -27,7 +27,8 @@ import {
 } from './discovery.js';
 import { checkObjectBodyType, DEFAULT_MAX_BODY_BYTES, MAX_BODY_NESTING, mediaType, parseBody, readBody, type ParsedBody } from './body.js';
 import { DEFAULT_SERVER_TIMEOUTS, listenOn, type ApiListener, type ListenTarget, type ServerTimeouts } from './listen.js';
-import { missingLogStatus, parseLogOptions, resolveLogContainer, streamLog } from './logs.js';
+import { streamLog } from './log-stream.js';
+import { missingLogStatus, parseLogOptions, resolveLogContainer } from './logs.js';
 import { DELETE_OPTIONS_INTEGER_KEYS, dryRunOf, fieldValidationOf, gracePeriodOf, type FieldValidation } from './options.js';
 import type { Json } from './patch.js';
 import { applyPatch, PATCH_TYPES, type PatchType } from './patch-request.js';
@@ -85,8 +86,11 @@ export interface ApiServerOptions {
   now?: () => number;
   /** Period of watch BOOKMARK events when the client allows them, seconds (default 60; 0 disables). */
   bookmarkIntervalSeconds?: number;
-  /** Poll period of `logs --follow`, ms (default 200). */
-  logPollMs?: number;
+  /**
+   * Safety re-check period of `logs --follow`, ms (default 1000). A follow is woken by events
+   * (the log's directory, the pod's changes); this catches those a file system does not deliver.
+   */
+  logRecheckMs?: number;
   /** Prometheus exposition for `GET /metrics` (same authentication as the API); 404 when absent. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** Bounds on open watches (default {@link DEFAULT_WATCH_LIMITS}); 429 beyond. */
@@ -566,8 +570,17 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       follow: lo.follow && !lo.previous,
       running: () => backend.containerRunning(ns, name, container),
       stillCurrent: () => backend.logPath(ns, name, container, false) === file,
+      onStateChange: (wake) => {
+        try {
+          return backend.watchPods(backend.resourceVersion(), (e) => {
+            if (e.object.metadata.namespace === ns && e.object.metadata.name === name) wake();
+          });
+        } catch {
+          return () => {}; // the safety re-check still sees the container stop
+        }
+      },
       now,
-      pollMs: opts.logPollMs ?? 200,
+      recheckMs: opts.logRecheckMs ?? 1000,
     });
   };
 

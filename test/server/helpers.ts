@@ -27,7 +27,7 @@ export async function startApi(opts: Partial<Omit<ApiServerOptions, 'backend'>> 
   const dir = mkdtempSync(join(tmpdir(), 'podvisor-server-'));
   const fake = new FakeBackend({ logDir: join(dir, 'logs') });
   const logs: TestApi['logs'] = [];
-  const api = createApiServer({ backend: fake, logger: (level, msg, fields) => logs.push({ level, msg, fields }), logPollMs: 50, ...opts });
+  const api = createApiServer({ backend: fake, logger: (level, msg, fields) => logs.push({ level, msg, fields }), ...opts });
   const fixtures = new URL('./fixtures/', import.meta.url);
   const server: Server = tls
     ? createHttpsServer({ key: readFileSync(new URL('localhost-key.pem', fixtures)), cert: readFileSync(new URL('localhost-cert.pem', fixtures)) }, api.handler)

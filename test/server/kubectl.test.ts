@@ -10,6 +10,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatCriRecord, formatRfc3339Nano, formatRfc3339NanoFixed } from '../../src/api/cri-log.js';
 import { startApi, until, type TestApi } from './helpers.js';
 
 const KUBECTL = process.env['KUBECTL'] ?? '/usr/bin/kubectl';
@@ -180,6 +181,28 @@ current-context: podvisor
     expect(tail.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z second line\n$/);
     const prev = await kubectl(['logs', 'web', '-p']);
     expect(prev.stderr.trim()).toBe('Error from server (BadRequest): previous terminated container "main" in pod "web" not found');
+  });
+
+  it('logs of a CRI log file: content only, --timestamps, --since, --since-time, --tail', async () => {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const min = 60_000_000_000n;
+    const [old, recent, last] = [now - 120n * min, now - 30n * min + 123_456_789n, now - min / 60n];
+    api.fake.writeLog('default', 'web', 'main', [
+      formatCriRecord(old, 'stdout', false, 'two hours ago'),
+      formatCriRecord(recent, 'stderr', true, 'half an hour '),
+      formatCriRecord(recent + 1n, 'stderr', false, 'ago'),
+      formatCriRecord(last, 'stdout', false, 'a second ago'),
+    ].join(''));
+    const all = await kubectl(['logs', 'web']);
+    expect(all.stderr).toBe('');
+    expect(all.stdout).toBe('two hours ago\nhalf an hour ago\na second ago\n');
+    const since = await kubectl(['logs', 'web', '--timestamps', '--since=1h']);
+    expect(since.stderr).toBe('');
+    expect(since.stdout).toBe(`${formatRfc3339NanoFixed(recent)} half an hour ago\n${formatRfc3339NanoFixed(last)} a second ago\n`);
+    const sinceTime = formatRfc3339Nano(((now - 40n * min) / 1_000_000_000n) * 1_000_000_000n);
+    expect((await kubectl(['logs', 'web', `--since-time=${sinceTime}`])).stdout).toBe('half an hour ago\na second ago\n');
+    expect((await kubectl(['logs', 'web', '--tail=1', '--since=5m'])).stdout).toBe('a second ago\n');
+    expect((await kubectl(['logs', 'web', '--since=1s'])).stdout).toBe('');
   });
 
   it('podvisor verbs through kubectl create --raw', async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Pod } from '../../src/api/types.js';
-import { rfc3339Nano, tailOffset } from '../../src/server/logs.js';
+import { tailOffset } from '../../src/server/log-stream.js';
 import { applyJsonPatch as applyBounded } from '../../src/server/json-patch.js';
 import { jsonMergePatch, PatchError, strategicMergePatch, type Json } from '../../src/server/patch.js';
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, SelectorError } from '../../src/server/selectors.js';
@@ -164,12 +164,6 @@ describe('table cells and formats', () => {
       },
     };
     expect(podCells(pod, now)).toEqual(['p', '0/2', 'Init:0/1', '3 (12s ago)', '3m2s', '10.0.0.1', 'podvisor', '<none>', '0/1']);
-  });
-
-  it('formats RFC3339Nano like Go', () => {
-    expect(rfc3339Nano(1_700_000_000_123_456_789n)).toBe('2023-11-14T22:13:20.123456789Z');
-    expect(rfc3339Nano(1_700_000_000_120_000_000n)).toBe('2023-11-14T22:13:20.12Z');
-    expect(rfc3339Nano(1_700_000_000_000_000_000n)).toBe('2023-11-14T22:13:20Z');
   });
 
   it('finds the start of the last lines', async () => {
