@@ -121,6 +121,8 @@ interface Instance {
   alive: boolean;
   /** When the main process's exit was seen (set by finish). */
   finishedAt?: number;
+  /** When the start was reported (finishedAt is never earlier). */
+  startedAt?: number;
   exited: Promise<ExitInfo>;
 }
 
@@ -399,6 +401,7 @@ export class HostRuntime implements ContainerRuntime {
     // A command that exits at once may have its exit seen before its set-up line: keep
     // startedAt <= finishedAt.
     const startedAt = Math.min(Date.now(), inst.finishedAt ?? Infinity);
+    inst.startedAt = startedAt;
     await this.record(inst, startedAt, launched);
     this.logs.rotate(podUid, name, logFile);
     this.log('container process started', { podUid, container: name, containerID: ID_PREFIX + id, pid: inst.pid, cgroup: cgroupDir ?? null, monitor: this.monitor.kind });
@@ -538,6 +541,7 @@ export class HostRuntime implements ContainerRuntime {
     const inst: Instance = {
       id, podUid, name: rec.container, pid: rec.monitor.pid, env: rec.details.env, workingDir: rec.details.workingDir,
       mountNamespace: rec.details.mountNamespace, logFile: rec.logFile, bundle, alive: true, exited: undefined as unknown as Promise<ExitInfo>,
+      startedAt: rec.startedAt,
     };
     if (rec.details.cgroupDir !== undefined) {
       inst.cgroupDir = rec.details.cgroupDir;
@@ -602,7 +606,8 @@ export class HostRuntime implements ContainerRuntime {
    * empty), remove the cgroup, and only then report the exit. Never rejects.
    */
   private async finish(inst: Instance, e: MonitorExit): Promise<ExitInfo> {
-    const finishedAt = e.finishedAt;
+    // An exit file's time has the file system's granularity (a few ms): never before the start.
+    const finishedAt = Math.max(e.finishedAt, inst.startedAt ?? -Infinity);
     inst.finishedAt = finishedAt;
     inst.alive = false;
     const info: ExitInfo = { exitCode: e.exitCode, oomKilled: false, finishedAt };

@@ -10,7 +10,7 @@
  * conmon drives an OCI runtime: it runs `<runtime> create --bundle B --pid-file P ID` and
  * becomes the subreaper of what that leaves behind. For the `host` and `sandbox` runtimes the
  * "OCI runtime" is a small POSIX shell stand-in written by podvisor ({@link SHIM_SCRIPT}): it
- * starts the bundle's start script (the runtime's wrapper command, in its own session) in the
+ * runs the bundle's start script (sourced in a background subshell: one exec less) (the runtime's wrapper command, in its own session) in the
  * background, writes its PID and returns; the wrapper is then conmon's child. With the `oci`
  * runtime the same monitor runs crun or runc instead.
  *
@@ -27,7 +27,8 @@ import { watchSetup } from './setup-channel.js';
 import type { LaunchSpec, Launched, Monitor, MonitorRecord, Reattached } from './types.js';
 
 /**
- * The OCI runtime stand-in conmon runs. `create` starts `<bundle>/start` with fd 3 appending to
+ * The OCI runtime stand-in conmon runs. `create` runs `<bundle>/start` (sourced in a
+ * subshell, which its `exec` replaces) with fd 3 appending to
  * the set-up channel and stdin from /dev/null, in the background (so it is re-parented to
  * conmon, the subreaper, when the stand-in exits), and writes its PID; every other verb has
  * nothing to do. conmon's own variables are not passed on: the container's environment is
@@ -44,7 +45,7 @@ done
 [ "$verb" = create ] || exit 0
 [ -x "$b/start" ] || { echo "podvisor: no start script in $b" >&2; exit 1; }
 unset _OCI_SYNCPIPE _OCI_STARTPIPE _OCI_ATTACHPIPE
-"$b/start" 3>>"$b/setup" </dev/null &
+( . "$b/start" ) 3>>"$b/setup" </dev/null &
 echo $! > "$p"
 `;
 
