@@ -35,13 +35,13 @@ import {
   type MountSpec, type Sandbox, type SandboxSpec,
 } from './types.js';
 import {
-  runExec, setupMessage, type SetupFailure, within, removeCgroupDir, findExecutable, shq, mountScript, isSafeSegment, safeSegment, errText,
-  watchChild, tryKill, parseSetup, finalScript, run, procStartTime,
+  DEFAULT_PATH, SH, runExec, within, removeCgroupDir, findExecutable, shq, mountScript, isSafeSegment, safeSegment, errText, watchChild, tryKill, parseSetup,
+  finalScript, run, procStartTime, sweepCgroup, mountSourceKinds, containerEnv, startErrorOf, bareId as stripPrefix,
 } from './proc-util.js';
 import { InstanceLogs } from './logs.js';
 import { DirectMonitor } from './monitor/direct.js';
 import { createMonitor, type MonitorChoice } from './monitor/index.js';
-import { readInstanceRecord, writeInstanceRecord, RECORD_FORMAT, type InstanceRecord } from './monitor/instance-record.js';
+import { monitorRecordOf, reattachInstance, writeInstanceRecord, RECORD_FORMAT, type InstanceRecord } from './monitor/instance-record.js';
 import type { Launched, Monitor, MonitorExit } from './monitor/types.js';
 
 /** Structured log sink: a constant message plus fields (`podUid`, `container`, …). */
@@ -94,10 +94,7 @@ export const NO_CAPABILITIES: Readonly<HostCapabilities> = Object.freeze({
   notes: Object.freeze(['capabilities were not probed (use HostRuntime.create)']) as string[],
 });
 
-const SH = '/bin/sh';
 const ID_PREFIX = 'host://';
-/** Used when neither the container spec nor podvisor's environment has a PATH. */
-const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Upper bound for sweeping a container's cgroup until empty. */
 const SWEEP_DEADLINE_MS = 5_000;
 /** Upper bound for `killAll`/`close` waiting for an instance's exit to be processed. */
@@ -318,14 +315,7 @@ export class HostRuntime implements ContainerRuntime {
     if (spec.argv.length === 0) throw new StartError('CreateContainerConfigError', `container "${name}" has no command`);
     const problems = this.checkMounts(spec.mounts);
     if (problems.length > 0) throw new StartError('CreateContainerError', problems.join('; '));
-    const hostIsFile: boolean[] = [];
-    for (const m of spec.mounts) {
-      try {
-        hostIsFile.push(!(await fsp.stat(m.hostPath)).isDirectory());
-      } catch (err) {
-        throw new StartError('CreateContainerError', `failed to create container "${name}": volume "${m.volume}": host path ${m.hostPath} is not accessible: ${errText(err)}`);
-      }
-    }
+    const hostIsFile = await mountSourceKinds(name, spec.mounts);
 
     const id = randomBytes(16).toString('hex');
     const env = containerEnv(spec.env);
@@ -367,7 +357,7 @@ export class HostRuntime implements ContainerRuntime {
       const early = precheck(spec.argv[0] ?? '', env['PATH'] ?? '', workingDir);
       if (early !== undefined) {
         await this.discardFailedStart(podUid, name, logFile, cgroupDir, bundle);
-        throw this.startError({ code: early, details: '' }, spec, workingDir);
+        throw startErrorOf({ code: early, details: '' }, spec, workingDir);
       }
     }
     const argv = [...prefix, SH, '-c', script + finalScript(workingDir, env, true, mountNamespace, ''), 'sh', ...spec.argv];
@@ -396,7 +386,7 @@ export class HostRuntime implements ContainerRuntime {
       await inst.exited;
       this.instances.delete(id);
       await this.discardFailedStart(podUid, name, logFile, undefined, bundle);
-      throw this.startError(failure ?? { code: 'wrapper', details: setup.text.trim().split('\n').join('; ') || 'the wrapper exited before the command started' }, spec, workingDir);
+      throw startErrorOf(failure ?? { code: 'wrapper', details: setup.text.trim().split('\n').join('; ') || 'the wrapper exited before the command started' }, spec, workingDir);
     }
     // A command that exits at once may have its exit seen before its set-up line: keep
     // startedAt <= finishedAt.
@@ -413,16 +403,9 @@ export class HostRuntime implements ContainerRuntime {
     if (!this.monitor.outlivesPodvisor) return;
     const rec: InstanceRecord<HostDetails> = {
       format: RECORD_FORMAT, runtime: this.name, id: inst.id, podUid: inst.podUid, container: inst.name, startedAt, logFile: inst.logFile,
-      monitor: { monitor: this.monitor.kind, pid: inst.pid },
+      monitor: monitorRecordOf(this.monitor, launched),
       details: { env: inst.env, workingDir: inst.workingDir, mountNamespace: inst.mountNamespace },
     };
-    const pidStart = procStartTime(inst.pid);
-    if (pidStart !== undefined) rec.monitor.pidStartTime = pidStart;
-    if (launched.monitorPid !== undefined) {
-      rec.monitor.monitorPid = launched.monitorPid;
-      const t = procStartTime(launched.monitorPid);
-      if (t !== undefined) rec.monitor.monitorStartTime = t;
-    }
     if (inst.cgroupDir !== undefined) rec.details.cgroupDir = inst.cgroupDir;
     try {
       await writeInstanceRecord(inst.bundle, rec);
@@ -523,12 +506,12 @@ export class HostRuntime implements ContainerRuntime {
     const known = this.instances.get(id);
     if (known) return known.alive ? { state: 'running', handle: this.handleOf(known, Date.now()) } : { state: 'unknown' };
     const bundle = this.bundleDir(podUid, id);
-    const rec = readInstanceRecord<HostDetails>(bundle, this.name, checkHostDetails);
-    if ('error' in rec) {
-      this.log('cannot re-adopt container', { podUid, containerID: ID_PREFIX + id, reason: rec.error });
+    const attached = await reattachInstance<HostDetails>(this.monitor, id, bundle, this.name, checkHostDetails);
+    if ('error' in attached) {
+      this.log('cannot re-adopt container', { podUid, containerID: ID_PREFIX + id, reason: attached.error });
       return { state: 'unknown' };
     }
-    const found = await this.monitor.reattach(id, bundle, rec.monitor);
+    const { record: rec, found } = attached;
     if (found.state === 'unknown') {
       this.log('cannot re-adopt container', { podUid, container: rec.container, containerID: ID_PREFIX + id, reason: found.why });
       // Unsupervised, it must not run on beside its replacement (with cgroups reapOrphans finds it too).
@@ -657,24 +640,8 @@ export class HostRuntime implements ContainerRuntime {
     return n;
   }
 
-  private async sweepCgroup(dir: string, deadline: number): Promise<boolean> {
-    if (this.capabilities.cgroup?.version === 2) {
-      await fsp.writeFile(path.join(dir, 'cgroup.kill'), '1').catch(() => {}); // kernel >= 5.14
-    }
-    for (let round = 0; ; round++) {
-      let text: string;
-      try {
-        text = await fsp.readFile(path.join(dir, 'cgroup.procs'), 'utf8');
-      } catch (err) {
-        return (err as NodeJS.ErrnoException).code === 'ENOENT';
-      }
-      // cgroupfs files report size 0, so the content is the only emptiness test.
-      const pids = text.split('\n').filter((l) => l !== '').map(Number);
-      if (pids.length === 0) return true;
-      for (const p of pids) if (p > 0) tryKill(p, 'SIGKILL');
-      if (Date.now() >= deadline) return false;
-      await delay(Math.min(2 + round * 2, 20)); // processes being killed leave the list shortly
-    }
+  private sweepCgroup(dir: string, deadline: number): Promise<boolean> {
+    return sweepCgroup(dir, this.capabilities.cgroup?.version ?? 1, deadline);
   }
 
   private async makeCgroup(podUid: string, id: string, container: string): Promise<string | undefined> {
@@ -717,18 +684,6 @@ export class HostRuntime implements ContainerRuntime {
   /** `<dataDir>/pods/<podUid>/containers/<id>`: an instance's state directory. */
   private bundleDir(podUid: string, id: string): string {
     return path.join(this.podDir(podUid), 'containers', id);
-  }
-
-  private startError(f: SetupFailure, spec: ContainerStartSpec, workingDir: string): StartError {
-    const cmd = spec.argv[0] ?? '';
-    if (f.code === 'mount') {
-      const m = spec.mounts[f.index ?? -1];
-      const what = m ? `volume "${m.volume}" at ${m.mountPath}` : 'a volume';
-      return new StartError('CreateContainerError', `failed to create container "${spec.name}": cannot mount ${what}: ${f.details || 'mount failed'}`);
-    }
-    const msg = setupMessage(f, cmd, workingDir);
-    const verb = msg.reason === 'CreateContainerError' ? 'create' : 'start';
-    return new StartError(msg.reason, `failed to ${verb} container "${spec.name}": ${msg.text}`);
   }
 
 }
@@ -821,14 +776,8 @@ const resolvedCommands = new Map<string, string>();
 
 // ---- small helpers -------------------------------------------------------------------------
 
-function containerEnv(env: Record<string, string>): Record<string, string> {
-  const out = { ...env };
-  if (out.PATH === undefined) out.PATH = process.env.PATH ?? DEFAULT_PATH;
-  return out;
-}
-
 function bareId(id: string): string {
-  return id.startsWith(ID_PREFIX) ? id.slice(ID_PREFIX.length) : id;
+  return stripPrefix(ID_PREFIX, id);
 }
 
 /** The host runtime's part of a launch record. */

@@ -11,7 +11,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { MountSpec } from './types.js';
+import { StartError, type ContainerStartSpec, type MountSpec } from './types.js';
 
 /** The shell every wrapper runs in. */
 export const SH = '/bin/sh';
@@ -124,6 +124,29 @@ export async function removeCgroupDir(dir: string, deadline: number): Promise<vo
   }
 }
 
+/**
+ * SIGKILLs everything listed in a cgroup (`cgroup.procs`) until it is empty; false at the
+ * deadline. On cgroup v2 `cgroup.kill` (kernel >= 5.14) kills the whole leaf at once first.
+ * A missing directory counts as empty.
+ */
+export async function sweepCgroup(dir: string, version: 1 | 2, deadline: number): Promise<boolean> {
+  if (version === 2) await fsp.writeFile(path.join(dir, 'cgroup.kill'), '1').catch(() => {});
+  for (let round = 0; ; round++) {
+    let text: string;
+    try {
+      text = await fsp.readFile(path.join(dir, 'cgroup.procs'), 'utf8');
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ENOENT';
+    }
+    // cgroupfs files report size 0, so the content is the only emptiness test.
+    const pids = text.split('\n').filter((l) => l !== '').map(Number);
+    if (pids.length === 0) return true;
+    for (const p of pids) tryKill(p, 'SIGKILL');
+    if (Date.now() >= deadline) return false;
+    await delay(Math.min(2 + round * 2, 20)); // processes being killed leave the list shortly
+  }
+}
+
 export function tryKill(pid: number, signal: NodeJS.Signals): void {
   if (!(pid > 0) && !(pid < -1)) return; // never 0, -1 or NaN: those mean "everything"
   try {
@@ -220,6 +243,51 @@ export function finalScript(workingDir: string, env: Record<string, string>, rep
 ) || { if [ $? -eq 2 ]; then echo 'E noexec' >&3; else echo 'E notfound' >&3; fi; exit 127; }
 ${restore}
 ${execLine}`;
+}
+
+/**
+ * Whether each volume's host path is a file (bound over a file, not a directory), for
+ * {@link mountScript}; a `CreateContainerError` naming the volume when one is not accessible.
+ */
+export async function mountSourceKinds(container: string, mounts: readonly MountSpec[]): Promise<boolean[]> {
+  const hostIsFile: boolean[] = [];
+  for (const m of mounts) {
+    try {
+      hostIsFile.push(!(await fsp.stat(m.hostPath)).isDirectory());
+    } catch (err) {
+      throw new StartError('CreateContainerError', `failed to create container "${container}": volume "${m.volume}": host path ${m.hostPath} is not accessible: ${errText(err)}`);
+    }
+  }
+  return hostIsFile;
+}
+
+/** A container's environment: exactly the spec's, plus podvisor's PATH when it has none. */
+export function containerEnv(env: Record<string, string>): Record<string, string> {
+  const out = { ...env };
+  if (out.PATH === undefined) out.PATH = process.env.PATH ?? DEFAULT_PATH;
+  return out;
+}
+
+/**
+ * The {@link StartError} of a set-up failure a wrapper reported: a failed volume mount names the
+ * volume (`CreateContainerError`), `sandbox` (the wrapper could not enter the pod sandbox) is a
+ * `RunContainerError`, the rest as {@link setupMessage} says.
+ */
+export function startErrorOf(f: SetupFailure, spec: ContainerStartSpec, workingDir: string): StartError {
+  if (f.code === 'mount') {
+    const m = spec.mounts[f.index ?? -1];
+    const what = m ? `volume "${m.volume}" at ${m.mountPath}` : 'a volume';
+    return new StartError('CreateContainerError', `failed to create container "${spec.name}": cannot mount ${what}: ${f.details || 'mount failed'}`);
+  }
+  if (f.code === 'sandbox') return new StartError('RunContainerError', `failed to start container "${spec.name}" in the pod sandbox: ${f.details}`);
+  const msg = setupMessage(f, spec.argv[0] ?? '', workingDir);
+  const verb = msg.reason === 'CreateContainerError' ? 'create' : 'start';
+  return new StartError(msg.reason, `failed to ${verb} container "${spec.name}": ${msg.text}`);
+}
+
+/** A container ID without its `<runtime>://` prefix. */
+export function bareId(prefix: string, id: string): string {
+  return id.startsWith(prefix) ? id.slice(prefix.length) : id;
 }
 
 export function parseSetup(text: string): SetupFailure | undefined {

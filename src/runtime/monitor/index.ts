@@ -22,4 +22,6 @@ export async function createMonitor(dataDir: string, choice: MonitorChoice = 'au
 }
 
 export type { Monitor, LaunchSpec, Launched, MonitorExit, MonitorRecord, Reattached } from './types.js';
-export { readInstanceRecord, writeInstanceRecord, RECORD_FORMAT, type InstanceRecord } from './instance-record.js';
+export {
+  readInstanceRecord, writeInstanceRecord, monitorRecordOf, reattachInstance, RECORD_FORMAT, type InstanceRecord,
+} from './instance-record.js';

@@ -13,7 +13,8 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import type { MonitorRecord } from './types.js';
+import { procStartTime } from '../proc-util.js';
+import type { Launched, Monitor, MonitorRecord, Reattached } from './types.js';
 
 /** The record layout this build writes. */
 export const RECORD_FORMAT = 1;
@@ -76,4 +77,34 @@ export function readInstanceRecord<T>(bundle: string, runtime: string, check: (d
   const bad = check(r.details);
   if (bad !== undefined) return { error: `its launch record is incomplete: ${bad}` };
   return r as InstanceRecord<T>;
+}
+
+/**
+ * The monitor part of a launch record: the wrapper's PID (what the monitor waits for) and the
+ * monitor's own, each with its start time so that a later process tells them from reused PIDs.
+ */
+export function monitorRecordOf(monitor: Monitor, launched: Launched): MonitorRecord {
+  const rec: MonitorRecord = { monitor: monitor.kind, pid: launched.pid };
+  const pidStart = procStartTime(launched.pid);
+  if (pidStart !== undefined) rec.pidStartTime = pidStart;
+  if (launched.monitorPid !== undefined) {
+    rec.monitorPid = launched.monitorPid;
+    const t = procStartTime(launched.monitorPid);
+    if (t !== undefined) rec.monitorStartTime = t;
+  }
+  return rec;
+}
+
+/**
+ * Re-attaching to an instance an earlier process launched: reads its record from `bundle` and
+ * asks the monitor what became of it. `{ error }` when the record cannot be used (the instance
+ * is then `unknown`).
+ */
+export async function reattachInstance<T>(
+  monitor: Monitor, id: string, bundle: string, runtime: string, check: (details: unknown) => string | undefined,
+): Promise<{ record: InstanceRecord<T>; found: Reattached } | { error: string }> {
+  const record = readInstanceRecord<T>(bundle, runtime, check);
+  if ('error' in record) return record;
+  if (record.id !== id) return { error: `its launch record names another instance (${record.id})` };
+  return { record, found: await monitor.reattach(id, bundle, record.monitor) };
 }
