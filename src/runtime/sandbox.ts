@@ -40,22 +40,28 @@
  * namespace PIDs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import {
   StartError, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult, type ExitInfo,
   type MountSpec, type Sandbox, type SandboxSpec,
 } from './types.js';
 import {
-  DEFAULT_PATH, SH, childrenOf, destroyStreams, errText, exitCodeOf, findExecutable, finalScript, isSafeSegment,
-  mountScript, parseSetup, procStartTime, readSetup, removeCgroupDir, run, runExec, safeSegment, setupMessage,
+  DEFAULT_PATH, SH, childrenOf, destroyStreams, errText, exitCodeOf, finalScript, isSafeSegment,
+  mountScript, parseSetup, readSetup, removeCgroupDir, runExec, safeSegment, setupMessage,
   shq, tryKill, watchChild, within, type ChildExit, type SetupFailure,
 } from './proc-util.js';
 import { InstanceLogs } from './logs.js';
+import { PAUSE_LEAF, SandboxCgroups, probeCgroups } from './sandbox/cgroups.js';
+import { holderHealthy, podEtcFiles, startHolder, stopPause } from './sandbox/holder.js';
+import { PodNetwork, parseSubnet } from './sandbox/network.js';
+import { netnsName, readState, removeState, sandboxOf, writeState, type PidMode, type SandboxState } from './sandbox/state.js';
+import { probeTools, sandboxAvailability, type Tools } from './sandbox/tools.js';
+
+export { sandboxAvailability } from './sandbox/tools.js';
 
 /** Structured log sink: a constant message plus fields (`podUid`, `container`, …). */
 export type SandboxRuntimeLogger = (msg: string, fields?: object) => void;
@@ -83,30 +89,6 @@ export interface SandboxRuntimeOptions {
   init?: 'catatonit' | 'tini';
 }
 
-/** `container` = own PID namespace (Kubernetes' default), `pod` = shareProcessNamespace. */
-type PidMode = 'container' | 'pod';
-
-/** What podvisor records about a sandbox in `<podDir>/sandbox.json` (to re-attach after a crash). */
-interface SandboxState {
-  version: 1;
-  podUid: string;
-  podName: string;
-  namespace: string;
-  netns: string;
-  pidMode: PidMode;
-  /** Own PID namespace per container: an init is PID 1, the command PID 2 (absent = true). */
-  containerInit?: boolean;
-  ip?: string;
-  hostVeth?: string;
-  /** The process podvisor spawned for the holder (`unshare` parent with a pod PID namespace). */
-  holderPid?: number;
-  /** catatonit: the process whose namespaces containers join. */
-  pausePid?: number;
-  /** `/proc/<pause>/stat` start time, to tell the pause process from a reused PID. */
-  pauseStart?: string;
-  emptyDirs: string[];
-}
-
 interface Instance {
   id: string;
   podUid: string;
@@ -132,130 +114,10 @@ interface Instance {
   exited: Promise<ExitInfo>;
 }
 
-/** The cgroup hierarchies the runtime uses. */
-interface CgroupLayout {
-  version: 1 | 2;
-  /** `podvisor-sandbox` directory per hierarchy, by controller (v2: one entry, `unified`). */
-  bases: { ctrl: 'memory' | 'pids' | 'cpu' | 'unified'; dir: string }[];
-}
-
-interface Tools {
-  ip: string;
-  nsenter: string;
-  unshare: string;
-  mount: string;
-  mkdir: string;
-  busybox: string;
-  pause: { kind: 'catatonit' | 'tini'; path: string };
-  cniDir: string;
-}
-
 const ID_PREFIX = 'sandbox://';
-const CGROUP_NAME = 'podvisor-sandbox';
-const PAUSE_LEAF = 'pause';
-const NETNS_DIR = '/var/run/netns';
-const CNI_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
-/** Comment of the iptables rule that lets pods of one bridge reach each other (see allowPodToPod). */
-const POD_TO_POD_COMMENT = 'podvisor: pod-to-pod traffic on the pod bridge';
-/** host-local's store (its default): `<LEASE_DIR>/podvisor-<bridge>/<ip>` holds the netns name. */
-const LEASE_DIR = '/var/lib/cni/networks';
 const SWEEP_DEADLINE_MS = 5_000;
 const KILL_WAIT_MS = 10_000;
-const HOLDER_START_MS = 5_000;
 const DIR_MODE = 0o755;
-
-// ---- availability --------------------------------------------------------------------------
-
-function toolPath(): string {
-  return `${process.env.PATH ?? ''}:${DEFAULT_PATH}`;
-}
-
-function probeTools(prefer?: 'catatonit' | 'tini'): { tools?: Tools; problems: string[] } {
-  const p = toolPath();
-  const problems: string[] = [];
-  const need = (name: string, fix: string): string => {
-    const found = findExecutable(name, p);
-    if (found === undefined) problems.push(`the sandbox runtime needs ${name}: ${fix}`);
-    return found ?? '';
-  };
-  const ip = need('ip', 'apt-get install iproute2');
-  const nsenter = need('nsenter', 'apt-get install util-linux');
-  const unshare = need('unshare', 'apt-get install util-linux');
-  const mount = need('mount', 'apt-get install mount');
-  const mkdir = need('mkdir', 'apt-get install coreutils');
-  const busybox = need('busybox', 'apt-get install busybox-static');
-  const catatonit = prefer === 'tini' ? undefined : findExecutable('catatonit', p);
-  const tini = catatonit === undefined && prefer !== 'catatonit' ? findExecutable('tini', p) : undefined;
-  if (catatonit === undefined && tini === undefined) {
-    problems.push(prefer === undefined
-      ? 'the sandbox runtime needs catatonit (or tini) as the pod\'s pause process and container init: apt-get install catatonit'
-      : `the sandbox runtime was told to use ${prefer}, which is not installed: apt-get install ${prefer}`);
-  }
-  const cniDir = CNI_DIRS.find((d) => ['bridge', 'host-local', 'loopback'].every((x) => fs.existsSync(path.join(d, x))));
-  if (cniDir === undefined) problems.push(`the sandbox runtime needs the CNI plugins (bridge, host-local, loopback in ${CNI_DIRS.join(' or ')}): apt-get install containernetworking-plugins`);
-  if (problems.length > 0) return { problems };
-  const pause = catatonit !== undefined ? { kind: 'catatonit' as const, path: catatonit } : { kind: 'tini' as const, path: tini ?? '' };
-  return { tools: { ip, nsenter, unshare, mount, mkdir, busybox, pause, cniDir: cniDir ?? '' }, problems };
-}
-
-function probeCgroups(): { layout?: CgroupLayout; problem?: string } {
-  if (fs.existsSync('/sys/fs/cgroup/cgroup.controllers')) {
-    const ctrls = fs.readFileSync('/sys/fs/cgroup/cgroup.controllers', 'utf8').split(/\s+/);
-    const missing = ['memory', 'pids'].filter((c) => !ctrls.includes(c));
-    if (missing.length > 0) return { problem: `the sandbox runtime needs the cgroup v2 controllers ${missing.join(', ')} at /sys/fs/cgroup (enable them in the kernel/boot configuration)` };
-    return { layout: { version: 2, bases: [{ ctrl: 'unified', dir: path.join('/sys/fs/cgroup', CGROUP_NAME) }] } };
-  }
-  const bases: CgroupLayout['bases'] = [];
-  for (const ctrl of ['memory', 'pids', 'cpu'] as const) {
-    const root = `/sys/fs/cgroup/${ctrl}`;
-    if (fs.existsSync(path.join(root, 'cgroup.procs'))) bases.push({ ctrl, dir: path.join(root, CGROUP_NAME) });
-    else if (ctrl !== 'cpu') return { problem: `the sandbox runtime needs the cgroup v1 ${ctrl} controller mounted at ${root} (or a cgroup v2 host with memory and pids at /sys/fs/cgroup)` };
-  }
-  return { layout: { version: 1, bases } };
-}
-
-/**
- * Whether the sandbox runtime can run here: undefined when it can, else one message naming
- * every problem and its fix (root, Linux tools, CNI plugins, cgroups). Cheap (file checks only);
- * used by {@link SandboxRuntime.create}, the CLI and the tests' skip decision.
- */
-export async function sandboxAvailability(): Promise<string | undefined> {
-  await Promise.resolve();
-  if (process.platform !== 'linux') return 'the sandbox runtime needs Linux (network, PID and mount namespaces, cgroups); use --runtime host';
-  const problems: string[] = [];
-  if (process.getuid?.() !== 0) problems.push('the sandbox runtime needs root (it creates network namespaces, cgroups and mounts): run podvisor as root, or use --runtime host');
-  problems.push(...probeTools().problems);
-  const cg = probeCgroups();
-  if (cg.problem !== undefined) problems.push(cg.problem);
-  return problems.length > 0 ? problems.join('; ') : undefined;
-}
-
-// ---- subnet --------------------------------------------------------------------------------
-
-interface Subnet { cidr: string; gateway: string; prefix: number }
-
-function parseSubnet(s: string): Subnet {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(s);
-  const octets = m ? m.slice(1, 5).map(Number) : [];
-  const prefix = Number(m?.[5]);
-  if (!m || octets.some((o) => o > 255) || prefix < 8 || prefix > 30) throw new Error(`invalid sandbox subnet ${JSON.stringify(s)}: expected an IPv4 CIDR like 10.88.0.0/24 (prefix 8–30)`);
-  const addr = octets.reduce((a, o) => a * 256 + o, 0);
-  const size = 2 ** (32 - prefix);
-  const network = addr - (addr % size);
-  const str = (n: number): string => [24, 16, 8, 0].map((sh) => Math.floor(n / 2 ** sh) % 256).join('.');
-  return { cidr: `${str(network)}/${prefix}`, gateway: str(network + 1), prefix };
-}
-
-/** The network namespace (and CNI container ID) of a pod: stable for a pod UID. */
-function netnsName(podUid: string): string {
-  return `pv-${createHash('sha256').update(podUid).digest('hex').slice(0, 12)}`;
-}
-
-/** Kubernetes truncates hostnames to 63 characters. */
-function hostnameOf(podName: string, fallback: string): string {
-  const h = podName.slice(0, 63).replace(/[-.]+$/, '');
-  return /^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(h) ? h : fallback;
-}
 
 /**
  * {@link ContainerRuntime} with Kubernetes-like pod sandboxes (see the module comment). Create
@@ -270,9 +132,8 @@ export class SandboxRuntime implements ContainerRuntime {
   private readonly dataDir: string;
   private readonly log: SandboxRuntimeLogger;
   private readonly tools: Tools;
-  private readonly cgroups: CgroupLayout;
-  private readonly subnet: Subnet;
-  private readonly bridge: string;
+  private readonly cgroups: SandboxCgroups;
+  private readonly network: PodNetwork;
   private readonly pidsLimit: number;
   private readonly containerInit: boolean;
   private readonly instances = new Map<string, Instance>();
@@ -281,18 +142,15 @@ export class SandboxRuntime implements ContainerRuntime {
   private readonly logs: InstanceLogs;
   /** Per-pod serialization of sandbox create/release. */
   private readonly locks = new Map<string, Promise<unknown>>();
-  private bridgeChecked = false;
   private closed = false;
 
-  private constructor(opts: SandboxRuntimeOptions, tools: Tools, cgroups: CgroupLayout) {
+  private constructor(opts: SandboxRuntimeOptions, tools: Tools, cgroups: SandboxCgroups) {
     this.dataDir = path.resolve(opts.dataDir);
     this.logs = new InstanceLogs(this.dataDir, DIR_MODE);
     this.log = opts.logger ?? (() => {});
     this.tools = tools;
     this.cgroups = cgroups;
-    this.subnet = parseSubnet(opts.subnet ?? '10.88.0.0/24');
-    this.bridge = opts.bridge ?? 'pv-br0';
-    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(this.bridge)) throw new Error(`invalid bridge name ${JSON.stringify(this.bridge)}: 1–15 characters of letters, digits, _ . -`);
+    this.network = new PodNetwork(tools, parseSubnet(opts.subnet ?? '10.88.0.0/24'), opts.bridge ?? 'pv-br0', this.log);
     this.pidsLimit = opts.pidsLimit ?? 4096;
     this.containerInit = opts.containerInit !== false;
   }
@@ -308,7 +166,7 @@ export class SandboxRuntime implements ContainerRuntime {
     const { tools, problems } = probeTools(opts.init);
     const { layout } = probeCgroups();
     if (!tools || !layout) throw new Error(problems.join('; ') || 'the sandbox runtime is unavailable');
-    const rt = new SandboxRuntime(opts, tools, layout);
+    const rt = new SandboxRuntime(opts, tools, new SandboxCgroups(layout));
     await fsp.mkdir(rt.dataDir, { recursive: true, mode: DIR_MODE });
     return rt;
   }
@@ -336,15 +194,15 @@ export class SandboxRuntime implements ContainerRuntime {
         await fsp.mkdir(p, { recursive: true, mode: DIR_MODE });
       }
       const pidMode: PidMode = spec.shareProcessNamespace === true ? 'pod' : 'container';
-      const existing = this.sandboxes.get(podUid) ?? await this.readState(podUid);
+      const existing = this.sandboxes.get(podUid) ?? await readState(this.podDir(podUid), podUid);
       if (existing) {
-        if (existing.pidMode === pidMode && this.healthy(existing)) {
+        if (existing.pidMode === pidMode && holderHealthy(existing)) {
           existing.emptyDirs = [...new Set([...existing.emptyDirs, ...spec.emptyDirs])];
           existing.containerInit = spec.containerInit ?? this.containerInit;
           this.sandboxes.set(podUid, existing);
-          await this.writeState(existing);
+          await writeState(this.podDir(podUid), existing);
           this.log('re-attached existing pod sandbox', { podUid, netns: existing.netns, ip: existing.ip ?? null });
-          return this.sandboxOf(existing);
+          return sandboxOf(existing, dir);
         }
         this.log('tearing down a broken or outdated pod sandbox', { podUid, netns: existing.netns });
         await this.teardown(podUid, existing);
@@ -355,7 +213,7 @@ export class SandboxRuntime implements ContainerRuntime {
         containerInit: spec.containerInit ?? this.containerInit,
       };
       this.sandboxes.set(podUid, state);
-      await this.writeState(state); // intent first: a crash from here on leaves something reapAllSandboxes finds
+      await writeState(this.podDir(podUid), state); // intent first: a crash from here on leaves something reapAllSandboxes finds
       try {
         await this.build(state, spec.pidsLimit ?? this.pidsLimit);
       } catch (err) {
@@ -363,9 +221,9 @@ export class SandboxRuntime implements ContainerRuntime {
         this.sandboxes.delete(podUid);
         throw new Error(`cannot create the sandbox of pod ${spec.namespace}/${spec.podName}: ${errText(err)}`, { cause: err });
       }
-      await this.writeState(state);
+      await writeState(this.podDir(podUid), state);
       this.log('pod sandbox created', { podUid, netns: state.netns, ip: state.ip ?? null, pidMode, ms: Date.now() - t0 });
-      return this.sandboxOf(state);
+      return sandboxOf(state, dir);
     });
   }
 
@@ -384,7 +242,7 @@ export class SandboxRuntime implements ContainerRuntime {
         return this.killAll(i.id);
       }));
       for (const i of stragglers) this.instances.delete(i.id);
-      const state = this.sandboxes.get(podUid) ?? await this.readState(podUid);
+      const state = this.sandboxes.get(podUid) ?? await readState(this.podDir(podUid), podUid);
       await this.teardown(podUid, state);
       this.sandboxes.delete(podUid);
       if (opts.deleteData) {
@@ -407,7 +265,7 @@ export class SandboxRuntime implements ContainerRuntime {
     const name = safeSegment(spec.name, 'container name');
     if (spec.argv.length === 0) throw new StartError('CreateContainerConfigError', `container "${name}" has no command`);
     const sb = this.sandboxes.get(podUid);
-    if (!sb || sb.pausePid === undefined || !this.healthy(sb)) {
+    if (!sb || sb.pausePid === undefined || !holderHealthy(sb)) {
       throw new StartError('RunContainerError', `failed to start container "${name}": the pod sandbox is not running`);
     }
     const hostIsFile: boolean[] = [];
@@ -424,7 +282,7 @@ export class SandboxRuntime implements ContainerRuntime {
     const workingDir = spec.workingDir ?? '/';
     let leaf: { dirs: string[]; procs: string; memory?: string };
     try {
-      leaf = await this.makeLeaf(podUid, id, spec.resources);
+      leaf = await this.cgroups.makeLeaf(podUid, id, spec.resources);
     } catch (err) {
       throw new StartError('CreateContainerError', `failed to create container "${name}": cannot create its cgroup: ${errText(err)}`);
     }
@@ -432,7 +290,7 @@ export class SandboxRuntime implements ContainerRuntime {
     try {
       log = await this.logs.open(podUid, name, spec.attempt);
     } catch (err) {
-      await this.removeLeaf(leaf.dirs);
+      await this.cgroups.removeLeaf(leaf.dirs);
       throw err;
     }
 
@@ -450,8 +308,7 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
 `;
     const dir = this.podDir(podUid);
     let inner = '';
-    const etc: [string, string][] = [[path.join(dir, 'etc-hosts'), '/etc/hosts'], [path.join(dir, 'etc-hostname'), '/etc/hostname']];
-    for (const [src, dst] of etc) {
+    for (const [src, dst] of podEtcFiles(dir)) {
       if (fs.existsSync(dst)) inner += `${shq(t.mount)} --bind -- ${shq(src)} ${dst} || { echo 'E etc' >&3; exit 126; }\n`;
     }
     if (pidMode === 'pod') inner += `${shq(t.mount)} -t proc proc /proc || { echo 'E proc' >&3; exit 126; }\n`;
@@ -523,7 +380,7 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
     const inst = this.instances.get(bareId(id));
     if (!inst?.alive) return;
     tryKill(-inst.wrapperPid, 'SIGKILL');
-    await this.sweepCgroup(inst.procsDir, Date.now() + SWEEP_DEADLINE_MS);
+    await this.cgroups.sweep(inst.procsDir, Date.now() + SWEEP_DEADLINE_MS);
     if (!(await within(inst.exited, KILL_WAIT_MS))) {
       this.log('container did not exit after SIGKILL', { podUid: inst.podUid, container: inst.name, containerID: ID_PREFIX + inst.id, pid: inst.pid });
     }
@@ -599,20 +456,13 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
    */
   async reapOrphans(podUid: string): Promise<number> {
     if (!isSafeSegment(podUid)) return 0;
-    const procsBase = this.procsBase();
-    let leaves: string[];
-    try {
-      leaves = (await fsp.readdir(path.join(procsBase, podUid), { withFileTypes: true }))
-        .filter((d) => d.isDirectory() && d.name !== PAUSE_LEAF).map((d) => d.name);
-    } catch {
-      return 0;
-    }
+    const leaves = (await this.cgroups.leaves(podUid)).filter((l) => l !== PAUSE_LEAF);
     let n = 0;
     for (const leaf of leaves) {
       if (this.instances.has(leaf)) continue;
       n++;
-      await this.sweepCgroup(path.join(procsBase, podUid, leaf), Date.now() + SWEEP_DEADLINE_MS);
-      await this.removeLeaf(this.cgroups.bases.map((b) => path.join(b.dir, podUid, leaf)));
+      await this.cgroups.sweep(this.cgroups.procsDir(podUid, leaf), Date.now() + SWEEP_DEADLINE_MS);
+      await this.cgroups.removeLeaf(this.cgroups.leafDirs(podUid, leaf));
     }
     if (n > 0) this.log('reaped leftover containers of an earlier podvisor process', { podUid, containers: n });
     return n;
@@ -636,11 +486,11 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
     }
     for (const podUid of uids) {
       await this.withLock(podUid, async () => {
-        const state = this.sandboxes.get(podUid) ?? await this.readState(podUid);
+        const state = this.sandboxes.get(podUid) ?? await readState(this.podDir(podUid), podUid);
         if (!state) return;
-        if (keepUids.has(podUid) && this.healthy(state)) {
+        if (keepUids.has(podUid) && holderHealthy(state)) {
           this.sandboxes.set(podUid, state);
-          kept.set(podUid, this.sandboxOf(state));
+          kept.set(podUid, sandboxOf(state, this.podDir(podUid)));
           return;
         }
         for (const i of [...this.instances.values()].filter((x) => x.podUid === podUid)) {
@@ -658,69 +508,9 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
   // ---- sandbox internals -------------------------------------------------------------------
 
   private async build(state: SandboxState, pidsLimit: number): Promise<void> {
-    const t = this.tools;
-    const podUid = state.podUid;
-    await this.ensureBridge();
-    const pauseDirs = await this.makePodCgroup(podUid, pidsLimit);
-    await this.must([t.ip, 'netns', 'add', state.netns], 'ip netns add');
-    await this.cni('loopback', 'ADD', state.netns, 'lo');
-    const res = await this.cni('bridge', 'ADD', state.netns, 'eth0');
-    const parsed = JSON.parse(res) as { ips?: { address?: string }[]; interfaces?: { name?: string; sandbox?: string }[] };
-    const ip = parsed.ips?.[0]?.address?.split('/')[0];
-    if (ip === undefined) throw new Error(`the CNI bridge plugin returned no IP: ${res}`);
-    state.ip = ip;
-    const veth = parsed.interfaces?.find((i) => i.sandbox === undefined && i.name !== this.bridge)?.name;
-    if (veth !== undefined) state.hostVeth = veth;
-
-    // The holder: joins the pause cgroup, enters the netns, unshares IPC/UTS (and PID).
-    const fork = state.pidMode === 'pod' ? ['--pid', '--fork', '--mount-proc'] : [];
-    const pauseCmd = t.pause.kind === 'catatonit' ? [t.pause.path, '-P'] : [t.pause.path, '-s', '--', t.busybox, 'sleep', '2147483647'];
-    const joinPause = pauseDirs.map((d) => `echo $$ > ${shq(path.join(d, 'cgroup.procs'))}`).join(' && ');
-    const holderLog = fs.openSync(path.join(this.podDir(podUid), 'sandbox.log'), 'a', 0o640);
-    let holder: ChildProcess;
-    try {
-      holder = spawn(SH, ['-c', `${joinPause} && exec "$@"`, 'sh', t.ip, 'netns', 'exec', state.netns, t.unshare, '--ipc', '--uts', ...fork, ...pauseCmd], {
-        detached: true, cwd: '/', stdio: ['ignore', holderLog, holderLog],
-      });
-    } finally {
-      fs.closeSync(holderLog);
-    }
-    holder.on('error', () => {});
-    holder.unref();
-    const holderPid = holder.pid;
-    if (holderPid === undefined) throw new Error('cannot spawn the sandbox holder process');
-    state.holderPid = holderPid;
-    const deadline = Date.now() + HOLDER_START_MS;
-    const exeName = path.basename(t.pause.path);
-    for (let round = 0; ; round++) {
-      const candidate = state.pidMode === 'pod' ? childrenOf(holderPid)[0] : holderPid;
-      if (candidate !== undefined) {
-        let exe = '';
-        try { exe = fs.readlinkSync(`/proc/${candidate}/exe`); } catch { /* not yet */ }
-        if (path.basename(exe) === exeName) {
-          state.pausePid = candidate;
-          const st = procStartTime(candidate);
-          if (st !== undefined) state.pauseStart = st;
-          break;
-        }
-      }
-      if (holder.exitCode !== null || holder.signalCode !== null || Date.now() >= deadline) {
-        const text = await fsp.readFile(path.join(this.podDir(podUid), 'sandbox.log'), 'utf8').catch(() => '');
-        throw new Error(`the holder process did not start${text.trim() ? `: ${text.trim().split('\n').slice(-3).join('; ')}` : ''}`);
-      }
-      await delay(Math.min(1 + round, 10));
-    }
-    const hostname = hostnameOf(state.podName, state.netns);
-    await this.must([t.nsenter, '-t', String(state.pausePid), '-u', '--', t.busybox, 'hostname', hostname], 'set the hostname');
-    const dir = this.podDir(podUid);
-    await fsp.writeFile(path.join(dir, 'etc-hostname'), `${hostname}\n`, { mode: 0o644 });
-    await fsp.writeFile(path.join(dir, 'etc-hosts'), [
-      '# Kubernetes-managed hosts file (podvisor sandbox runtime).',
-      '127.0.0.1\tlocalhost',
-      '::1\tlocalhost ip6-localhost ip6-loopback',
-      `${ip}\t${hostname}`,
-      '',
-    ].join('\n'), { mode: 0o644 });
+    const pauseDirs = await this.cgroups.makePod(state.podUid, pidsLimit);
+    Object.assign(state, await this.network.attach(state.netns));
+    await startHolder(this.tools, state, pauseDirs, this.podDir(state.podUid));
   }
 
   /**
@@ -732,301 +522,13 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
     const netns = state?.netns ?? netnsName(podUid);
     const deadline = Date.now() + SWEEP_DEADLINE_MS;
     // The pause process first: with a pod PID namespace it takes every process in it along.
-    // Its parent (the holder, with a pod PID namespace) reaps it: wait for that before the sweep
-    // kills the holder too, or the zombie would wait for host init, and the cgroup stay busy.
-    const pause = state?.pausePid;
-    if (pause !== undefined && state?.pauseStart !== undefined && procStartTime(pause) === state.pauseStart) {
-      tryKill(pause, 'SIGKILL');
-      for (let round = 0; round < 100 && fs.existsSync(`/proc/${pause}`); round++) await delay(Math.min(1 + round, 10));
-    }
-    const procsPod = path.join(this.procsBase(), podUid);
-    let leaves: string[] = [];
-    try {
-      leaves = (await fsp.readdir(procsPod, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
-    } catch { /* no cgroup */ }
-    await Promise.all(leaves.map((l) => this.sweepCgroup(path.join(procsPod, l), deadline)));
-    const problems: string[] = [];
-    const del = await this.cniTry('bridge', 'DEL', netns, 'eth0');
-    if (del !== undefined) problems.push(del);
-    if (fs.existsSync(path.join(NETNS_DIR, netns))) {
-      const r = await run([this.tools.ip, 'netns', 'del', netns]);
-      if (r.code !== 0 && fs.existsSync(path.join(NETNS_DIR, netns))) problems.push(`ip netns del ${netns}: ${r.stderr.trim()}`);
-    }
-    for (const b of this.cgroups.bases) {
-      const podDir = path.join(b.dir, podUid);
-      for (const l of leaves) await removeCgroupDir(path.join(podDir, l), deadline).catch((err: unknown) => problems.push(errText(err)));
-      await removeCgroupDir(podDir, deadline).catch((err: unknown) => problems.push(errText(err)));
-    }
-    await fsp.rm(path.join(this.podDir(podUid), 'sandbox.json'), { force: true });
+    await stopPause(state);
+    const leaves = await this.cgroups.leaves(podUid);
+    await Promise.all(leaves.map((l) => this.cgroups.sweep(this.cgroups.procsDir(podUid, l), deadline)));
+    const problems = await this.network.detach(netns);
+    problems.push(...await this.cgroups.removePod(podUid, leaves, deadline));
+    await removeState(this.podDir(podUid));
     if (problems.length > 0) this.log('sandbox teardown incomplete', { podUid, netns, problems });
-  }
-
-  /** Whether the recorded netns and pause process still exist and belong together. */
-  private healthy(state: SandboxState): boolean {
-    if (state.pausePid === undefined || state.pauseStart === undefined || state.ip === undefined) return false;
-    if (procStartTime(state.pausePid) !== state.pauseStart) return false;
-    try {
-      const nsIno = fs.statSync(path.join(NETNS_DIR, state.netns)).ino;
-      const link = fs.readlinkSync(`/proc/${state.pausePid}/ns/net`);
-      return link === `net:[${nsIno}]`;
-    } catch {
-      return false;
-    }
-  }
-
-  private sandboxOf(state: SandboxState): Sandbox {
-    const dir = this.podDir(state.podUid);
-    const emptyDirPaths: Record<string, string> = {};
-    for (const v of state.emptyDirs) emptyDirPaths[v] = path.join(dir, 'volumes', v);
-    const sb: Sandbox = { id: state.netns, podUid: state.podUid, dir, emptyDirPaths };
-    if (state.ip !== undefined) sb.ip = state.ip;
-    return sb;
-  }
-
-  private async readState(podUid: string): Promise<SandboxState | undefined> {
-    try {
-      const s = JSON.parse(await fsp.readFile(path.join(this.podDir(podUid), 'sandbox.json'), 'utf8')) as SandboxState;
-      return s.version === 1 && s.podUid === podUid ? s : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private async writeState(state: SandboxState): Promise<void> {
-    const file = path.join(this.podDir(state.podUid), 'sandbox.json');
-    await fsp.writeFile(`${file}.tmp`, JSON.stringify(state), { mode: 0o640 });
-    await fsp.rename(`${file}.tmp`, file);
-  }
-
-  /** Creates the bridge with the gateway address when missing (pods then reach the host, and the host the pods). */
-  private async ensureBridge(): Promise<void> {
-    const exists = fs.existsSync(`/sys/class/net/${this.bridge}`);
-    if (exists && this.bridgeChecked) return;
-    const ip = this.tools.ip;
-    if (!exists) {
-      const r = await run([ip, 'link', 'add', this.bridge, 'type', 'bridge']);
-      if (r.code !== 0 && !fs.existsSync(`/sys/class/net/${this.bridge}`)) throw new Error(`ip link add ${this.bridge}: ${r.stderr.trim()}`);
-    }
-    await this.must([ip, 'addr', 'replace', `${this.subnet.gateway}/${this.subnet.prefix}`, 'dev', this.bridge], 'ip addr replace');
-    await this.must([ip, 'link', 'set', this.bridge, 'up'], 'ip link set up');
-    if (!this.bridgeChecked) {
-      await this.releaseStaleLeases();
-      await this.allowPodToPod();
-    }
-    this.bridgeChecked = true;
-  }
-
-  /**
-   * With `br_netfilter` loaded and `bridge-nf-call-iptables` on, traffic between two ports of
-   * the pod bridge passes the iptables FORWARD chain, whose policy is DROP on many hosts (Docker
-   * sets it). One ACCEPT rule for traffic that enters and leaves the pod bridge keeps pod-to-pod
-   * traffic working there; nothing else is opened (the pod network has no route off the machine).
-   * Without iptables or without br_netfilter there is nothing to do. Idempotent.
-   */
-  private async allowPodToPod(): Promise<void> {
-    const callIptables = await fsp.readFile('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').catch(() => '0');
-    if (callIptables.trim() !== '1') return;
-    const iptables = findExecutable('iptables', toolPath());
-    if (iptables === undefined) {
-      this.log('br_netfilter is on but iptables is missing: pod-to-pod traffic depends on the FORWARD policy', { bridge: this.bridge });
-      return;
-    }
-    const rule = ['FORWARD', '-i', this.bridge, '-o', this.bridge, '-m', 'comment', '--comment', POD_TO_POD_COMMENT, '-j', 'ACCEPT'];
-    if ((await run([iptables, '-w', '5', '-C', ...rule])).code === 0) return;
-    const r = await run([iptables, '-w', '5', '-I', ...rule]);
-    if (r.code !== 0) this.log('cannot add the FORWARD rule for pod-to-pod traffic', { bridge: this.bridge, error: (r.stderr || r.stdout).trim() });
-  }
-
-  /**
-   * IP leases are node-wide (one host-local store per bridge, shared by every podvisor process
-   * on the node, so two of them never hand out one address twice). A lease whose network
-   * namespace is gone belongs to a sandbox that a crashed podvisor (whose data directory may be
-   * gone too) never released: it is freed here. Leases are taken after the netns is created
-   * and released before it is deleted, so a live sandbox's lease is never freed.
-   */
-  private async releaseStaleLeases(): Promise<void> {
-    const dir = path.join(LEASE_DIR, `podvisor-${this.bridge}`);
-    let names: string[];
-    try {
-      names = await fsp.readdir(dir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      if (!/^\d+\.\d+\.\d+\.\d+$/.test(name)) continue; // lock, last_reserved_ip.0
-      const file = path.join(dir, name);
-      try {
-        const owner = (await fsp.readFile(file, 'utf8')).split(/\r?\n/)[0]?.trim() ?? '';
-        if (!/^pv-[0-9a-f]+$/.test(owner) || fs.existsSync(path.join(NETNS_DIR, owner))) continue;
-        await fsp.rm(file, { force: true });
-        this.log('released a stale IP lease', { ip: name, netns: owner });
-      } catch {
-        // raced with a release
-      }
-    }
-  }
-
-  private cniConfig(plugin: 'bridge' | 'loopback'): string {
-    if (plugin === 'loopback') return JSON.stringify({ cniVersion: '1.0.0', name: 'podvisor-lo', type: 'loopback' });
-    return JSON.stringify({
-      cniVersion: '1.0.0',
-      name: `podvisor-${this.bridge}`,
-      type: 'bridge',
-      bridge: this.bridge,
-      // isGateway:true would switch on net.ipv4.ip_forward; the gateway address is set by ensureBridge.
-      isGateway: false,
-      ipMasq: false,
-      ipam: {
-        type: 'host-local',
-        ranges: [[{ subnet: this.subnet.cidr, gateway: this.subnet.gateway }]],
-        dataDir: LEASE_DIR,
-      },
-    });
-  }
-
-  /** Runs a CNI plugin; resolves with its stdout (the result JSON), rejects with its error message. */
-  private async cni(plugin: 'bridge' | 'loopback', command: 'ADD' | 'DEL', netns: string, ifname: string): Promise<string> {
-    const r = await run([path.join(this.tools.cniDir, plugin)], {
-      input: this.cniConfig(plugin),
-      env: {
-        ...process.env, CNI_COMMAND: command, CNI_CONTAINERID: netns, CNI_NETNS: path.join(NETNS_DIR, netns),
-        CNI_IFNAME: ifname, CNI_PATH: this.tools.cniDir,
-      },
-    });
-    if (r.code !== 0) {
-      let msg = r.stderr.trim() || r.stdout.trim();
-      try {
-        const j = JSON.parse(r.stdout) as { msg?: string; details?: string };
-        if (j.msg !== undefined) msg = j.details ? `${j.msg}: ${j.details}` : j.msg;
-      } catch { /* not JSON */ }
-      throw new Error(`CNI ${plugin} ${command} failed (exit ${r.code}): ${msg}`);
-    }
-    return r.stdout;
-  }
-
-  private async cniTry(plugin: 'bridge' | 'loopback', command: 'ADD' | 'DEL', netns: string, ifname: string): Promise<string | undefined> {
-    try {
-      await this.cni(plugin, command, netns, ifname);
-      return undefined;
-    } catch (err) {
-      return errText(err);
-    }
-  }
-
-  private async must(argv: string[], what: string): Promise<void> {
-    const r = await run(argv);
-    if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
-  }
-
-  // ---- cgroups -----------------------------------------------------------------------------
-
-  /** The hierarchy whose `cgroup.procs` lists every process (v1 pids, or v2). */
-  private procsBase(): string {
-    const b = this.cgroups.bases.find((x) => x.ctrl === 'pids' || x.ctrl === 'unified');
-    return b?.dir ?? '';
-  }
-
-  /** Creates `<base>/<podUid>/pause` in each hierarchy with `pids.max` on the pod; returns the pause leaves. */
-  private async makePodCgroup(podUid: string, pidsLimit: number): Promise<string[]> {
-    const leaves: string[] = [];
-    for (const b of this.cgroups.bases) {
-      const podDir = path.join(b.dir, podUid);
-      if (b.ctrl === 'unified') {
-        await fsp.mkdir(podDir, { recursive: true });
-        for (const d of ['/sys/fs/cgroup', b.dir, podDir]) await enableControllers(d);
-      } else {
-        await fsp.mkdir(podDir, { recursive: true });
-      }
-      if (b.ctrl === 'pids' || b.ctrl === 'unified') await fsp.writeFile(path.join(podDir, 'pids.max'), String(pidsLimit));
-      const leaf = path.join(podDir, PAUSE_LEAF);
-      await fsp.mkdir(leaf, { recursive: true });
-      leaves.push(leaf);
-    }
-    return leaves;
-  }
-
-  /** Creates the container's leaf in every hierarchy and applies the limits. */
-  private async makeLeaf(podUid: string, id: string, res: ContainerStartSpec['resources']): Promise<{ dirs: string[]; procs: string; memory?: string }> {
-    const dirs: string[] = [];
-    let procs = '';
-    let memory: string | undefined;
-    try {
-      for (const b of this.cgroups.bases) {
-        const podDir = path.join(b.dir, podUid);
-        if (!fs.existsSync(podDir)) throw new Error(`the pod cgroup ${podDir} is missing`);
-        const dir = path.join(podDir, id);
-        await fsp.mkdir(dir);
-        dirs.push(dir);
-        const w = (file: string, value: string): Promise<void> => fsp.writeFile(path.join(dir, file), value);
-        if (b.ctrl === 'pids' || b.ctrl === 'unified') procs = dir;
-        if (b.ctrl === 'memory' || b.ctrl === 'unified') {
-          memory = dir;
-          const limit = res?.memoryLimitBytes;
-          if (limit !== undefined && limit > 0) {
-            if (b.ctrl === 'memory') {
-              await w('memory.limit_in_bytes', String(limit));
-              if (fs.existsSync(path.join(dir, 'memory.memsw.limit_in_bytes'))) await w('memory.memsw.limit_in_bytes', String(limit));
-            } else {
-              await w('memory.max', String(limit));
-              if (fs.existsSync(path.join(dir, 'memory.swap.max'))) await w('memory.swap.max', '0');
-            }
-          }
-        }
-        if (b.ctrl === 'cpu' || b.ctrl === 'unified') {
-          const millis = res?.cpuMillis;
-          if (millis !== undefined && millis > 0) {
-            const quota = String(Math.max(1000, Math.round(millis * 100)));
-            if (b.ctrl === 'cpu') {
-              await w('cpu.cfs_period_us', '100000');
-              await w('cpu.cfs_quota_us', quota);
-            } else if (fs.existsSync(path.join(dir, 'cpu.max'))) {
-              await w('cpu.max', `${quota} 100000`);
-            }
-          }
-        }
-      }
-    } catch (err) {
-      await this.removeLeaf(dirs);
-      throw err;
-    }
-    const out: { dirs: string[]; procs: string; memory?: string } = { dirs, procs };
-    if (memory !== undefined) out.memory = memory;
-    return out;
-  }
-
-  private async removeLeaf(dirs: string[]): Promise<void> {
-    const deadline = Date.now() + SWEEP_DEADLINE_MS;
-    for (const d of dirs) await removeCgroupDir(d, deadline).catch(() => {});
-  }
-
-  /** SIGKILLs everything listed in the cgroup until it is empty; false at the deadline. */
-  private async sweepCgroup(dir: string, deadline: number): Promise<boolean> {
-    if (this.cgroups.version === 2) await fsp.writeFile(path.join(dir, 'cgroup.kill'), '1').catch(() => {});
-    for (let round = 0; ; round++) {
-      let text: string;
-      try {
-        text = await fsp.readFile(path.join(dir, 'cgroup.procs'), 'utf8');
-      } catch (err) {
-        return (err as NodeJS.ErrnoException).code === 'ENOENT';
-      }
-      const pids = text.split('\n').filter((l) => l !== '').map(Number);
-      if (pids.length === 0) return true;
-      for (const p of pids) tryKill(p, 'SIGKILL');
-      if (Date.now() >= deadline) return false;
-      await delay(Math.min(2 + round * 2, 20));
-    }
-  }
-
-  /** The kernel's OOM-kill counter of a leaf (v1 `memory.oom_control`, v2 `memory.events`). */
-  private async oomKills(dir: string | undefined): Promise<number> {
-    if (dir === undefined) return 0;
-    const file = this.cgroups.version === 1 ? 'memory.oom_control' : 'memory.events';
-    try {
-      const m = /^oom_kill (\d+)$/m.exec(await fsp.readFile(path.join(dir, file), 'utf8'));
-      return Number(m?.[1] ?? 0);
-    } catch {
-      return 0;
-    }
   }
 
   // ---- instances ---------------------------------------------------------------------------
@@ -1049,8 +551,8 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
     try {
       tryKill(-inst.wrapperPid, 'SIGKILL');
       const deadline = Date.now() + SWEEP_DEADLINE_MS;
-      if (await this.sweepCgroup(inst.procsDir, deadline)) {
-        if (info.exitCode === 137 && (await this.oomKills(inst.memoryDir)) > 0) info.oomKilled = true;
+      if (await this.cgroups.sweep(inst.procsDir, deadline)) {
+        if (info.exitCode === 137 && (await this.cgroups.oomKills(inst.memoryDir)) > 0) info.oomKilled = true;
         for (const d of inst.cgroupDirs) await removeCgroupDir(d, deadline).catch(() => {});
       } else {
         this.log('cgroup not empty after sweep', { podUid: inst.podUid, container: inst.name, cgroup: inst.procsDir });
@@ -1075,7 +577,7 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
 
   private async discardFailedStart(podUid: string, name: string, logFile: string, cgroupDirs: string[]): Promise<void> {
     await this.logs.discard(podUid, name, logFile);
-    await this.removeLeaf(cgroupDirs);
+    await this.cgroups.removeLeaf(cgroupDirs);
   }
 
   // ---- logs (as on the host runtime) -------------------------------------------------------
@@ -1104,18 +606,6 @@ exec ${shq(t.nsenter)} -t ${sb.pausePid} ${nsFlags} -- ${chain.map(shq).join(' '
       if (this.locks.get(key) === tail) this.locks.delete(key);
     }
   }
-}
-
-/** cgroup v2: enables memory, pids and cpu for the children of `dir` (what is available). */
-async function enableControllers(dir: string): Promise<void> {
-  let available: string[];
-  try {
-    available = (await fsp.readFile(path.join(dir, 'cgroup.controllers'), 'utf8')).split(/\s+/);
-  } catch {
-    return;
-  }
-  const want = ['memory', 'pids', 'cpu'].filter((c) => available.includes(c));
-  if (want.length > 0) await fsp.writeFile(path.join(dir, 'cgroup.subtree_control'), want.map((c) => `+${c}`).join(' ')).catch(() => {});
 }
 
 const SIGNAL_NAMES = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n, name]));
