@@ -1,0 +1,532 @@
+/**
+ * The containers of the sandbox runtime: started through a monitor (conmon, which keeps them
+ * running when podvisor stops, or podvisor itself), each in its pod's namespaces, its own leaf
+ * cgroup and, by default, its own PID namespace with an init; re-adopted after a podvisor
+ * restart from their launch records.
+ *
+ * The wrapper command handed to the monitor (`C` is the command):
+ *
+ * ```
+ * /bin/sh -c '<join the leaf cgroups>; exec nsenter -t PAUSE -n -i -u [-p] -- … 4>&2 2>&3' sh   (wrapper: the monitor's child)
+ *   own PID ns (default):   busybox unshare --mount --propagation private --pid --fork --mount-proc -- catatonit --
+ *   own PID ns, no init:    busybox unshare --mount --propagation private --pid --fork --mount-proc --
+ *   pod PID ns (shared):    (nsenter -p forks) unshare --mount --propagation private --
+ *   /bin/sh -c '<bind /etc/hosts, /etc/hostname, volumes>; cd; <check command>; echo OK >&3; exec "$@" 2>&4 4>&- 3>&-'  (C)
+ * ```
+ *
+ * The forking parents (busybox unshare, nsenter -p) pass the command's exit code through and
+ * re-raise the signal that killed it, so the exit status the monitor sees for the wrapper is the
+ * command's own. Set-up failures are reported on fd 3, the monitor's set-up channel (a file), as
+ * on the host runtime; success is an explicit `OK` line. While the wrappers run, their stderr
+ * goes to the set-up channel too (so that a failing `nsenter` or `mount` explains itself in the
+ * StartError); the container's real stderr waits on fd 4 and is restored by the final exec, so
+ * the log keeps stdout and stderr apart.
+ *
+ * The main PID (what `signal` and `exec` target) is found below the wrapper once the command
+ * reported `OK`: the wrapper's child (busybox unshare's, or nsenter -p's), and with an init that
+ * child's child. It is recorded, with its start time, in the launch record.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import type { InstanceLogs } from '../logs.js';
+import { reattachInstance, writeInstanceRecord, monitorRecordOf, RECORD_FORMAT, type InstanceRecord } from '../monitor/instance-record.js';
+import { signalOfExitCode } from '../monitor/signals.js';
+import type { Launched, Monitor, MonitorExit } from '../monitor/types.js';
+import {
+  SH, bareId as stripPrefix, childrenOf, containerEnv, errText, finalScript, isSafeSegment, mountScript, mountSourceKinds, parseSetup,
+  procStartTime, removeCgroupDir, runExec, safeSegment, shq, startErrorOf, tryKill, watchChild, within, type SetupFailure,
+} from '../proc-util.js';
+import {
+  StartError, type AdoptedInstance, type ContainerHandle, type ContainerStartSpec, type ExecResult, type ExitInfo,
+} from '../types.js';
+import { PAUSE_LEAF, type Leaf, type SandboxCgroups } from './cgroups.js';
+import { podEtcFiles } from './holder.js';
+import type { PidMode } from './state.js';
+import type { Tools } from './tools.js';
+
+/** Container IDs are `sandbox://<32 hex digits>`. */
+export const ID_PREFIX = 'sandbox://';
+const RUNTIME = 'sandbox';
+/** A bare container ID (also the name of its leaf cgroups, bundle and exit file). */
+const CONTAINER_ID = /^[0-9a-f]{32}$/;
+const SWEEP_DEADLINE_MS = 5_000;
+const KILL_WAIT_MS = 10_000;
+
+/** What a container start needs of its pod's sandbox. */
+export interface PodContext {
+  /** The holder's pause process, whose namespaces containers join. */
+  pausePid: number;
+  pidMode: PidMode;
+  /** Own PID namespace: an init is PID 1 and the command PID 2. */
+  containerInit: boolean;
+  /** The pod directory (hosts files, bundles). */
+  podDir: string;
+}
+
+/** The sandbox runtime's part of a launch record: what signal, exec, killAll and finish need. */
+export interface SandboxDetails {
+  /** The wrapper (the monitor's child): its process group is the container's. */
+  wrapperPid: number;
+  wrapperStartTime?: string;
+  /** The command's host PID, and its `/proc` start time. */
+  pid: number;
+  pidStartTime?: string;
+  pidMode: PidMode;
+  init: boolean;
+  env: Record<string, string>;
+  workingDir: string;
+  cgroupDirs: string[];
+  procsDir: string;
+  memoryDir?: string;
+}
+
+interface Instance {
+  id: string;
+  podUid: string;
+  name: string;
+  /** The process the monitor started (the wrapper: nsenter, then busybox unshare or unshare). */
+  wrapperPid: number;
+  /** Its start time, when known: the wrapper's process group is killed only while it is the same process. */
+  wrapperStartTime?: string;
+  /** The command's host PID: what `signal` and `exec` target. */
+  pid: number;
+  pidStartTime?: string;
+  /** An init is PID 1 of the container's namespace and the command's parent. */
+  init: boolean;
+  pidMode: PidMode;
+  env: Record<string, string>;
+  workingDir: string;
+  /** Leaf cgroup directories, one per hierarchy. */
+  cgroupDirs: string[];
+  /** The leaf used to list (and kill) every process: v1 `pids`, or the v2 leaf. */
+  procsDir: string;
+  /** The leaf with the memory controller (OOM counter). */
+  memoryDir?: string;
+  logFile: string;
+  /** The instance's state directory (monitor files, launch record). */
+  bundle: string;
+  alive: boolean;
+  startedAt?: number;
+  finishedAt?: number;
+  exited: Promise<ExitInfo>;
+}
+
+/** Options of {@link SandboxContainers}. */
+export interface SandboxContainersOptions {
+  tools: Tools;
+  cgroups: SandboxCgroups;
+  monitor: Monitor;
+  logs: InstanceLogs;
+  /** `<dataDir>/pods/<podUid>`. */
+  podDir: (podUid: string) => string;
+  log: (msg: string, fields?: object) => void;
+}
+
+/** The instances of one sandbox runtime. */
+export class SandboxContainers {
+  private readonly instances = new Map<string, Instance>();
+  private readonly tools: Tools;
+  private readonly cgroups: SandboxCgroups;
+  private readonly monitor: Monitor;
+  private readonly logs: InstanceLogs;
+  private readonly podDir: (podUid: string) => string;
+  private readonly log: (msg: string, fields?: object) => void;
+  private closed = false;
+
+  constructor(o: SandboxContainersOptions) {
+    this.tools = o.tools;
+    this.cgroups = o.cgroups;
+    this.monitor = o.monitor;
+    this.logs = o.logs;
+    this.podDir = o.podDir;
+    this.log = o.log;
+  }
+
+  /**
+   * Starts an instance in the pod's sandbox (see the module comment). Resolves once the command
+   * is being exec'd; rejects with {@link StartError} (`CreateContainerError`: workingDir, volume,
+   * cgroup; `RunContainerError`: command not found or not executable, sandbox not enterable).
+   * Memory and CPU limits from `resources` go on the container's leaf cgroup.
+   */
+  async start(spec: ContainerStartSpec, pod: PodContext): Promise<ContainerHandle> {
+    const podUid = safeSegment(spec.sandbox.podUid, 'pod UID');
+    const name = safeSegment(spec.name, 'container name');
+    const hostIsFile = await mountSourceKinds(name, spec.mounts);
+    const id = randomBytes(16).toString('hex');
+    const env = containerEnv(spec.env);
+    const workingDir = spec.workingDir ?? '/';
+    const bundle = this.bundleDir(podUid, id);
+    let leaf: Leaf;
+    try {
+      leaf = await this.cgroups.makeLeaf(podUid, id, spec.resources);
+    } catch (err) {
+      throw new StartError('CreateContainerError', `failed to create container "${name}": cannot create its cgroup: ${errText(err)}`);
+    }
+    let logFile: string;
+    try {
+      await fsp.mkdir(bundle, { recursive: true, mode: 0o700 });
+      const opened = await this.logs.open(podUid, name, spec.attempt);
+      fs.closeSync(opened.fd); // the monitor writes the log
+      logFile = opened.file;
+    } catch (err) {
+      await this.cgroups.removeLeaf(leaf.dirs);
+      await fsp.rm(bundle, { recursive: true, force: true });
+      throw err;
+    }
+
+    const pidMode = pod.pidMode;
+    const init = pidMode === 'container' && pod.containerInit;
+    const argv = this.wrapper(spec, pod, leaf, hostIsFile, env, workingDir, init);
+    let launched: Launched;
+    try {
+      if (this.closed) throw new Error('sandbox runtime is closed'); // close() may have run during the awaits above
+      launched = await this.monitor.launch({ id, bundle, argv, env, logPath: logFile });
+    } catch (err) {
+      await this.discardFailedStart(podUid, name, logFile, leaf.dirs, id, bundle);
+      if (this.closed) throw err;
+      throw new StartError('RunContainerError', `failed to start container "${name}": ${errText(err)}`);
+    }
+    // Registered before any await, so that close() and releaseSandbox() can always find it.
+    const inst: Instance = {
+      id, podUid, name, wrapperPid: launched.pid, pid: launched.pid, pidMode, init, env, workingDir, cgroupDirs: leaf.dirs,
+      procsDir: leaf.procs, logFile, bundle, alive: true, exited: undefined as unknown as Promise<ExitInfo>,
+    };
+    const wrapperStart = procStartTime(launched.pid);
+    if (wrapperStart !== undefined) inst.wrapperStartTime = wrapperStart;
+    if (leaf.memory !== undefined) inst.memoryDir = leaf.memory;
+    inst.exited = launched.exit.then((e) => this.finish(inst, e));
+    this.instances.set(id, inst);
+
+    const setup = await launched.setup;
+    if (!setup.ok) {
+      await inst.exited;
+      this.instances.delete(id);
+      await this.discardFailedStart(podUid, name, logFile, [], id, bundle);
+      const failure: SetupFailure = parseSetup(setup.text) ?? { code: 'sandbox', details: setup.text.trim().split('\n').join('; ') || 'the wrapper exited before the command started' };
+      throw startErrorOf(failure, spec, workingDir);
+    }
+    this.findMainPid(inst);
+    // A command that exits at once may have its exit seen before its set-up line: keep
+    // startedAt <= finishedAt (finish clamps the other way round).
+    inst.startedAt = Math.min(Date.now(), inst.finishedAt ?? Infinity);
+    await this.record(inst, inst.startedAt, launched);
+    this.logs.rotate(podUid, name, logFile);
+    this.log('container process started', { podUid, container: name, containerID: ID_PREFIX + id, pid: inst.pid, pidMode, monitor: this.monitor.kind });
+    return this.handleOf(inst, inst.startedAt);
+  }
+
+  /** The wrapper command of a start (see the module comment). */
+  private wrapper(
+    spec: ContainerStartSpec, pod: PodContext, leaf: Leaf, hostIsFile: boolean[], env: Record<string, string>, workingDir: string, init: boolean,
+  ): string[] {
+    const t = this.tools;
+    const join = leaf.dirs.map((d) => `echo $$ > ${shq(path.join(d, 'cgroup.procs'))}`).join(' && ');
+    const chain = pod.pidMode === 'container'
+      ? [t.busybox, 'unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--mount-proc', '--', ...(init ? [t.pause.path, '--'] : [])]
+      : [t.unshare, '--mount', '--propagation', 'private', '--'];
+    const nsFlags = pod.pidMode === 'pod' ? '-n -i -u -p' : '-n -i -u';
+    // fd 4 keeps the container's stderr while the wrappers' own goes to the set-up channel.
+    const outer = `{ ${join}; } 2>&3 || { echo 'E cgroup' >&3; exit 126; }
+s=$1; shift
+exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' ')} ${SH} -c "$s" sh "$@" 4>&2 2>&3
+`;
+    let inner = '';
+    for (const [src, dst] of podEtcFiles(pod.podDir)) {
+      if (fs.existsSync(dst)) inner += `${shq(t.mount)} --bind -- ${shq(src)} ${dst} || { echo 'E etc' >&3; exit 126; }\n`;
+    }
+    if (pod.pidMode === 'pod') inner += `${shq(t.mount)} -t proc proc /proc || { echo 'E proc' >&3; exit 126; }\n`;
+    inner += mountScript(spec.mounts, hostIsFile, t.mkdir, t.mount);
+    inner += finalScript(workingDir, env, true, true, '2>&4 4>&-');
+    return [SH, '-c', outer, 'sh', inner, ...spec.argv];
+  }
+
+  /**
+   * The command's PID below the wrapper: busybox unshare's child (the init, whose child is the
+   * command) in an own PID namespace, nsenter -p's child in the pod's. The command wrote the
+   * set-up line itself, so it exists (unless it already ended: then the wrapper's PID stays).
+   */
+  private findMainPid(inst: Instance): void {
+    let pid = childrenOf(inst.wrapperPid)[0] ?? inst.wrapperPid;
+    if (inst.init && pid !== inst.wrapperPid) pid = childrenOf(pid)[0] ?? pid;
+    inst.pid = pid;
+    const t = procStartTime(pid);
+    if (t !== undefined) inst.pidStartTime = t;
+  }
+
+  /** Writes the launch record a later podvisor process re-attaches with (monitors that outlive it only). */
+  private async record(inst: Instance, startedAt: number, launched: Launched): Promise<void> {
+    if (!this.monitor.outlivesPodvisor) return;
+    const details: SandboxDetails = {
+      wrapperPid: inst.wrapperPid, pid: inst.pid, pidMode: inst.pidMode, init: inst.init, env: inst.env, workingDir: inst.workingDir,
+      cgroupDirs: inst.cgroupDirs, procsDir: inst.procsDir,
+    };
+    if (inst.wrapperStartTime !== undefined) details.wrapperStartTime = inst.wrapperStartTime;
+    if (inst.pidStartTime !== undefined) details.pidStartTime = inst.pidStartTime;
+    if (inst.memoryDir !== undefined) details.memoryDir = inst.memoryDir;
+    const rec: InstanceRecord<SandboxDetails> = {
+      format: RECORD_FORMAT, runtime: RUNTIME, id: inst.id, podUid: inst.podUid, container: inst.name, startedAt, logFile: inst.logFile,
+      monitor: monitorRecordOf(this.monitor, launched), details,
+    };
+    try {
+      await writeInstanceRecord(inst.bundle, rec);
+    } catch (err) {
+      // Not fatal for this process; a later one cannot re-adopt the instance and restarts it.
+      this.log('cannot write the launch record', { podUid: inst.podUid, container: inst.name, error: errText(err) });
+    }
+  }
+
+  /**
+   * Re-attaches to an instance an earlier podvisor process started (see {@link AdoptedInstance}).
+   * Running: registered as if started here (same ID, PIDs, start time), its exit watched.
+   * Exited while podvisor was down: cleaned up as after any exit (the leftovers in its cgroup
+   * killed, the OOM counter read from its leaf, which is still there), the real exit returned.
+   * Unknown (no monitor, no usable record, monitor gone): what is left of it is killed.
+   */
+  async adopt(podUid: string, containerId: string): Promise<AdoptedInstance> {
+    const id = stripPrefix(ID_PREFIX, containerId);
+    if (!isSafeSegment(podUid) || !CONTAINER_ID.test(id)) return { state: 'unknown' };
+    const known = this.instances.get(id);
+    if (known) return known.alive ? { state: 'running', handle: this.handleOf(known, known.startedAt ?? Date.now()) } : { state: 'unknown' };
+    const bundle = this.bundleDir(podUid, id);
+    const attached = await reattachInstance<SandboxDetails>(this.monitor, id, bundle, RUNTIME, checkSandboxDetails);
+    if ('error' in attached || attached.record.podUid !== podUid) {
+      const reason = 'error' in attached ? attached.error : `its launch record names pod ${attached.record.podUid}`;
+      this.log('cannot re-adopt container', { podUid, containerID: ID_PREFIX + id, reason });
+      await this.reap(podUid, id, undefined);
+      return { state: 'unknown' };
+    }
+    const { record: rec, found } = attached;
+    if (found.state === 'unknown') {
+      this.log('cannot re-adopt container', { podUid, container: rec.container, containerID: ID_PREFIX + id, reason: found.why });
+      // Unsupervised, it must not run on beside its replacement.
+      await this.reap(podUid, id, rec);
+      return { state: 'unknown' };
+    }
+    const d = rec.details;
+    const inst: Instance = {
+      id, podUid, name: rec.container, wrapperPid: d.wrapperPid, pid: d.pid, pidMode: d.pidMode, init: d.init, env: d.env,
+      workingDir: d.workingDir, cgroupDirs: d.cgroupDirs, procsDir: d.procsDir, logFile: rec.logFile, bundle, alive: true,
+      startedAt: rec.startedAt, exited: undefined as unknown as Promise<ExitInfo>,
+    };
+    if (d.wrapperStartTime !== undefined) inst.wrapperStartTime = d.wrapperStartTime;
+    if (d.pidStartTime !== undefined) inst.pidStartTime = d.pidStartTime;
+    if (d.memoryDir !== undefined) inst.memoryDir = d.memoryDir;
+    if (found.state === 'exited') {
+      inst.exited = this.finish(inst, found.exit);
+      // Known (exited) until removeContainer, which forgets its exit file and bundle.
+      this.instances.set(id, inst);
+      const exit = await inst.exited;
+      this.log('container exited while podvisor was down', { podUid, container: rec.container, containerID: ID_PREFIX + id, exitCode: exit.exitCode, oomKilled: exit.oomKilled });
+      return { state: 'exited', startedAt: rec.startedAt, exit };
+    }
+    inst.exited = found.exit.then((e) => this.finish(inst, e));
+    this.instances.set(id, inst);
+    this.log('container re-adopted', { podUid, container: rec.container, containerID: ID_PREFIX + id, pid: inst.pid, monitor: this.monitor.kind });
+    return { state: 'running', handle: this.handleOf(inst, rec.startedAt) };
+  }
+
+  private handleOf(inst: Instance, startedAt: number): ContainerHandle {
+    return { id: ID_PREFIX + inst.id, pid: inst.pid, startedAt, exited: inst.exited };
+  }
+
+  /**
+   * Signals the command (the container's main process) only. Without an init
+   * (`podvisor.io/container-init: "false"`) the command is PID 1 of its namespace, so the kernel
+   * drops signals it has no handler for, except SIGKILL (Kubernetes behaves the same: the agent
+   * escalates to SIGKILL after the grace period).
+   */
+  signal(id: string, signal: 'SIGTERM' | 'SIGKILL' | 'SIGINT' | 'SIGHUP'): void {
+    const inst = this.instances.get(stripPrefix(ID_PREFIX, id));
+    if (!inst?.alive) return;
+    if (inst.pidStartTime !== undefined && procStartTime(inst.pid) !== inst.pidStartTime) return; // gone: never a reused PID
+    tryKill(inst.pid, signal);
+  }
+
+  /**
+   * SIGKILLs the wrapper's process group and every process in the container's cgroup (also
+   * ones that called setsid), then waits (bounded) until the exit has been processed.
+   */
+  async killAll(id: string): Promise<void> {
+    const inst = this.instances.get(stripPrefix(ID_PREFIX, id));
+    if (!inst?.alive) return;
+    this.killGroup(inst);
+    await this.cgroups.sweep(inst.procsDir, Date.now() + SWEEP_DEADLINE_MS);
+    if (!(await within(inst.exited, KILL_WAIT_MS))) {
+      this.log('container did not exit after SIGKILL', { podUid: inst.podUid, container: inst.name, containerID: ID_PREFIX + inst.id, pid: inst.pid });
+    }
+  }
+
+  /** SIGKILLs the wrapper's process group while the wrapper is the recorded process. */
+  private killGroup(inst: Instance): void {
+    if (inst.wrapperStartTime !== undefined && procStartTime(inst.wrapperPid) !== inst.wrapperStartTime) return;
+    tryKill(-inst.wrapperPid, 'SIGKILL');
+  }
+
+  /**
+   * Runs `command` in the container: its network, IPC, UTS, PID and mount namespaces (entered
+   * through the command's PID with `nsenter`), its cgroup (what it leaves behind dies with the
+   * container), environment and working directory. Output, timeout and error codes as on the
+   * host runtime; never throws.
+   */
+  async exec(id: string, command: string[], opts: { timeoutMs: number }): Promise<ExecResult> {
+    const inst = this.instances.get(stripPrefix(ID_PREFIX, id));
+    if (!inst?.alive) return { exitCode: 126, output: `container ${id} is not running`, timedOut: false };
+    if (command.length === 0) return { exitCode: 126, output: 'exec: empty command', timedOut: false };
+    const ns = ['-n', '-i', '-u', '-p', '-m'];
+    const join = inst.cgroupDirs.map((d) => `echo $$ > ${shq(path.join(d, 'cgroup.procs'))}`).join('; ');
+    const argv = [
+      SH, '-c', `{ ${join}; } 2>/dev/null; exec "$@"`, 'sh',
+      this.tools.nsenter, '-t', String(inst.pid), ...ns, '--', SH, '-c', finalScript(inst.workingDir, inst.env, false), 'sh', ...command,
+    ];
+    return runExec(argv, inst.env, { timeoutMs: opts.timeoutMs, cmd: command[0] ?? '', workingDir: inst.workingDir }, { watch: watchChild, parseSetup });
+  }
+
+  /**
+   * Forgets the instance (killing it first if it still runs), its exit file and its bundle; its
+   * log stays as the previous one.
+   */
+  async remove(id: string): Promise<void> {
+    const inst = this.instances.get(stripPrefix(ID_PREFIX, id));
+    if (!inst) return;
+    if (inst.alive) await this.killAll(inst.id);
+    await within(inst.exited, KILL_WAIT_MS);
+    this.instances.delete(inst.id);
+    await this.forget(inst.id, inst.bundle);
+  }
+
+  /**
+   * The pod's sandbox goes, and its containers with it: kills the instances of the pod that
+   * still run (`why` is logged for each), and what earlier podvisor processes left of the pod's
+   * other instances (their bundles), and forgets them all: exit files and bundles.
+   */
+  async dropPod(podUid: string, why?: string): Promise<void> {
+    const insts = [...this.instances.values()].filter((i) => i.podUid === podUid);
+    await Promise.all(insts.filter((i) => i.alive).map((i) => {
+      if (why !== undefined) this.log(why, { podUid, container: i.name, containerID: ID_PREFIX + i.id });
+      return this.killAll(i.id);
+    }));
+    for (const i of insts) {
+      this.instances.delete(i.id);
+      await this.forget(i.id, i.bundle);
+    }
+    let bundles: string[] = [];
+    try {
+      bundles = (await fsp.readdir(path.join(this.podDir(podUid), 'containers'))).filter((b) => CONTAINER_ID.test(b));
+    } catch {
+      // no bundles
+    }
+    await Promise.all(bundles.map((id) => this.reapRecorded(podUid, id)));
+  }
+
+  /**
+   * After a podvisor restart and the adoptions: kills the containers an earlier podvisor
+   * process left in this pod's cgroups that are neither known here nor in `adopted`, removes
+   * their cgroups, exit files and bundles. Returns how many it found.
+   */
+  async reapOrphans(podUid: string, adopted: ReadonlySet<string>): Promise<number> {
+    if (!isSafeSegment(podUid)) return 0;
+    const keep = new Set([...adopted].map((i) => stripPrefix(ID_PREFIX, i)));
+    const leaves = (await this.cgroups.leaves(podUid)).filter((l) => l !== PAUSE_LEAF && !this.instances.has(l) && !keep.has(l));
+    for (const leaf of leaves) await this.reapRecorded(podUid, leaf);
+    if (leaves.length > 0) this.log('reaped leftover containers of an earlier podvisor process', { podUid, containers: leaves.length });
+    return leaves.length;
+  }
+
+  /** {@link reap} with what the instance's launch record and its monitor say. */
+  private async reapRecorded(podUid: string, id: string): Promise<void> {
+    const found = CONTAINER_ID.test(id)
+      ? await reattachInstance<SandboxDetails>(this.monitor, id, this.bundleDir(podUid, id), RUNTIME, checkSandboxDetails)
+      : { error: 'not a container ID' };
+    if ('error' in found) return this.reap(podUid, id, undefined);
+    return this.reap(podUid, id, found.record, found.found.state === 'running' ? found.found.exit : undefined);
+  }
+
+  /**
+   * Kills what is left of an instance nobody supervises (its wrapper's group while it is the
+   * recorded process, its cgroup until empty), removes its cgroups, and forgets it: exit file
+   * (after the monitor wrote it, when `exit` says a monitor still watches) and bundle.
+   */
+  private async reap(podUid: string, id: string, rec: InstanceRecord<SandboxDetails> | undefined, exit?: Promise<MonitorExit>): Promise<void> {
+    const deadline = Date.now() + SWEEP_DEADLINE_MS;
+    const d = rec?.details;
+    if (d?.wrapperStartTime !== undefined && procStartTime(d.wrapperPid) === d.wrapperStartTime) tryKill(-d.wrapperPid, 'SIGKILL');
+    const procs = d?.procsDir ?? this.cgroups.procsDir(podUid, id);
+    if (!(await this.cgroups.sweep(procs, deadline))) this.log('cgroup not empty after sweep', { podUid, containerID: ID_PREFIX + id, cgroup: procs });
+    for (const dir of d?.cgroupDirs ?? this.cgroups.leafDirs(podUid, id)) await removeCgroupDir(dir, deadline).catch(() => {});
+    if (exit) await within(exit, KILL_WAIT_MS);
+    if (CONTAINER_ID.test(id)) await this.forget(id, this.bundleDir(podUid, id));
+  }
+
+  /**
+   * Stops: kills every live instance and waits for their exits (bounded), unless `keepRunning`
+   * (under a monitor that outlives podvisor): then they are left running for the next process.
+   * Further starts are refused.
+   */
+  async close(keepRunning: boolean): Promise<void> {
+    this.closed = true;
+    if (keepRunning) {
+      this.monitor.close();
+      return;
+    }
+    await Promise.all([...this.instances.values()].filter((i) => i.alive).map((i) => this.killAll(i.id)));
+    await Promise.all([...this.instances.values()].map((i) => within(i.exited, KILL_WAIT_MS)));
+  }
+
+  /**
+   * The wrapper exited: kill what is left of the container (cgroup until empty), read the OOM
+   * counter, remove its cgroups, then report. `oomKilled` = 137 and an OOM kill in the
+   * container's leaf. Never rejects.
+   */
+  private async finish(inst: Instance, e: MonitorExit): Promise<ExitInfo> {
+    const finishedAt = Math.max(e.finishedAt, inst.startedAt ?? -Infinity);
+    inst.finishedAt = finishedAt;
+    inst.alive = false;
+    const info: ExitInfo = { exitCode: e.exitCode, oomKilled: false, finishedAt };
+    // The init ends with 128 + n when a signal killed the command (as tini and docker --init do).
+    const signal = e.signal ?? (inst.init ? signalOfExitCode(e.exitCode) : undefined);
+    if (signal !== undefined) info.signal = signal;
+    try {
+      this.killGroup(inst);
+      const deadline = Date.now() + SWEEP_DEADLINE_MS;
+      if (await this.cgroups.sweep(inst.procsDir, deadline)) {
+        if (info.exitCode === 137 && (await this.cgroups.oomKills(inst.memoryDir)) > 0) info.oomKilled = true;
+        for (const d of inst.cgroupDirs) await removeCgroupDir(d, deadline).catch(() => {});
+      } else {
+        this.log('cgroup not empty after sweep', { podUid: inst.podUid, container: inst.name, cgroup: inst.procsDir });
+      }
+    } catch (err) {
+      this.log('cleanup after container exit failed', { podUid: inst.podUid, container: inst.name, error: errText(err) });
+    }
+    return info;
+  }
+
+  private async discardFailedStart(podUid: string, name: string, logFile: string, cgroupDirs: string[], id: string, bundle: string): Promise<void> {
+    await this.logs.discard(podUid, name, logFile);
+    await this.cgroups.removeLeaf(cgroupDirs);
+    await this.forget(id, bundle);
+  }
+
+  private async forget(id: string, bundle: string): Promise<void> {
+    await this.monitor.forget(id).catch(() => {});
+    await fsp.rm(bundle, { recursive: true, force: true }).catch(() => {});
+  }
+
+  /** `<podDir>/containers/<id>`: an instance's state directory. */
+  private bundleDir(podUid: string, id: string): string {
+    return path.join(this.podDir(podUid), 'containers', id);
+  }
+}
+
+function checkSandboxDetails(d: unknown): string | undefined {
+  if (typeof d !== 'object' || d === null) return 'no details';
+  const x = d as Partial<SandboxDetails>;
+  if (typeof x.wrapperPid !== 'number' || typeof x.pid !== 'number') return 'PIDs missing';
+  if (x.pidMode !== 'container' && x.pidMode !== 'pod') return 'bad PID namespace mode';
+  if (typeof x.init !== 'boolean' || typeof x.env !== 'object' || x.env === null || typeof x.workingDir !== 'string') return 'init, environment or working dir missing';
+  if (!Array.isArray(x.cgroupDirs) || !x.cgroupDirs.every((c) => typeof c === 'string') || typeof x.procsDir !== 'string') return 'cgroups missing';
+  if (x.memoryDir !== undefined && typeof x.memoryDir !== 'string') return 'bad memory cgroup';
+  for (const k of ['wrapperStartTime', 'pidStartTime'] as const) if (x[k] !== undefined && typeof x[k] !== 'string') return `bad ${k}`;
+  return undefined;
+}
