@@ -292,7 +292,8 @@ export class SandboxRuntime implements ContainerRuntime {
    * Idempotent. (Only a crash leaves sandboxes behind, for {@link reapAllSandboxes}.)
    * With `keepSandboxes` the sandboxes stay, exactly as a crash leaves them (holder, netns, IP
    * lease, pod cgroups, state file), and the next process re-attaches them with the same IP;
-   * sandbox operations in flight are waited for, so none is left half done. With
+   * sandbox operations in flight are waited for, so none is left half done, and this object
+   * forgets them (closing it again tears nothing down). With
    * `keepSandboxes` and `keepContainers` under a monitor that outlives podvisor (conmon) the
    * containers keep running in them too, for the next process to re-adopt; a container cannot
    * outlive its sandbox, so `keepContainers` alone changes nothing.
@@ -304,6 +305,7 @@ export class SandboxRuntime implements ContainerRuntime {
     if (opts.keepSandboxes) {
       await Promise.all([...this.locks.values()]);
       this.log('pod sandboxes kept for the next start', { sandboxes: this.sandboxes.size, containersKept: keepContainers });
+      this.sandboxes.clear(); // handed over: a later close() tears nothing down
       return;
     }
     for (const podUid of [...this.sandboxes.keys()]) {

@@ -461,12 +461,14 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
 
   /**
    * Stops: kills every live instance and waits for their exits (bounded), unless `keepRunning`
-   * (under a monitor that outlives podvisor): then they are left running for the next process.
-   * Further starts are refused.
+   * (under a monitor that outlives podvisor): then they are left running and handed over to the
+   * next process (forgotten here, so that a later close kills nothing). Further starts are
+   * refused.
    */
   async close(keepRunning: boolean): Promise<void> {
     this.closed = true;
     if (keepRunning) {
+      this.instances.clear();
       this.monitor.close();
       return;
     }
