@@ -10,7 +10,7 @@ import {
   StartError, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type MountSpec, type Sandbox,
 } from '../../src/runtime/types.js';
 import {
-  hostPidsOf, isAlive, logContent, makeTempDir, privilegedTests, rand, readIfExists, readPids, sessionOf, settlesWithin, waitFor,
+  hostPidsOf, isAlive, logContent, logRecords, makeTempDir, privilegedTests, rand, readIfExists, readPids, sessionOf, settlesWithin, waitFor,
 } from './helpers.js';
 
 /** What an adapter declares about itself, where Kubernetes-faithful behaviour differs. */
@@ -172,6 +172,9 @@ export function runtimeContract(name: string, makeRuntime: (dataDir: string) => 
         const firstText = logContent(first ?? '');
         expect(firstText).toContain('to-stdout');
         expect(firstText).toContain('to-stderr');
+        // CRI records keep each line's stream, and nothing of the runtime's wrappers is in them
+        const records = logRecords(first ?? '').map((r) => `${r.stream} ${r.partial ? 'P' : 'F'} ${r.content}`).sort();
+        expect(records).toEqual(['stderr F to-stderr', 'stdout F to-stdout']);
         expect(rt.logPath(podUid, 'logger', true)).toBeUndefined();
         await rt.removeContainer(h1.id);
 

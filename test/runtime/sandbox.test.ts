@@ -11,10 +11,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { findConmon } from '../../src/runtime/monitor/conmon.js';
 import { SandboxRuntime, sandboxAvailability, type SandboxRuntimeOptions } from '../../src/runtime/sandbox.js';
 import type { ContainerHandle, ContainerStartSpec, Sandbox, SandboxSpec } from '../../src/runtime/types.js';
 import { runtimeContract } from './contract.js';
-import { isAlive, makeTempDir, rand, readIfExists, settlesWithin, waitFor } from './helpers.js';
+import { isAlive, logContent, logRecords, makeTempDir, rand, readIfExists, settlesWithin, waitFor } from './helpers.js';
 
 const problem = await sandboxAvailability();
 const skip = problem !== undefined && process.env.CI !== 'true';
@@ -22,6 +23,10 @@ const BRIDGE = 'pv-test0';
 const SUBNET = '10.88.254.0/24';
 const base = { bridge: BRIDGE, subnet: SUBNET };
 const tiniInstalled = ['/usr/bin/tini', '/usr/local/bin/tini', '/sbin/tini'].some((p) => existsSync(p));
+/** conmon is a Debian package: without it only the direct monitor is tested (under CI it must be there). */
+const withConmon = !('missing' in findConmon(process.env.PATH ?? '')) || process.env.CI === 'true';
+const conmon = { monitorChoice: 'conmon' } as const;
+const direct = { monitorChoice: 'direct' } as const;
 /** host-local's node-wide lease store of the test bridge. */
 const LEASES = `/var/lib/cni/networks/podvisor-${BRIDGE}`;
 /** Every (dataDir, podUid) a test created, for the safety net in afterAll. */
@@ -33,12 +38,15 @@ describe.skipIf(skip)('sandbox runtime', () => {
   });
 
   // The default: an init is PID 1 of each container's own PID namespace, so signals act as on
-  // the host runtime (the contract maps the PIDs containers report to host PIDs).
-  runtimeContract('sandbox', (dataDir) => SandboxRuntime.create({ dataDir, ...base }));
+  // the host runtime (the contract maps the PIDs containers report to host PIDs). conmon is the
+  // containers' parent where it is installed; podvisor itself (the direct monitor) elsewhere.
+  if (withConmon) runtimeContract('sandbox (conmon monitor)', (dataDir) => SandboxRuntime.create({ dataDir, ...base, ...conmon }));
+  runtimeContract('sandbox (direct monitor)', (dataDir) => SandboxRuntime.create({ dataDir, ...base, ...direct }));
   // Without the init, exactly as in a Kubernetes container whose image has none: the command is
   // PID 1 and ignores signals it has no handler for.
   describe('without a container init', () => {
-    runtimeContract('sandbox', (dataDir) => SandboxRuntime.create({ dataDir, ...base, containerInit: false }), { pid1: true });
+    if (withConmon) runtimeContract('sandbox (conmon monitor)', (dataDir) => SandboxRuntime.create({ dataDir, ...base, ...conmon, containerInit: false }), { pid1: true });
+    runtimeContract('sandbox (direct monitor)', (dataDir) => SandboxRuntime.create({ dataDir, ...base, ...direct, containerInit: false }), { pid1: true });
   });
   // The fallback where catatonit is not packaged: tini as the pause process and container init.
   describe.skipIf(!tiniInstalled && process.env.CI !== 'true')('with tini instead of catatonit', () => {
@@ -323,6 +331,171 @@ describe.skipIf(skip)('sandbox runtime', () => {
       expect((await file('hn')).trim()).toBe('kept');
       await rt.releaseSandbox(kept, { deleteData: false });
       expect(readdirSync(join(tmp.dir, 'data', 'pods'))).toContain(kept.podUid); // data kept
+    });
+
+    describe.runIf(withConmon)('containers outlive podvisor (conmon monitor)', () => {
+      const bare = (h: ContainerHandle): string => h.id.replace('sandbox://', '');
+      const bundleOf = (sb: Sandbox, h: ContainerHandle): string => join(sb.dir, 'containers', bare(h));
+      const exitFileOf = (h: ContainerHandle): string => join(tmp.dir, 'data', 'monitor', 'exits', bare(h));
+      const leafGone = (sb: Sandbox, h: ContainerHandle): boolean => cgroupDirs(sb.podUid).every((d) => !existsSync(join(d, bare(h))));
+      /** The first process stops and leaves its sandboxes and containers for the next one. */
+      async function handOver(rt: SandboxRuntime): Promise<void> {
+        await rt.close({ keepSandboxes: true, keepContainers: true });
+      }
+      /** The next process: re-attaches the sandbox (same IP) as the agent does at start. */
+      async function nextProcess(sb: Sandbox, opts: Partial<SandboxRuntimeOptions> = {}): Promise<SandboxRuntime> {
+        const rt = await runtime({ ...conmon, ...opts });
+        expect((await rt.reapAllSandboxes(new Set([sb.podUid]))).get(sb.podUid)?.ip).toBe(sb.ip);
+        return rt;
+      }
+      /** Lets a container go on ("$OUT/go") while no runtime runs, and waits until conmon recorded its exit. */
+      async function exitWhileDown(h: ContainerHandle): Promise<void> {
+        writeFileSync(join(out, 'go'), '');
+        await waitFor(() => /^\d+$/.test(readIfExists(exitFileOf(h))?.trim() ?? ''), 10_000, 'conmon to record the exit');
+        expect(isAlive(h.pid)).toBe(false);
+      }
+      const waitForGo = 'while [ ! -e "$OUT/go" ]; do sleep 0.02; done';
+
+      it('reports the monitor and keeps containers running through close({ keepSandboxes, keepContainers }); a new runtime re-adopts them', async () => {
+        const first = await runtime(conmon);
+        expect(first.containersOutlivePodvisor).toBe(true);
+        expect(first.monitor.kind).toBe('conmon');
+        const sb = await sandbox(first, { podName: 'adopted' });
+        const h = await start(first, sb, 'c', 'trap "echo term >&2; exit 7" TERM; echo started; echo ready > "$OUT/ready"; while :; do sleep 0.05; done');
+        await file('ready');
+        await handOver(first);
+        expect(isAlive(h.pid)).toBe(true);
+        expect(await settlesWithin(h.exited, 200)).toBe(false); // the stopped runtime reports nothing more
+        await first.close(); // a second close tears nothing down: it was handed over
+
+        const second = await nextProcess(sb);
+        const adopted = await second.adoptContainer(sb.podUid, h.id);
+        expect(adopted.state).toBe('running');
+        if (adopted.state !== 'running') return;
+        expect(adopted.handle).toMatchObject({ id: h.id, pid: h.pid, startedAt: h.startedAt });
+        expect(await second.adoptContainer(sb.podUid, h.id)).toMatchObject({ state: 'running', handle: { pid: h.pid } }); // idempotent
+        expect(await second.reapOrphans(sb.podUid, new Set([h.id]))).toBe(0);
+        expect(isAlive(h.pid)).toBe(true);
+        // the adopted instance is fully usable: exec in its namespaces, signals to its command
+        expect(await second.exec(h.id, ['hostname'], { timeoutMs: 5_000 })).toEqual({ exitCode: 0, output: 'adopted\n', timedOut: false });
+        expect(await settlesWithin(adopted.handle.exited, 100)).toBe(false);
+        second.signal(h.id, 'SIGTERM');
+        const exit = await adopted.handle.exited;
+        expect(exit).toMatchObject({ exitCode: 7, oomKilled: false });
+        expect(exit.signal).toBeUndefined();
+        expect(exit.finishedAt).toBeGreaterThanOrEqual(h.startedAt);
+        expect(isAlive(h.pid)).toBe(false);
+        expect(leafGone(sb, h)).toBe(true);
+        // conmon kept writing the log, stdout and stderr apart, before and after the hand-over
+        const records = logRecords(second.logPath(sb.podUid, 'c', false) ?? '');
+        expect(records.filter((r) => r.content === 'started').map((r) => r.stream)).toEqual(['stdout']);
+        expect(records.filter((r) => r.content === 'term').map((r) => r.stream)).toEqual(['stderr']);
+        // removing it forgets its exit file and its bundle
+        expect(existsSync(bundleOf(sb, h))).toBe(true);
+        await second.removeContainer(h.id);
+        expect(existsSync(bundleOf(sb, h))).toBe(false);
+        expect(existsSync(exitFileOf(h))).toBe(false);
+      });
+
+      it('reports the real exit of a container that ended while no runtime ran, and cleans up after it', async () => {
+        const first = await runtime(conmon);
+        const sb = await sandbox(first);
+        const h = await start(first, sb, 'c', `echo ready > "$OUT/ready"; ${waitForGo}; echo bye; exit 5`);
+        await file('ready');
+        await handOver(first);
+        await exitWhileDown(h);
+        expect(leafGone(sb, h)).toBe(false); // nobody cleaned up yet
+
+        const second = await nextProcess(sb);
+        const adopted = await second.adoptContainer(sb.podUid, h.id);
+        expect(adopted).toMatchObject({ state: 'exited', startedAt: h.startedAt, exit: { exitCode: 5, oomKilled: false } });
+        if (adopted.state !== 'exited') return;
+        expect(adopted.exit.signal).toBeUndefined();
+        expect(adopted.exit.finishedAt).toBeGreaterThanOrEqual(h.startedAt);
+        expect(leafGone(sb, h)).toBe(true);
+        expect(await second.reapOrphans(sb.podUid, new Set())).toBe(0);
+        expect(logContent(second.logPath(sb.podUid, 'c', false) ?? '')).toBe('bye\n');
+        await second.removeContainer(h.id);
+        expect(existsSync(bundleOf(sb, h))).toBe(false);
+        expect(existsSync(exitFileOf(h))).toBe(false);
+      });
+
+      it('reports an OOM kill that happened while no runtime ran as oomKilled', async () => {
+        const first = await runtime(conmon);
+        const sb = await sandbox(first);
+        const h = await start(first, sb, 'hog', `echo ready > "$OUT/ready"; ${waitForGo}; exec tail /dev/zero`, { resources: { memoryLimitBytes: 32 * 1024 * 1024 } });
+        await file('ready');
+        await handOver(first);
+        await exitWhileDown(h);
+
+        const second = await nextProcess(sb);
+        const adopted = await second.adoptContainer(sb.podUid, h.id);
+        expect(adopted).toMatchObject({ state: 'exited', exit: { exitCode: 137, signal: 'SIGKILL', oomKilled: true } });
+        expect(leafGone(sb, h)).toBe(true);
+      });
+
+      it('kills a container whose monitor is gone (unknown), and reaps what was not adopted', async () => {
+        const first = await runtime(conmon);
+        const sb = await sandbox(first);
+        const [lost, orphan] = await Promise.all([
+          start(first, sb, 'lost', 'sleep 1000 & echo $! > "$OUT/lost"; exec sleep 1000'),
+          start(first, sb, 'orphan', 'echo ready > "$OUT/orphan"; exec sleep 1000'),
+        ]);
+        await Promise.all([file('lost'), file('orphan')]);
+        await handOver(first);
+        const rec = JSON.parse(readFileSync(join(bundleOf(sb, lost), 'instance.json'), 'utf8')) as { monitor: { monitorPid?: number } };
+        const monitorPid = rec.monitor.monitorPid ?? -1;
+        expect(isAlive(monitorPid)).toBe(true);
+        process.kill(monitorPid, 'SIGKILL');
+        await waitFor(() => !isAlive(monitorPid), 5_000, 'conmon to die');
+        expect(isAlive(lost.pid)).toBe(true); // the container itself runs on, unsupervised
+
+        const second = await nextProcess(sb);
+        expect(await second.adoptContainer(sb.podUid, lost.id)).toEqual({ state: 'unknown' });
+        expect(isAlive(lost.pid)).toBe(false);
+        expect(leafGone(sb, lost)).toBe(true);
+        expect(existsSync(bundleOf(sb, lost))).toBe(false);
+        // not adopted: reapOrphans kills it, and forgets it once conmon recorded its exit
+        expect(await second.reapOrphans(sb.podUid, new Set())).toBe(1);
+        expect(isAlive(orphan.pid)).toBe(false);
+        expect(leafGone(sb, orphan)).toBe(true);
+        expect(existsSync(bundleOf(sb, orphan))).toBe(false);
+        expect(existsSync(exitFileOf(orphan))).toBe(false);
+        expect(await second.adoptContainer(sb.podUid, `sandbox://${'0'.repeat(32)}`)).toEqual({ state: 'unknown' });
+      });
+
+      it('releasing a re-attached sandbox kills adopted containers and forgets every instance of the pod', async () => {
+        const first = await runtime(conmon);
+        const sb = await sandbox(first);
+        const done = await start(first, sb, 'done', 'exit 0');
+        await done.exited;
+        const h = await start(first, sb, 'c', 'echo ready > "$OUT/ready"; exec sleep 1000');
+        await file('ready');
+        await handOver(first);
+        const second = await nextProcess(sb);
+        const adopted = await second.adoptContainer(sb.podUid, h.id);
+        expect(adopted.state).toBe('running');
+        await second.releaseSandbox(sb, { deleteData: false });
+        expect(isAlive(h.pid)).toBe(false);
+        if (adopted.state === 'running') expect(await settlesWithin(adopted.handle.exited, 5_000)).toBe(true);
+        expect(readdirSync(join(sb.dir, 'containers'))).toEqual([]);
+        expect(readdirSync(join(tmp.dir, 'data', 'monitor', 'exits'))).toEqual([]);
+      });
+    });
+
+    it('with the direct monitor, containers end with the runtime even with keepContainers, and are unknown afterwards', async () => {
+      const first = await runtime(direct);
+      expect(first.containersOutlivePodvisor).toBe(false);
+      const sb = await sandbox(first);
+      const h = await start(first, sb, 'c', 'echo ready > "$OUT/ready"; exec sleep 1000');
+      await file('ready');
+      await first.close({ keepSandboxes: true, keepContainers: true });
+      expect(await h.exited).toMatchObject({ exitCode: 137 });
+      const second = await runtime(direct);
+      await second.reapAllSandboxes(new Set([sb.podUid]));
+      expect(await second.adoptContainer(sb.podUid, h.id)).toEqual({ state: 'unknown' });
+      const again = await start(second, sb, 'c', 'exit 0', { attempt: 1 });
+      expect(await again.exited).toMatchObject({ exitCode: 0 });
     });
   });
 });
