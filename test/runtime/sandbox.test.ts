@@ -464,6 +464,23 @@ describe.skipIf(skip)('sandbox runtime', () => {
         expect(await second.adoptContainer(sb.podUid, `sandbox://${'0'.repeat(32)}`)).toEqual({ state: 'unknown' });
       });
 
+      it('does not trust a launch record that names other cgroups: the container is unknown and killed', async () => {
+        const first = await runtime(conmon);
+        const sb = await sandbox(first);
+        const h = await start(first, sb, 'c', 'echo ready > "$OUT/ready"; exec sleep 1000');
+        await file('ready');
+        await handOver(first);
+        const recFile = join(bundleOf(sb, h), 'instance.json');
+        const rec = JSON.parse(readFileSync(recFile, 'utf8')) as { details: { procsDir: string } };
+        rec.details.procsDir = '/sys/fs/cgroup/pids'; // sweeping it would kill every process of the host
+        writeFileSync(recFile, JSON.stringify(rec));
+        const second = await nextProcess(sb);
+        expect(await second.adoptContainer(sb.podUid, h.id)).toEqual({ state: 'unknown' });
+        expect(isAlive(h.pid)).toBe(false); // found through its own leaf
+        expect(leafGone(sb, h)).toBe(true);
+        expect(isAlive(process.pid)).toBe(true);
+      });
+
       it('releasing a re-attached sandbox kills adopted containers and forgets every instance of the pod', async () => {
         const first = await runtime(conmon);
         const sb = await sandbox(first);

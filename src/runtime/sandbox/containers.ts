@@ -33,7 +33,7 @@ import * as path from 'node:path';
 import type { InstanceLogs } from '../logs.js';
 import { reattachInstance, writeInstanceRecord, monitorRecordOf, RECORD_FORMAT, type InstanceRecord } from '../monitor/instance-record.js';
 import { signalOfExitCode } from '../monitor/signals.js';
-import type { Launched, Monitor, MonitorExit } from '../monitor/types.js';
+import type { Launched, Monitor, MonitorExit, Reattached } from '../monitor/types.js';
 import {
   SH, bareId as stripPrefix, childrenOf, containerEnv, errText, finalScript, isSafeSegment, mountScript, mountSourceKinds, parseSetup,
   procStartTime, removeCgroupDir, runExec, safeSegment, shq, startErrorOf, tryKill, watchChild, within, type SetupFailure,
@@ -290,10 +290,9 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     const known = this.instances.get(id);
     if (known) return known.alive ? { state: 'running', handle: this.handleOf(known, known.startedAt ?? Date.now()) } : { state: 'unknown' };
     const bundle = this.bundleDir(podUid, id);
-    const attached = await reattachInstance<SandboxDetails>(this.monitor, id, bundle, RUNTIME, checkSandboxDetails);
-    if ('error' in attached || attached.record.podUid !== podUid) {
-      const reason = 'error' in attached ? attached.error : `its launch record names pod ${attached.record.podUid}`;
-      this.log('cannot re-adopt container', { podUid, containerID: ID_PREFIX + id, reason });
+    const attached = await this.reattach(podUid, id);
+    if ('error' in attached) {
+      this.log('cannot re-adopt container', { podUid, containerID: ID_PREFIX + id, reason: attached.error });
       await this.reap(podUid, id, undefined);
       return { state: 'unknown' };
     }
@@ -325,6 +324,31 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     this.instances.set(id, inst);
     this.log('container re-adopted', { podUid, container: rec.container, containerID: ID_PREFIX + id, pid: inst.pid, monitor: this.monitor.kind });
     return { state: 'running', handle: this.handleOf(inst, rec.startedAt) };
+  }
+
+  /**
+   * The launch record of `<podUid>/<id>` and what its monitor says of it. A record is used only
+   * when it describes this instance where this runtime puts it (its pod, its leaf cgroups): the
+   * cgroups it names are swept, so a record that names others is not trusted.
+   */
+  private async reattach(podUid: string, id: string): Promise<{ record: InstanceRecord<SandboxDetails>; found: Reattached } | { error: string }> {
+    const leafDirs = this.cgroups.leafDirs(podUid, id);
+    const procsDir = this.cgroups.procsDir(podUid, id);
+    const check = (details: unknown): string | undefined => {
+      const bad = checkSandboxDetails(details);
+      if (bad !== undefined) return bad;
+      const d = details as SandboxDetails;
+      const same = d.procsDir === procsDir && d.cgroupDirs.length === leafDirs.length && d.cgroupDirs.every((x, i) => x === leafDirs[i])
+        && (d.memoryDir === undefined || leafDirs.includes(d.memoryDir));
+      return same ? undefined : 'its cgroups are not where this runtime puts them';
+    };
+    const attached = await reattachInstance<SandboxDetails>(this.monitor, id, this.bundleDir(podUid, id), RUNTIME, check);
+    if ('error' in attached) return attached;
+    if (attached.record.podUid !== podUid) {
+      await this.monitor.forget(id); // the wait reattach may have started
+      return { error: `its launch record names pod ${attached.record.podUid}` };
+    }
+    return attached;
   }
 
   private handleOf(inst: Instance, startedAt: number): ContainerHandle {
@@ -372,7 +396,8 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
    */
   async exec(id: string, command: string[], opts: { timeoutMs: number }): Promise<ExecResult> {
     const inst = this.instances.get(stripPrefix(ID_PREFIX, id));
-    if (!inst?.alive) return { exitCode: 126, output: `container ${id} is not running`, timedOut: false };
+    const gone = inst?.pidStartTime !== undefined && procStartTime(inst.pid) !== inst.pidStartTime;
+    if (!inst?.alive || gone) return { exitCode: 126, output: `container ${id} is not running`, timedOut: false };
     if (command.length === 0) return { exitCode: 126, output: 'exec: empty command', timedOut: false };
     const ns = ['-n', '-i', '-u', '-p', '-m'];
     const join = inst.cgroupDirs.map((d) => `echo $$ > ${shq(path.join(d, 'cgroup.procs'))}`).join('; ');
@@ -436,9 +461,7 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
 
   /** {@link reap} with what the instance's launch record and its monitor say. */
   private async reapRecorded(podUid: string, id: string): Promise<void> {
-    const found = CONTAINER_ID.test(id)
-      ? await reattachInstance<SandboxDetails>(this.monitor, id, this.bundleDir(podUid, id), RUNTIME, checkSandboxDetails)
-      : { error: 'not a container ID' };
+    const found = CONTAINER_ID.test(id) ? await this.reattach(podUid, id) : { error: 'not a container ID' };
     if ('error' in found) return this.reap(podUid, id, undefined);
     return this.reap(podUid, id, found.record, found.found.state === 'running' ? found.found.exit : undefined);
   }
