@@ -497,6 +497,10 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     }
     await Promise.all([...this.instances.values()].filter((i) => i.alive).map((i) => this.killAll(i.id)));
     await Promise.all([...this.instances.values()].map((i) => within(i.exited, KILL_WAIT_MS)));
+    // podvisor stopped these itself: their exits are no pod event (as on the host runtime).
+    // Without their records a later process finds them unknown (started again).
+    await Promise.all([...this.instances.values()].map((i) => this.forget(i.id, i.bundle)));
+    this.monitor.close();
   }
 
   /**
