@@ -19,7 +19,7 @@ export async function createRuntime(name: string, dataDir: string, monitor: stri
   if (!(MONITORS as readonly string[]).includes(monitor)) throw new Error(`unknown monitor ${JSON.stringify(monitor)}: use one of ${MONITORS.join(', ')}`);
   const monitorChoice = monitor as MonitorChoice;
   if (name === 'host') return HostRuntime.create({ dataDir, monitorChoice, ...(log ? { logger: log } : {}) });
-  if (name === 'sandbox') return SandboxRuntime.create({ dataDir, ...(log ? { logger: log } : {}) });
+  if (name === 'sandbox') return SandboxRuntime.create({ dataDir, monitorChoice, ...(log ? { logger: log } : {}) });
   throw new Error(`unknown runtime ${JSON.stringify(name)}: use one of ${RUNTIMES.join(', ')}`);
 }
 
