@@ -2,16 +2,20 @@
  * End-to-end on the sandbox runtime (`podvisor serve --runtime sandbox`): the pod IP is kept by
  * a container restart and by an in-place pod restart, and changes with a re-create; the
  * hostname is the pod name; deleting the pod leaves no network namespace behind; a kill -9 of
- * serve keeps the pod's sandbox (re-attached on restart) and leaves nothing after delete.
+ * serve keeps the pod's sandbox (re-attached on restart) and, under conmon, its containers
+ * (re-adopted), and leaves nothing after delete.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandboxAvailability } from '../../src/runtime/sandbox.js';
+import { findConmon } from '../../src/runtime/monitor/conmon.js';
+import { SandboxRuntime, sandboxAvailability } from '../../src/runtime/sandbox.js';
 import { alive, CLI, cli, daemonRequest, ensureBuilt, freePort, ROOT, tempDir, until } from './helpers.js';
 
 const problem = await sandboxAvailability();
+/** serve's default monitor is conmon where it is installed (always under CI): containers outlive serve. */
+const conmon = !('missing' in findConmon(process.env['PATH'] ?? '')) || process.env['CI'] === 'true';
 if (problem !== undefined && process.env['CI'] === 'true') throw new Error(`the sandbox runtime must run on CI: ${problem}`);
 
 const tmp = tempDir('podvisor-sbx-');
@@ -44,6 +48,24 @@ async function stopDaemon(signal: NodeJS.Signals): Promise<void> {
   daemon = undefined;
 }
 
+/** The host PIDs in a container's leaf cgroup. */
+function containerProcs(podUid: string, containerID: string): number[] {
+  const base = existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup/podvisor-sandbox' : '/sys/fs/cgroup/pids/podvisor-sandbox';
+  const file = join(base, podUid, containerID.replace('sandbox://', ''), 'cgroup.procs');
+  return (existsSync(file) ? readFileSync(file, 'utf8') : '').split('\n').filter((l) => l !== '').map(Number);
+}
+
+/** Live conmon processes of a pod (their command lines name its bundles). */
+function monitorsOf(podUid: string): number[] {
+  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'conmon' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(podUid) && alive(pid);
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Whether a process runs (a zombie does not). */
 /** Every trace a pod's sandbox leaves on the host while it exists. */
 function traces(podUid: string, st: { netns: string; pausePid: number; holderPid: number; hostVeth: string; ip: string }): string[] {
@@ -55,6 +77,7 @@ function traces(podUid: string, st: { netns: string; pausePid: number; holderPid
   if (existsSync(`/var/lib/cni/networks/podvisor-pv-br0/${st.ip}`)) found.push(`IP lease ${st.ip}`);
   const cgroups = existsSync('/sys/fs/cgroup/cgroup.controllers') ? [''] : ['memory/', 'pids/', 'cpu/'];
   for (const c of cgroups) if (existsSync(`/sys/fs/cgroup/${c}podvisor-sandbox/${podUid}`)) found.push(`cgroup ${c}podvisor-sandbox/${podUid}`);
+  for (const pid of monitorsOf(podUid)) found.push(`monitor ${pid}`);
   return found;
 }
 
@@ -67,6 +90,11 @@ describe.skipIf(problem !== undefined)('sandbox runtime end to end', () => {
 
   afterAll(async () => {
     await stopDaemon('SIGTERM');
+    // serve leaves sandboxes (and, under conmon, containers) for its next start: a failed test
+    // may have left pods; nothing of them may outlive the test.
+    const rt = await SandboxRuntime.create({ dataDir: join(dataDir, 'runtime'), monitorChoice: 'direct' });
+    await rt.reapAllSandboxes(new Set());
+    await rt.close();
     tmp.cleanup();
   });
 
@@ -119,7 +147,7 @@ spec:
     await until('no netns left', async () => netns().every((n) => before.has(n)));
   });
 
-  it('after kill -9 of serve, the pod keeps its sandbox and IP; after delete, nothing is left on the host', async () => {
+  it('after kill -9 of serve, the pod keeps its sandbox and IP (and, under conmon, its running container); after delete, nothing is left on the host', async () => {
     const f = join(tmp.dir, 'survivor.yaml');
     writeFileSync(f, `
 apiVersion: v1
@@ -142,7 +170,7 @@ spec:
     });
     const uid = p0.metadata.uid as string;
     const st = JSON.parse(readFileSync(join(dataDir, 'runtime', 'pods', uid, 'sandbox.json'), 'utf8'));
-    expect(traces(uid, st)).toHaveLength(cgroupCount() + 5);
+    expect(traces(uid, st)).toHaveLength(cgroupCount() + 5 + (conmon ? 1 : 0)); // + the container's monitor
 
     await stopDaemon('SIGKILL');
     // podvisor is gone; the pod's sandbox is not
@@ -150,15 +178,50 @@ spec:
     expect(netns()).toContain(st.netns);
 
     await startDaemon();
-    const p1 = await until('running again after the crash', async () => {
-      const p = await get('/api/v1/namespaces/default/pods/survivor');
-      const c = p.status?.containerStatuses?.[0];
-      return c?.state?.running && c.restartCount >= 1 ? p : undefined;
-    });
-    expect(p1.metadata.uid).toBe(uid);
-    expect(p1.status.podIP).toBe(p0.status.podIP); // the sandbox was re-attached, not rebuilt
+    const runsFile = join(dataDir, 'runtime', 'pods', uid, 'volumes', 'scratch', 'runs');
+    if (conmon) {
+      // The container ran on under its monitor and is re-adopted: same instance, same processes,
+      // no restart; its exit is then seen by the new daemon (restartPolicy Always restarts it).
+      const c0 = p0.status.containerStatuses[0];
+      const cmdline = (pid: number): string => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        } catch {
+          return '';
+        }
+      };
+      // the wrapper (busybox unshare), the container's init and its command (not the short-lived sleeps)
+      const procs = containerProcs(uid, c0.containerID).filter((pid) => cmdline(pid).includes('echo run'));
+      expect(procs).toHaveLength(3);
+      await until('the pod resumed', async () => (await get('/api/v1/namespaces/default/pods/survivor')).status?.podIP);
+      await new Promise((r) => setTimeout(r, 1_000)); // a reaped container would be restarted by now
+      const p1 = await get('/api/v1/namespaces/default/pods/survivor');
+      expect(p1.status.containerStatuses[0]).toMatchObject({ containerID: c0.containerID, restartCount: 0, state: { running: { startedAt: c0.state.running.startedAt } } });
+      for (const pid of procs) expect(alive(pid), `container process ${pid}`).toBe(true);
+      expect(p1.status.podIP).toBe(p0.status.podIP);
+      expect(readFileSync(runsFile, 'utf8')).toBe('run\n');
+      const main = procs.find((pid) => cmdline(pid).startsWith('sh\0-c\0echo run'));
+      expect(main).toBeDefined();
+      process.kill(main ?? -1, 'SIGTERM');
+      const p2 = await until('the adopted container\'s exit seen and restarted', async () => {
+        const p = await get('/api/v1/namespaces/default/pods/survivor');
+        const c = p.status?.containerStatuses?.[0];
+        return c?.restartCount === 1 && c.state?.running ? p : undefined;
+      });
+      expect(p2.status.containerStatuses[0].lastState.terminated).toMatchObject({ exitCode: 0, reason: 'Completed', containerID: c0.containerID });
+      expect(readFileSync(runsFile, 'utf8')).toBe('run\nrun\n');
+    } else {
+      // podvisor was the containers' parent: the container is restarted (ContainerStatusUnknown).
+      const p1 = await until('running again after the crash', async () => {
+        const p = await get('/api/v1/namespaces/default/pods/survivor');
+        const c = p.status?.containerStatuses?.[0];
+        return c?.state?.running && c.restartCount >= 1 ? p : undefined;
+      });
+      expect(p1.metadata.uid).toBe(uid);
+      expect(p1.status.podIP).toBe(p0.status.podIP); // the sandbox was re-attached, not rebuilt
+      expect(readFileSync(runsFile, 'utf8')).toBe('run\nrun\n'); // emptyDir kept
+    }
     expect(JSON.parse(readFileSync(join(dataDir, 'runtime', 'pods', uid, 'sandbox.json'), 'utf8')).pausePid).toBe(st.pausePid);
-    expect(readFileSync(join(dataDir, 'runtime', 'pods', uid, 'volumes', 'scratch', 'runs'), 'utf8')).toBe('run\nrun\n'); // emptyDir kept
 
     expect((await pv(['delete', 'pod', 'survivor'])).code).toBe(0);
     await until('no trace of the sandbox left', () => traces(uid, st).length === 0 || undefined, 10_000).catch(() => {
