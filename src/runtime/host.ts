@@ -323,7 +323,9 @@ export class HostRuntime implements ContainerRuntime {
     const bundle = this.bundleDir(podUid, id);
     // The log file, the bundle and the cgroup are made concurrently (they are on the restart path).
     const cgroupMade = this.makeCgroup(podUid, id, name);
-    const bundleMade = fsp.mkdir(bundle, { recursive: true, mode: 0o700 });
+    // Only a monitor that outlives podvisor keeps files there (podvisor's own children need none).
+    const keepsState = this.monitor.outlivesPodvisor;
+    const bundleMade = keepsState ? fsp.mkdir(bundle, { recursive: true, mode: 0o700 }) : undefined;
     let logFile: string;
     try {
       const opened = await this.logs.open(podUid, name, spec.attempt);
@@ -481,6 +483,7 @@ export class HostRuntime implements ContainerRuntime {
     if (inst.alive) await this.killAll(inst.id);
     await within(inst.exited, KILL_WAIT_MS);
     this.instances.delete(inst.id);
+    if (!this.monitor.outlivesPodvisor) return;
     await this.monitor.forget(inst.id);
     await fsp.rm(inst.bundle, { recursive: true, force: true }).catch(() => {});
   }

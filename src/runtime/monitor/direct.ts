@@ -5,11 +5,8 @@
  * (it finds them `unknown` and the runtime kills what is left).
  */
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { errText, exitCodeOf, watchChild } from '../proc-util.js';
+import { errText, exitCodeOf, readSetup, watchChild } from '../proc-util.js';
 import { CriLogWriter } from './cri-writer.js';
-import { SETUP_FILE, watchSetup } from './setup-channel.js';
 import type { LaunchSpec, Launched, Monitor, MonitorExit, Reattached } from './types.js';
 
 /** The direct monitor. */
@@ -20,14 +17,13 @@ export class DirectMonitor implements Monitor {
   launch(spec: LaunchSpec): Promise<Launched> {
     const [cmd, ...args] = spec.argv;
     if (cmd === undefined) return Promise.reject(new Error('empty wrapper command'));
-    const setupFd = fs.openSync(path.join(spec.bundle, SETUP_FILE), 'a', 0o600);
+    // The set-up channel is a pipe here (read until `OK` or its end): nobody outlives this
+    // process, so nothing needs the file, and a pipe spares a watch and reads per start.
     let child;
     try {
-      child = spawn(cmd, args, { detached: true, env: spec.env, cwd: '/', stdio: ['ignore', 'pipe', 'pipe', setupFd] });
+      child = spawn(cmd, args, { detached: true, env: spec.env, cwd: '/', stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     } catch (err) {
       return Promise.reject(new Error(`cannot start the container's wrapper: ${errText(err)}`));
-    } finally {
-      fs.closeSync(setupFd);
     }
     const watched = watchChild(child);
     const pid = child.pid;
@@ -46,7 +42,7 @@ export class DirectMonitor implements Monitor {
       if (e.signal !== null) m.signal = e.signal;
       return m;
     });
-    const setup = watchSetup(spec.bundle, exit);
+    const setup = readSetup(child.stdio[3]);
     return Promise.resolve({ pid, setup, exit });
   }
 
