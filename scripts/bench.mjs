@@ -9,8 +9,9 @@
 //      same 5 processes one after another from Node.
 //  (c) podvisor's own CPU time and RSS while supervising 100 pods x 3 sleeping containers, and
 //      the PSS of their monitors (conmon, one per container; counted as podvisor's own cost).
-// (a) runs with each monitor: `direct` (podvisor is the containers' parent, as before issue 12)
-// and `conmon` (containers outlive podvisor), when conmon is installed.
+// (a) and (b) run with each monitor: `direct` (podvisor is the containers' parent, as before
+// issue 12; `run`'s default) and `conmon` (containers outlive podvisor; `serve`'s default), when
+// conmon is installed. (c) uses serve's default.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -142,8 +143,8 @@ async function benchRestart(dataDir, monitorChoice) {
   return lat;
 }
 
-async function benchReset(dataDir) {
-  const base = await HostRuntime.create({ dataDir });
+async function benchReset(dataDir, monitorChoice) {
+  const base = await HostRuntime.create({ dataDir, monitorChoice });
   const { runtime, marks } = instrument(base);
   const sleeper = (name, extra = {}) => ({ name, image: 'busybox', command: ['sleep', '3600'], ...extra });
   const sup = new Supervisor({ runtime, clock: systemClock, core: { backoffInitialMs: 0, backoffMaxMs: 0 } });
@@ -160,7 +161,7 @@ async function benchReset(dataDir) {
   const times = [];
   await new Promise((resolve) => {
     const t = setInterval(() => {
-      progress(`(b) in-place pod restart: ${Math.min(times.length, N_RESETS)}/${N_RESETS}`);
+      progress(`(b) in-place pod restart (${monitorChoice} monitor): ${Math.min(times.length, N_RESETS)}/${N_RESETS}`);
       // Each trigger exit starts a reset; measure until every regular container and the sidecar run again.
       const exits = marks.filter((m) => m.kind === 'exit' && m.name === 'trigger');
       while (times.length < exits.length - 1) {
@@ -299,7 +300,8 @@ try {
   const floor = await floorRestart(N_RESTARTS);
   const restart = await benchRestart(join(dir, 'a'), 'direct');
   const restartConmon = conmonFound ? await benchRestart(join(dir, 'a2'), 'conmon') : undefined;
-  const reset = await benchReset(join(dir, 'b'));
+  const reset = await benchReset(join(dir, 'b'), 'direct');
+  const resetConmon = conmonFound ? await benchReset(join(dir, 'b2'), 'conmon') : undefined;
   const floor5 = await floorFiveStarts();
   const idle = await benchIdle(join(dir, 'c'));
   const sbProblem = await sandboxAvailability();
@@ -313,6 +315,7 @@ try {
       ['(a) exit-to-restart, conmon p99', fmt(pct(restartConmon, 99)), fmt(pct(floor, 99)), `+${fmt(pct(restartConmon, 99) - pct(floor, 99))}`, ''],
     ] : []),
     ['(b) in-place restart, 5 containers, p50', fmt(pct(reset, 50)), fmt(pct(floor5, 50)), `+${fmt(pct(reset, 50) - pct(floor5, 50))}`, '< 50 ms + the containers\' own start'],
+    ...(resetConmon ? [['(b) same, conmon p50', fmt(pct(resetConmon, 50)), fmt(pct(floor5, 50)), `+${fmt(pct(resetConmon, 50) - pct(floor5, 50))}`, '']] : []),
     [`(c) CPU, ${N_PODS * 3} idle containers`, `${idle.cpuPct.toFixed(2)} % of a core`, '-', '-', '< 1 %'],
     [`(c) RSS, ${N_PODS * 3} idle containers`, `${idle.rssMb.toFixed(0)} MB`, `${baselineRss.toFixed(0)} MB (node at start)`, '-', '< 80 MB'],
     ...(idle.monitors.n > 0 ? [[`(c) monitors' PSS (${idle.monitor}), per container`, `${((idle.monitors.mb / idle.monitors.n) * 1024).toFixed(0)} kB`, '-', `${idle.monitors.mb.toFixed(1)} MB for ${idle.monitors.n}`, '<= 512 kB (runit runsv: ~100 kB)']] : []),
@@ -338,7 +341,8 @@ try {
     machine: { cpus: cpus().length, model: cpus()[0]?.model, memGiB: totalmem() / 2 ** 30, node: process.version },
     restartLatencyMs: { p50: pct(restart, 50), p99: pct(restart, 99), n: restart.length, floorP50: pct(floor, 50), floorP99: pct(floor, 99), monitor: 'direct' },
     ...(restartConmon ? { restartLatencyConmonMs: { p50: pct(restartConmon, 50), p99: pct(restartConmon, 99), n: restartConmon.length } } : {}),
-    inPlaceRestartMs: { p50: pct(reset, 50), n: reset.length, floorP50: pct(floor5, 50) },
+    inPlaceRestartMs: { p50: pct(reset, 50), n: reset.length, floorP50: pct(floor5, 50), monitor: 'direct' },
+    ...(resetConmon ? { inPlaceRestartConmonMs: { p50: pct(resetConmon, 50), n: resetConmon.length } } : {}),
     idle: { pods: N_PODS, containers: N_PODS * 3, cpuPercent: idle.cpuPct, rssMb: idle.rssMb, monitor: idle.monitor, monitorsPssMb: idle.monitors.mb, monitors: idle.monitors.n },
     ...(sb ? { sandbox: { createMs: pct(sb.create, 50), destroyMs: pct(sb.destroy, 50), inPlaceMs: pct(sb.inPlace, 50), recreateMs: pct(sb.recreate, 50), runs: sb.inPlace.length } } : {}),
   };
