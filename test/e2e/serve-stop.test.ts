@@ -12,7 +12,7 @@
  * survive the stop and keep its IP.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxAvailability } from '../../src/runtime/sandbox.js';
@@ -134,8 +134,10 @@ spec:
 
   /**
    * Rows 62–63: `source` (Never, `RestartAllContainers` on 42) exits 42 once (an emptyDir marker
-   * remembers it) beside 10 sleepers that ignore SIGTERM, so that the reset's graceful removal
-   * (`restart-grace-period-seconds`) keeps `AllContainersRestarting` True for 3 s.
+   * remembers it) once the 10 sleepers beside it all run (each says so in a directory; a
+   * sleeper not started yet would make the pod Pending). The sleepers ignore SIGTERM, so that
+   * the reset's graceful removal (`restart-grace-period-seconds`) keeps `AllContainersRestarting`
+   * True for 3 s.
    */
   const resetPod = (name: string, marker: string, withInit: boolean): string => `
 apiVersion: v1
@@ -155,8 +157,8 @@ ${withInit ? `  initContainers:
     restartPolicy: Never
     restartPolicyRules: [{action: RestartAllContainers, exitCodes: {operator: In, values: [42]}}]
     volumeMounts: [{name: marker, mountPath: ${join(tmp.dir, 'marker')}}]
-    command: ${sh(`if [ ! -e ${join(tmp.dir, 'marker', 'failed')} ]; then touch ${join(tmp.dir, 'marker', 'failed')}; sleep 1; exit 42; fi; trap '' TERM; while true; do sleep 0.1; done`, marker)}
-${Array.from({ length: 10 }, (_, i) => `  - {name: s${i + 1}, image: busybox:1.36, command: ${sh("trap '' TERM; while true; do sleep 0.1; done", marker)}}`).join('\n')}
+    command: ${sh(`if [ ! -e ${join(tmp.dir, 'marker', 'failed')} ]; then touch ${join(tmp.dir, 'marker', 'failed')}; while [ $(ls ${join(tmp.dir, `up-${marker}`)} | wc -l) -lt 10 ]; do sleep 0.05; done; exit 42; fi; trap '' TERM; while true; do sleep 0.1; done`, marker)}
+${Array.from({ length: 10 }, (_, i) => `  - {name: s${i + 1}, image: busybox:1.36, command: ${sh(`touch ${join(tmp.dir, `up-${marker}`, `s${i + 1}`)}; trap '' TERM; while true; do sleep 0.1; done`, marker)}}`).join('\n')}
 `;
   const REGULAR = ['source', ...Array.from({ length: 10 }, (_, i) => `s${i + 1}`)];
 
@@ -183,6 +185,7 @@ ${Array.from({ length: 10 }, (_, i) => `  - {name: s${i + 1}, image: busybox:1.3
     it.skipIf((rt === 'host' && !canMount()) || (rt === 'sandbox' && !c.sandbox))(`row ${c.row}: ${c.signal} ${when}; after a start all 11 containers run, each restarted`, async () => {
       const n = await node(rt, `row${c.row}-${c.signal}`);
       const marker = `pv-stop-${rt}-${Math.random().toString(36).slice(2)}`;
+      mkdirSync(join(tmp.dir, `up-${marker}`), { recursive: true }); // the sleepers say there that they run
       await n.apply(resetPod('reset', marker, c.row === 63));
       const seenTrue = await until('AllContainersRestarting True', async () => { const p = await n.pod('reset'); return condition(p, 'AllContainersRestarting')?.status === 'True' ? p : undefined; }, 40_000);
       const uid = seenTrue.metadata.uid as string;
