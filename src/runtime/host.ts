@@ -317,7 +317,7 @@ export class HostRuntime implements ContainerRuntime {
     if (problems.length > 0) throw new StartError('CreateContainerError', problems.join('; '));
     const hostIsFile = await mountSourceKinds(name, spec.mounts);
 
-    const id = randomBytes(16).toString('hex');
+    const id = await this.monitor.reserveId();
     const env = containerEnv(spec.env);
     const workingDir = spec.workingDir ?? '/';
     const bundle = this.bundleDir(podUid, id);
@@ -336,6 +336,7 @@ export class HostRuntime implements ContainerRuntime {
       const dir = await cgroupMade;
       if (dir !== undefined) await fsp.rmdir(dir).catch(() => {});
       await fsp.rm(bundle, { recursive: true, force: true });
+      await this.monitor.forget(id);
       throw err;
     }
     const cgroupDir = await cgroupMade;
@@ -560,7 +561,7 @@ export class HostRuntime implements ContainerRuntime {
     this.closed = true;
     if (opts.keepContainers === true && this.monitor.outlivesPodvisor) {
       // Left to their monitors: this process forgets them (a later close kills nothing).
-      this.monitor.close();
+      await this.monitor.close();
       this.instances.clear();
       this.cgroupPods.clear();
       return;
@@ -573,7 +574,7 @@ export class HostRuntime implements ContainerRuntime {
       await this.monitor.forget(i.id);
       await fsp.rm(i.bundle, { recursive: true, force: true }).catch(() => {});
     }));
-    this.monitor.close();
+    await this.monitor.close();
     for (const podUid of [...this.cgroupPods]) await this.removePodCgroup(podUid);
   }
 

@@ -20,7 +20,7 @@ const get = (path: string, auth = true) => daemonRequest(dataDir, port, path, { 
 beforeAll(async () => {
   ensureBuilt();
   port = await freePort();
-  daemon = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], { cwd: ROOT, stdio: 'ignore' });
+  daemon = spawn(process.execPath, [CLI, 'serve', '--stop-pods-on-exit', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], { cwd: ROOT, stdio: 'ignore' });
   await until('serve ready', async () => existsSync(join(dataDir, 'tls', 'cert.pem')) && (await get('/readyz')).status === 200);
 });
 

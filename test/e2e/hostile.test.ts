@@ -53,7 +53,7 @@ function memory(): { rss: number; peak: number } {
 beforeAll(async () => {
   ensureBuilt();
   port = await freePort();
-  daemon = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  daemon = spawn(process.execPath, [CLI, 'serve', '--stop-pods-on-exit', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   daemon.stdout?.setEncoding('utf8').on('data', (d: string) => {
     out += d;

@@ -23,7 +23,7 @@ let daemon: ChildProcess | undefined;
 beforeAll(async () => {
   ensureBuilt();
   port = await freePort();
-  daemon = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--backoff-initial', '0'], { cwd: ROOT, stdio: 'ignore' });
+  daemon = spawn(process.execPath, [CLI, 'serve', '--stop-pods-on-exit', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--backoff-initial', '0'], { cwd: ROOT, stdio: 'ignore' });
   await until('serve ready', async () => (await daemonRequest(dataDir, port, '/readyz', { auth: false })).status === 200);
 });
 

@@ -98,7 +98,7 @@ describeConmon('host runtime under conmon: containers outlive the runtime', () =
 
   it('an instance whose monitor is gone is unknown, and what is left of it is killed', async () => {
     const first = await firstRun('sleep 30');
-    const bundle = join(dataDir(), 'pods', first.podUid, 'containers', first.id.replace('host://', ''));
+    const bundle = join(dataDir(), 'monitor', 'bundles', first.id.replace('host://', ''));
     const conmonPid = Number(readFileSync(join(bundle, 'conmon.pid'), 'utf8'));
     process.kill(conmonPid, 'SIGKILL');
     await waitFor(() => !isAlive(conmonPid), 5_000, 'conmon to die');

@@ -18,13 +18,14 @@
  * PSS on Debian 12), no process per container in podvisor.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { errText, findExecutable, procStartTime, shq } from '../proc-util.js';
+import { errText, findExecutable, procStartTime, run, shq, tryKill, within } from '../proc-util.js';
 import { ExitDir } from './exit-dir.js';
 import { watchSetup } from './setup-channel.js';
-import type { LaunchSpec, Launched, Monitor, MonitorRecord, Reattached } from './types.js';
+import type { LaunchSpec, Launched, Monitor, MonitorExit, MonitorRecord, Reattached } from './types.js';
 
 /**
  * The OCI runtime stand-in conmon runs. `create` runs `<bundle>/start` (sourced in a
@@ -43,7 +44,7 @@ for a; do
   prev=$a
 done
 [ "$verb" = create ] || exit 0
-[ -x "$b/start" ] || { echo "podvisor: no start script in $b" >&2; exit 1; }
+[ -f "$b/start" ] || { echo "podvisor: no start script in $b" >&2; exit 1; }
 unset _OCI_SYNCPIPE _OCI_STARTPIPE _OCI_ATTACHPIPE
 ( . "$b/start" ) 3>>"$b/setup" </dev/null &
 echo $! > "$p"
@@ -112,6 +113,23 @@ function readSync(stream: NodeJS.ReadableStream | null): Promise<{ data: number;
   });
 }
 
+/**
+ * An instance started ahead: conmon runs, the stand-in ran, and the container's future main
+ * process (a shell in its own session) waits on the `go` FIFO of the conmon bundle. Launching
+ * writes the command and one line to the FIFO, so conmon's own start (its exec, its double fork
+ * and the stand-in, most of a start's cost) is off the restart path, as runc's create/start split
+ * takes it off CRI-O's. The FIFO's only writer is this process: if it ends, the shell reads EOF
+ * and exits, and conmon with it (no spare outlives podvisor).
+ */
+interface Spare {
+  id: string;
+  bundle: string;
+  pid: number;
+  monitorPid?: number;
+  go: number;
+  exit: Promise<MonitorExit>;
+}
+
 /** The conmon monitor. Create with {@link ConmonMonitor.create}. */
 export class ConmonMonitor implements Monitor {
   readonly kind = 'conmon';
@@ -119,19 +137,31 @@ export class ConmonMonitor implements Monitor {
   private readonly exits: ExitDir;
   private readonly shim: string;
   private readonly socketDir: string;
+  private readonly bundles: string;
+  /** Spares ready to take, and the ones being started. */
+  private readonly ready: Spare[] = [];
+  private readonly taken = new Map<string, Spare>();
+  /** The spare being started, if any. */
+  private warmingSpare: Promise<Spare> | undefined;
+  private closed = false;
 
   private constructor(private readonly opts: ConmonOptions) {
     this.exits = new ExitDir(path.join(opts.dir, 'exits'));
     this.shim = path.join(opts.dir, 'podvisor-oci-shim');
     this.socketDir = path.join(opts.dir, 'sockets');
+    this.bundles = path.join(opts.dir, 'bundles');
   }
 
-  /** Prepares the monitor's directory (stand-in script, exit and socket directories). */
+  /**
+   * Prepares the monitor's directory (stand-in script, exit, socket and bundle directories) and
+   * removes what spares of an earlier process left (they never ran a container).
+   */
   static async create(opts: ConmonOptions): Promise<ConmonMonitor> {
     const m = new ConmonMonitor(opts);
     await fsp.mkdir(opts.dir, { recursive: true, mode: 0o755 });
     await m.exits.init();
     await fsp.mkdir(m.socketDir, { recursive: true, mode: 0o700 });
+    await fsp.mkdir(m.bundles, { recursive: true, mode: 0o700 });
     let current = '';
     try {
       current = await fsp.readFile(m.shim, 'utf8');
@@ -143,40 +173,119 @@ export class ConmonMonitor implements Monitor {
       await fsp.writeFile(tmp, SHIM_SCRIPT, { mode: 0o755 });
       await fsp.rename(tmp, m.shim);
     }
+    // Spares of an earlier process (it died while they waited): end them and their files.
+    for (const id of await fsp.readdir(m.bundles).catch(() => [] as string[])) {
+      const bundle = path.join(m.bundles, id);
+      if (!fs.existsSync(path.join(bundle, 'spare'))) continue;
+      const pid = Number(fs.readFileSync(path.join(bundle, 'pid'), { encoding: 'utf8', flag: 'a+' }).trim());
+      if (pid > 0 && cmdlineOf(pid).includes(bundle)) tryKill(pid, 'SIGKILL');
+      await fsp.rm(bundle, { recursive: true, force: true });
+      await m.exits.forget(id);
+    }
     return m;
   }
 
-  async launch(spec: LaunchSpec): Promise<Launched> {
-    const start = path.join(spec.bundle, 'start');
-    // setsid: the wrapper leads its own session and process group (the group kill of a
-    // container), and it exec's without forking since it is no group leader.
-    await fsp.writeFile(start, `#!/bin/sh\nexec ${shq(this.opts.setsid)} ${spec.argv.map(shq).join(' ')}\n`, { mode: 0o700 });
-    const exit = this.exits.wait(spec.id);
-    const setup = watchSetup(spec.bundle, exit);
-    const conmonPidFile = path.join(spec.bundle, 'conmon.pid');
-    const args = [
-      '--api-version', '1', '-c', spec.id, '-u', spec.id, '-n', spec.id,
-      '-r', this.shim, '-b', spec.bundle, '-p', path.join(spec.bundle, 'pid'), '-P', conmonPidFile,
-      '--exit-dir', this.exits.dir, '-0', spec.bundle, '--socket-dir-path', this.socketDir,
-      '-l', `k8s-file:${spec.logPath}`, '--no-sync-log', '--log-level', 'error',
-    ];
-    const child = spawn(this.opts.conmon, args, {
-      env: { ...spec.env, _OCI_SYNCPIPE: '3' }, cwd: '/', stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+  /** conmon's bundle of an instance (its files, the set-up channel, the FIFO). */
+  private bundleOf(id: string): string {
+    return path.join(this.bundles, id);
+  }
+
+  /**
+   * The ID of the next launch: a ready spare's when there is one, else the one being started
+   * (waiting for it is never slower than starting another), else a fresh ID.
+   */
+  async reserveId(): Promise<string> {
+    let spare = this.ready.shift();
+    if (!spare && this.warmingSpare) {
+      await this.warmingSpare.catch(() => undefined);
+      spare = this.ready.shift(); // unless a concurrent reservation took it first
+    }
+    this.replenish();
+    if (!spare) return randomBytes(16).toString('hex');
+    this.taken.set(spare.id, spare);
+    return spare.id;
+  }
+
+  private replenish(): void {
+    if (this.closed || this.ready.length > 0 || this.warmingSpare) return;
+    const p = this.startSpare(randomBytes(16).toString('hex'));
+    this.warmingSpare = p;
+    p.then((s) => {
+      if (this.warmingSpare === p) this.warmingSpare = undefined;
+      // After close() it is close()'s to end (it waits for the spare being started).
+      if (!this.closed && !this.ready.includes(s) && !this.taken.has(s.id)) this.ready.push(s);
+    }, () => {
+      if (this.warmingSpare === p) this.warmingSpare = undefined;
     });
+  }
+
+  /** Starts conmon for `id`, up to the container's future main process waiting on its FIFO. */
+  private async startSpare(id: string): Promise<Spare> {
+    const bundle = this.bundleOf(id);
+    await fsp.mkdir(bundle, { recursive: true, mode: 0o700 });
+    await fsp.writeFile(path.join(bundle, 'spare'), '');
+    const fifo = path.join(bundle, 'go');
+    const made = await run(['mkfifo', '-m', '0600', fifo], { timeoutMs: 5_000 });
+    if (made.code !== 0) throw new Error(`mkfifo: ${made.stderr.trim()}`);
+    // Read-write: opening never blocks, and the shell's EOF comes only when this process is gone.
+    const go = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+    // setsid: the container's process leads its own session and process group (the group kill
+    // of a container); it exec's without forking since it is no group leader.
+    await fsp.writeFile(path.join(bundle, 'start'),
+      // The FIFO is opened read-write first, so that opening it for reading never waits; once
+      // that extra end is closed, the read sees EOF as soon as podvisor's end is gone.
+      `exec 5<>"$b/go"; exec 4<"$b/go" 5>&-\nexec ${shq(this.opts.setsid)} /bin/sh -c 'read -r go <&4 && [ "$go" = go ] || exit 0; exec 4<&-; . "$1"' sh "$b/command"\n`, { mode: 0o600 });
+    const exit = this.exits.wait(id);
+    const conmonPidFile = path.join(bundle, 'conmon.pid');
+    const args = [
+      '--api-version', '1', '-c', id, '-u', id, '-n', id,
+      '-r', this.shim, '-b', bundle, '-p', path.join(bundle, 'pid'), '-P', conmonPidFile,
+      '--exit-dir', this.exits.dir, '-0', bundle, '--socket-dir-path', this.socketDir,
+      '-l', `k8s-file:${path.join(bundle, 'ctr.log')}`, '--no-sync-log', '--log-level', 'error',
+    ];
+    const child = spawn(this.opts.conmon, args, { env: { PATH: SPARE_PATH, _OCI_SYNCPIPE: '3' }, cwd: '/', stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
     const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
     const sync = await Promise.race([readSync(child.stdio[3] as NodeJS.ReadableStream | null), spawnError]);
-    if (sync instanceof Error) throw new Error(`cannot start conmon (${this.opts.conmon}): ${errText(sync)}`);
-    if (sync === undefined || sync.data <= 0) {
-      await this.exits.forget(spec.id);
+    if (sync instanceof Error || sync === undefined || sync.data <= 0) {
+      fs.closeSync(go);
+      await this.exits.forget(id);
+      await fsp.rm(bundle, { recursive: true, force: true });
+      if (sync instanceof Error) throw new Error(`cannot start conmon (${this.opts.conmon}): ${errText(sync)}`);
       throw new Error(`conmon could not start the container: ${sync?.message ?? 'it exited without reporting a PID'}`);
     }
-    const launched: Launched = { pid: sync.data, setup, exit };
+    const spare: Spare = { id, bundle, pid: sync.data, go, exit };
     try {
       const monitorPid = Number((await fsp.readFile(conmonPidFile, 'utf8')).trim());
-      if (Number.isSafeInteger(monitorPid) && monitorPid > 0) launched.monitorPid = monitorPid;
+      if (Number.isSafeInteger(monitorPid) && monitorPid > 0) spare.monitorPid = monitorPid;
     } catch {
       // conmon writes it before reporting the PID; without it only the container's PID is known
     }
+    return spare;
+  }
+
+  async launch(spec: LaunchSpec): Promise<Launched> {
+    let spare = this.taken.get(spec.id);
+    this.taken.delete(spec.id);
+    if (!spare) spare = await this.startSpare(spec.id);
+    const { bundle } = spare;
+    // The command, in the container's exact environment: the waiting shell has only PATH.
+    const names = Object.keys(spec.env);
+    const exec = names.every((n) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(n))
+      ? `unset PATH; ${names.map((n) => `export ${n}=${shq(spec.env[n] ?? '')}`).join('; ')}\nexec ${spec.argv.map(shq).join(' ')}\n`
+      : `exec /usr/bin/env -i ${names.map((n) => shq(`${n}=${spec.env[n] ?? ''}`)).join(' ')} ${spec.argv.map(shq).join(' ')}\n`;
+    fs.writeFileSync(path.join(bundle, 'command'), exec, { mode: 0o600 });
+    // conmon writes the log it opened at its start; the runtime's file takes its place (same inode).
+    fs.renameSync(path.join(bundle, 'ctr.log'), spec.logPath);
+    const go = spare.go;
+    fs.writeSync(go, 'go\n');
+    // Our end stays open until the shell has read its line: it may not have opened the FIFO yet,
+    // and a FIFO without a writer would make that open wait forever and drop the line.
+    const setup = watchSetup(bundle, spare.exit).finally(() => {
+      fs.closeSync(go);
+      fs.rmSync(path.join(bundle, 'spare'), { force: true });
+    });
+    const launched: Launched = { pid: spare.pid, setup, exit: spare.exit };
+    if (spare.monitorPid !== undefined) launched.monitorPid = spare.monitorPid;
     return launched;
   }
 
@@ -196,11 +305,59 @@ export class ConmonMonitor implements Monitor {
     });
   }
 
-  forget(id: string): Promise<void> {
-    return this.exits.forget(id);
+  async forget(id: string): Promise<void> {
+    const spare = this.taken.get(id);
+    if (spare) {
+      // Reserved but never launched: it ends when its FIFO closes.
+      this.taken.delete(id);
+      this.discard(spare);
+      return;
+    }
+    await this.exits.forget(id);
+    await fsp.rm(this.bundleOf(id), { recursive: true, force: true });
   }
 
-  close(): void {
+  /**
+   * Ends a spare that will not run a container: its waiting shell is killed (it may not have
+   * opened its FIFO yet, so closing ours is not enough), then conmon exits.
+   */
+  private discard(s: Spare): void {
+    endSpare(s);
+    void s.exit.then(() => this.forget(s.id));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const warming = this.warmingSpare;
+    const spares = [...this.ready.splice(0), ...this.taken.values()];
+    this.taken.clear();
+    const late = warming ? await warming.catch(() => undefined) : undefined;
+    if (late && !spares.includes(late)) spares.push(late);
+    this.ready.splice(0);
+    // Each spare's shell is ended, then its conmon: none outlives the close.
+    for (const s of spares) endSpare(s);
+    await within(Promise.all(spares.map(async (s) => {
+      await s.exit;
+      await this.exits.forget(s.id);
+      await fsp.rm(s.bundle, { recursive: true, force: true });
+    })), 2_000);
     this.exits.close();
   }
 }
+
+/** Kills a spare's waiting shell (nothing of a container ran in it yet) and closes its FIFO. */
+function endSpare(s: Spare): void {
+  tryKill(s.pid, 'SIGKILL');
+  fs.closeSync(s.go);
+}
+
+function cmdlineOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** PATH of a spare's waiting shell (the container's own environment comes with its command). */
+const SPARE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -5,6 +5,7 @@
  * (it finds them `unknown` and the runtime kills what is left).
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { errText, exitCodeOf, readSetup, watchChild } from '../proc-util.js';
 import { CriLogWriter } from './cri-writer.js';
 import type { LaunchSpec, Launched, Monitor, MonitorExit, Reattached } from './types.js';
@@ -13,6 +14,10 @@ import type { LaunchSpec, Launched, Monitor, MonitorExit, Reattached } from './t
 export class DirectMonitor implements Monitor {
   readonly kind = 'direct';
   readonly outlivesPodvisor = false;
+
+  reserveId(): Promise<string> {
+    return Promise.resolve(randomBytes(16).toString('hex'));
+  }
 
   launch(spec: LaunchSpec): Promise<Launched> {
     const [cmd, ...args] = spec.argv;
@@ -54,7 +59,8 @@ export class DirectMonitor implements Monitor {
     return Promise.resolve();
   }
 
-  close(): void {
+  close(): Promise<void> {
     // Nothing is watched beyond the children themselves.
+    return Promise.resolve();
   }
 }

@@ -76,12 +76,20 @@ export interface Monitor {
   readonly kind: 'conmon' | 'direct';
   /** True when instances outlive podvisor (the monitor, not podvisor, is their parent). */
   readonly outlivesPodvisor: boolean;
+  /**
+   * The container ID of the next launch (the monitor may have prepared that instance ahead).
+   * A reserved ID is launched or given back with {@link forget}.
+   */
+  reserveId(): Promise<string>;
   /** Launches an instance; rejects when the monitor itself cannot start it. */
   launch(spec: LaunchSpec): Promise<Launched>;
   /** Re-attaches to an instance a launch of an earlier process recorded. Never rejects. */
   reattach(id: string, bundle: string, record: MonitorRecord): Promise<Reattached>;
   /** The instance's exit record is no longer needed (the container was removed). */
   forget(id: string): Promise<void>;
-  /** Stops watching (launched instances keep running under `conmon`). */
-  close(): void;
+  /**
+   * Stops watching (launched instances keep running under `conmon`) and ends what was prepared
+   * ahead for launches that will not come; resolves when that is gone (bounded).
+   */
+  close(): Promise<void>;
 }

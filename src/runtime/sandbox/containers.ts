@@ -26,7 +26,6 @@
  * reported `OK`: the wrapper's child (busybox unshare's, or nsenter -p's), and with an init that
  * child's child. It is recorded, with its start time, in the launch record.
  */
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -154,7 +153,7 @@ export class SandboxContainers {
     const podUid = safeSegment(spec.sandbox.podUid, 'pod UID');
     const name = safeSegment(spec.name, 'container name');
     const hostIsFile = await mountSourceKinds(name, spec.mounts);
-    const id = randomBytes(16).toString('hex');
+    const id = await this.monitor.reserveId();
     const env = containerEnv(spec.env);
     const workingDir = spec.workingDir ?? '/';
     const bundle = this.bundleDir(podUid, id);
@@ -162,6 +161,7 @@ export class SandboxContainers {
     try {
       leaf = await this.cgroups.makeLeaf(podUid, id, spec.resources);
     } catch (err) {
+      await this.monitor.forget(id);
       throw new StartError('CreateContainerError', `failed to create container "${name}": cannot create its cgroup: ${errText(err)}`);
     }
     let logFile: string;
@@ -173,6 +173,7 @@ export class SandboxContainers {
     } catch (err) {
       await this.cgroups.removeLeaf(leaf.dirs);
       await fsp.rm(bundle, { recursive: true, force: true });
+      await this.monitor.forget(id);
       throw err;
     }
 
@@ -492,7 +493,7 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     this.closed = true;
     if (keepRunning) {
       this.instances.clear();
-      this.monitor.close();
+      await this.monitor.close();
       return;
     }
     await Promise.all([...this.instances.values()].filter((i) => i.alive).map((i) => this.killAll(i.id)));
@@ -500,7 +501,7 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     // podvisor stopped these itself: their exits are no pod event (as on the host runtime).
     // Without their records a later process finds them unknown (started again).
     await Promise.all([...this.instances.values()].map((i) => this.forget(i.id, i.bundle)));
-    this.monitor.close();
+    await this.monitor.close();
   }
 
   /**
