@@ -56,10 +56,12 @@ function containerProcs(podUid: string, containerID: string): number[] {
 }
 
 /** Live conmon processes of a pod (their command lines name its bundles). */
-function monitorsOf(podUid: string): number[] {
+/** conmon processes of the given container IDs (a spare monitor belongs to no pod). */
+function monitorsOf(containerIds: readonly string[]): number[] {
   return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'conmon' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(podUid) && alive(pid);
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'conmon' && containerIds.some((id) => cmd.includes(id)) && alive(pid);
     } catch {
       return false;
     }
@@ -68,7 +70,7 @@ function monitorsOf(podUid: string): number[] {
 
 /** Whether a process runs (a zombie does not). */
 /** Every trace a pod's sandbox leaves on the host while it exists. */
-function traces(podUid: string, st: { netns: string; pausePid: number; holderPid: number; hostVeth: string; ip: string }): string[] {
+function traces(podUid: string, st: { netns: string; pausePid: number; holderPid: number; hostVeth: string; ip: string }, containerIds: readonly string[] = []): string[] {
   const found: string[] = [];
   if (netns().includes(st.netns)) found.push(`netns ${st.netns}`);
   if (alive(st.pausePid)) found.push(`pause process ${st.pausePid}`);
@@ -77,7 +79,7 @@ function traces(podUid: string, st: { netns: string; pausePid: number; holderPid
   if (existsSync(`/var/lib/cni/networks/podvisor-pv-br0/${st.ip}`)) found.push(`IP lease ${st.ip}`);
   const cgroups = existsSync('/sys/fs/cgroup/cgroup.controllers') ? [''] : ['memory/', 'pids/', 'cpu/'];
   for (const c of cgroups) if (existsSync(`/sys/fs/cgroup/${c}podvisor-sandbox/${podUid}`)) found.push(`cgroup ${c}podvisor-sandbox/${podUid}`);
-  for (const pid of monitorsOf(podUid)) found.push(`monitor ${pid}`);
+  for (const pid of monitorsOf(containerIds)) found.push(`monitor ${pid}`);
   return found;
 }
 
@@ -170,7 +172,8 @@ spec:
     });
     const uid = p0.metadata.uid as string;
     const st = JSON.parse(readFileSync(join(dataDir, 'runtime', 'pods', uid, 'sandbox.json'), 'utf8'));
-    expect(traces(uid, st)).toHaveLength(cgroupCount() + 5 + (conmon ? 1 : 0)); // + the container's monitor
+    const ids = (p0.status.containerStatuses as any[]).map((c) => String(c.containerID).replace(/^\w+:\/\//, ''));
+    expect(traces(uid, st, ids)).toHaveLength(cgroupCount() + 5 + (conmon ? 1 : 0)); // + the container's monitor
 
     await stopDaemon('SIGKILL');
     // podvisor is gone; the pod's sandbox is not
@@ -224,8 +227,8 @@ spec:
     expect(JSON.parse(readFileSync(join(dataDir, 'runtime', 'pods', uid, 'sandbox.json'), 'utf8')).pausePid).toBe(st.pausePid);
 
     expect((await pv(['delete', 'pod', 'survivor'])).code).toBe(0);
-    await until('no trace of the sandbox left', () => traces(uid, st).length === 0 || undefined, 10_000).catch(() => {
-      throw new Error(`left behind: ${traces(uid, st).join(', ')}`);
+    await until('no trace of the sandbox left', () => traces(uid, st, ids).length === 0 || undefined, 10_000).catch(() => {
+      throw new Error(`left behind: ${traces(uid, st, ids).join(', ')}`);
     });
   });
 

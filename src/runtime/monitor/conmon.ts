@@ -183,8 +183,12 @@ export class ConmonMonitor implements Monitor {
       const bundle = path.join(m.bundles, id);
       if (!fs.existsSync(path.join(bundle, 'spare'))) continue;
       const pid = Number(fs.readFileSync(path.join(bundle, 'pid'), { encoding: 'utf8', flag: 'a+' }).trim());
-      if (pid > 0 && cmdlineOf(pid).includes(bundle)) tryKill(pid, 'SIGKILL');
-      await fsp.rm(bundle, { recursive: true, force: true });
+      if (pid > 0 && cmdlineOf(pid).includes(bundle)) {
+        tryKill(pid, 'SIGKILL');
+        // conmon writes into the bundle until its exit record is out.
+        await within(m.exits.wait(id), 2_000);
+      }
+      await fsp.rm(bundle, { recursive: true, force: true }).catch(() => undefined);
       await m.exits.forget(id);
     }
     return m;
