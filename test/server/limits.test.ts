@@ -91,7 +91,9 @@ describe('patches: bounded work and result (item 2)', () => {
     expect(took).toBeLessThan(2000);
     expect(gets).toBeGreaterThan(0);
     expect(slowestGetMs).toBeLessThan(100);
-    expect(rssMiB() - before).toBeLessThan(16);
+    // Unbounded, the doubling reaches gigabytes; the worker's RSS also moves with the other test
+    // files running beside it (17 MiB seen under CI), so the bound is loose.
+    expect(rssMiB() - before).toBeLessThan(64);
   });
 
   it('refuses more than 10,000 JSON patch operations with 413, as the API server', async () => {
