@@ -35,7 +35,7 @@ import {
   type MountSpec, type Sandbox, type SandboxSpec,
 } from './types.js';
 import {
-  DEFAULT_PATH, SH, runExec, within, removeCgroupDir, findExecutable, shq, mountScript, isSafeSegment, safeSegment, errText, watchChild, tryKill, parseSetup,
+  Background, DEFAULT_PATH, SH, runExec, within, removeCgroupDir, findExecutable, shq, mountScript, isSafeSegment, safeSegment, errText, watchChild, tryKill, parseSetup,
   finalScript, run, procStartTime, sweepCgroup, mountSourceKinds, containerEnv, startErrorOf, bareId as stripPrefix,
 } from './proc-util.js';
 import { InstanceLogs } from './logs.js';
@@ -143,6 +143,8 @@ export class HostRuntime implements ContainerRuntime {
   private readonly logs: InstanceLogs;
   /** Pods for which a cgroup directory may exist (removed on release/close). */
   private readonly cgroupPods = new Set<string>();
+  /** Files of removed instances being deleted. */
+  private readonly background = new Background();
   private closed = false;
 
   /** Synchronous constructor; does no I/O. Prefer {@link HostRuntime.create}. */
@@ -167,7 +169,9 @@ export class HostRuntime implements ContainerRuntime {
     let capabilities = opts.capabilities ?? await HostRuntime.probe(opts.dataDir, opts.logger);
     let monitor = opts.monitor;
     if (!monitor) {
-      const made = await createMonitor(path.resolve(opts.dataDir), opts.monitorChoice ?? 'auto');
+      // cgroup v1 leaves can be renamed, so spares can join theirs ahead (v2 cannot rename).
+      const cg = capabilities.cgroup;
+      const made = await createMonitor(path.resolve(opts.dataDir), opts.monitorChoice ?? 'auto', cg?.version === 1 ? { spareCgroupRoot: cg.root } : {});
       monitor = made.monitor;
       if (made.note !== undefined) capabilities = { ...capabilities, notes: [...capabilities.notes, made.note] };
     }
@@ -283,6 +287,7 @@ export class HostRuntime implements ContainerRuntime {
    */
   async releaseSandbox(sandbox: Sandbox, opts: { deleteData: boolean }): Promise<void> {
     const podUid = sandbox.podUid;
+    await this.background.drain();
     const stragglers = [...this.instances.values()].filter((i) => i.podUid === podUid);
     await Promise.all(stragglers.filter((i) => i.alive).map((i) => {
       this.log('killing container of released sandbox', { podUid, container: i.name, containerID: ID_PREFIX + i.id });
@@ -317,34 +322,35 @@ export class HostRuntime implements ContainerRuntime {
     if (problems.length > 0) throw new StartError('CreateContainerError', problems.join('; '));
     const hostIsFile = await mountSourceKinds(name, spec.mounts);
 
-    const id = await this.monitor.reserveId();
+    const reservation = await this.monitor.reserve();
+    const { id } = reservation;
     const env = containerEnv(spec.env);
     const workingDir = spec.workingDir ?? '/';
     const bundle = this.bundleDir(podUid, id);
-    // The log file, the bundle and the cgroup are made concurrently (they are on the restart path).
-    const cgroupMade = this.makeCgroup(podUid, id, name);
-    // Only a monitor that outlives podvisor keeps files there (podvisor's own children need none).
-    const keepsState = this.monitor.outlivesPodvisor;
-    const bundleMade = keepsState ? fsp.mkdir(bundle, { recursive: true, mode: 0o700 }) : undefined;
+    // The cgroup is made (or renamed) while the bundle and the log file are (on the restart
+    // path: cgroupfs operations wait for a concurrent join, so that one stays asynchronous).
+    const cgroupMade = this.makeCgroup(podUid, id, name, reservation.cgroup);
     let logFile: string;
     try {
+      // Only a monitor that outlives podvisor keeps files there (podvisor's own children need none).
+      if (this.monitor.outlivesPodvisor) fs.mkdirSync(bundle, { recursive: true, mode: 0o700 });
       const opened = await this.logs.open(podUid, name, spec.attempt);
       fs.closeSync(opened.fd); // the monitor writes the log
       logFile = opened.file;
-      await bundleMade;
     } catch (err) {
-      const dir = await cgroupMade;
-      if (dir !== undefined) await fsp.rmdir(dir).catch(() => {});
+      const made = await cgroupMade;
       await fsp.rm(bundle, { recursive: true, force: true });
       await this.monitor.forget(id);
+      if (made !== undefined) await fsp.rmdir(made.dir).catch(() => {});
       throw err;
     }
-    const cgroupDir = await cgroupMade;
+    const made = await cgroupMade;
+    const cgroupDir = made?.dir;
 
     const prefix: string[] = [];
     let script = '';
-    if (cgroupDir !== undefined) {
-      script += `{ echo $$ > ${shq(path.join(cgroupDir, 'cgroup.procs'))}; } 2>&3 || { echo 'E cgroup' >&3; exit 126; }\n`;
+    if (made !== undefined && !made.joined) {
+      script += `{ echo $$ > ${shq(path.join(made.dir, 'cgroup.procs'))}; } 2>&3 || { echo 'E cgroup' >&3; exit 126; }\n`;
     }
     const mountNamespace = spec.mounts.length > 0;
     if (mountNamespace) {
@@ -380,8 +386,13 @@ export class HostRuntime implements ContainerRuntime {
       exited: undefined as unknown as Promise<ExitInfo>,
     };
     if (cgroupDir !== undefined) inst.cgroupDir = cgroupDir;
+    // The start time is the launch's (the runtime's "started", as a CRI runtime reports it). The
+    // launch record is written while the wrapper sets up, before the start is reported.
+    const startedAt = Date.now();
+    inst.startedAt = startedAt;
     inst.exited = launched.exit.then((e) => this.finish(inst, e));
     this.instances.set(id, inst);
+    this.record(inst, startedAt, launched);
 
     const setup = await launched.setup;
     const failure = setup.ok ? undefined : parseSetup(setup.text);
@@ -391,18 +402,13 @@ export class HostRuntime implements ContainerRuntime {
       await this.discardFailedStart(podUid, name, logFile, undefined, bundle);
       throw startErrorOf(failure ?? { code: 'wrapper', details: setup.text.trim().split('\n').join('; ') || 'the wrapper exited before the command started' }, spec, workingDir);
     }
-    // A command that exits at once may have its exit seen before its set-up line: keep
-    // startedAt <= finishedAt.
-    const startedAt = Math.min(Date.now(), inst.finishedAt ?? Infinity);
-    inst.startedAt = startedAt;
-    await this.record(inst, startedAt, launched);
     this.logs.rotate(podUid, name, logFile);
     this.log('container process started', { podUid, container: name, containerID: ID_PREFIX + id, pid: inst.pid, cgroup: cgroupDir ?? null, monitor: this.monitor.kind });
     return { id: ID_PREFIX + id, pid: inst.pid, startedAt, exited: inst.exited };
   }
 
   /** Writes the launch record a later podvisor process re-attaches with (monitors that outlive it only). */
-  private async record(inst: Instance, startedAt: number, launched: Launched): Promise<void> {
+  private record(inst: Instance, startedAt: number, launched: Launched): void {
     if (!this.monitor.outlivesPodvisor) return;
     const rec: InstanceRecord<HostDetails> = {
       format: RECORD_FORMAT, runtime: this.name, id: inst.id, podUid: inst.podUid, container: inst.name, startedAt, logFile: inst.logFile,
@@ -411,7 +417,7 @@ export class HostRuntime implements ContainerRuntime {
     };
     if (inst.cgroupDir !== undefined) rec.details.cgroupDir = inst.cgroupDir;
     try {
-      await writeInstanceRecord(inst.bundle, rec);
+      writeInstanceRecord(inst.bundle, rec);
     } catch (err) {
       // Not fatal for this process; a later one cannot re-adopt the instance and restarts it.
       this.log('cannot write the launch record', { podUid: inst.podUid, container: inst.name, error: errText(err) });
@@ -485,8 +491,11 @@ export class HostRuntime implements ContainerRuntime {
     await within(inst.exited, KILL_WAIT_MS);
     this.instances.delete(inst.id);
     if (!this.monitor.outlivesPodvisor) return;
-    await this.monitor.forget(inst.id);
-    await fsp.rm(inst.bundle, { recursive: true, force: true }).catch(() => {});
+    // Its files go after the return: a restart waits for nothing of a dead instance.
+    this.background.run(async () => {
+      await this.monitor.forget(inst.id);
+      await fsp.rm(inst.bundle, { recursive: true, force: true });
+    });
   }
 
   /**
@@ -561,6 +570,7 @@ export class HostRuntime implements ContainerRuntime {
     this.closed = true;
     if (opts.keepContainers === true && this.monitor.outlivesPodvisor) {
       // Left to their monitors: this process forgets them (a later close kills nothing).
+      await this.background.drain();
       await this.monitor.close();
       this.instances.clear();
       this.cgroupPods.clear();
@@ -574,6 +584,7 @@ export class HostRuntime implements ContainerRuntime {
       await this.monitor.forget(i.id);
       await fsp.rm(i.bundle, { recursive: true, force: true }).catch(() => {});
     }));
+    await this.background.drain();
     await this.monitor.close();
     for (const podUid of [...this.cgroupPods]) await this.removePodCgroup(podUid);
   }
@@ -624,20 +635,14 @@ export class HostRuntime implements ContainerRuntime {
   async reapOrphans(podUid: string, adopted: ReadonlySet<string> = new Set()): Promise<number> {
     const cg = this.capabilities.cgroup;
     if (!cg || !isSafeSegment(podUid)) return 0;
-    const dir = path.join(cg.root, podUid);
-    let leaves: string[];
-    try {
-      leaves = (await fsp.readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
-    } catch {
-      return 0;
-    }
+    const leaves = await this.podLeaves(podUid);
     let n = 0;
     const keep = new Set([...adopted].map(bareId));
     for (const leaf of leaves) {
-      if (this.instances.has(leaf) || keep.has(leaf)) continue;
+      if (this.instances.has(leaf.id) || keep.has(leaf.id)) continue;
       n++;
-      await this.sweepCgroup(path.join(dir, leaf), Date.now() + SWEEP_DEADLINE_MS);
-      await fsp.rmdir(path.join(dir, leaf)).catch(() => {});
+      await this.sweepCgroup(leaf.dir, Date.now() + SWEEP_DEADLINE_MS);
+      await fsp.rmdir(leaf.dir).catch(() => {});
     }
     this.cgroupPods.add(podUid);
     this.log('reaped leftover containers of an earlier podvisor process', { podUid, containers: n });
@@ -648,40 +653,78 @@ export class HostRuntime implements ContainerRuntime {
     return sweepCgroup(dir, this.capabilities.cgroup?.version ?? 1, deadline);
   }
 
-  private async makeCgroup(podUid: string, id: string, container: string): Promise<string | undefined> {
+  /**
+   * The instance's leaf cgroup, `<root>/<podUid>.<id>`: the monitor's leaf renamed when its
+   * prepared process already joined one (`joined`), else a new leaf the wrapper joins. Leaves
+   * are flat under the root (a v1 leaf can only be renamed under its parent); the name says the
+   * pod. Containers started before this layout have `<root>/<podUid>/<id>` (see reapOrphans).
+   */
+  private async makeCgroup(podUid: string, id: string, container: string, ready: string | undefined): Promise<{ dir: string; joined: boolean } | undefined> {
     const cg = this.capabilities.cgroup;
     if (!cg) return undefined;
-    const dir = path.join(cg.root, podUid, id);
+    const dir = path.join(cg.root, leafName(podUid, id));
+    this.cgroupPods.add(podUid);
+    if (ready !== undefined) {
+      try {
+        await fsp.rename(ready, dir);
+        return { dir, joined: true };
+      } catch (err) {
+        // The prepared process stays in the monitor's leaf until it joins the new one.
+        this.log('cannot rename the prepared cgroup; the container joins a new one', { podUid, container, cgroup: ready, error: errText(err) });
+      }
+    }
     try {
-      this.cgroupPods.add(podUid);
       await fsp.mkdir(dir, { recursive: true });
-      return dir;
+      return { dir, joined: false };
     } catch (err) {
       this.log('cannot create container cgroup; falling back to the process group', { podUid, container, cgroup: dir, error: errText(err) });
       return undefined;
     }
   }
 
+  /** A pod's leaf cgroups: `<root>/<podUid>.<id>`, and `<root>/<podUid>/<id>` of older builds. */
+  private async podLeaves(podUid: string): Promise<{ id: string; dir: string }[]> {
+    const cg = this.capabilities.cgroup;
+    if (!cg) return [];
+    const out: { id: string; dir: string }[] = [];
+    const dirsIn = async (dir: string): Promise<string[]> => {
+      try {
+        return (await fsp.readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+      } catch {
+        return [];
+      }
+    };
+    for (const name of await dirsIn(cg.root)) {
+      const id = name.slice(podUid.length + 1);
+      if (name === leafName(podUid, id) && /^[0-9a-f]{32}$/.test(id)) out.push({ id, dir: path.join(cg.root, name) });
+    }
+    const legacy = path.join(cg.root, podUid);
+    for (const id of await dirsIn(legacy)) out.push({ id, dir: path.join(legacy, id) });
+    return out;
+  }
+
+  /** Removes what is left of a pod's leaf cgroups (empty ones; each instance removes its own). */
   private async removePodCgroup(podUid: string): Promise<void> {
     const cg = this.capabilities.cgroup;
     if (!cg || !this.cgroupPods.has(podUid)) return;
-    const dir = path.join(cg.root, podUid);
-    try {
-      for (const leaf of await fsp.readdir(dir, { withFileTypes: true })) {
-        if (leaf.isDirectory()) await fsp.rmdir(path.join(dir, leaf.name)).catch(() => {});
-      }
-      await fsp.rmdir(dir);
-      this.cgroupPods.delete(podUid);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.cgroupPods.delete(podUid);
-      else this.log('cannot remove pod cgroup', { podUid, cgroup: dir, error: errText(err) });
+    let failed: unknown;
+    for (const leaf of await this.podLeaves(podUid)) {
+      await fsp.rmdir(leaf.dir).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') failed = err;
+      });
     }
+    await fsp.rmdir(path.join(cg.root, podUid)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') failed = err;
+    });
+    if (failed === undefined) this.cgroupPods.delete(podUid);
+    else this.log('cannot remove pod cgroup', { podUid, cgroup: cg.root, error: errText(failed) });
   }
 
   private async discardFailedStart(podUid: string, name: string, logFile: string, cgroupDir: string | undefined, bundle: string): Promise<void> {
     await this.logs.discard(podUid, name, logFile);
-    if (cgroupDir !== undefined) await fsp.rmdir(cgroupDir).catch(() => {});
+    // The monitor first: a prepared process it ends may still be in the leaf.
     await this.monitor.forget(path.basename(bundle));
+    if (cgroupDir !== undefined) await fsp.rmdir(cgroupDir).catch(() => {});
     await fsp.rm(bundle, { recursive: true, force: true });
   }
 
@@ -690,6 +733,11 @@ export class HostRuntime implements ContainerRuntime {
     return path.join(this.podDir(podUid), 'containers', id);
   }
 
+}
+
+/** A container's leaf cgroup name under the runtime's cgroup root. */
+function leafName(podUid: string, id: string): string {
+  return `${podUid}.${id}`;
 }
 
 // ---- process helpers -----------------------------------------------------------------------

@@ -16,6 +16,8 @@ export const LOGS_KEPT = 2;
 export class InstanceLogs {
   /** `podUid/container` -> log files, oldest first. */
   private readonly history = new Map<string, string[]>();
+  /** Log directories known to exist. */
+  private readonly made = new Set<string>();
 
   constructor(private readonly dataDir: string, private readonly dirMode = 0o755) {}
 
@@ -52,7 +54,11 @@ export class InstanceLogs {
   /** Creates a fresh log file for an instance; returns its path and an append descriptor. */
   async open(podUid: string, container: string, attempt: number): Promise<{ file: string; fd: number }> {
     const dir = this.dir(podUid, container);
-    await fsp.mkdir(dir, { recursive: true, mode: this.dirMode });
+    // Made once per container (a thread pool round trip less on the restart path).
+    if (!this.made.has(dir)) {
+      await fsp.mkdir(dir, { recursive: true, mode: this.dirMode });
+      this.made.add(dir);
+    }
     const hist = this.files(podUid, container); // seed from disk before adding the new file
     for (let n = 0; ; n++) {
       const file = path.join(dir, n === 0 ? `${attempt}.log` : `${attempt}.${n}.log`);
@@ -96,5 +102,6 @@ export class InstanceLogs {
   /** Forgets a pod whose data was deleted. */
   forgetPod(podUid: string): void {
     for (const key of [...this.history.keys()]) if (key.startsWith(`${podUid}/`)) this.history.delete(key);
+    for (const dir of [...this.made]) if (dir.startsWith(`${this.dir(podUid, '')}`)) this.made.delete(dir);
   }
 }

@@ -416,3 +416,22 @@ export async function runExec(argv: string[], env: Record<string, string>, o: { 
   }
   return { exitCode, output, timedOut };
 }
+
+/**
+ * Work done after the call that ordered it returned (the files of a removed instance: nothing
+ * waits for a dead instance's garbage on the restart path), which a close still waits for.
+ */
+export class Background {
+  private readonly pending = new Set<Promise<void>>();
+
+  /** Runs `work` without waiting for it; its failure is ignored (best effort, like its callers'). */
+  run(work: () => Promise<void>): void {
+    const p: Promise<void> = work().catch(() => undefined).finally(() => this.pending.delete(p));
+    this.pending.add(p);
+  }
+
+  /** Resolves once everything ordered so far is done. */
+  async drain(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+}

@@ -3,13 +3,14 @@
  * exact environment, fallbacks without cgroups or mounts, log file naming and rotation).
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HostRuntime, NO_CAPABILITIES } from '../../src/runtime/host.js';
 import { findConmon } from '../../src/runtime/monitor/conmon.js';
 import { StartError, type ContainerStartSpec, type Sandbox } from '../../src/runtime/types.js';
 import { runtimeContract } from './contract.js';
-import { isAlive, logContent, makeTempDir, privilegedTests, rand, readPids } from './helpers.js';
+import { isAlive, logContent, makeTempDir, privilegedTests, rand, readPids, waitFor } from './helpers.js';
 
 /** conmon is a Debian package: on a laptop without it only the direct monitor is tested. */
 const conmonPresent = !('missing' in findConmon(process.env.PATH ?? ''));
@@ -111,19 +112,57 @@ describe('HostRuntime specifics', () => {
     expect(isAlive(readPids(`${out}.exec`)[0] ?? -1)).toBe(false);
   });
 
-  itPrivileged('removes the container cgroup after the exit, and the pod cgroup on release', async () => {
-    const { rt, sb, podUid } = await setup((d) => HostRuntime.create({ dataDir: d }));
+  const monitors = conmonPresent || process.env.CI === 'true' ? (['conmon', 'direct'] as const) : (['direct'] as const);
+  for (const monitorChoice of monitors) {
+    itPrivileged(`${monitorChoice} monitor: every instance (prepared ahead or not) has its own leaf cgroup, removed after the exit; none is left after release and close`, async () => {
+      const { rt, sb, podUid } = await setup((d) => HostRuntime.create({ dataDir: d, monitorChoice }));
+      const root = rt.capabilities.cgroup?.root ?? '';
+      expect(root).not.toBe('');
+      const leaves: string[] = [];
+      // The first start has no spare yet; the later ones take the spare prepared meanwhile
+      // (its process joined a leaf ahead, renamed to the container's).
+      for (let i = 0; i < 3; i++) {
+        const out = join(tmp.dir, `child-${i}`);
+        const h = await rt.startContainer(spec(sb, 'c', ['/bin/sh', '-c', `sleep 1000 & echo $! > ${out}; wait`], { attempt: i }));
+        const leaf = join(root, `${podUid}.${h.id.replace('host://', '')}`);
+        leaves.push(leaf);
+        await waitFor(() => existsSync(out) && readPids(out).length === 1, 5_000, 'the child PID');
+        const child = readPids(out)[0] ?? -1;
+        const procs = readFileSync(join(leaf, 'cgroup.procs'), 'utf8').split('\n');
+        expect(procs).toContain(String(h.pid));
+        expect(procs).toContain(String(child)); // born in the leaf
+        await rt.killAll(h.id);
+        await h.exited;
+        expect(existsSync(leaf)).toBe(false);
+        expect(isAlive(child)).toBe(false);
+        if (monitorChoice === 'conmon') await waitFor(() => readdirSync(root).some((n) => n.startsWith('spare-')), 5_000, 'a spare in its leaf');
+      }
+      expect(new Set(leaves).size).toBe(3);
+      await rt.releaseSandbox(sb, { deleteData: false });
+      expect(readdirSync(root).filter((n) => n.startsWith(podUid))).toEqual([]);
+      expect(existsSync(sb.emptyDirPaths.cache ?? '')).toBe(true); // data stays without deleteData
+      // This runtime's spares (the root is the machine's): their leaves go with them.
+      const bundles = join(tmp.dir, 'data', 'monitor', 'bundles');
+      const spares = existsSync(bundles) ? readdirSync(bundles).map((id) => join(root, `spare-${id}`)) : [];
+      if (monitorChoice === 'conmon') expect(spares.filter((l) => existsSync(l))).toHaveLength(1);
+      await rt.close();
+      for (const l of spares) expect(existsSync(l)).toBe(false);
+    });
+  }
+
+  itPrivileged('reapOrphans also finds a leftover in the pod cgroup layout of earlier builds (<root>/<pod UID>/<id>)', async () => {
+    const { rt, podUid } = await setup((d) => HostRuntime.create({ dataDir: d, monitorChoice: 'direct' }));
     const root = rt.capabilities.cgroup?.root ?? '';
-    expect(root).not.toBe('');
-    const h = await rt.startContainer(spec(sb, 'c', ['sleep', '1000']));
-    const leaf = join(root, podUid, h.id.replace('host://', ''));
-    expect(readFileSync(join(leaf, 'cgroup.procs'), 'utf8').split('\n')).toContain(String(h.pid));
-    await rt.killAll(h.id);
-    await h.exited;
-    expect(existsSync(leaf)).toBe(false);
-    await rt.releaseSandbox(sb, { deleteData: false });
-    expect(existsSync(join(root, podUid))).toBe(false);
-    expect(existsSync(sb.emptyDirPaths.cache ?? '')).toBe(true); // data stays without deleteData
+    const legacy = join(root, podUid, 'ab'.repeat(16));
+    mkdirSync(legacy, { recursive: true });
+    const out = join(tmp.dir, 'legacy-pid');
+    const r = spawnSync('/bin/sh', ['-c', `echo $$ > ${join(legacy, 'cgroup.procs')} && (sleep 1000 >/dev/null 2>&1 & echo $! > ${out})`]);
+    expect(r.status).toBe(0);
+    const leftover = readPids(out)[0] ?? -1;
+    expect(isAlive(leftover)).toBe(true);
+    expect(await rt.reapOrphans(podUid, new Set())).toBe(1);
+    expect(isAlive(leftover)).toBe(false);
+    expect(existsSync(legacy)).toBe(false);
   });
 
   it('refuses volume mounts when neither root nor user namespaces are available', async () => {

@@ -27,14 +27,15 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { errText, findExecutable, procStartTime, run, shq, tryKill, within } from '../proc-util.js';
+import { SH, errText, findExecutable, procStartTime, shq, tryKill, within } from '../proc-util.js';
 import { ExitDir } from './exit-dir.js';
 import { watchSetup } from './setup-channel.js';
-import type { LaunchSpec, Launched, Monitor, MonitorExit, MonitorRecord, Reattached } from './types.js';
+import { joinSpareCgroup, removeSpareCgroup, SparePool, WAIT_SCRIPT, writeCommand } from './spares.js';
+import type { LaunchSpec, Launched, Monitor, MonitorExit, MonitorRecord, Reattached, Reservation } from './types.js';
 
 /**
- * The OCI runtime stand-in conmon runs. `create` runs `<bundle>/start` (sourced in a
- * subshell, which its `exec` replaces) with fd 3 appending to
+ * The OCI runtime stand-in conmon runs. `create` makes the bundle's `go` FIFO and runs
+ * `<bundle>/start` (sourced in a subshell, which its `exec` replaces) with fd 3 appending to
  * the set-up channel and stdin from /dev/null, in the background (so it is re-parented to
  * conmon, the subreaper, when the stand-in exits), and writes its PID; every other verb has
  * nothing to do. conmon's own variables are not passed on: the container's environment is
@@ -50,6 +51,7 @@ for a; do
 done
 [ "$verb" = create ] || exit 0
 [ -f "$b/start" ] || { echo "podvisor: no start script in $b" >&2; exit 1; }
+[ -e "$b/go" ] || mkfifo -m 0600 "$b/go" || exit 1
 unset _OCI_SYNCPIPE _OCI_STARTPIPE _OCI_ATTACHPIPE
 ( . "$b/start" ) 3>>"$b/setup" </dev/null &
 echo $! > "$p"
@@ -82,6 +84,11 @@ export interface ConmonOptions {
   setsid: string;
   /** podvisor's directory for the monitor: the stand-in, exit files, attach socket links. */
   dir: string;
+  /**
+   * A cgroup v1 directory where each spare's future main process joins a leaf of its own
+   * (`spare-<id>`) while it waits, off the restart path (see {@link Reservation.cgroup}).
+   */
+  spareCgroupRoot?: string;
 }
 
 /** Reads the first JSON line conmon writes on its sync pipe (`{"data": <pid or -1>, "message": …}`). */
@@ -133,6 +140,8 @@ interface Spare {
   monitorPid?: number;
   go: number;
   exit: Promise<MonitorExit>;
+  /** The leaf cgroup its process joined ahead, if any. */
+  cgroup?: string;
 }
 
 /** The conmon monitor. Create with {@link ConmonMonitor.create}. */
@@ -143,18 +152,14 @@ export class ConmonMonitor implements Monitor {
   private readonly shim: string;
   private readonly socketDir: string;
   private readonly bundles: string;
-  /** Spares ready to take, and the ones being started. */
-  private readonly ready: Spare[] = [];
-  private readonly taken = new Map<string, Spare>();
-  /** The spare being started, if any. */
-  private warmingSpare: Promise<Spare> | undefined;
-  private closed = false;
+  private readonly spares: SparePool<Spare>;
 
   private constructor(private readonly opts: ConmonOptions) {
     this.exits = new ExitDir(path.join(opts.dir, 'exits'));
     this.shim = path.join(opts.dir, 'podvisor-oci-shim');
     this.socketDir = path.join(opts.dir, 'sockets');
     this.bundles = path.join(opts.dir, 'bundles');
+    this.spares = new SparePool((id) => this.startSpare(id), (sp) => this.endSpare(sp), () => randomBytes(16).toString('hex'));
   }
 
   /**
@@ -189,7 +194,9 @@ export class ConmonMonitor implements Monitor {
         await within(m.exits.wait(id), 2_000);
       }
       await fsp.rm(bundle, { recursive: true, force: true }).catch(() => undefined);
+      await fsp.rm(path.join(m.socketDir, id), { force: true });
       await m.exits.forget(id);
+      await removeSpareCgroup(opts.spareCgroupRoot, id);
     }
     return m;
   }
@@ -200,32 +207,13 @@ export class ConmonMonitor implements Monitor {
   }
 
   /**
-   * The ID of the next launch: a ready spare's when there is one, else the one being started
-   * (waiting for it is never slower than starting another), else a fresh ID.
+   * The next launch: a spare when one is ready or being started, else a fresh ID (the launch
+   * starts conmon itself).
    */
-  async reserveId(): Promise<string> {
-    let spare = this.ready.shift();
-    if (!spare && this.warmingSpare) {
-      await this.warmingSpare.catch(() => undefined);
-      spare = this.ready.shift(); // unless a concurrent reservation took it first
-    }
-    this.replenish();
-    if (!spare) return randomBytes(16).toString('hex');
-    this.taken.set(spare.id, spare);
-    return spare.id;
-  }
-
-  private replenish(): void {
-    if (this.closed || this.ready.length > 0 || this.warmingSpare) return;
-    const p = this.startSpare(randomBytes(16).toString('hex'));
-    this.warmingSpare = p;
-    p.then((s) => {
-      if (this.warmingSpare === p) this.warmingSpare = undefined;
-      // After close() it is close()'s to end (it waits for the spare being started).
-      if (!this.closed && !this.ready.includes(s) && !this.taken.has(s.id)) this.ready.push(s);
-    }, () => {
-      if (this.warmingSpare === p) this.warmingSpare = undefined;
-    });
+  async reserve(): Promise<Reservation> {
+    const spare = await this.spares.take();
+    if (!spare) return { id: randomBytes(16).toString('hex') };
+    return spare.cgroup === undefined ? { id: spare.id } : { id: spare.id, cgroup: spare.cgroup };
   }
 
   /** Starts conmon for `id`, up to the container's future main process waiting on its FIFO. */
@@ -234,16 +222,14 @@ export class ConmonMonitor implements Monitor {
     await fsp.mkdir(bundle, { recursive: true, mode: 0o700 });
     await fsp.writeFile(path.join(bundle, 'spare'), '');
     const fifo = path.join(bundle, 'go');
-    const made = await run(['mkfifo', '-m', '0600', fifo], { timeoutMs: 5_000 });
-    if (made.code !== 0) throw new Error(`mkfifo: ${made.stderr.trim()}`);
-    // Read-write: opening never blocks, and the shell's EOF comes only when this process is gone.
-    const go = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
     // setsid: the container's process leads its own session and process group (the group kill
     // of a container); it exec's without forking since it is no group leader.
     await fsp.writeFile(path.join(bundle, 'start'),
-      // The FIFO is opened read-write first, so that opening it for reading never waits; once
-      // that extra end is closed, the read sees EOF as soon as podvisor's end is gone.
-      `exec 5<>"$b/go"; exec 4<"$b/go" 5>&-\nexec ${shq(this.opts.setsid)} /bin/sh -c 'read -r go <&4 && [ "$go" = go ] || exit 0; exec 4<&-; . "$1"' sh "$b/command"\n`, { mode: 0o600 });
+      // The stand-in made the FIFO; opening it for reading waits until podvisor opened its end
+      // (once conmon reported the PID), the only writer: the read sees EOF as soon as podvisor
+      // is gone, so no spare outlives it (one whose podvisor died in between is ended by the
+      // next podvisor's create()).
+      `exec 4<"$b/go"\nexec ${shq(this.opts.setsid)} ${SH} -c ${shq(WAIT_SCRIPT)} sh "$b/command"\n`, { mode: 0o600 });
     const exit = this.exits.wait(id);
     const conmonPidFile = path.join(bundle, 'conmon.pid');
     const args = [
@@ -255,8 +241,21 @@ export class ConmonMonitor implements Monitor {
     const child = spawn(this.opts.conmon, args, { env: { PATH: SPARE_PATH, _OCI_SYNCPIPE: '3' }, cwd: '/', stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
     const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
     const sync = await Promise.race([readSync(child.stdio[3] as NodeJS.ReadableStream | null), spawnError]);
+    // The stand-in made the FIFO before reporting. Read-write: opening never blocks, and the
+    // shell's EOF comes only when this process is gone.
+    let go = -1;
+    if (!(sync instanceof Error) && sync !== undefined && sync.data > 0) {
+      try {
+        go = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+      } catch (err) {
+        tryKill(sync.data, 'SIGKILL');
+        await within(exit, 2_000);
+        await this.exits.forget(id);
+        await fsp.rm(bundle, { recursive: true, force: true });
+        throw new Error(`cannot open the spare's FIFO: ${errText(err)}`, { cause: err });
+      }
+    }
     if (sync instanceof Error || sync === undefined || sync.data <= 0) {
-      fs.closeSync(go);
       await this.exits.forget(id);
       await fsp.rm(bundle, { recursive: true, force: true });
       if (sync instanceof Error) throw new Error(`cannot start conmon (${this.opts.conmon}): ${errText(sync)}`);
@@ -269,20 +268,15 @@ export class ConmonMonitor implements Monitor {
     } catch {
       // conmon writes it before reporting the PID; without it only the container's PID is known
     }
+    const leaf = await joinSpareCgroup(this.opts.spareCgroupRoot, id, spare.pid);
+    if (leaf !== undefined) spare.cgroup = leaf;
     return spare;
   }
 
   async launch(spec: LaunchSpec): Promise<Launched> {
-    let spare = this.taken.get(spec.id);
-    this.taken.delete(spec.id);
-    if (!spare) spare = await this.startSpare(spec.id);
+    const spare = this.spares.claim(spec.id) ?? await this.startSpare(spec.id);
     const { bundle } = spare;
-    // The command, in the container's exact environment: the waiting shell has only PATH.
-    const names = Object.keys(spec.env);
-    const exec = names.every((n) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(n))
-      ? `unset PATH; ${names.map((n) => `export ${n}=${shq(spec.env[n] ?? '')}`).join('; ')}\nexec ${spec.argv.map(shq).join(' ')}\n`
-      : `exec /usr/bin/env -i ${names.map((n) => shq(`${n}=${spec.env[n] ?? ''}`)).join(' ')} ${spec.argv.map(shq).join(' ')}\n`;
-    fs.writeFileSync(path.join(bundle, 'command'), exec, { mode: 0o600 });
+    writeCommand(path.join(bundle, 'command'), spec);
     // conmon writes the log it opened at its start; the runtime's file takes its place (same inode).
     fs.renameSync(path.join(bundle, 'ctr.log'), spec.logPath);
     const go = spare.go;
@@ -292,6 +286,8 @@ export class ConmonMonitor implements Monitor {
     const setup = watchSetup(bundle, spare.exit).finally(() => {
       fs.closeSync(go);
       fs.rmSync(path.join(bundle, 'spare'), { force: true });
+      // The next spare, now that this container runs (after the caller's reaction to the start).
+      this.spares.replenishSoon();
     });
     const launched: Launched = { pid: spare.pid, setup, exit: spare.exit };
     if (spare.monitorPid !== undefined) launched.monitorPid = spare.monitorPid;
@@ -314,50 +310,34 @@ export class ConmonMonitor implements Monitor {
     });
   }
 
+  /** For a reservation never launched: resolves once its process is gone (bounded). */
   async forget(id: string): Promise<void> {
-    const spare = this.taken.get(id);
-    if (spare) {
-      // Reserved but never launched: it ends when its FIFO closes.
-      this.taken.delete(id);
-      this.discard(spare);
-      return;
-    }
+    // Reserved but never launched: its process ends, then its files go.
+    if (await this.spares.giveBack(id)) return;
     await this.exits.forget(id);
     await fsp.rm(this.bundleOf(id), { recursive: true, force: true });
-  }
-
-  /**
-   * Ends a spare that will not run a container: its waiting shell is killed (it may not have
-   * opened its FIFO yet, so closing ours is not enough), then conmon exits.
-   */
-  private discard(s: Spare): void {
-    endSpare(s);
-    void s.exit.then(() => this.forget(s.id));
+    await fsp.rm(path.join(this.socketDir, id), { force: true }); // conmon's link to the bundle
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    const warming = this.warmingSpare;
-    const spares = [...this.ready.splice(0), ...this.taken.values()];
-    this.taken.clear();
-    const late = warming ? await warming.catch(() => undefined) : undefined;
-    if (late && !spares.includes(late)) spares.push(late);
-    this.ready.splice(0);
-    // Each spare's shell is ended, then its conmon: none outlives the close.
-    for (const s of spares) endSpare(s);
-    await within(Promise.all(spares.map(async (s) => {
-      await s.exit;
-      await this.exits.forget(s.id);
-      await fsp.rm(s.bundle, { recursive: true, force: true });
-    })), 2_000);
+    await within(this.spares.close(), 2_500);
     this.exits.close();
   }
-}
 
-/** Kills a spare's waiting shell (nothing of a container ran in it yet) and closes its FIFO. */
-function endSpare(s: Spare): void {
-  tryKill(s.pid, 'SIGKILL');
-  fs.closeSync(s.go);
+  /**
+   * Ends a spare that will not run a container: its waiting shell is killed (nothing of a
+   * container ran in it yet; it may not have opened its FIFO, so closing ours is not enough),
+   * then conmon writes its exit and its files go (bounded).
+   */
+  private async endSpare(sp: Spare): Promise<void> {
+    tryKill(sp.pid, 'SIGKILL');
+    fs.closeSync(sp.go);
+    await within(sp.exit, 2_000);
+    await this.exits.forget(sp.id);
+    await fsp.rm(sp.bundle, { recursive: true, force: true });
+    await fsp.rm(path.join(this.socketDir, sp.id), { force: true });
+    await removeSpareCgroup(this.opts.spareCgroupRoot, sp.id);
+  }
 }
 
 function cmdlineOf(pid: number): string {

@@ -30,6 +30,20 @@ export interface LaunchSpec {
   logPath: string;
 }
 
+/** A reserved launch (see {@link Monitor.reserve}). */
+export interface Reservation {
+  /** Bare container ID. */
+  id: string;
+  /**
+   * A leaf cgroup (v1, under the root the monitor was given) that the instance's future main
+   * process already belongs to. Joining a cgroup costs an RCU grace period (5–15 ms) when no
+   * other process joined one just before, so the monitor did it ahead: the runtime renames the
+   * leaf to its own name (a v1 cgroup can be renamed under the same parent) and skips the join.
+   * After the reservation the leaf is the runtime's: it removes it once the instance is gone.
+   */
+  cgroup?: string;
+}
+
 /** How an instance ended, as the monitor saw it. */
 export interface MonitorExit {
   /** Exit code, or 128 + signal number. */
@@ -77,10 +91,11 @@ export interface Monitor {
   /** True when instances outlive podvisor (the monitor, not podvisor, is their parent). */
   readonly outlivesPodvisor: boolean;
   /**
-   * The container ID of the next launch (the monitor may have prepared that instance ahead).
-   * A reserved ID is launched or given back with {@link forget}.
+   * The next launch: its container ID (the monitor may have prepared that instance ahead) and,
+   * when the prepared process already belongs to a leaf cgroup of its own, that leaf. A
+   * reservation is launched or given back with {@link forget}.
    */
-  reserveId(): Promise<string>;
+  reserve(): Promise<Reservation>;
   /** Launches an instance; rejects when the monitor itself cannot start it. */
   launch(spec: LaunchSpec): Promise<Launched>;
   /** Re-attaches to an instance a launch of an earlier process recorded. Never rejects. */

@@ -34,7 +34,7 @@ import { reattachInstance, writeInstanceRecord, monitorRecordOf, RECORD_FORMAT, 
 import { signalOfExitCode } from '../monitor/signals.js';
 import type { Launched, Monitor, MonitorExit, Reattached } from '../monitor/types.js';
 import {
-  SH, bareId as stripPrefix, childrenOf, containerEnv, errText, finalScript, isSafeSegment, mountScript, mountSourceKinds, parseSetup,
+  Background, SH, bareId as stripPrefix, childrenOf, containerEnv, errText, finalScript, isSafeSegment, mountScript, mountSourceKinds, parseSetup,
   procStartTime, removeCgroupDir, runExec, safeSegment, shq, startErrorOf, tryKill, watchChild, within, type SetupFailure,
 } from '../proc-util.js';
 import {
@@ -132,6 +132,8 @@ export class SandboxContainers {
   private readonly logs: InstanceLogs;
   private readonly podDir: (podUid: string) => string;
   private readonly log: (msg: string, fields?: object) => void;
+  /** Files of removed instances being deleted. */
+  private readonly background = new Background();
   private closed = false;
 
   constructor(o: SandboxContainersOptions) {
@@ -153,7 +155,7 @@ export class SandboxContainers {
     const podUid = safeSegment(spec.sandbox.podUid, 'pod UID');
     const name = safeSegment(spec.name, 'container name');
     const hostIsFile = await mountSourceKinds(name, spec.mounts);
-    const id = await this.monitor.reserveId();
+    const { id } = await this.monitor.reserve();
     const env = containerEnv(spec.env);
     const workingDir = spec.workingDir ?? '/';
     const bundle = this.bundleDir(podUid, id);
@@ -271,7 +273,7 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
       monitor: monitorRecordOf(this.monitor, launched), details,
     };
     try {
-      await writeInstanceRecord(inst.bundle, rec);
+      writeInstanceRecord(inst.bundle, rec);
     } catch (err) {
       // Not fatal for this process; a later one cannot re-adopt the instance and restarts it.
       this.log('cannot write the launch record', { podUid: inst.podUid, container: inst.name, error: errText(err) });
@@ -419,7 +421,8 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     if (inst.alive) await this.killAll(inst.id);
     await within(inst.exited, KILL_WAIT_MS);
     this.instances.delete(inst.id);
-    await this.forget(inst.id, inst.bundle);
+    // Its files go after the return: a restart waits for nothing of a dead instance.
+    this.background.run(() => this.forget(inst.id, inst.bundle));
   }
 
   /**
@@ -428,6 +431,7 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
    * other instances (their bundles), and forgets them all: exit files and bundles.
    */
   async dropPod(podUid: string, why?: string): Promise<void> {
+    await this.background.drain();
     const insts = [...this.instances.values()].filter((i) => i.podUid === podUid);
     await Promise.all(insts.filter((i) => i.alive).map((i) => {
       if (why !== undefined) this.log(why, { podUid, container: i.name, containerID: ID_PREFIX + i.id });
@@ -491,6 +495,7 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
    */
   async close(keepRunning: boolean): Promise<void> {
     this.closed = true;
+    await this.background.drain();
     if (keepRunning) {
       this.instances.clear();
       await this.monitor.close();
@@ -501,6 +506,7 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     // podvisor stopped these itself: their exits are no pod event (as on the host runtime).
     // Without their records a later process finds them unknown (started again).
     await Promise.all([...this.instances.values()].map((i) => this.forget(i.id, i.bundle)));
+    await this.background.drain();
     await this.monitor.close();
   }
 
