@@ -8,8 +8,9 @@
 //  (b) in-place pod restart of a pod with 1 init container, 1 sidecar and 3 containers: from
 //      the trigger's exit until every container runs again (median of 30); floor: starting the
 //      same 5 processes one after another from Node.
-//  (c) podvisor's own CPU time and RSS while supervising 100 pods x 3 sleeping containers, and
-//      the PSS of their monitors (conmon, one per container; counted as podvisor's own cost).
+//  (c) podvisor's own CPU time and RSS while supervising 100 pods x 3 sleeping containers (in
+//      a fresh Node process), and the PSS of their monitors (conmon, one per container; counted
+//      as podvisor's own cost).
 // (a) and (b) run with each monitor: `direct` (podvisor is the containers' parent, as before
 // issue 12; `run`'s default) and `conmon` (containers outlive podvisor; `serve`'s default), when
 // conmon is installed. (c) uses serve's default.
@@ -295,9 +296,35 @@ async function benchSandbox(dataDir) {
   return { create, destroy, inPlace, recreate };
 }
 
+/**
+ * (c) in a fresh Node process (what a `serve` with these pods holds, not this process's heap
+ * after the other phases): its result as JSON on stdout.
+ */
+function benchIdleFresh(dataDir) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', new URL(import.meta.url).pathname, '--idle-child', dataDir, ...(quick ? ['--quick'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.once('exit', (code) => {
+      try {
+        resolve(JSON.parse(out));
+      } catch {
+        reject(new Error(`the idle benchmark child failed (exit ${code}): ${out}`));
+      }
+    });
+  });
+}
+
+const childAt = process.argv.indexOf('--idle-child');
+if (childAt >= 0) {
+  const baselineRss = process.memoryUsage().rss / 2 ** 20;
+  const idle = await benchIdle(process.argv[childAt + 1]);
+  process.stdout.write(JSON.stringify({ ...idle, baselineRss }));
+  process.exit(0);
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'podvisor-bench-'));
 try {
-  const baselineRss = process.memoryUsage().rss / 2 ** 20;
   const floor = await floorRestart(N_RESTARTS);
   const restart = await benchRestart(join(dir, 'a'), 'direct');
   const restartConmon = conmonFound ? await benchRestart(join(dir, 'a2'), 'conmon') : undefined;
@@ -313,7 +340,8 @@ try {
   const reset = await benchReset(join(dir, 'b'), 'direct');
   const resetConmon = conmonFound ? await benchReset(join(dir, 'b2'), 'conmon') : undefined;
   const floor5 = await floorFiveStarts();
-  const idle = await benchIdle(join(dir, 'c'));
+  const idle = await benchIdleFresh(join(dir, 'c'));
+  const { baselineRss } = idle;
   const sbProblem = await sandboxAvailability();
   const sb = sbProblem === undefined ? await benchSandbox(join(dir, 'd')) : undefined;
   progress('');
