@@ -144,7 +144,7 @@ describe('HostRuntime specifics', () => {
       // This runtime's spares (the root is the machine's): their leaves go with them.
       const bundles = join(tmp.dir, 'data', 'monitor', 'bundles');
       const spares = existsSync(bundles) ? readdirSync(bundles).map((id) => join(root, `spare-${id}`)) : [];
-      if (monitorChoice === 'conmon') expect(spares.filter((l) => existsSync(l))).toHaveLength(1);
+      if (monitorChoice === 'conmon') expect(spares.filter((l) => existsSync(l)).length).toBeGreaterThan(0);
       await rt.close();
       for (const l of spares) expect(existsSync(l)).toBe(false);
     });

@@ -24,6 +24,11 @@ export interface DirectOptions {
   dir?: string;
   /** A cgroup v1 directory where spares join a leaf of their own ahead (see {@link Reservation.cgroup}). */
   spareCgroupRoot?: string;
+  /**
+   * Spares kept ready (default 1: a spare costs a fork of nothing but a shell, and starting
+   * several at once competed with the restarts they serve in the in-place restart benchmark).
+   */
+  spares?: number;
 }
 
 /** A spare: the waiting shell and its pipes (stdout, stderr, set-up channel, `go`). */
@@ -46,7 +51,7 @@ export class DirectMonitor implements Monitor {
 
   constructor(private readonly opts: DirectOptions = {}) {
     this.spares = opts.dir === undefined ? undefined
-      : new SparePool((id) => this.startSpare(id), (s) => this.endSpare(s), () => randomBytes(16).toString('hex'));
+      : new SparePool((id) => this.startSpare(id), (s) => this.endSpare(s), () => randomBytes(16).toString('hex'), opts.spares ?? 1);
   }
 
   /**

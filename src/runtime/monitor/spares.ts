@@ -6,9 +6,9 @@
  * start and the cgroup join off the restart path, as runc's create/start split takes them off
  * CRI-O's.
  *
- * One spare is kept ready. The next is started only once a launch's container runs (after the
- * caller's reaction to the start): its spawns would otherwise take the event loop and a core on
- * the restart path.
+ * A few spares are kept ready (see the monitors). Replacements start only once a launch's
+ * container runs (after the caller's reaction to the start): their spawns would otherwise take
+ * the event loop and a core on the restart path.
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -23,27 +23,32 @@ export interface SpareBase {
   cgroup?: string;
 }
 
-/** A pool of spares; `start` prepares one for an ID, `end` ends one that will not be launched. */
+/**
+ * A pool of spares; `start` prepares one for an ID, `end` ends one that will not be launched.
+ * `size` spares are kept ready (a pod's in-place restart starts several containers at once).
+ */
 export class SparePool<S extends SpareBase> {
   private readonly ready: S[] = [];
   private readonly taken = new Map<string, S>();
-  private warming: Promise<S> | undefined;
+  private readonly warming = new Set<Promise<S>>();
   private closed = false;
 
   constructor(
     private readonly start: (id: string) => Promise<S>,
     private readonly end: (s: S) => Promise<void>,
     private readonly newId: () => string,
+    private readonly size = 1,
   ) {}
 
   /**
-   * The next launch's spare: a ready one, else the one being started (waiting for it is never
-   * slower than starting another); undefined when none is coming (the launch starts its own).
+   * The next launch's spare: a ready one, else the first of those being started (waiting for
+   * it is never slower than starting another); undefined when none is coming (the launch
+   * starts its own).
    */
   async take(): Promise<S | undefined> {
     let spare = this.ready.shift();
-    if (!spare && this.warming) {
-      await this.warming.catch(() => undefined);
+    while (!spare && this.warming.size > 0) {
+      await Promise.race([...this.warming].map((p) => p.catch(() => undefined)));
       spare = this.ready.shift(); // unless a concurrent reservation took it first
     }
     if (spare) this.taken.set(spare.id, spare);
@@ -57,21 +62,22 @@ export class SparePool<S extends SpareBase> {
     return s;
   }
 
-  /** Starts the next spare unless one is ready or being started. */
+  /** Starts spares until `size` are ready or being started. */
   replenish(): void {
-    if (this.closed || this.ready.length > 0 || this.warming) return;
-    const p = this.start(this.newId());
-    this.warming = p;
-    p.then((s) => {
-      if (this.warming === p) this.warming = undefined;
-      // After close() it is close()'s to end (it waits for the spare being started).
-      if (!this.closed && !this.ready.includes(s) && !this.taken.has(s.id)) this.ready.push(s);
-    }, () => {
-      if (this.warming === p) this.warming = undefined;
-    });
+    while (!this.closed && this.ready.length + this.warming.size < this.size) {
+      const p = this.start(this.newId());
+      this.warming.add(p);
+      p.then((s) => {
+        this.warming.delete(p);
+        // After close() it is close()'s to end (it waits for the spares being started).
+        if (!this.closed) this.ready.push(s);
+      }, () => {
+        this.warming.delete(p);
+      });
+    }
   }
 
-  /** Starts the next spare once the current work of the event loop is done. */
+  /** Starts the next spares once the current work of the event loop is done. */
   replenishSoon(): void {
     setImmediate(() => this.replenish());
   }
@@ -85,15 +91,15 @@ export class SparePool<S extends SpareBase> {
     return true;
   }
 
-  /** Ends every spare, including the one being started. */
+  /** Ends every spare, including those being started. */
   async close(): Promise<void> {
     this.closed = true;
-    const warming = this.warming;
+    const warming = [...this.warming];
     const spares = [...this.ready.splice(0), ...this.taken.values()];
     this.taken.clear();
-    const late = warming ? await warming.catch(() => undefined) : undefined;
-    if (late && !spares.includes(late)) spares.push(late);
-    this.ready.splice(0);
+    for (const late of await Promise.all(warming.map((p) => p.catch(() => undefined)))) {
+      if (late && !spares.includes(late)) spares.push(late);
+    }
     await Promise.all(spares.map((s) => this.end(s)));
   }
 }
