@@ -2,6 +2,7 @@
  * The `podvisor` command line: the composition root.
  */
 import { Command, CommanderError } from 'commander';
+import { runImages, runPull, runRmi, type ImageFlags } from './images.js';
 import { runValidate } from './validate.js';
 import { runRun, type RunFlags } from './run.js';
 import { runServe, type ServeFlags } from './serve.js';
@@ -17,6 +18,14 @@ function clientOptions(c: Command): Command {
     .option('--token <token>', 'API token (default $PODVISOR_TOKEN or the data dir\'s token file)')
     .option('--data-dir <dir>', 'data dir of the daemon (to find its token)')
     .option('-n, --namespace <ns>', 'namespace', 'default');
+}
+
+/** Adds the image store's flags. */
+function imageOptions(c: Command): Command {
+  return c
+    .option('--image-dir <dir>', 'the image store (default $XDG_CACHE_HOME/podvisor/images or ~/.cache/podvisor/images)')
+    .option('--registry-config <file>', 'registry credentials, a Docker config file (default ~/.docker/config.json)')
+    .option('--insecure-registry <host:port>', 'a registry reached over plain HTTP (loopback registries always are); repeatable', collect, []);
 }
 
 function resource(kind: string): boolean {
@@ -121,6 +130,19 @@ export async function main(argv: string[]): Promise<number> {
   clientOptions(program.command('kubeconfig').description('Print a kubeconfig that points kubectl at podvisor serve'))
     .action((opts: ClientFlags) => {
       exitCode = runKubeconfig(opts);
+    });
+  imageOptions(program.command('pull').description('Pull an image from its registry into the image store').argument('<image>'))
+    .option('--platform <os/arch>', 'the platform to pull from a multi-platform image (default: this machine\'s)')
+    .action(async (image: string, opts: ImageFlags) => {
+      exitCode = await runPull(image, opts);
+    });
+  imageOptions(program.command('images').description('List the images in the image store'))
+    .action(async (opts: ImageFlags) => {
+      exitCode = await runImages(opts);
+    });
+  imageOptions(program.command('rmi').description('Remove images from the image store (and the blobs no other image uses)').argument('<image...>'))
+    .action(async (images: string[], opts: ImageFlags) => {
+      exitCode = await runRmi(images, opts);
     });
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,0 +1,129 @@
+/**
+ * `podvisor pull`, `podvisor images` and `podvisor rmi`: the image store as a user sees it.
+ * The store is shared by `run` and `serve` (`--image-dir`, default
+ * `$XDG_CACHE_HOME/podvisor/images`, or `~/.cache/podvisor/images`).
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { readDockerConfig } from '../runtime/oci/credentials.js';
+import { PullError } from '../runtime/oci/errors.js';
+import { pullImage, type Platform } from '../runtime/oci/pull.js';
+import { formatImageRef, parseImageRef } from '../runtime/oci/reference.js';
+import { RegistryClient } from '../runtime/oci/registry.js';
+import { collectGarbage, ImageStore } from '../runtime/oci/store.js';
+import { formatTable, palette } from './view.js';
+
+/** Flags shared by the image verbs. */
+export interface ImageFlags {
+  imageDir?: string;
+  registryConfig?: string;
+  insecureRegistry?: string[];
+  platform?: string;
+}
+
+interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+const stdio: Io = { stdout: process.stdout, stderr: process.stderr };
+
+/** The image store's default directory. */
+export function defaultImageDir(): string {
+  const cache = process.env['XDG_CACHE_HOME'] ?? path.join(os.homedir(), '.cache');
+  return path.join(cache, 'podvisor', 'images');
+}
+
+/** The registry config's default file. */
+export function defaultRegistryConfig(): string {
+  return path.join(process.env['DOCKER_CONFIG'] ?? path.join(os.homedir(), '.docker'), 'config.json');
+}
+
+/** Sizes as crictl prints them (`4.26MB`, decimal units). */
+export function humanSize(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${u === 0 ? String(v) : v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)}${units[u] ?? 'B'}`;
+}
+
+function parsePlatform(text: string): Platform | string {
+  const [os_, arch, variant] = text.split('/');
+  if (!os_ || !arch) return `--platform ${JSON.stringify(text)}: expected OS/ARCH[/VARIANT], e.g. linux/amd64`;
+  const p: Platform = { os: os_, architecture: arch };
+  if (variant) p.variant = variant;
+  return p;
+}
+
+/** `podvisor pull IMAGE`: pulls into the store, with progress on stderr. */
+export async function runPull(image: string, f: ImageFlags, io: Io = stdio): Promise<number> {
+  const p = palette(io.stderr.isTTY === true && !process.env['NO_COLOR']);
+  let platform: Platform | undefined;
+  if (f.platform !== undefined) {
+    const parsed = parsePlatform(f.platform);
+    if (typeof parsed === 'string') {
+      io.stderr.write(`error: ${parsed}\n`);
+      return 2;
+    }
+    platform = parsed;
+  }
+  try {
+    const store = await ImageStore.open(f.imageDir ?? defaultImageDir());
+    const client = new RegistryClient({ credentials: readDockerConfig(f.registryConfig ?? defaultRegistryConfig()), insecure: f.insecureRegistry ?? [] });
+    const t0 = Date.now();
+    const tty = io.stderr.isTTY === true;
+    const shown = new Map<string, string>();
+    const res = await pullImage(client, store, image, {
+      ...(platform ? { platform } : {}),
+      onProgress: (pr) => {
+        const line = `${pr.kind} ${pr.digest.slice(7, 19)}: ${humanSize(pr.done)} / ${humanSize(pr.total)}`;
+        if (tty) io.stderr.write(`\r\u001b[2K${line}`);
+        else if (pr.done === pr.total && shown.get(pr.digest) !== line) io.stderr.write(`${line}\n`);
+        shown.set(pr.digest, line);
+      },
+    });
+    if (tty && shown.size > 0) io.stderr.write('\r\u001b[2K');
+    const secs = ((Date.now() - t0) / 1000).toFixed(3);
+    io.stdout.write(`${p.green('Pulled')} ${res.image.name} (${res.image.repoDigest}) in ${secs}s: ${res.fetched} blobs fetched (${humanSize(res.fetchedBytes)}). Image size: ${res.image.size} bytes.\n`);
+    return 0;
+  } catch (err) {
+    io.stderr.write(`error: ${err instanceof PullError ? err.message : `cannot pull ${image}: ${(err as Error).message}`}\n`);
+    return 1;
+  }
+}
+
+/** `podvisor images`: the store's references. */
+export async function runImages(f: ImageFlags, io: Io = stdio): Promise<number> {
+  const store = await ImageStore.open(f.imageDir ?? defaultImageDir());
+  const rows = [['IMAGE', 'TAG', 'DIGEST', 'PLATFORM', 'SIZE']];
+  for (const rec of await store.images()) {
+    const ref = parseImageRef(rec.name);
+    const repo = 'error' in ref ? rec.name : `${ref.registry}/${ref.repository}`;
+    const tag = 'error' in ref ? '' : ref.tag ?? '<none>';
+    rows.push([repo, tag, rec.repoDigest.slice(rec.repoDigest.lastIndexOf('@') + 8, rec.repoDigest.lastIndexOf('@') + 20), rec.platform, humanSize(rec.size)]);
+  }
+  for (const line of formatTable(rows)) io.stdout.write(`${line}\n`);
+  return 0;
+}
+
+/** `podvisor rmi IMAGE…`: forgets references, then removes the blobs nothing uses any more. */
+export async function runRmi(images: string[], f: ImageFlags, io: Io = stdio): Promise<number> {
+  const store = await ImageStore.open(f.imageDir ?? defaultImageDir());
+  let code = 0;
+  for (const image of images) {
+    const ref = parseImageRef(image);
+    const name = 'error' in ref ? image : formatImageRef(ref);
+    if (await store.removeImage(name)) io.stdout.write(`Deleted: ${name}\n`);
+    else {
+      io.stderr.write(`error: no such image: ${name} (see podvisor images)\n`);
+      code = 1;
+    }
+  }
+  const gc = await collectGarbage(store);
+  if (gc.removed > 0) io.stdout.write(`Removed ${gc.removed} unused blobs (${humanSize(gc.bytes)})\n`);
+  return code;
+}
