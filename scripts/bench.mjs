@@ -18,6 +18,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { systemClock } from '../dist/agent/clock.js';
 import { Supervisor } from '../dist/agent/supervisor.js';
@@ -302,7 +303,7 @@ async function benchSandbox(dataDir) {
  */
 function benchIdleFresh(dataDir) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', new URL(import.meta.url).pathname, '--idle-child', dataDir, ...(quick ? ['--quick'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--idle-child', dataDir, ...(quick ? ['--quick'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     child.once('exit', (code) => {

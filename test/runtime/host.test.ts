@@ -119,6 +119,10 @@ describe('HostRuntime specifics', () => {
       const root = rt.capabilities.cgroup?.root ?? '';
       expect(root).not.toBe('');
       const leaves: string[] = [];
+      // The leaves of this runtime's spares (conmon's bundles are named by their IDs).
+      const bundles = join(tmp.dir, 'data', 'monitor', 'bundles');
+      const ourSpareLeaves = (): string[] => (existsSync(bundles) ? readdirSync(bundles) : [])
+        .map((id) => join(root, `spare-${id}`)).filter((l) => existsSync(l));
       // The first start has no spare yet; the later ones take the spare prepared meanwhile
       // (its process joined a leaf ahead, renamed to the container's).
       for (let i = 0; i < 3; i++) {
@@ -135,16 +139,15 @@ describe('HostRuntime specifics', () => {
         await h.exited;
         expect(existsSync(leaf)).toBe(false);
         expect(isAlive(child)).toBe(false);
-        if (monitorChoice === 'conmon') await waitFor(() => readdirSync(root).some((n) => n.startsWith('spare-')), 5_000, 'a spare in its leaf');
+        if (monitorChoice === 'conmon') await waitFor(() => ourSpareLeaves().length > 0, 5_000, 'a spare in its leaf');
       }
       expect(new Set(leaves).size).toBe(3);
       await rt.releaseSandbox(sb, { deleteData: false });
       expect(readdirSync(root).filter((n) => n.startsWith(podUid))).toEqual([]);
       expect(existsSync(sb.emptyDirPaths.cache ?? '')).toBe(true); // data stays without deleteData
       // This runtime's spares (the root is the machine's): their leaves go with them.
-      const bundles = join(tmp.dir, 'data', 'monitor', 'bundles');
-      const spares = existsSync(bundles) ? readdirSync(bundles).map((id) => join(root, `spare-${id}`)) : [];
-      if (monitorChoice === 'conmon') expect(spares.filter((l) => existsSync(l)).length).toBeGreaterThan(0);
+      if (monitorChoice === 'conmon') await waitFor(() => ourSpareLeaves().length > 0, 5_000, 'a spare in its leaf');
+      const spares = ourSpareLeaves();
       await rt.close();
       for (const l of spares) expect(existsSync(l)).toBe(false);
     });
