@@ -402,6 +402,8 @@ export class HostRuntime implements ContainerRuntime {
       await this.discardFailedStart(podUid, name, logFile, undefined, bundle);
       throw startErrorOf(failure ?? { code: 'wrapper', details: setup.text.trim().split('\n').join('; ') || 'the wrapper exited before the command started' }, spec, workingDir);
     }
+    // The monitor's leaf that could not be renamed is empty once the wrapper joined its own.
+    if (made?.stale !== undefined) await fsp.rmdir(made.stale).catch(() => undefined);
     this.logs.rotate(podUid, name, logFile);
     this.log('container process started', { podUid, container: name, containerID: ID_PREFIX + id, pid: inst.pid, cgroup: cgroupDir ?? null, monitor: this.monitor.kind });
     return { id: ID_PREFIX + id, pid: inst.pid, startedAt, exited: inst.exited };
@@ -659,7 +661,7 @@ export class HostRuntime implements ContainerRuntime {
    * are flat under the root (a v1 leaf can only be renamed under its parent); the name says the
    * pod. Containers started before this layout have `<root>/<podUid>/<id>` (see reapOrphans).
    */
-  private async makeCgroup(podUid: string, id: string, container: string, ready: string | undefined): Promise<{ dir: string; joined: boolean } | undefined> {
+  private async makeCgroup(podUid: string, id: string, container: string, ready: string | undefined): Promise<{ dir: string; joined: boolean; stale?: string } | undefined> {
     const cg = this.capabilities.cgroup;
     if (!cg) return undefined;
     const dir = path.join(cg.root, leafName(podUid, id));
@@ -675,7 +677,7 @@ export class HostRuntime implements ContainerRuntime {
     }
     try {
       await fsp.mkdir(dir, { recursive: true });
-      return { dir, joined: false };
+      return ready !== undefined ? { dir, joined: false, stale: ready } : { dir, joined: false };
     } catch (err) {
       this.log('cannot create container cgroup; falling back to the process group', { podUid, container, cgroup: dir, error: errText(err) });
       return undefined;

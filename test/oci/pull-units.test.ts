@@ -148,3 +148,38 @@ describe('image store', () => {
     expect(await collectGarbage(store)).toEqual({ removed: 1, bytes: blob.length });
   });
 });
+
+describe('registry client timeouts', () => {
+  it('a slow blob that keeps coming is read to its end; a stalled one fails after the idle timeout', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      if (req.url?.includes('stall')) {
+        res.write('x'); // then nothing
+        return;
+      }
+      let n = 0;
+      const t = setInterval(() => {
+        res.write('y');
+        if (++n === 6) {
+          clearInterval(t);
+          res.end();
+        }
+      }, 100);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      // Headers within 200 ms, then 600 ms of body with 100 ms pauses: longer than timeoutMs.
+      const c = new RegistryClient({ credentials: NO_CREDENTIALS, timeoutMs: 200, idleTimeoutMs: 400 });
+      const ref = { registry: `127.0.0.1:${port}`, repository: 'x' };
+      const ok = await c.blob(ref, 'sha256:slow');
+      expect(await ok.text()).toBe('yyyyyy');
+      const stalled = await c.blob(ref, 'sha256:stall');
+      await expect(stalled.text()).rejects.toMatchObject({ name: 'TimeoutError' });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});

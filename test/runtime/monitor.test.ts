@@ -135,3 +135,37 @@ describeConmon('host runtime under conmon: containers outlive the runtime', () =
     expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(250);
   });
 });
+
+describe('spares: a prepared instance that died while it waited is never handed out', () => {
+  let tmp: { dir: string; remove: () => void };
+  const runtimes: HostRuntime[] = [];
+  beforeEach(() => {
+    tmp = makeTempDir('podvisor-spares-');
+  });
+  afterEach(async () => {
+    await Promise.all(runtimes.splice(0).map((r) => r.close()));
+    tmp.remove();
+  });
+
+  const monitors = conmonPresent || process.env.CI === 'true' ? (['conmon', 'direct'] as const) : (['direct'] as const);
+  for (const monitorChoice of monitors) {
+    it(`${monitorChoice} monitor: killed spares are skipped, the start succeeds`, async () => {
+      const rt = await HostRuntime.create({ dataDir: join(tmp.dir, 'data'), monitorChoice });
+      runtimes.push(rt);
+      const sb = await rt.createSandbox({ podUid: `uid-${rand()}`, podName: 'p', namespace: 'default', emptyDirs: [] });
+      const start = (attempt: number): Promise<{ exited: Promise<{ exitCode: number }> }> => rt.startContainer({
+        sandbox: sb, podName: 'p', namespace: 'default', name: 'c', attempt, argv: ['/bin/sh', '-c', `echo run-${attempt}`], env: {}, mounts: [],
+      });
+      await (await start(0)).exited;
+      // The pool's ready spares (private: read for the test only), killed from outside.
+      const pool = (rt.monitor as unknown as { spares: { ready: { pid: number; exited?: boolean }[] } }).spares;
+      const ready = await waitFor(() => (pool.ready.length > 0 ? [...pool.ready] : undefined), 10_000, 'a ready spare');
+      for (const s of ready) process.kill(s.pid, 'SIGKILL');
+      await waitFor(() => ready.every((s) => s.exited === true), 5_000, 'the spares seen dead');
+      const h = await start(1);
+      expect((await h.exited).exitCode).toBe(0);
+      expect(logContent(rt.logPath(sb.podUid, 'c', false) ?? '')).toBe('run-1\n');
+      for (const s of ready) expect(isAlive(s.pid)).toBe(false);
+    });
+  }
+});

@@ -76,7 +76,7 @@ function rssMiB(): number {
 }
 
 describe('patches: bounded work and result (item 2)', () => {
-  it('refuses the doubling JSON patch with the copy limit (422) at once, memory flat, a concurrent GET served within 100 ms', async () => {
+  it('refuses the doubling JSON patch with the copy limit (422) at once, memory flat, concurrent GETs still served', async () => {
     await create('p');
     const body = doublingPatch();
     expect(body.length).toBeLessThan(2000);
@@ -90,7 +90,9 @@ describe('patches: bounded work and result (item 2)', () => {
     expect(s.message).toMatch(/^Unable to complete the copy, the accumulated size increase of copy is \d+, exceeding the limit 3145728$/);
     expect(took).toBeLessThan(2000);
     expect(gets).toBeGreaterThan(0);
-    expect(slowestGetMs).toBeLessThan(100);
+    // Unbounded, the doubling would hold the event loop for many seconds; a loaded 2-core CI
+    // machine delays a GET by 100 ms now and then, so the bound only tells those apart.
+    expect(slowestGetMs).toBeLessThan(1000);
     // Unbounded, the doubling reaches gigabytes; the worker's RSS also moves with the other test
     // files running beside it (17 MiB seen under CI), so the bound is loose.
     expect(rssMiB() - before).toBeLessThan(64);

@@ -30,7 +30,7 @@ import * as path from 'node:path';
 import { SH, errText, findExecutable, procStartTime, shq, tryKill, within } from '../proc-util.js';
 import { ExitDir } from './exit-dir.js';
 import { watchSetup } from './setup-channel.js';
-import { joinSpareCgroup, removeSpareCgroup, SparePool, WAIT_SCRIPT, writeCommand } from './spares.js';
+import { joinSpareCgroup, removeSpareCgroup, SparePool, sweepSpareCgroups, WAIT_SCRIPT, writeCommand, type SpareBase } from './spares.js';
 import type { LaunchSpec, Launched, Monitor, MonitorExit, MonitorRecord, Reattached, Reservation } from './types.js';
 
 /**
@@ -143,15 +143,12 @@ function readSync(stream: NodeJS.ReadableStream | null): Promise<{ data: number;
  * takes it off CRI-O's. The FIFO's only writer is this process: if it ends, the shell reads EOF
  * and exits, and conmon with it (no spare outlives podvisor).
  */
-interface Spare {
-  id: string;
+interface Spare extends SpareBase {
   bundle: string;
   pid: number;
   monitorPid?: number;
   go: number;
   exit: Promise<MonitorExit>;
-  /** The leaf cgroup its process joined ahead, if any. */
-  cgroup?: string;
 }
 
 /** The conmon monitor. Create with {@link ConmonMonitor.create}. */
@@ -208,6 +205,7 @@ export class ConmonMonitor implements Monitor {
       await m.exits.forget(id);
       await removeSpareCgroup(opts.spareCgroupRoot, id);
     }
+    await sweepSpareCgroups(opts.spareCgroupRoot);
     return m;
   }
 
@@ -227,7 +225,7 @@ export class ConmonMonitor implements Monitor {
   }
 
   /** Starts conmon for `id`, up to the container's future main process waiting on its FIFO. */
-  private async startSpare(id: string): Promise<Spare> {
+  private async startSpare(id: string, joinCgroup = true): Promise<Spare> {
     const bundle = this.bundleOf(id);
     await fsp.mkdir(bundle, { recursive: true, mode: 0o700 });
     await fsp.writeFile(path.join(bundle, 'spare'), '');
@@ -278,24 +276,32 @@ export class ConmonMonitor implements Monitor {
     } catch {
       // conmon writes it before reporting the PID; without it only the container's PID is known
     }
-    const leaf = await joinSpareCgroup(this.opts.spareCgroupRoot, id, spare.pid);
+    void exit.then(() => { spare.exited = true; });
+    const leaf = joinCgroup ? await joinSpareCgroup(this.opts.spareCgroupRoot, id, spare.pid) : undefined;
     if (leaf !== undefined) spare.cgroup = leaf;
     return spare;
   }
 
   async launch(spec: LaunchSpec): Promise<Launched> {
-    const spare = this.spares.claim(spec.id) ?? await this.startSpare(spec.id);
+    // Started for this launch: the runtime's wrapper joins its own leaf, so no spare leaf.
+    const spare = this.spares.claim(spec.id) ?? await this.startSpare(spec.id, false);
     const { bundle } = spare;
-    writeCommand(path.join(bundle, 'command'), spec);
-    // conmon writes the log it opened at its start; the runtime's file takes its place (same inode).
-    fs.renameSync(path.join(bundle, 'ctr.log'), spec.logPath);
     const go = spare.go;
-    fs.writeSync(go, 'go\n');
+    try {
+      writeCommand(path.join(bundle, 'command'), spec);
+      // conmon writes the log it opened at its start; the runtime's file takes its place (same inode).
+      fs.renameSync(path.join(bundle, 'ctr.log'), spec.logPath);
+      // No longer a spare from here: a podvisor that dies now leaves a container to re-adopt.
+      fs.rmSync(path.join(bundle, 'spare'), { force: true });
+      fs.writeSync(go, 'go\n');
+    } catch (err) {
+      await this.endSpare(spare);
+      throw err;
+    }
     // Our end stays open until the shell has read its line: it may not have opened the FIFO yet,
     // and a FIFO without a writer would make that open wait forever and drop the line.
     const setup = watchSetup(bundle, spare.exit).finally(() => {
       fs.closeSync(go);
-      fs.rmSync(path.join(bundle, 'spare'), { force: true });
       // The next spare, now that this container runs (after the caller's reaction to the start).
       this.spares.replenishSoon();
     });
@@ -340,8 +346,13 @@ export class ConmonMonitor implements Monitor {
    * then conmon writes its exit and its files go (bounded).
    */
   private async endSpare(sp: Spare): Promise<void> {
-    tryKill(sp.pid, 'SIGKILL');
-    fs.closeSync(sp.go);
+    // An exited spare's PID may be another process's by now.
+    if (sp.exited !== true) tryKill(sp.pid, 'SIGKILL');
+    try {
+      fs.closeSync(sp.go);
+    } catch {
+      // closed by a launch that failed after writing
+    }
     await within(sp.exit, 2_000);
     await this.exits.forget(sp.id);
     await fsp.rm(sp.bundle, { recursive: true, force: true });

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { SH, errText, exitCodeOf, readSetup, tryKill, watchChild, within, type ChildExit } from '../proc-util.js';
 import { CriLogWriter } from './cri-writer.js';
-import { joinSpareCgroup, removeSpareCgroup, SparePool, WAIT_SCRIPT, writeCommand, type SpareBase } from './spares.js';
+import { joinSpareCgroup, removeSpareCgroup, SparePool, sweepSpareCgroups, WAIT_SCRIPT, writeCommand, type SpareBase } from './spares.js';
 import type { LaunchSpec, Launched, Monitor, MonitorExit, Reattached, Reservation } from './types.js';
 
 /** Options of {@link DirectMonitor}. */
@@ -63,6 +63,8 @@ export class DirectMonitor implements Monitor {
       await fsp.rm(opts.dir, { recursive: true, force: true });
       await fsp.mkdir(opts.dir, { recursive: true, mode: 0o700 });
     }
+    // Leaves of spares that ended with an earlier process (on the EOF of their pipe).
+    await sweepSpareCgroups(opts.spareCgroupRoot);
     return new DirectMonitor(opts);
   }
 
@@ -81,13 +83,15 @@ export class DirectMonitor implements Monitor {
     const spawned = await watched.spawned;
     if (spawned !== true || child.pid === undefined) throw new Error(`cannot start a spare shell: ${spawned === true ? 'no PID' : errText(spawned)}`);
     const spare: DirectSpare = { id, child, pid: child.pid, exit: watched.exit, file };
+    void watched.exit.then(() => { spare.exited = true; });
     const leaf = await joinSpareCgroup(this.opts.spareCgroupRoot, id, child.pid);
     if (leaf !== undefined) spare.cgroup = leaf;
     return spare;
   }
 
   private async endSpare(s: DirectSpare): Promise<void> {
-    tryKill(s.pid, 'SIGKILL');
+    // An exited spare's PID may be another process's by now.
+    if (s.exited !== true) tryKill(s.pid, 'SIGKILL');
     for (const st of s.child.stdio) st?.destroy();
     await within(s.exit, 2_000);
     await fsp.rm(s.file, { force: true });
@@ -96,7 +100,13 @@ export class DirectMonitor implements Monitor {
 
   launch(spec: LaunchSpec): Promise<Launched> {
     const spare = this.spares?.claim(spec.id);
-    if (spare) return Promise.resolve(this.launchSpare(spare, spec));
+    if (spare) {
+      try {
+        return Promise.resolve(this.launchSpare(spare, spec));
+      } catch (err) {
+        return this.endSpare(spare).then(() => { throw err; });
+      }
+    }
     const [cmd, ...args] = spec.argv;
     if (cmd === undefined) return Promise.reject(new Error('empty wrapper command'));
     // The set-up channel is a pipe here (read until `OK` or its end): nobody outlives this

@@ -21,6 +21,8 @@ export interface SpareBase {
   id: string;
   /** The leaf cgroup its process joined ahead, if any. */
   cgroup?: string;
+  /** Its process is gone (killed from outside while it waited): it is never handed out. */
+  exited?: boolean;
 }
 
 /**
@@ -46,13 +48,22 @@ export class SparePool<S extends SpareBase> {
    * starts its own).
    */
   async take(): Promise<S | undefined> {
-    let spare = this.ready.shift();
+    let spare = this.nextReady();
     while (!spare && this.warming.size > 0) {
       await Promise.race([...this.warming].map((p) => p.catch(() => undefined)));
-      spare = this.ready.shift(); // unless a concurrent reservation took it first
+      spare = this.nextReady(); // unless a concurrent reservation took it first
     }
     if (spare) this.taken.set(spare.id, spare);
     return spare;
+  }
+
+  /** The first ready spare whose process still waits; dead ones are ended on the way. */
+  private nextReady(): S | undefined {
+    for (let s = this.ready.shift(); s; s = this.ready.shift()) {
+      if (s.exited !== true) return s;
+      void this.end(s).catch(() => undefined);
+    }
+    return undefined;
   }
 
   /** The spare reserved under `id` (removed from the reserved ones), if any. */
@@ -119,6 +130,17 @@ export async function joinSpareCgroup(root: string | undefined, id: string, pid:
   } catch {
     await fsp.rmdir(leaf).catch(() => undefined);
     return undefined;
+  }
+}
+
+/**
+ * Removes the empty `spare-*` leaves under `root` that processes which died before their spares
+ * did left (a leaf with a live spare is not empty, and stays).
+ */
+export async function sweepSpareCgroups(root: string | undefined): Promise<void> {
+  if (root === undefined) return;
+  for (const name of await fsp.readdir(root).catch(() => [] as string[])) {
+    if (name.startsWith('spare-')) await fsp.rmdir(path.join(root, name)).catch(() => undefined);
   }
 }
 

@@ -15,8 +15,10 @@ export interface RegistryClientOptions {
   credentials: Credentials;
   /** Registries (host[:port]) reached over plain HTTP, besides loopback ones. */
   insecure?: readonly string[];
-  /** Per request (headers), not per body. */
+  /** Until a response's headers arrive (default 30 s). */
   timeoutMs?: number;
+  /** Longest pause while a body is read (default 60 s): large layers take as long as they take. */
+  idleTimeoutMs?: number;
   /** The `User-Agent` sent. */
   userAgent?: string;
 }
@@ -194,18 +196,47 @@ export class RegistryClient {
       const h: Record<string, string> = { ...headers, 'User-Agent': this.opts.userAgent ?? 'podvisor' };
       if (auth !== undefined && new URL(current).origin === origin) h.Authorization = auth;
       let res: Response;
+      const abort = new AbortController();
+      const headersTimer = setTimeout(() => abort.abort(new DOMException('no answer in time', 'TimeoutError')), this.opts.timeoutMs ?? 30_000);
       try {
-        res = await fetch(current, { headers: h, redirect: 'manual', signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) });
+        res = await fetch(current, { headers: h, redirect: 'manual', signal: abort.signal });
       } catch (err) {
         throw networkError(current, err);
+      } finally {
+        clearTimeout(headersTimer);
       }
       const location = res.headers.get('location');
-      if (res.status < 300 || res.status >= 400 || location === null) return res;
+      if (res.status < 300 || res.status >= 400 || location === null) return withIdleTimeout(res, abort, this.opts.idleTimeoutMs ?? 60_000);
       await res.body?.cancel();
       if (hops >= REDIRECTS_MAX) throw new PullError('Registry', `${url}: more than ${REDIRECTS_MAX} redirects`);
       current = new URL(location, current).toString();
     }
   }
+}
+
+/**
+ * The response, its body aborted when no bytes come for `idleMs` (a stalled download), however
+ * long the whole transfer takes.
+ */
+function withIdleTimeout(res: Response, abort: AbortController, idleMs: number): Response {
+  if (!res.body) return res;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => abort.abort(new DOMException(`no data for ${idleMs / 1000}s`, 'TimeoutError')), idleMs);
+    timer.unref();
+  };
+  arm();
+  const body = res.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, ctl) {
+      arm();
+      ctl.enqueue(chunk);
+    },
+    flush() {
+      clearTimeout(timer);
+    },
+  }));
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
 function networkError(url: string, err: unknown): PullError {

@@ -37,6 +37,9 @@ export async function mountRootfs(layers: readonly string[], dir: string, mount 
   const upper = path.join(dir, 'upper');
   const work = path.join(dir, 'work');
   const merged = path.join(dir, 'merged');
+  // Private, like the layers: the instance's writes may hold setuid files and device nodes.
+  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+  await fsp.chmod(dir, 0o700);
   for (const d of [upper, work, merged]) await fsp.mkdir(d, { recursive: true, mode: 0o755 });
   // Relative to the parent of the layers' own directories (never '' for a single layer).
   const base = commonParent(layers.map((l) => path.dirname(path.resolve(l))));
@@ -59,7 +62,8 @@ export async function removeRootfs(dir: string, umount = 'umount'): Promise<void
 /** True when `dir` is a mount point of this mount namespace. */
 export async function isMountPoint(dir: string): Promise<boolean> {
   const mounts = await fsp.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
-  const target = path.resolve(dir);
+  // mountinfo names the real path: a data dir under a symlink must be resolved first.
+  const target = await fsp.realpath(dir).catch(() => path.resolve(dir));
   // Field 5 is the mount point, with spaces and the like octal-escaped.
   return mounts.split('\n').some((l) => l.split(' ')[4]?.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))) === target);
 }

@@ -54,12 +54,20 @@ export class ImageStore {
 
   private constructor(readonly root: string) {}
 
-  /** Opens (creating) the store at `root`; partial downloads of an earlier process are removed. */
+  /**
+   * Opens (creating) the store at `root`. Partial downloads older than a day are removed (a
+   * younger one may be another process's pull in progress).
+   */
   static async open(root: string): Promise<ImageStore> {
     const s = new ImageStore(path.resolve(root));
     await fsp.mkdir(path.join(s.root, 'blobs', 'sha256'), { recursive: true, mode: 0o755 });
-    await fsp.rm(path.join(s.root, 'ingest'), { recursive: true, force: true });
-    await fsp.mkdir(path.join(s.root, 'ingest'), { recursive: true, mode: 0o700 });
+    const ingest = path.join(s.root, 'ingest');
+    await fsp.mkdir(ingest, { recursive: true, mode: 0o700 });
+    const dayAgo = Date.now() - 86_400_000;
+    for (const f of await fsp.readdir(ingest).catch(() => [] as string[])) {
+      const st = await fsp.stat(path.join(ingest, f)).catch(() => undefined);
+      if (st && st.mtimeMs < dayAgo) await fsp.rm(path.join(ingest, f), { force: true });
+    }
     await fsp.mkdir(path.join(s.root, 'refs'), { recursive: true, mode: 0o755 });
     return s;
   }
@@ -135,7 +143,9 @@ export class ImageStore {
       return dest;
     } catch (err) {
       await fsp.rm(tmp, { force: true });
-      throw err;
+      if (err instanceof PullError) throw err;
+      // A download cut (a stalled or closed connection) or a full disk.
+      throw new PullError('Network', `blob ${desc.digest}: ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -60,7 +60,9 @@ export class LayerStore {
 
   /** The unpacked tree of a layer (whether or not it is there). */
   dirOf(digest: string): string {
-    return path.join(this.root, 'sha256', digest.replace(/^sha256:/, ''), 'fs');
+    const m = /^sha256:([a-f0-9]{64})$/.exec(digest);
+    if (!m?.[1]) throw new UnpackError(digest, 'not a sha256 digest');
+    return path.join(this.root, 'sha256', m[1], 'fs');
   }
 
   /** True when the layer is unpacked. */
@@ -84,6 +86,11 @@ export class LayerStore {
     if (compression === undefined) throw new UnpackError(layer.digest, `unsupported media type ${JSON.stringify(layer.mediaType)}`);
     const blob = this.images.blobPath(layer.digest);
     if (!fs.existsSync(blob)) throw new UnpackError(layer.digest, 'the blob is not in the image store (pull the image again)');
+    // Private: as root the layers keep their owners, setuid bits and device nodes, which no
+    // other local user may reach (containerd's snapshot root is private too). overlayfs reads
+    // lower layers with the mounter's credentials, so containers are not affected.
+    await fsp.mkdir(this.root, { recursive: true, mode: 0o700 });
+    await fsp.chmod(this.root, 0o700);
     const tmpRoot = path.join(this.root, 'tmp');
     await fsp.mkdir(tmpRoot, { recursive: true, mode: 0o700 });
     const tmp = path.join(tmpRoot, `${layer.digest.slice(7, 19)}-${randomBytes(4).toString('hex')}`);
@@ -102,7 +109,7 @@ export class LayerStore {
         if (root || r.code !== 2 || problems.length > 0) throw new UnpackError(layer.digest, `tar: ${(problems.join('; ') || r.stderr).trim() || `exit ${r.code}`}`);
       }
       await this.convertWhiteouts(layer.digest, tree);
-      await fsp.mkdir(path.dirname(path.dirname(dest)), { recursive: true, mode: 0o755 });
+      await fsp.mkdir(path.dirname(path.dirname(dest)), { recursive: true, mode: 0o700 });
       try {
         await fsp.rename(tmp, path.dirname(dest));
       } catch (err) {

@@ -58,12 +58,24 @@ export function resolveInRoot(root: string, p: string): string {
   return path.join(root, ...done);
 }
 
+/** Larger account files are refused (an image could ship anything there). */
+const ACCOUNTS_MAX = 4 * 1024 * 1024;
+
 function readLines(root: string, file: string): string[][] {
   let text: string;
+  let fd: number | undefined;
   try {
-    text = fs.readFileSync(resolveInRoot(root, file), 'utf8');
-  } catch {
+    // Regular files only: a FIFO would block, a device never end. O_NOFOLLOW: the path is resolved.
+    fd = fs.openSync(resolveInRoot(root, file), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new UserError(`${file} of the image is not a regular file`);
+    if (st.size > ACCOUNTS_MAX) throw new UserError(`${file} of the image is larger than ${ACCOUNTS_MAX} bytes`);
+    text = fs.readFileSync(fd, 'utf8');
+  } catch (err) {
+    if (err instanceof UserError) throw err;
     return [];
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
   return text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#')).map((l) => l.split(':'));
 }
