@@ -164,9 +164,9 @@ export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): 
 
 /** Runs a short command, optionally feeding `input` on stdin; collects stdout and stderr. */
 export async function run(
-  argv: string[], opts: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv } = {},
+  argv: string[], opts: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(argv[0] ?? SH, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
+  const child = spawn(argv[0] ?? SH, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env, ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}) });
   const outcome = watchChild(child);
   let stdout = '';
   let stderr = '';

@@ -165,13 +165,14 @@ describe('registry client timeouts', () => {
           clearInterval(t);
           res.end();
         }
-      }, 100);
+      }, 250);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     try {
-      // Headers within 200 ms, then 600 ms of body with 100 ms pauses: longer than timeoutMs.
-      const c = new RegistryClient({ credentials: NO_CREDENTIALS, timeoutMs: 200, idleTimeoutMs: 400 });
+      // Headers at once, then 1.5 s of body with 250 ms pauses: longer than timeoutMs, each pause
+      // well within idleTimeoutMs (margins for a loaded 2-core machine).
+      const c = new RegistryClient({ credentials: NO_CREDENTIALS, timeoutMs: 1_000, idleTimeoutMs: 1_000 });
       const ref = { registry: `127.0.0.1:${port}`, repository: 'x' };
       const ok = await c.blob(ref, 'sha256:slow');
       expect(await ok.text()).toBe('yyyyyy');

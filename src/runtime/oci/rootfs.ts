@@ -4,9 +4,9 @@
  * container starts from the image again, as on Kubernetes, and no instance sees another's
  * writes. Needs root (or a user namespace) and the kernel's overlayfs.
  */
-import { spawn } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { run } from '../proc-util.js';
 
 /** An instance's mounted root file system. */
 export interface Rootfs {
@@ -14,17 +14,6 @@ export interface Rootfs {
   merged: string;
   /** The instance's writable layer. */
   upper: string;
-}
-
-function run(argv: string[], cwd: string): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) => {
-    const [cmd, ...args] = argv;
-    const child = spawn(cmd ?? 'false', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.once('error', (err) => resolve({ code: 127, stderr: err.message }));
-    child.once('close', (code) => resolve({ code: code ?? 128, stderr }));
-  });
 }
 
 /**
@@ -44,7 +33,7 @@ export async function mountRootfs(layers: readonly string[], dir: string, mount 
   // Relative to the parent of the layers' own directories (never '' for a single layer).
   const base = commonParent(layers.map((l) => path.dirname(path.resolve(l))));
   const lower = [...layers].reverse().map((l) => path.relative(base, l)).join(':');
-  const r = await run([mount, '-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged], base);
+  const r = await run([mount, '-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged], { cwd: base });
   if (r.code !== 0) throw new Error(`cannot mount the container's root file system (overlayfs): ${r.stderr.trim() || `exit ${r.code}`}`);
   return { merged, upper };
 }
@@ -53,7 +42,7 @@ export async function mountRootfs(layers: readonly string[], dir: string, mount 
 export async function removeRootfs(dir: string, umount = 'umount'): Promise<void> {
   const merged = path.join(dir, 'merged');
   if (await isMountPoint(merged)) {
-    const r = await run([umount, merged], dir);
+    const r = await run([umount, merged]);
     if (r.code !== 0) throw new Error(`cannot unmount ${merged}: ${r.stderr.trim() || `exit ${r.code}`}`);
   }
   await fsp.rm(dir, { recursive: true, force: true });

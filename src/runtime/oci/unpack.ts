@@ -12,11 +12,11 @@
  * nodes of the layer are skipped when podvisor is not root. A layer is unpacked in a temporary
  * directory and renamed into place, so a crash never leaves a half layer under a digest.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { run } from '../proc-util.js';
 import { layerCompression } from './media-types.js';
 import type { Descriptor, ImageStore } from './store.js';
 
@@ -38,15 +38,9 @@ export class UnpackError extends Error {
   }
 }
 
-function runTool(argv: string[], cwd?: string): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) => {
-    const [cmd, ...args] = argv;
-    const child = spawn(cmd ?? 'false', args, { stdio: ['ignore', 'ignore', 'pipe'], ...(cwd !== undefined ? { cwd } : {}) });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { if (stderr.length < 8192) stderr += d.toString(); });
-    child.once('error', (err) => resolve({ code: 127, stderr: `${cmd ?? ''}: ${err.message}` }));
-    child.once('close', (code) => resolve({ code: code ?? 128, stderr }));
-  });
+/** A tool's run: as long as it takes (a layer of gigabytes takes minutes), killed after an hour. */
+function runTool(argv: string[]): Promise<{ code: number; stderr: string }> {
+  return run(argv, { timeoutMs: 3_600_000 });
 }
 
 /** The layer store of an image store. */
