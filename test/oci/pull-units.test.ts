@@ -184,3 +184,24 @@ describe('registry client timeouts', () => {
     }
   });
 });
+
+describe('garbage collection and pulls in progress', () => {
+  it('keeps the blobs a live process leases, and drops the leases of dead processes', async () => {
+    const store = await ImageStore.open(tmp());
+    const a = Buffer.from('held by a pull in progress');
+    const b = Buffer.from('held by a dead process');
+    const da = `sha256:${createHash('sha256').update(a).digest('hex')}`;
+    const db = `sha256:${createHash('sha256').update(b).digest('hex')}`;
+    await store.putBytes(da, a);
+    await store.putBytes(db, b);
+    const lease = await store.lease([da]);
+    // A lease left by a process that is gone (PID 2^22 + 1 is above Linux's pid_max).
+    writeFileSync(join(store.root, 'leases', `${2 ** 22 + 1}.dead`), db);
+    expect(await collectGarbage(store)).toEqual({ removed: 1, bytes: b.length });
+    expect(store.has(da)).toBe(true);
+    expect(readdirSync(join(store.root, 'leases'))).toHaveLength(1);
+    await lease.release();
+    expect(await collectGarbage(store)).toEqual({ removed: 1, bytes: a.length });
+    expect(readdirSync(join(store.root, 'leases'))).toEqual([]);
+  });
+});

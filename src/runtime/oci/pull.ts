@@ -130,11 +130,25 @@ export async function pullImage(client: RegistryClient, store: ImageStore, refer
   if ('error' in ref) throw new PullError('InvalidImageName', `invalid image name ${JSON.stringify(reference)}: ${ref.error}`);
   const platform = opts.platform ?? nodePlatform();
   const top = await fetchManifest(client, ref, ref.digest ?? ref.tag ?? 'latest');
+  // Held against a garbage collection (another process's `rmi`) until the reference is recorded.
+  const lease = await store.lease([top.digest]);
+  try {
+    return await pullResolved(client, store, ref, platform, top, lease, opts);
+  } finally {
+    await lease.release();
+  }
+}
+
+async function pullResolved(
+  client: RegistryClient, store: ImageStore, ref: ImageRef, platform: Platform,
+  top: Awaited<ReturnType<typeof fetchManifest>>, lease: { add(d: string): Promise<void> }, opts: PullOptions,
+): Promise<PullResult> {
   let man = top;
   if (isIndex(top.mediaType)) {
     const chosen = choosePlatform(top.json, platform);
     if ('error' in chosen) throw new PullError('NoMatchingPlatform', `${formatImageRef(ref)}: ${chosen.error}`);
     man = await fetchManifest(client, ref, chosen.digest);
+    await lease.add(man.digest);
     await store.putBytes(top.digest, top.body);
   }
   if (!isManifest(man.mediaType)) {
@@ -145,6 +159,7 @@ export async function pullImage(client: RegistryClient, store: ImageStore, refer
   for (const l of layers) {
     if (layerCompression(l.mediaType) === undefined) throw new PullError('Unsupported', `${formatImageRef(ref)}: layer ${l.digest} has unsupported media type ${JSON.stringify(l.mediaType)}`);
   }
+  for (const d of [config, ...layers]) await lease.add(d.digest);
   await store.putBytes(man.digest, man.body);
   let fetched = 0;
   let fetchedBytes = 0;

@@ -92,8 +92,18 @@ export class RegistryClient {
       await res.body?.cancel();
       throw new PullError('Registry', `manifest ${reference} of ${ref.registry}/${ref.repository} is ${length} bytes (more than ${MANIFEST_MAX})`);
     }
-    const body = Buffer.from(await res.arrayBuffer());
-    if (body.length > MANIFEST_MAX) throw new PullError('Registry', `manifest ${reference} of ${ref.registry}/${ref.repository} is larger than ${MANIFEST_MAX} bytes`);
+    // Read with the limit (a registry need not send a Content-Length).
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body ?? []) {
+      size += (chunk as Uint8Array).length;
+      if (size > MANIFEST_MAX) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new PullError('Registry', `manifest ${reference} of ${ref.registry}/${ref.repository} is larger than ${MANIFEST_MAX} bytes`);
+      }
+      chunks.push(Buffer.from(chunk as Uint8Array));
+    }
+    const body = Buffer.concat(chunks);
     const out: FetchedManifest = { mediaType: (res.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '', body };
     const headerDigest = res.headers.get('docker-content-digest');
     if (headerDigest !== null) out.headerDigest = headerDigest;

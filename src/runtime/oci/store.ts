@@ -197,6 +197,49 @@ export class ImageStore {
     }
   }
 
+  /**
+   * Holds `digests` against garbage collection while a pull stores them and before its reference
+   * is recorded (containerd's leases): a file `leases/<pid>.<random>` that names them, released
+   * at the end; a lease whose process is gone holds nothing.
+   */
+  async lease(digests: readonly string[]): Promise<{ add(d: string): Promise<void>; release(): Promise<void> }> {
+    const dir = path.join(this.root, 'leases');
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    const file = path.join(dir, `${process.pid}.${randomBytes(4).toString('hex')}`);
+    const held = new Set(digests);
+    const write = (): Promise<void> => fsp.writeFile(file, [...held].join('\n'));
+    await write();
+    return {
+      add: async (d) => {
+        held.add(d);
+        await write();
+      },
+      release: () => fsp.rm(file, { force: true }),
+    };
+  }
+
+  /** The digests held by leases of live processes (the leases of dead ones are removed). */
+  async leasedDigests(): Promise<Set<string>> {
+    const dir = path.join(this.root, 'leases');
+    const out = new Set<string>();
+    for (const f of await fsp.readdir(dir).catch(() => [] as string[])) {
+      const pid = Number(f.split('.')[0]);
+      let alive: boolean;
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch (err) {
+        alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+      }
+      if (!alive) {
+        await fsp.rm(path.join(dir, f), { force: true });
+        continue;
+      }
+      for (const d of (await fsp.readFile(path.join(dir, f), 'utf8').catch(() => '')).split('\n')) if (d !== '') out.add(d);
+    }
+    return out;
+  }
+
   /** Opens a stored blob for reading. */
   openBlob(digest: string): Readable {
     return fs.createReadStream(this.blobPath(digest));
@@ -211,11 +254,11 @@ export function nodeStream(res: Response): Readable {
 
 /**
  * Removes every blob no recorded reference uses (config, layers, its manifest and the index it
- * was chosen from). Returns the blobs removed and their bytes. Not concurrent-safe with a pull
- * in another process: run it from the process that pulls (`rmi`, the garbage collector).
+ * was chosen from) and no pull in progress holds (see {@link ImageStore.lease}; in this process
+ * or another). Returns the blobs removed and their bytes.
  */
 export async function collectGarbage(store: ImageStore): Promise<{ removed: number; bytes: number }> {
-  const keep = new Set<string>();
+  const keep = await store.leasedDigests();
   for (const rec of await store.images()) {
     keep.add(rec.manifest);
     keep.add(rec.config.digest);
