@@ -240,10 +240,6 @@ export class ImageStore {
     return out;
   }
 
-  /** Opens a stored blob for reading. */
-  openBlob(digest: string): Readable {
-    return fs.createReadStream(this.blobPath(digest));
-  }
 }
 
 /** A fetch `Response` body as a Node stream. */
