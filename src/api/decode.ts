@@ -18,13 +18,13 @@
  *   would change what runs (other volume types, gRPC probes, `env[].valueFrom`, `envFrom`,
  *   volume devices, resource claims, ...) are errors `<path>: Forbidden: not supported by
  *   podvisor`; fields without effect on one machine (`nodeSelector`, `tolerations`,
- *   `securityContext`, ...) are dropped with the warning `<path>: not supported by podvisor,
+ *   `hostNetwork`, ...) are dropped with the warning `<path>: not supported by podvisor,
  *   ignored`.
  * - The dropped fields are still checked, so that every manifest podvisor accepts is a valid
  *   Kubernetes Pod (spec D11): each has its core/v1 schema below (wrong JSON types are errors,
  *   unknown sub-fields warnings, as everywhere), and when the whole pod decoded without a type
  *   error their values go through the API server's rules for them (`validateUnmodelledFields`
- *   in `validation.ts`: tolerations, nodeSelector, dnsPolicy, securityContext, affinity, ...,
+ *   in `validation.ts`: tolerations, nodeSelector, dnsPolicy, affinity, ...,
  *   run by `checkDecodedPod` in `load.ts`, so that they are reported with every other error).
  *   The type-checked values are returned as {@link DecodeResult.unmodelled}, not in the pod.
  *
@@ -82,7 +82,7 @@ function obj(
   };
 }
 
-// ---- Unmodelled core/v1 and meta/v1 types (shapes from types.go), checked then dropped ----
+// ---- Security contexts (modelled) and unmodelled core/v1 and meta/v1 types (shapes from types.go) ----
 
 const seLinuxOptions = obj({ user: str, role: str, type: str, level: str });
 const seccompProfile = obj({ type: str, localhostProfile: str });
@@ -165,7 +165,6 @@ const UNMODELLED_POD_SPEC_FIELDS: Record<string, Schema> = {
   hostNetwork: bool,
   hostPID: bool,
   hostIPC: bool,
-  securityContext: podSecurityContext,
   imagePullSecrets: arr(obj({ name: str })),
   subdomain: str,
   affinity,
@@ -192,7 +191,6 @@ const UNMODELLED_POD_SPEC_FIELDS: Record<string, Schema> = {
 
 /** Container fields without effect on one machine. */
 const UNMODELLED_CONTAINER_FIELDS: Record<string, Schema> = {
-  securityContext,
   stdinOnce: bool,
   resizePolicy: arr(obj({ resourceName: str, restartPolicy: str })),
 };
@@ -261,6 +259,7 @@ const containerFields: Record<string, Schema> = {
   imagePullPolicy: str,
   stdin: bool,
   tty: bool,
+  securityContext,
 };
 const containerMore = { unsupported: ['envFrom', 'volumeDevices'], ignored: UNMODELLED_CONTAINER_FIELDS };
 const container = obj(containerFields, containerMore);
@@ -293,6 +292,7 @@ const podSpec = obj(
     activeDeadlineSeconds: int64,
     nodeName: str,
     shareProcessNamespace: bool,
+    securityContext: podSecurityContext,
     hostname: str,
     readinessGates: arr(obj({ conditionType: str })),
   },
@@ -623,10 +623,16 @@ export function decodePod(value: unknown, opts: DecodeOptions = {}): DecodeResul
 /** Gathers the unmodelled fields the decoder kept aside, aligned with the decoded pod. */
 function collectUnmodelled(ctx: Ctx, metadata: Record<string, unknown>, spec: Record<string, unknown>): UnmodelledFields {
   const of = (o: unknown): Record<string, unknown> => (isPlainObject(o) ? (ctx.unmodelled.get(o) ?? {}) : {});
-  const list = (l: unknown): UnmodelledContainer[] => (Array.isArray(l) ? l.map((c) => of(c) as UnmodelledContainer) : []);
+  // securityContext is modelled (the OCI runtime applies it) but validated with the rest of the
+  // unmodelled rules, which read it from this view.
+  const withSc = (o: unknown): Record<string, unknown> => {
+    const u = of(o);
+    return isPlainObject(o) && isPlainObject(o.securityContext) ? { ...u, securityContext: o.securityContext } : u;
+  };
+  const list = (l: unknown): UnmodelledContainer[] => (Array.isArray(l) ? l.map((c) => withSc(c) as UnmodelledContainer) : []);
   return {
     metadata: of(metadata),
-    spec: of(spec),
+    spec: withSc(spec),
     containers: list(spec.containers),
     initContainers: list(spec.initContainers),
     ephemeralContainers: list(spec.ephemeralContainers),

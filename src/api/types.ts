@@ -136,6 +136,8 @@ export interface Container {
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   stdin?: boolean;
   tty?: boolean;
+  /** Applied by the `oci` runtime (user, groups, capabilities, privileged, read-only root, no new privileges). */
+  securityContext?: SecurityContext;
 }
 
 /** An ephemeral container has the container fields plus the name of the container it targets. */
@@ -172,6 +174,8 @@ export interface PodSpec {
   ephemeralContainers?: EphemeralContainer[];
   volumes?: Volume[];
   shareProcessNamespace?: boolean;
+  /** Applied by the `oci` runtime (`runAsUser`, `runAsGroup`, `runAsNonRoot`, `supplementalGroups`). */
+  securityContext?: PodSecurityContext;
   readinessGates?: PodReadinessGate[];
   hostname?: string;
   nodeName?: string;
@@ -505,6 +509,7 @@ export interface UnmodelledPodSpec {
   hostNetwork?: boolean;
   hostPID?: boolean;
   hostIPC?: boolean;
+  /** Modelled in {@link PodSpec}; here for the validation rules that read the unmodelled view. */
   securityContext?: PodSecurityContext;
   imagePullSecrets?: LocalObjectReference[];
   subdomain?: string;
@@ -532,6 +537,7 @@ export interface UnmodelledPodSpec {
 
 /** The unmodelled fields of a container (regular, init or ephemeral). */
 export interface UnmodelledContainer {
+  /** Modelled in {@link Container}; here for the validation rules that read the unmodelled view. */
   securityContext?: SecurityContext;
   stdinOnce?: boolean;
   resizePolicy?: ContainerResizePolicy[];

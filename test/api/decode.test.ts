@@ -77,7 +77,7 @@ describe('decodePod', () => {
     expect(r.pod).not.toHaveProperty('status');
   });
 
-  it('Kubernetes fields podvisor does not model: errors when they change what runs, else ignored with a warning', () => {
+  it('Kubernetes fields podvisor does not model: errors when they change what runs, else ignored with a warning; securityContext is modelled', () => {
     const r = decode(
       basePod({
         nodeSelector: { disk: 'ssd' },
@@ -99,11 +99,10 @@ describe('decodePod', () => {
       'spec.containers[0].livenessProbe.grpc: Forbidden: not supported by podvisor',
       'spec.volumes[0].configMap: Forbidden: not supported by podvisor',
     ]);
-    expect(r.warnings).toEqual([
-      'spec.containers[0].securityContext: not supported by podvisor, ignored',
-      'spec.nodeSelector: not supported by podvisor, ignored',
-      'spec.securityContext: not supported by podvisor, ignored',
-    ]);
+    // securityContext is modelled (the oci runtime applies it): kept in the pod, no warning.
+    expect(r.warnings).toEqual(['spec.nodeSelector: not supported by podvisor, ignored']);
+    expect(r.pod.spec.securityContext).toEqual({ runAsUser: 1000 });
+    expect(r.pod.spec.containers[0]?.securityContext).toEqual({ privileged: true });
   });
 
   it('null means absent; null items become zero values', () => {

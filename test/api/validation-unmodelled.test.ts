@@ -627,11 +627,9 @@ describe('a valid manifest using many unmodelled fields', () => {
     expect(r.warnings).toEqual([
       'metadata.finalizers: not supported by podvisor, ignored',
       'metadata.ownerReferences: not supported by podvisor, ignored',
-      'spec.containers[0].securityContext: not supported by podvisor, ignored',
       'spec.containers[0].resizePolicy: not supported by podvisor, ignored',
       'spec.nodeSelector: not supported by podvisor, ignored',
       'spec.tolerations: not supported by podvisor, ignored',
-      'spec.securityContext: not supported by podvisor, ignored',
       'spec.affinity: not supported by podvisor, ignored',
       'spec.topologySpreadConstraints: not supported by podvisor, ignored',
       'spec.hostAliases: not supported by podvisor, ignored',
@@ -649,7 +647,11 @@ describe('a valid manifest using many unmodelled fields', () => {
   it('drops the fields from the pod and returns them type-checked', () => {
     const r = decodePod(manifest);
     expect(r.errors).toEqual([]);
-    expect(r.pod).toEqual(basePod({}, {}));
+    // securityContext is modelled: it stays in the pod (and is validated with the rest).
+    expect(r.pod).toEqual(basePod({
+      securityContext: { runAsUser: 1000, runAsGroup: 3000, fsGroup: 2000, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [ctr('c', { securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } } })],
+    }, {}));
     expect(r.unmodelled.spec.tolerations).toEqual((manifest.spec as Obj).tolerations);
     expect(r.unmodelled.containers[0]?.resizePolicy).toEqual([{ resourceName: 'cpu', restartPolicy: 'NotRequired' }]);
     expect(r.unmodelled.metadata.finalizers).toEqual(['example.com/cleanup']);
