@@ -4,7 +4,8 @@
  */
 import type { Container, Pod } from '../api/types.js';
 import { parseQuantity } from '../api/quantity.js';
-import type { ContainerResources, ContainerStartSpec, MountSpec, Sandbox } from '../runtime/types.js';
+import { containerProcess } from '../core/oci-process.js';
+import type { ContainerResources, ContainerSecurity, ContainerStartSpec, MountSpec, PulledImage, Sandbox } from '../runtime/types.js';
 
 /** Every container of the pod: init containers and sidecars, regular, ephemeral. */
 export function allContainers(pod: Pod): Container[] {
@@ -54,12 +55,33 @@ function resourcesOf(c: Container): ContainerResources {
 }
 
 /**
- * The start spec of one instance of `c`, or a configuration error (`CreateContainerConfigError`)
- * when it cannot be started as configured.
+ * The security settings the `oci` runtime applies: the container's `securityContext`, and the
+ * pod's `supplementalGroups` with its `fsGroup` (which the kubelet adds as a supplemental group).
  */
-export function containerStartSpec(pod: Pod, c: Container, sandbox: Sandbox, ctx: InstanceContext): { spec: ContainerStartSpec } | { configError: string } {
-  const argv = [...(c.command ?? []), ...(c.args ?? [])];
-  if (argv.length === 0) return { configError: `container ${c.name} has no command: the host runtime runs no image entrypoint; set command` };
+export function containerSecurity(pod: Pod, c: Container): ContainerSecurity {
+  const sc = c.securityContext ?? {};
+  const psc = pod.spec.securityContext ?? {};
+  const sec: ContainerSecurity = {
+    privileged: sc.privileged === true,
+    add: [...(sc.capabilities?.add ?? [])],
+    drop: [...(sc.capabilities?.drop ?? [])],
+    readOnlyRootFilesystem: sc.readOnlyRootFilesystem === true,
+    supplementalGroups: [...(psc.supplementalGroups ?? []), ...(psc.fsGroup !== undefined ? [psc.fsGroup] : [])],
+  };
+  if (sc.allowPrivilegeEscalation !== undefined) sec.allowPrivilegeEscalation = sc.allowPrivilegeEscalation;
+  return sec;
+}
+
+/**
+ * The start spec of one instance of `c`, or a configuration error (`CreateContainerConfigError`)
+ * when it cannot be started as configured. With `image` (runtimes that run images) the process
+ * is the image's config combined with the container as Kubernetes does (core `containerProcess`,
+ * which also refuses `runAsNonRoot` with a root image); without, it is the container's
+ * `command` and `args`, which must be set.
+ */
+export function containerStartSpec(pod: Pod, c: Container, sandbox: Sandbox, ctx: InstanceContext, image?: PulledImage): { spec: ContainerStartSpec } | { configError: string } {
+  let argv = [...(c.command ?? []), ...(c.args ?? [])];
+  if (argv.length === 0 && !image) return { configError: `container ${c.name} has no command: the host runtime runs no image entrypoint; set command` };
   const env: Record<string, string> = {
     HOSTNAME: pod.metadata.name ?? '',
     PODVISOR_RESTART_COUNT: String(ctx.restartCount),
@@ -70,10 +92,18 @@ export function containerStartSpec(pod: Pod, c: Container, sandbox: Sandbox, ctx
     env['CUDA_VISIBLE_DEVICES'] = ctx.gpus.join(',');
   }
   for (const e of c.env ?? []) env[e.name] = e.value ?? '';
+  let imageSpec: ContainerStartSpec['image'];
+  if (image) {
+    const process = containerProcess(pod, c, image.config, env, { pod: pod.spec.securityContext, container: c.securityContext });
+    if ('configError' in process) return { configError: process.configError };
+    argv = process.args;
+    imageSpec = { image, process, security: containerSecurity(pod, c) };
+  }
   const spec: ContainerStartSpec = {
     sandbox, podName: pod.metadata.name ?? '', namespace: pod.metadata.namespace ?? 'default',
     name: c.name, attempt: ctx.restartCount, argv, env, mounts: mountsFor(pod, c, sandbox), resources: resourcesOf(c),
   };
   if (c.workingDir !== undefined) spec.workingDir = c.workingDir;
+  if (imageSpec) spec.image = imageSpec;
   return { spec };
 }

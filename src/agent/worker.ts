@@ -20,12 +20,13 @@ import {
   reconcile, requestContainerRestart, requestPodRecreate, requestPodRestart, type Action, type ClosedReset, type CoreOptions,
   type PodEvent, type RestartRefusal,
 } from '../core/plan/index.js';
-import { StartError, type ContainerHandle, type ContainerRuntime, type ExitInfo, type MountSpec, type Sandbox, type SandboxSpec } from '../runtime/types.js';
+import { StartError, type PulledImage, type PullProgress, type ContainerHandle, type ContainerRuntime, type ExitInfo, type MountSpec, type Sandbox, type SandboxSpec } from '../runtime/types.js';
 import type { Clock, Timer } from './clock.js';
 import type { RecordedEvent, RestartNotice } from '../api/records.js';
 import { InstanceProber, type ProbeKind } from './prober.js';
 import { containerRestartNotice, resetNotice } from './restart-records.js';
 import { allContainers, containerStartSpec, mountsFor } from './container-spec.js';
+import { ensureImage } from './images.js';
 import { adoptionOf, findInstances, type ExitWhileDown } from './adoption.js';
 
 /** What a worker reports to its owner. */
@@ -40,6 +41,8 @@ export interface WorkerSinks {
   onDeleted?(pod: Pod, state: PodState): void;
   /** The worker has nothing queued (a good moment to check whether everything settled). */
   onIdle?(): void;
+  /** Progress of a pull of a container's image (runtimes that run images), for a live view. */
+  onPullProgress?(container: string, p: PullProgress): void;
   /** Structured log line (constant message, fields pod/podUid/container). */
   log?(level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>): void;
 }
@@ -519,7 +522,23 @@ export class PodWorker {
     }
     const rc = this.state.containers[a.container]?.restartCount ?? 0;
     const notice = containerRestartNotice(a.cause, a.container, rc);
-    const built = containerStartSpec(this.pod, spec, this.sandbox, { restartCount: rc, podRestartCount: this.state.resetCount ?? 0, gpus: this.gpus });
+    let image: PulledImage | undefined;
+    if (this.runtime.images) {
+      const found = await ensureImage(this.runtime.images, spec, {
+        now: () => this.clock.now(),
+        event: (e) => this.containerEvent(a.container, e.type, e.reason, e.message),
+        ...(this.sinks.onPullProgress ? { onProgress: (p: PullProgress) => this.sinks.onPullProgress?.(a.container, p) } : {}),
+      });
+      if (this.stopped) return;
+      if (!found.ok) {
+        this.state = recordStartFailed(this.state, a.container, found.reason, found.message, this.clock.now());
+        this.containerEvent(a.container, 'Warning', 'Failed', `Error: ${found.reason}`);
+        if (notice) this.notice(notice);
+        return;
+      }
+      image = found.image;
+    }
+    const built = containerStartSpec(this.pod, spec, this.sandbox, { restartCount: rc, podRestartCount: this.state.resetCount ?? 0, gpus: this.gpus }, image);
     if ('configError' in built) {
       this.state = recordStartFailed(this.state, a.container, 'CreateContainerConfigError', built.configError, this.clock.now());
       this.containerEvent(a.container, 'Warning', 'Failed', `Error: ${built.configError}`);
@@ -543,7 +562,7 @@ export class PodWorker {
     // Started after stop(): not recorded and not watched; the runtime's close stops it.
     if (this.stopped) return;
     const id = handle.id;
-    this.state = recordCreated(this.state, a.container, id, handle.startedAt);
+    this.state = recordCreated(this.state, a.container, id, handle.startedAt, image ? { name: image.name, imageID: image.imageID } : undefined);
     this.containerEvent(a.container, 'Normal', 'Created', `Created container: ${a.container}`);
     this.state = recordStarted(this.state, a.container, id, handle.startedAt, spec.startupProbe !== undefined, spec.readinessProbe !== undefined);
     this.containerEvent(a.container, 'Normal', 'Started', `Started container ${a.container}`);

@@ -50,8 +50,8 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (opts: { filename: string[] }) => {
       exitCode = await runValidate(opts.filename);
     });
-  program
-    .command('run')
+  imageOptions(program
+    .command('run'))
     .description('Run the pods of a manifest on this machine and supervise them until they finish')
     .requiredOption('-f, --filename <file>', 'manifest file (YAML or JSON); "-" reads stdin; repeatable', collect, [])
     .option('--timeout <duration>', 'terminate the pods gracefully after this long (e.g. 30s, 5m) and exit 124')
@@ -60,20 +60,20 @@ export async function main(argv: string[]): Promise<number> {
     .option('-o, --output <format>', 'print the final Pod (or a List) as json or yaml when the run ends, and nothing else')
     .option('-w, --watch', 'with -o: also show the live view (on stderr)')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics while the run lasts')
-    .option('--runtime <name>', 'container runtime: host (processes on this machine) or sandbox (Linux namespaces, cgroups, pod IPs; root)', 'host')
+    .option('--runtime <name>', 'container runtime: host (processes on this machine), sandbox (Linux namespaces, cgroups, pod IPs; root) or oci (real images run by runc in the sandbox; root)', 'host')
     .option('--monitor <kind>', 'each container\'s parent: direct (podvisor; the containers end with the run) or conmon (a monitor per container), or auto (conmon when installed)', 'direct')
     .option('--gpus <n|ids>', 'GPU inventory for nvidia.com/gpu limits: a count or a list of IDs (default: nvidia-smi -L)')
     .option('--data-dir <dir>', 'where sandboxes, volumes and logs live (default: a fresh directory under the temp dir)')
     .action(async (opts: RunFlags) => {
       exitCode = await runRun(opts);
     });
-  program
-    .command('serve')
+  imageOptions(program
+    .command('serve'))
     .description('Run the node agent: a durable daemon with a Kubernetes-compatible API (kubectl works against it)')
     .option('--data-dir <dir>', 'where pods, state, events and logs are kept (default $XDG_STATE_HOME/podvisor or ~/.local/state/podvisor)')
     .option('--listen <host:port>', 'TCP address (loopback by default: 127.0.0.1:7443)')
     .option('--socket <path>', 'also (or only) listen on this unix socket, mode 0600')
-    .option('--runtime <name>', 'container runtime: host or sandbox', 'host')
+    .option('--runtime <name>', 'container runtime: host, sandbox or oci', 'host')
     .option('--monitor <kind>', 'each container\'s parent: auto (conmon when installed, else podvisor), conmon (containers outlive serve and are re-adopted) or direct (podvisor; containers end with serve)', 'auto')
     .option('--gpus <n|ids>', 'GPU inventory for nvidia.com/gpu limits: a count or a list of IDs (default: nvidia-smi -L)')
     .option('--backoff-initial <duration>', 'CrashLoopBackOff initial delay (default 10s)')

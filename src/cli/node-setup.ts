@@ -3,8 +3,11 @@
  * inventory (`--gpus`, else `nvidia-smi -L` when present).
  */
 import { spawnSync } from 'node:child_process';
+import { ociSpec } from '../core/oci-spec.js';
 import { HostRuntime } from '../runtime/host.js';
+import { createOciRuntime } from '../runtime/oci-runtime.js';
 import { SandboxRuntime } from '../runtime/sandbox.js';
+import { defaultImageDir, defaultRegistryConfig, type ImageFlags } from './images.js';
 import type { MonitorChoice } from '../runtime/monitor/index.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 
@@ -12,14 +15,34 @@ import type { ContainerRuntime } from '../runtime/types.js';
 export const MONITORS = ['auto', 'conmon', 'direct'] as const;
 
 /** Runtimes `--runtime` accepts. */
-export const RUNTIMES = ['host', 'sandbox'] as const;
+export const RUNTIMES = ['host', 'sandbox', 'oci'] as const;
+
+/** What {@link createRuntime} is given. */
+export interface RuntimeChoice {
+  /** `--runtime`. */
+  name: string;
+  dataDir: string;
+  /** `--monitor`. */
+  monitor: string;
+  /** The image flags (`--image-dir`, `--registry-config`, `--insecure-registry`), for `oci`. */
+  images?: ImageFlags;
+  log?: (msg: string, fields?: object) => void;
+}
 
 /** Creates the runtime, or throws an Error whose message says what to do. */
-export async function createRuntime(name: string, dataDir: string, monitor: string, log?: (msg: string, fields?: object) => void): Promise<ContainerRuntime> {
+export async function createRuntime(o: RuntimeChoice): Promise<ContainerRuntime> {
+  const { name, dataDir, monitor, log } = o;
   if (!(MONITORS as readonly string[]).includes(monitor)) throw new Error(`unknown monitor ${JSON.stringify(monitor)}: use one of ${MONITORS.join(', ')}`);
   const monitorChoice = monitor as MonitorChoice;
   if (name === 'host') return HostRuntime.create({ dataDir, monitorChoice, ...(log ? { logger: log } : {}) });
   if (name === 'sandbox') return SandboxRuntime.create({ dataDir, monitorChoice, ...(log ? { logger: log } : {}) });
+  if (name === 'oci') {
+    return createOciRuntime({
+      dataDir, monitorChoice, ...(log ? { logger: log } : {}), buildSpec: ociSpec,
+      imageDir: o.images?.imageDir ?? defaultImageDir(), registryConfig: o.images?.registryConfig ?? defaultRegistryConfig(),
+      insecureRegistries: o.images?.insecureRegistry ?? [],
+    });
+  }
   throw new Error(`unknown runtime ${JSON.stringify(name)}: use one of ${RUNTIMES.join(', ')}`);
 }
 

@@ -16,11 +16,12 @@ import { PodvisorMetrics } from '../agent/metrics.js';
 import { createServer, type Server } from 'node:http';
 import { DEFAULT_CORE_OPTIONS, type CoreOptions } from '../core/plan/index.js';
 import { createRuntime, gpuInventory, RUNTIMES } from './node-setup.js';
+import type { ImageFlags } from './images.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { colourStatus, eventLine, formatTable, palette, podRow, restartLine } from './view.js';
 
 /** Options of `podvisor run`, as parsed by commander. */
-export interface RunFlags {
+export interface RunFlags extends ImageFlags {
   filename: string[];
   timeout?: string;
   backoffInitial?: string;
@@ -124,7 +125,7 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
   mkdirSync(dataDir, { recursive: true });
   let runtime: ContainerRuntime;
   try {
-    runtime = await createRuntime(flags.runtime, dataDir, flags.monitor ?? 'direct');
+    runtime = await createRuntime({ name: flags.runtime, dataDir, monitor: flags.monitor ?? 'direct', images: flags });
   } catch (e) {
     io.stderr.write(`error: runtime ${flags.runtime} is not available: ${e instanceof Error ? e.message : String(e)}\n`);
     return 2;

@@ -13,6 +13,7 @@ import { systemClock } from '../agent/clock.js';
 import { NodeAgent } from '../agent/node.js';
 import { DEFAULT_CORE_OPTIONS } from '../core/plan/index.js';
 import { createRuntime, gpuInventory, RUNTIMES } from './node-setup.js';
+import type { ImageFlags } from './images.js';
 import { DEFAULT_LISTEN, defaultDataDir, ensureTls, ensureToken } from './credentials.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { createApiServer } from '../server/http.js';
@@ -20,7 +21,7 @@ import type { PodState } from '../core/model.js';
 import { FileStore } from '../store/file-store.js';
 
 /** Flags of `serve`. */
-export interface ServeFlags {
+export interface ServeFlags extends ImageFlags {
   dataDir?: string;
   listen?: string;
   socket?: string;
@@ -86,7 +87,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
   }
   let runtime;
   try {
-    runtime = await createRuntime(flags.runtime, join(dataDir, 'runtime'), flags.monitor ?? 'auto', (msg, fields) => log.debug(fields ?? {}, msg));
+    runtime = await createRuntime({ name: flags.runtime, dataDir: join(dataDir, 'runtime'), monitor: flags.monitor ?? 'auto', images: flags, log: (msg, fields) => log.debug(fields ?? {}, msg) });
   } catch (e) {
     process.stderr.write(`error: runtime ${flags.runtime} is not available: ${e instanceof Error ? e.message : String(e)}\n`);
     return 2;

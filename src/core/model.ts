@@ -67,6 +67,8 @@ export interface Instance {
   /** Runtime container ID as published (`<runtime>://<id>`); empty while `creating`. */
   id: string;
   phase: InstancePhase;
+  /** The image the instance runs, as the runtime resolved it (runtimes that run images). */
+  image?: { name: string; imageID: string };
   createdAt: number;
   startedAt?: number;
   finishedAt?: number;
@@ -111,6 +113,11 @@ export interface BackoffWait {
   retryAt: number;
   /** `finishedAt` the refusal is for (the `BackOff` event is recorded once per refused exit). */
   finishedAt: number;
+  /**
+   * A failed image pull: after half the wait, `ErrImagePull` turns into `ImagePullBackOff` (the
+   * kubelet's next sync finds the image back-off), with its `BackOff` event, once.
+   */
+  pullBackOff?: boolean;
 }
 
 /** Everything podvisor remembers about one container of the pod. */
@@ -144,7 +151,15 @@ export interface ContainerRecord {
  * back-off whatever the restart policy, and its `restartCount` does not grow.
  */
 export function isCreateError(reason: string | undefined): boolean {
-  return reason === 'CreateContainerError' || reason === 'CreateContainerConfigError';
+  return reason === 'CreateContainerError' || reason === 'CreateContainerConfigError' || isImageError(reason);
+}
+
+/**
+ * The kubelet's image errors (`ErrImagePull`, `ErrImageNeverPull`, `InvalidImageName`): the
+ * container was never created, so they are create errors, retried with back-off.
+ */
+export function isImageError(reason: string | undefined): boolean {
+  return reason === 'ErrImagePull' || reason === 'ErrImageNeverPull' || reason === 'InvalidImageName';
 }
 
 /** What started a reset (§4.1): the trigger as a value, and the cause as the `RestartingAllContainers` event words it. */

@@ -16,28 +16,12 @@
  * - `runAsNonRoot`: refused with the kubelet's messages (`verifyRunAsNonRoot`) when the process
  *   would run as root, or as a user name that cannot be checked.
  */
+import type { ContainerProcess, ImageProcessConfig } from '../api/oci.js';
 import type { Container, Pod, PodSecurityContext, SecurityContext } from '../api/types.js';
 
-/** What the image's config says about its process (`config` of the OCI image config). */
-export interface ImageProcessConfig {
-  Entrypoint?: string[] | null;
-  Cmd?: string[] | null;
-  Env?: string[] | null;
-  WorkingDir?: string;
-  User?: string;
-}
+export type { ContainerProcess, ImageProcessConfig } from '../api/oci.js';
 
-/** The process of one container, before user names are looked up in the image's files. */
-export interface ContainerProcess {
-  args: string[];
-  /** `NAME=value`, in order. */
-  env: string[];
-  cwd: string;
-  /** The user: a UID, or a name to look up in the image's `/etc/passwd`. */
-  user: { uid: number } | { name: string };
-  /** The group: a GID, a name to look up in `/etc/group`, or the user's primary group. */
-  group?: { gid: number } | { name: string };
-}
+
 
 /** `format.Pod`: `name_namespace(uid)`. */
 function podText(pod: Pod): string {

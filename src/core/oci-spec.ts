@@ -11,51 +11,9 @@
  * paths; memory and CPU limits, device rules (all denied, then the runtime's defaults and the
  * container's devices, e.g. GPUs).
  */
+import type { OciSpecInput }  from '../api/oci.js';
 
-/** A mount into the container (a volume, or a file the kubelet writes). */
-export interface SpecMount {
-  destination: string;
-  source: string;
-  readOnly: boolean;
-}
-
-/** A device node given to the container (a GPU). */
-export interface SpecDevice {
-  path: string;
-  type: 'c' | 'b';
-  major: number;
-  minor: number;
-  fileMode: number;
-}
-
-/** Everything the spec is built from. */
-export interface OciSpecInput {
-  process: {
-    args: string[];
-    /** `NAME=value`. */
-    env: string[];
-    cwd: string;
-    uid: number;
-    gid: number;
-    additionalGids: number[];
-    terminal?: boolean;
-  };
-  /** The mounted root file system (absolute). */
-  rootfs: string;
-  readonlyRootfs: boolean;
-  /** Paths of the sandbox's namespaces to join (`/proc/<pid>/ns/net`); `pid` absent: a new one. */
-  namespaces: { network: string; ipc: string; uts: string; pid?: string };
-  /** The sandbox's shared `/dev/shm`, when it has one. */
-  shm?: string;
-  mounts: SpecMount[];
-  security: { privileged: boolean; add: string[]; drop: string[]; allowPrivilegeEscalation?: boolean };
-  resources: { memoryLimitBytes?: number; cpuMillis?: number };
-  devices: SpecDevice[];
-  cgroupsPath: string;
-  /** The kubelet's per QoS class (BestEffort 1000, Guaranteed -997, Burstable in between). */
-  oomScoreAdj?: number;
-  annotations?: Record<string, string>;
-}
+export type { OciHook, OciSpecInput, SpecDevice, SpecMount } from '../api/oci.js';
 
 /** containerd's default capabilities of a container. */
 export const DEFAULT_CAPABILITIES = [
@@ -165,7 +123,7 @@ export function ociSpec(input: OciSpecInput): Record<string, unknown> {
     noNewPrivileges: input.security.allowPrivilegeEscalation === false,
   };
   if (input.oomScoreAdj !== undefined) process.oomScoreAdj = input.oomScoreAdj;
-  return {
+  const spec: Record<string, unknown> = {
     ociVersion: '1.0.2',
     process,
     root: { path: input.rootfs, readonly: input.readonlyRootfs },
@@ -173,4 +131,6 @@ export function ociSpec(input: OciSpecInput): Record<string, unknown> {
     annotations: { ...(input.annotations ?? {}) },
     linux,
   };
+  if (input.poststart !== undefined && input.poststart.length > 0) spec.hooks = { poststart: input.poststart.map((h) => ({ path: h.path, args: [...h.args] })) };
+  return spec;
 }

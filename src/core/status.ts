@@ -76,6 +76,12 @@ function containerStatus(input: StatusInput, ref: ContainerRef): ContainerStatus
     lastState: lastStateOf(c),
   };
   const inst = c.instance;
+  // As the runtime resolved it (the kubelet publishes the runtime's image and image ID).
+  const image = inst?.image;
+  if (image) {
+    st.image = image.name;
+    st.imageID = image.imageID;
+  }
   const terminal = s.phase === 'Succeeded' || s.phase === 'Failed';
   if (!inst) {
     if (c.removedByReset && c.last) {
@@ -117,7 +123,10 @@ function containerStatus(input: StatusInput, ref: ContainerRef): ContainerStatus
         st.lastState = { terminated: term };
       } else if (!stopping && d?.kind === 'restart' && inst.startError && isCreateError(inst.startError.reason)) {
         // The container was never created: it waits with the error, `lastState` carried over (§7.2).
-        st.state = { waiting: { reason: inst.startError.reason, message: inst.startError.message } };
+        const w = c.backoffWait;
+        st.state = inst.startError.reason === 'ErrImagePull' && w?.pullBackOff === true && w.finishedAt === inst.finishedAt
+          ? { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image ${JSON.stringify(ref.spec.image ?? '')}: ErrImagePull: ${inst.startError.message}` } }
+          : { waiting: { reason: inst.startError.reason, message: inst.startError.message } };
       } else if (!stopping && d?.kind === 'restart' && c.backoffWait) {
         st.state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${formatGoDuration(c.backoffWait.delayMs)} restarting failed container=${ref.name} pod=${podRef(pod, s.uid)}` } };
         st.lastState = { terminated: term };

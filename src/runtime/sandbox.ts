@@ -31,8 +31,9 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import type { OciLauncher } from './oci/launcher.js';
 import {
-  StartError, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult,
+  StartError, type ImageService, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult,
   type MountSpec, type Sandbox, type SandboxSpec,
 } from './types.js';
 import { errText, isSafeSegment, safeSegment } from './proc-util.js';
@@ -79,6 +80,11 @@ export interface SandboxRuntimeOptions {
   monitor?: Monitor;
   /** Which monitor `create` picks: `auto` (default) = conmon when installed, else `direct`. */
   monitorChoice?: MonitorChoice;
+  /**
+   * The `oci` runtime (`oci-runtime.ts` builds it): containers run from pulled images by runc in
+   * the same sandboxes; IDs are `oci://…`.
+   */
+  oci?: { launcher: OciLauncher; images: ImageService };
 }
 
 const SWEEP_DEADLINE_MS = 5_000;
@@ -90,8 +96,10 @@ const DIR_MODE = 0o755;
  * host cannot run it.
  */
 export class SandboxRuntime implements ContainerRuntime {
-  /** Container IDs are `sandbox://<hex>`. */
-  readonly name = 'sandbox';
+  /** Container IDs are `sandbox://<hex>`, or `oci://<hex>` on the oci runtime. */
+  readonly name: 'sandbox' | 'oci';
+  /** The oci runtime's images (absent on the sandbox runtime, which runs host commands). */
+  readonly images?: ImageService;
   /** The containers' parent: conmon (they outlive podvisor) or podvisor itself. */
   readonly monitor: Monitor;
   private readonly dataDir: string;
@@ -110,6 +118,8 @@ export class SandboxRuntime implements ContainerRuntime {
   private closed = false;
 
   private constructor(opts: SandboxRuntimeOptions, tools: Tools, cgroups: SandboxCgroups, monitor: Monitor) {
+    this.name = opts.oci ? 'oci' : 'sandbox';
+    if (opts.oci) this.images = opts.oci.images;
     this.dataDir = path.resolve(opts.dataDir);
     this.logs = new InstanceLogs(this.dataDir, DIR_MODE);
     this.log = opts.logger ?? (() => {});
@@ -119,6 +129,7 @@ export class SandboxRuntime implements ContainerRuntime {
     this.network = new PodNetwork(tools, parseSubnet(opts.subnet ?? '10.88.0.0/24'), opts.bridge ?? 'pv-br0', this.log);
     this.containers = new SandboxContainers({
       tools, cgroups, monitor, logs: this.logs, podDir: (podUid) => this.podDir(podUid), log: this.log,
+      ...(opts.oci ? { oci: opts.oci.launcher } : {}),
     });
     this.pidsLimit = opts.pidsLimit ?? 4096;
     this.containerInit = opts.containerInit !== false;

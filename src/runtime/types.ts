@@ -13,6 +13,8 @@ export interface MountSpec {
   readOnly: boolean;
 }
 
+import type { ContainerProcess, ImageProcessConfig } from '../api/oci.js';
+
 /** What a sandbox needs to exist. */
 export interface SandboxSpec {
   podUid: string;
@@ -52,6 +54,71 @@ export interface Sandbox {
   ip?: string;
 }
 
+/** A pulled image as the runtime's {@link ImageService} knows it (unpacked, ready to run). */
+export interface PulledImage {
+  /** The normalised reference it was pulled as (`docker.io/library/busybox:1.36`). */
+  name: string;
+  /** `<repository>@sha256:…`: the kubelet's `imageID`. */
+  imageID: string;
+  /** The process part of the image's config. */
+  config: ImageProcessConfig;
+  /** Config and layers as stored (compressed), bytes: the kubelet's "Image size". */
+  size: number;
+  /** Layer digests, lowest first. */
+  layers: string[];
+}
+
+/** Progress of one blob of a pull. */
+export interface PullProgress {
+  /** Short digest (12 hex digits). */
+  blob: string;
+  kind: 'config' | 'layer';
+  done: number;
+  total: number;
+}
+
+/** A failed pull, as the agent reports it (`ErrImagePull`; `InvalidImageName` for a bad reference). */
+export class ImagePullError extends Error {
+  constructor(readonly reason: 'ErrImagePull' | 'InvalidImageName', message: string) {
+    super(message);
+    this.name = 'ImagePullError';
+  }
+}
+
+/** The image side of a runtime that runs images (`oci`). */
+export interface ImageService {
+  /** The normalised reference of a container's `image`, or why it is no valid reference. */
+  normalise(image: string): { name: string } | { error: string };
+  /** The image pulled as `name` (normalised), unpacked; undefined when it is not on the machine. */
+  local(name: string): Promise<PulledImage | undefined>;
+  /**
+   * Pulls `name` (normalised) and unpacks it. Blobs already in the store are not fetched again,
+   * so a pull of an unchanged image costs its manifest requests only. Rejects with
+   * {@link ImagePullError}.
+   */
+  pull(name: string, opts?: { onProgress?: (p: PullProgress) => void }): Promise<{ image: PulledImage; fetchedBytes: number }>;
+}
+
+/** The security settings of a container the `oci` runtime applies (from its and the pod's `securityContext`). */
+export interface ContainerSecurity {
+  privileged: boolean;
+  /** `capabilities.add` / `drop`, as written (`NET_ADMIN`, `ALL`). */
+  add: string[];
+  drop: string[];
+  allowPrivilegeEscalation?: boolean;
+  readOnlyRootFilesystem: boolean;
+  /** The pod's `supplementalGroups`. */
+  supplementalGroups: number[];
+}
+
+/** What a runtime that runs images needs besides the generic start spec. */
+export interface ContainerImageSpec {
+  image: PulledImage;
+  /** The process the core computed from the image and the container (argv, env, cwd, user). */
+  process: ContainerProcess;
+  security: ContainerSecurity;
+}
+
 /** Everything needed to start one container instance. */
 export interface ContainerStartSpec {
   sandbox: Sandbox;
@@ -68,6 +135,11 @@ export interface ContainerStartSpec {
   mounts: MountSpec[];
   /** Limits the runtime enforces where it can (the host runtime ignores them). */
   resources?: ContainerResources;
+  /**
+   * The image to run (runtimes with {@link ContainerRuntime.images} only): the process comes
+   * from it, and `argv`, `env` and `workingDir` above are what the container spec says alone.
+   */
+  image?: ContainerImageSpec;
 }
 
 /** How an instance ended (spec D10): `exitCode` is the code, or 128 + signal number. */
@@ -134,6 +206,8 @@ export interface ExecResult {
 export interface ContainerRuntime {
   /** `host`, `sandbox` or `oci`: the prefix of container IDs. */
   readonly name: string;
+  /** Present on runtimes that run images (`oci`): containers are started from pulled images. */
+  readonly images?: ImageService;
   /**
    * Reasons this runtime cannot run a pod with these mounts (e.g. volumes cannot be mounted
    * without privileges): one message per problem, naming the volume and what to do. Empty = ok.

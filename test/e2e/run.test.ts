@@ -8,24 +8,46 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxAvailability } from '../../src/runtime/sandbox.js';
 import { canMount, cli, ensureBuilt, hostPidOf, manifest, ROOT, statuses, tempDir } from './helpers.js';
+import { forOci, ociProblem, ociRegistry, stopOciRegistry } from './oci-images.js';
 
 const tmp = tempDir();
 beforeAll(() => ensureBuilt());
-afterAll(() => tmp.cleanup());
+afterAll(async () => {
+  await stopOciRegistry();
+  tmp.cleanup();
+});
 
 /**
- * The same scenarios run on `host` and on `sandbox` (Linux, root; always under `CI=true`, where
- * a sandbox that cannot run fails the first test instead of being skipped). PIDs that containers
- * report are mapped to host PIDs with {@link hostPidOf}.
+ * The same scenarios run on `host`, on `sandbox` and on `oci` (Linux, root; always under
+ * `CI=true`, where a runtime that cannot run fails the first test instead of being skipped).
+ * PIDs that containers report are mapped to host PIDs with {@link hostPidOf}. On `oci` the
+ * scenarios run on a busybox image pulled from a registry on 127.0.0.1 (see `oci-images.ts`):
+ * every `busybox:1.36` becomes that image, the test's temp dir is a hostPath volume (the marker
+ * files), and an init is PID 1 (`podvisor.io/container-init: "true"`, as on the sandbox
+ * runtime) so that a `sleep` stops on SIGTERM; `oci.test.ts` covers the command as PID 1.
  */
 const sandboxProblem = await sandboxAvailability();
-const RUNTIMES = ['host', ...(sandboxProblem === undefined || process.env['CI'] === 'true' ? ['sandbox'] : [])];
+const ociMissing = await ociProblem();
+const RUNTIMES = ['host', ...(sandboxProblem === undefined || process.env['CI'] === 'true' ? ['sandbox'] : []), ...(ociMissing === undefined ? ['oci'] : [])];
 let runtime = 'host';
+/** Images of the oci runs (a store shared by every scenario, as on a real node). */
+const imageDir = join(tmp.dir, 'images');
+
+/** The manifest as the current runtime runs it (see the comment of RUNTIMES). */
+async function prepare(yaml: string): Promise<string> {
+  if (runtime !== 'oci') return yaml;
+  return forOci(yaml, { busybox: (await ociRegistry()).busybox, hostDirs: [tmp.dir], init: true });
+}
+
+/** `--runtime <runtime>` and what it needs. */
+function runtimeFlags(): string[] {
+  return ['--runtime', runtime, ...(runtime === 'oci' ? ['--image-dir', imageDir] : [])];
+}
 
 /** Runs a manifest; returns the final pod JSON and the live view (stderr). */
 async function run(yaml: string, flags: string[] = [], name = `pod-${Math.random().toString(36).slice(2)}.yaml`) {
-  const f = manifest(tmp.dir, name, yaml);
-  const r = await cli(['run', '-f', f, '-o', 'json', '-w', '--runtime', runtime, '--data-dir', join(tmp.dir, `data-${runtime}-${name}`), ...flags], { timeoutMs: 90_000 });
+  const f = manifest(tmp.dir, name, await prepare(yaml));
+  const r = await cli(['run', '-f', f, '-o', 'json', '-w', ...runtimeFlags(), '--data-dir', join(tmp.dir, `data-${runtime}-${name}`), ...flags], { timeoutMs: 90_000 });
   let pod: any;
   try {
     pod = JSON.parse(r.stdout);
@@ -45,6 +67,12 @@ beforeAll(() => {
 if (rt === 'sandbox') {
   it('the sandbox runtime is available', () => {
     expect(sandboxProblem).toBeUndefined();
+  });
+}
+if (rt === 'oci') {
+  it('the oci runtime is available and its registry serves the busybox image', async () => {
+    expect(ociMissing).toBeUndefined();
+    expect((await ociRegistry()).busybox).toMatch(/^127\.0\.0\.1:\d+\/busybox:1\.36$/);
   });
 }
 
@@ -129,6 +157,7 @@ spec:
 
   it('CrashLoopBackOff delays follow the configured schedule (first restart at once, then 300ms, 600ms, 600ms)', async () => {
     const d = join(tmp.dir, `crashloop-${runtime}`);
+    // Nanoseconds: GNU date; busybox's date has no %N, so /proc/uptime there (10 ms steps).
     const r = await run(`
 apiVersion: v1
 kind: Pod
@@ -136,7 +165,7 @@ metadata: {name: crashloop}
 spec:
   restartPolicy: OnFailure
   containers:
-  - {name: c, image: busybox:1.36, command: ${sh(`mkdir -p ${d}; date +%s%N >> ${d}/starts; if [ "$PODVISOR_RESTART_COUNT" -lt 4 ]; then exit 1; fi; exit 0`)}}
+  - {name: c, image: busybox:1.36, command: ${sh(`mkdir -p ${d}; t=$(date +%s%N); case $t in *N) t=$(awk '{printf "%.0f", $1 * 1000000000}' /proc/uptime);; esac; echo $t >> ${d}/starts; if [ "$PODVISOR_RESTART_COUNT" -lt 4 ]; then exit 1; fi; exit 0`)}}
 `, ['--backoff-initial', '300ms', '--backoff-max', '600ms']);
     expect(r.pod.status.phase).toBe('Succeeded');
     expect(r.st.c.restartCount).toBe(4);
@@ -146,7 +175,7 @@ spec:
     // Each delay counts from the previous exit, which follows its start by a few ms.
     const expected = [0, 300, 600, 600];
     gaps.forEach((g, i) => {
-      expect(g, `gap ${i}: ${gaps.join(', ')}`).toBeGreaterThanOrEqual((expected[i] as number) - 5);
+      expect(g, `gap ${i}: ${gaps.join(', ')}`).toBeGreaterThanOrEqual((expected[i] as number) - (runtime === 'oci' ? 15 : 5));
       expect(g, `gap ${i}: ${gaps.join(', ')}`).toBeLessThan((expected[i] as number) + 1500);
     });
   });
@@ -212,7 +241,7 @@ spec:
   });
 });
 
-if (rt === 'sandbox') describe('podvisor run: what the sandbox adds (OOMKilled, the pod IP)', () => {
+if (rt === 'sandbox' || rt === 'oci') describe('podvisor run: what the sandbox adds (OOMKilled, the pod IP)', () => {
   it('a memory hog is OOMKilled with 137, restarted by a rule on 137, and the pod then succeeds', async () => {
     const r = await run(`
 apiVersion: v1
@@ -433,8 +462,8 @@ spec:
     image: busybox:1.36
     command: ${sh(`mkdir -p ${d}; sleep 1000 & echo $! > ${d}/child.tmp; mv ${d}/child.tmp ${d}/child; echo $$ > ${d}/main.tmp; mv ${d}/main.tmp ${d}/main; wait`)}
 `;
-    const f = manifest(tmp.dir, `sigkill-${runtime}.yaml`, yaml);
-    const done = cli(['run', '-f', f, '-o', 'json', '--runtime', runtime, '--timeout', '30s'], { timeoutMs: 60_000 });
+    const f = manifest(tmp.dir, `sigkill-${runtime}.yaml`, await prepare(yaml));
+    const done = cli(['run', '-f', f, '-o', 'json', ...runtimeFlags(), '--timeout', '30s'], { timeoutMs: 60_000 });
     const main = hostPidOf(Number(await waitForFile(join(d, 'main'))), `${d}/main.tmp`);
     const child = hostPidOf(Number(await waitForFile(join(d, 'child'))), `${d}/main.tmp`);
     expect(alive(child)).toBe(true);
@@ -461,9 +490,9 @@ spec:
     image: busybox:1.36
     command: ${sh(`mkdir -p ${d}; (setsid sleep 1000 & echo $! > ${d}/gc.tmp; mv ${d}/gc.tmp ${d}/gc); trap "exit 0" TERM; while true; do sleep 0.1; done`)}
 `;
-    const f = manifest(tmp.dir, `sigint-${runtime}.yaml`, yaml);
+    const f = manifest(tmp.dir, `sigint-${runtime}.yaml`, await prepare(yaml));
     let pid = 0;
-    const done = cli(['run', '-f', f, '-o', 'json', '--runtime', runtime], { timeoutMs: 60_000, onSpawn: (p) => (pid = p) });
+    const done = cli(['run', '-f', f, '-o', 'json', ...runtimeFlags()], { timeoutMs: 60_000, onSpawn: (p) => (pid = p) });
     const gc = hostPidOf(Number(await waitForFile(join(d, 'gc'))), `${d}/gc.tmp`);
     expect(alive(gc)).toBe(true);
     process.kill(pid, 'SIGINT');

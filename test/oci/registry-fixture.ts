@@ -657,3 +657,52 @@ export async function buildImages(reg: TestRegistry, opts: { tokenRegistry?: Tes
     await rm(work, { recursive: true, force: true });
   }
 }
+
+// ------------------------------------------------------------------------------- a busybox image for e2e runs
+
+/** The e2e image: `<host>/busybox:1.36`, one layer with busybox and every applet, accounts, `/tmp`. */
+export const BUSYBOX_IMAGE = {
+  repository: 'busybox',
+  tag: '1.36',
+  /** A non-root account of the image (`app`, 1000:1000). */
+  user: { name: 'app', uid: 1000, gid: 1000 },
+  env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+} as const;
+
+/**
+ * Builds the e2e busybox image (root by default, like Docker Hub's `busybox`) and pushes it to
+ * `reg`; returns its reference (`127.0.0.1:PORT/busybox:1.36`).
+ */
+export async function buildBusybox(reg: TestRegistry): Promise<string> {
+  const work = await mkdtemp(join(tmpdir(), 'podvisor-busybox-build-'));
+  try {
+    await writeFile(join(work, 'registries.conf'), '');
+    const root = join(work, 'root');
+    const applets = (await run(BUSYBOX, ['--list'])).stdout.toString().split('\n').filter((a) => a !== '' && a !== 'busybox');
+    const u = BUSYBOX_IMAGE.user;
+    await writeTree(root, [
+      ['bin/busybox', 'exe', BUSYBOX],
+      ...applets.map((a): [string, 'symlink', string] => [`bin/${a}`, 'symlink', 'busybox']),
+      ['etc/passwd', 'file', `root:x:0:0:root:/root:/bin/sh\n${u.name}:x:${u.uid}:${u.gid}:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n`],
+      ['etc/group', 'file', `root:x:0:\n${u.name}:x:${u.gid}:\nnogroup:x:65534:\n`],
+      ['root/.keep', 'file', ''],
+      ['home/app/.keep', 'file', ''],
+      ['tmp/.keep', 'file', ''],
+    ]);
+    await chmod(join(root, 'tmp'), 0o1777);
+    await tarLayer(root, join(work, 'layer.tar'), ['bin', 'etc', 'home', 'root', 'tmp']);
+    const oci = join(work, 'oci');
+    const hist = ['--history.created', CREATED];
+    await run('umoci', ['init', '--layout', oci]);
+    await run('umoci', ['new', '--image', `${oci}:v1`]);
+    await run('umoci', ['raw', 'add-layer', '--image', `${oci}:v1`, ...hist, '--history.created_by', 'podvisor-test busybox', join(work, 'layer.tar')]);
+    await run('umoci', [
+      'config', '--image', `${oci}:v1`, ...hist, '--created', CREATED, '--os', 'linux', '--architecture', process.arch === 'arm64' ? 'arm64' : 'amd64',
+      '--config.cmd', 'sh', ...BUSYBOX_IMAGE.env.flatMap((e) => ['--config.env', e]),
+    ]);
+    await push(work, `oci:${oci}:v1`, reg, `${BUSYBOX_IMAGE.repository}:${BUSYBOX_IMAGE.tag}`);
+    return `${reg.host}/${BUSYBOX_IMAGE.repository}:${BUSYBOX_IMAGE.tag}`;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

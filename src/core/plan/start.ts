@@ -5,7 +5,7 @@
  */
 import type { Probe } from '../../api/types.js';
 import { checkBackoff } from '../backoff.js';
-import { isCreateError, terminatedRecordOf, type KillCause, type KillRecord, type PodState } from '../model.js';
+import { isCreateError, terminatedRecordOf, type BackoffWait, type KillCause, type KillRecord, type PodState } from '../model.js';
 import type { ContainerRef } from '../rules.js';
 import {
   recordBackoffAdvanced, recordBackoffWait, recordKillOrdered, recordStartOrdered, type StartCounting,
@@ -79,10 +79,24 @@ export function tryRestart(env: Env, s: PodState, ref: ContainerRef, immediate: 
     else wait = { delayMs: d.delayMs, retryAt: d.retryAt };
   }
   if (!wait) return withOutcome(orderStart(env, next, ref), true);
-  const events = c?.backoffWait?.finishedAt !== finishedAt && createFailures === 0
+  const fresh = c?.backoffWait?.finishedAt !== finishedAt;
+  const events = fresh && createFailures === 0
     ? [podEvent('Warning', 'BackOff', `Back-off restarting failed container ${ref.name} in pod ${env.podRef}`, ref)]
     : [];
-  return withOutcome(decide(recordBackoffWait(s, ref.name, { ...wait, finishedAt }), { events, wake: [wait.retryAt] }), false);
+  const record: BackoffWait = { ...wait, finishedAt };
+  const wake = [wait.retryAt];
+  if (inst?.startError?.reason === 'ErrImagePull') {
+    // ErrImagePull for the first half of the wait, then ImagePullBackOff (see BackoffWait).
+    const backOffAt = finishedAt + Math.floor(wait.delayMs / 2);
+    if (env.now >= backOffAt) {
+      record.pullBackOff = true;
+      if (fresh || c?.backoffWait?.pullBackOff !== true) {
+        const image = ref.spec.image ?? '';
+        events.push(podEvent('Normal', 'BackOff', `Back-off pulling image ${JSON.stringify(image)}`, ref), podEvent('Warning', 'Failed', 'Error: ImagePullBackOff', ref));
+      }
+    } else wake.unshift(backOffAt);
+  }
+  return withOutcome(decide(recordBackoffWait(s, ref.name, record), { events, wake }), false);
 }
 
 /** Grace of a probe or manual kill (§2.5 P2): the probe's own, else the pod's, at least 2 s. */

@@ -68,6 +68,11 @@ export class SandboxCgroups {
     return path.join(this.procsBase(), podUid, leaf);
   }
 
+  /** A leaf's path relative to each hierarchy's root (`/podvisor-sandbox/<pod>/<leaf>`: an OCI `cgroupsPath`). */
+  relPath(podUid: string, leaf: string): string {
+    return path.posix.join('/', CGROUP_NAME, podUid, leaf);
+  }
+
   /** A leaf's directories in every hierarchy. */
   leafDirs(podUid: string, leaf: string): string[] {
     return this.layout.bases.map((b) => path.join(b.dir, podUid, leaf));
@@ -107,6 +112,25 @@ export class SandboxCgroups {
       const podDir = path.join(b.dir, podUid);
       for (const l of leaves) await removeCgroupDir(path.join(podDir, l), deadline).catch(note);
       await removeCgroupDir(podDir, deadline).catch(note);
+    }
+    // v1: an OCI runtime (runc) makes the pod's path in the other hierarchies too (devices,
+    // freezer, …); its containers' leaves are gone with them, the pod's directories stay.
+    if (this.layout.version === 1) {
+      const ours = new Set(this.layout.bases.map((b) => path.dirname(b.dir)));
+      let hierarchies: string[] = [];
+      try {
+        hierarchies = (await fsp.readdir('/sys/fs/cgroup')).map((h) => path.join('/sys/fs/cgroup', h)).filter((h) => !ours.has(h));
+      } catch {
+        // no cgroup file system
+      }
+      for (const h of hierarchies) {
+        const podDir = path.join(h, CGROUP_NAME, podUid);
+        if (!fs.existsSync(podDir)) continue;
+        for (const l of await fsp.readdir(podDir, { withFileTypes: true }).catch(() => [])) {
+          if (l.isDirectory()) await removeCgroupDir(path.join(podDir, l.name), deadline).catch(note);
+        }
+        await removeCgroupDir(podDir, deadline).catch(note);
+      }
     }
     return problems;
   }

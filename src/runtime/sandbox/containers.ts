@@ -34,7 +34,7 @@ import { reattachInstance, writeInstanceRecord, monitorRecordOf, RECORD_FORMAT, 
 import { signalOfExitCode } from '../monitor/signals.js';
 import type { Launched, Monitor, MonitorExit, Reattached } from '../monitor/types.js';
 import {
-  Background, SH, bareId as stripPrefix, childrenOf, containerEnv, errText, finalScript, isSafeSegment, mountScript, mountSourceKinds, parseSetup,
+  Background, DEFAULT_PATH, SH, bareId as stripPrefix, childrenOf, containerEnv, errText, finalScript, isSafeSegment, mountScript, mountSourceKinds, parseSetup,
   procStartTime, removeCgroupDir, runExec, safeSegment, shq, startErrorOf, tryKill, watchChild, within, type SetupFailure,
 } from '../proc-util.js';
 import {
@@ -44,10 +44,11 @@ import { PAUSE_LEAF, type Leaf, type SandboxCgroups } from './cgroups.js';
 import { podEtcFiles } from './holder.js';
 import type { PidMode } from './state.js';
 import type { Tools } from './tools.js';
+import type { OciLauncher } from '../oci/launcher.js';
+import { watchSetup } from '../monitor/setup-channel.js';
 
-/** Container IDs are `sandbox://<32 hex digits>`. */
+/** Container IDs are `sandbox://<32 hex digits>` (`oci://` on the oci runtime). */
 export const ID_PREFIX = 'sandbox://';
-const RUNTIME = 'sandbox';
 /** A bare container ID (also the name of its leaf cgroups, bundle and exit file). */
 const CONTAINER_ID = /^[0-9a-f]{32}$/;
 const SWEEP_DEADLINE_MS = 5_000;
@@ -121,6 +122,11 @@ export interface SandboxContainersOptions {
   /** `<dataDir>/pods/<podUid>`. */
   podDir: (podUid: string) => string;
   log: (msg: string, fields?: object) => void;
+  /**
+   * The `oci` runtime: containers run from their images by runc (see `oci/launcher.ts`) instead
+   * of the host file system through `nsenter`; IDs are `oci://…`.
+   */
+  oci?: OciLauncher;
 }
 
 /** The instances of one sandbox runtime. */
@@ -134,9 +140,17 @@ export class SandboxContainers {
   private readonly log: (msg: string, fields?: object) => void;
   /** Files of removed instances being deleted. */
   private readonly background = new Background();
+  private readonly oci: OciLauncher | undefined;
+  /** `sandbox` or `oci`: the runtime's name in launch records. */
+  private readonly runtime: string;
+  /** `<runtime>://`. */
+  private readonly prefix: string;
   private closed = false;
 
   constructor(o: SandboxContainersOptions) {
+    this.oci = o.oci;
+    this.runtime = o.oci ? 'oci' : 'sandbox';
+    this.prefix = `${this.runtime}://`;
     this.tools = o.tools;
     this.cgroups = o.cgroups;
     this.monitor = o.monitor;
@@ -180,12 +194,29 @@ export class SandboxContainers {
     }
 
     const pidMode = pod.pidMode;
-    const init = pidMode === 'container' && pod.containerInit;
-    const argv = this.wrapper(spec, pod, leaf, hostIsFile, env, workingDir, init);
+    // On the oci runtime the command is PID 1 of its namespace, as in a Kubernetes container.
+    const init = pidMode === 'container' && pod.containerInit && !this.oci;
+    let argv: string[];
+    let wrapperEnv = env;
+    if (this.oci) {
+      try {
+        const ociInit = pidMode === 'container' && pod.containerInit && this.tools.pause.kind === 'catatonit' ? this.tools.pause.path : undefined;
+        argv = await this.oci.prepare(spec, {
+          id, bundle, pausePid: pod.pausePid, sharePid: pidMode === 'pod', podDir: pod.podDir, cgroupsPath: this.cgroups.relPath(podUid, id),
+          ...(ociInit !== undefined ? { init: ociInit } : {}),
+        });
+      } catch (err) {
+        await this.discardFailedStart(podUid, name, logFile, leaf.dirs, id, bundle);
+        throw err;
+      }
+      wrapperEnv = { PATH: DEFAULT_PATH };
+    } else {
+      argv = this.wrapper(spec, pod, leaf, hostIsFile, env, workingDir, init);
+    }
     let launched: Launched;
     try {
       if (this.closed) throw new Error('sandbox runtime is closed'); // close() may have run during the awaits above
-      launched = await this.monitor.launch({ id, bundle, argv, env, logPath: logFile });
+      launched = await this.monitor.launch({ id, bundle, argv, env: wrapperEnv, logPath: logFile });
     } catch (err) {
       await this.discardFailedStart(podUid, name, logFile, leaf.dirs, id, bundle);
       if (this.closed) throw err;
@@ -202,11 +233,15 @@ export class SandboxContainers {
     inst.exited = launched.exit.then((e) => this.finish(inst, e));
     this.instances.set(id, inst);
 
-    const setup = await launched.setup;
+    // The oci runtime's start is reported by runc's poststart hook in the bundle's set-up file
+    // (see oci/launcher.ts), whatever the monitor's own channel is.
+    const setup = await (this.oci ? watchSetup(bundle, launched.exit) : launched.setup);
     if (!setup.ok) {
       await inst.exited;
       this.instances.delete(id);
+      const ociFailure = this.oci?.failure(spec, bundle, logFile);
       await this.discardFailedStart(podUid, name, logFile, [], id, bundle);
+      if (ociFailure) throw ociFailure;
       const failure: SetupFailure = parseSetup(setup.text) ?? { code: 'sandbox', details: setup.text.trim().split('\n').join('; ') || 'the wrapper exited before the command started' };
       throw startErrorOf(failure, spec, workingDir);
     }
@@ -216,7 +251,7 @@ export class SandboxContainers {
     inst.startedAt = Math.min(Date.now(), inst.finishedAt ?? Infinity);
     await this.record(inst, inst.startedAt, launched);
     this.logs.rotate(podUid, name, logFile);
-    this.log('container process started', { podUid, container: name, containerID: ID_PREFIX + id, pid: inst.pid, pidMode, monitor: this.monitor.kind });
+    this.log('container process started', { podUid, container: name, containerID: this.prefix + id, pid: inst.pid, pidMode, monitor: this.monitor.kind });
     return this.handleOf(inst, inst.startedAt);
   }
 
@@ -251,7 +286,7 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
    * set-up line itself, so it exists (unless it already ended: then the wrapper's PID stays).
    */
   private findMainPid(inst: Instance): void {
-    let pid = childrenOf(inst.wrapperPid)[0] ?? inst.wrapperPid;
+    let pid = this.oci ? this.oci.mainPid(inst.bundle) ?? inst.wrapperPid : childrenOf(inst.wrapperPid)[0] ?? inst.wrapperPid;
     if (inst.init && pid !== inst.wrapperPid) pid = childrenOf(pid)[0] ?? pid;
     inst.pid = pid;
     const t = procStartTime(pid);
@@ -269,7 +304,7 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     if (inst.pidStartTime !== undefined) details.pidStartTime = inst.pidStartTime;
     if (inst.memoryDir !== undefined) details.memoryDir = inst.memoryDir;
     const rec: InstanceRecord<SandboxDetails> = {
-      format: RECORD_FORMAT, runtime: RUNTIME, id: inst.id, podUid: inst.podUid, container: inst.name, startedAt, logFile: inst.logFile,
+      format: RECORD_FORMAT, runtime: this.runtime, id: inst.id, podUid: inst.podUid, container: inst.name, startedAt, logFile: inst.logFile,
       monitor: monitorRecordOf(this.monitor, launched), details,
     };
     try {
@@ -288,20 +323,20 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
    * Unknown (no monitor, no usable record, monitor gone): what is left of it is killed.
    */
   async adopt(podUid: string, containerId: string): Promise<AdoptedInstance> {
-    const id = stripPrefix(ID_PREFIX, containerId);
+    const id = stripPrefix(this.prefix, containerId);
     if (!isSafeSegment(podUid) || !CONTAINER_ID.test(id)) return { state: 'unknown' };
     const known = this.instances.get(id);
     if (known) return known.alive ? { state: 'running', handle: this.handleOf(known, known.startedAt ?? Date.now()) } : { state: 'unknown' };
     const bundle = this.bundleDir(podUid, id);
     const attached = await this.reattach(podUid, id);
     if ('error' in attached) {
-      this.log('cannot re-adopt container', { podUid, containerID: ID_PREFIX + id, reason: attached.error });
+      this.log('cannot re-adopt container', { podUid, containerID: this.prefix + id, reason: attached.error });
       await this.reap(podUid, id, undefined);
       return { state: 'unknown' };
     }
     const { record: rec, found } = attached;
     if (found.state === 'unknown') {
-      this.log('cannot re-adopt container', { podUid, container: rec.container, containerID: ID_PREFIX + id, reason: found.why });
+      this.log('cannot re-adopt container', { podUid, container: rec.container, containerID: this.prefix + id, reason: found.why });
       // Unsupervised, it must not run on beside its replacement.
       await this.reap(podUid, id, rec);
       return { state: 'unknown' };
@@ -320,12 +355,12 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
       // Known (exited) until removeContainer, which forgets its exit file and bundle.
       this.instances.set(id, inst);
       const exit = await inst.exited;
-      this.log('container exited while podvisor was down', { podUid, container: rec.container, containerID: ID_PREFIX + id, exitCode: exit.exitCode, oomKilled: exit.oomKilled });
+      this.log('container exited while podvisor was down', { podUid, container: rec.container, containerID: this.prefix + id, exitCode: exit.exitCode, oomKilled: exit.oomKilled });
       return { state: 'exited', startedAt: rec.startedAt, exit };
     }
     inst.exited = found.exit.then((e) => this.finish(inst, e));
     this.instances.set(id, inst);
-    this.log('container re-adopted', { podUid, container: rec.container, containerID: ID_PREFIX + id, pid: inst.pid, monitor: this.monitor.kind });
+    this.log('container re-adopted', { podUid, container: rec.container, containerID: this.prefix + id, pid: inst.pid, monitor: this.monitor.kind });
     return { state: 'running', handle: this.handleOf(inst, rec.startedAt) };
   }
 
@@ -345,7 +380,7 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
         && (d.memoryDir === undefined || leafDirs.includes(d.memoryDir));
       return same ? undefined : 'its cgroups are not where this runtime puts them';
     };
-    const attached = await reattachInstance<SandboxDetails>(this.monitor, id, this.bundleDir(podUid, id), RUNTIME, check);
+    const attached = await reattachInstance<SandboxDetails>(this.monitor, id, this.bundleDir(podUid, id), this.runtime, check);
     if ('error' in attached) return attached;
     if (attached.record.podUid !== podUid) {
       await this.monitor.forget(id); // the wait reattach may have started
@@ -355,7 +390,7 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
   }
 
   private handleOf(inst: Instance, startedAt: number): ContainerHandle {
-    return { id: ID_PREFIX + inst.id, pid: inst.pid, startedAt, exited: inst.exited };
+    return { id: this.prefix + inst.id, pid: inst.pid, startedAt, exited: inst.exited };
   }
 
   /**
@@ -365,7 +400,7 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
    * escalates to SIGKILL after the grace period).
    */
   signal(id: string, signal: 'SIGTERM' | 'SIGKILL' | 'SIGINT' | 'SIGHUP'): void {
-    const inst = this.instances.get(stripPrefix(ID_PREFIX, id));
+    const inst = this.instances.get(stripPrefix(this.prefix, id));
     if (!inst?.alive) return;
     if (inst.pidStartTime !== undefined && procStartTime(inst.pid) !== inst.pidStartTime) return; // gone: never a reused PID
     tryKill(inst.pid, signal);
@@ -376,12 +411,12 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
    * ones that called setsid), then waits (bounded) until the exit has been processed.
    */
   async killAll(id: string): Promise<void> {
-    const inst = this.instances.get(stripPrefix(ID_PREFIX, id));
+    const inst = this.instances.get(stripPrefix(this.prefix, id));
     if (!inst?.alive) return;
     this.killGroup(inst);
     await this.cgroups.sweep(inst.procsDir, Date.now() + SWEEP_DEADLINE_MS);
     if (!(await within(inst.exited, KILL_WAIT_MS))) {
-      this.log('container did not exit after SIGKILL', { podUid: inst.podUid, container: inst.name, containerID: ID_PREFIX + inst.id, pid: inst.pid });
+      this.log('container did not exit after SIGKILL', { podUid: inst.podUid, container: inst.name, containerID: this.prefix + inst.id, pid: inst.pid });
     }
   }
 
@@ -398,10 +433,11 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
    * host runtime; never throws.
    */
   async exec(id: string, command: string[], opts: { timeoutMs: number }): Promise<ExecResult> {
-    const inst = this.instances.get(stripPrefix(ID_PREFIX, id));
+    const inst = this.instances.get(stripPrefix(this.prefix, id));
     const gone = inst?.pidStartTime !== undefined && procStartTime(inst.pid) !== inst.pidStartTime;
     if (!inst?.alive || gone) return { exitCode: 126, output: `container ${id} is not running`, timedOut: false };
     if (command.length === 0) return { exitCode: 126, output: 'exec: empty command', timedOut: false };
+    if (this.oci) return this.oci.exec(inst.id, command, opts);
     const ns = ['-n', '-i', '-u', '-p', '-m'];
     const join = inst.cgroupDirs.map((d) => `echo $$ > ${shq(path.join(d, 'cgroup.procs'))}`).join('; ');
     const argv = [
@@ -416,7 +452,7 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
    * log stays as the previous one.
    */
   async remove(id: string): Promise<void> {
-    const inst = this.instances.get(stripPrefix(ID_PREFIX, id));
+    const inst = this.instances.get(stripPrefix(this.prefix, id));
     if (!inst) return;
     if (inst.alive) await this.killAll(inst.id);
     await within(inst.exited, KILL_WAIT_MS);
@@ -434,7 +470,7 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     await this.background.drain();
     const insts = [...this.instances.values()].filter((i) => i.podUid === podUid);
     await Promise.all(insts.filter((i) => i.alive).map((i) => {
-      if (why !== undefined) this.log(why, { podUid, container: i.name, containerID: ID_PREFIX + i.id });
+      if (why !== undefined) this.log(why, { podUid, container: i.name, containerID: this.prefix + i.id });
       return this.killAll(i.id);
     }));
     for (const i of insts) {
@@ -457,7 +493,7 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
    */
   async reapOrphans(podUid: string, adopted: ReadonlySet<string>): Promise<number> {
     if (!isSafeSegment(podUid)) return 0;
-    const keep = new Set([...adopted].map((i) => stripPrefix(ID_PREFIX, i)));
+    const keep = new Set([...adopted].map((i) => stripPrefix(this.prefix, i)));
     const leaves = (await this.cgroups.leaves(podUid)).filter((l) => l !== PAUSE_LEAF && !this.instances.has(l) && !keep.has(l));
     for (const leaf of leaves) await this.reapRecorded(podUid, leaf);
     if (leaves.length > 0) this.log('reaped leftover containers of an earlier podvisor process', { podUid, containers: leaves.length });
@@ -481,7 +517,7 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     const d = rec?.details;
     if (d?.wrapperStartTime !== undefined && procStartTime(d.wrapperPid) === d.wrapperStartTime) tryKill(-d.wrapperPid, 'SIGKILL');
     const procs = d?.procsDir ?? this.cgroups.procsDir(podUid, id);
-    if (!(await this.cgroups.sweep(procs, deadline))) this.log('cgroup not empty after sweep', { podUid, containerID: ID_PREFIX + id, cgroup: procs });
+    if (!(await this.cgroups.sweep(procs, deadline))) this.log('cgroup not empty after sweep', { podUid, containerID: this.prefix + id, cgroup: procs });
     for (const dir of d?.cgroupDirs ?? this.cgroups.leafDirs(podUid, id)) await removeCgroupDir(dir, deadline).catch(() => {});
     if (exit) await within(exit, KILL_WAIT_MS);
     if (CONTAINER_ID.test(id)) await this.forget(id, this.bundleDir(podUid, id));
@@ -520,8 +556,9 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     inst.finishedAt = finishedAt;
     inst.alive = false;
     const info: ExitInfo = { exitCode: e.exitCode, oomKilled: false, finishedAt };
-    // The init ends with 128 + n when a signal killed the command (as tini and docker --init do).
-    const signal = e.signal ?? (inst.init ? signalOfExitCode(e.exitCode) : undefined);
+    // The init ends with 128 + n when a signal killed the command (as tini and docker --init do);
+    // so does `runc run`.
+    const signal = e.signal ?? (inst.init || this.oci ? signalOfExitCode(e.exitCode) : undefined);
     if (signal !== undefined) info.signal = signal;
     try {
       this.killGroup(inst);
@@ -545,6 +582,8 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
   }
 
   private async forget(id: string, bundle: string): Promise<void> {
+    // Unmounted before the bundle goes: a recursive delete must never walk into a mounted rootfs.
+    if (this.oci) await this.oci.cleanup(id, bundle);
     await this.monitor.forget(id).catch(() => {});
     await fsp.rm(bundle, { recursive: true, force: true }).catch(() => {});
   }

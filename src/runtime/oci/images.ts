@@ -1,0 +1,84 @@
+/**
+ * The `oci` runtime's {@link ImageService}: pulls into the shared image store (`store.ts`,
+ * `pull.ts`) and unpacks every layer into the layer store (`unpack.ts`) before the image counts
+ * as present, as containerd's "pull and unpack" does. Pulls of the same reference in this
+ * process are done once.
+ */
+import type { ImageProcessConfig } from '../../api/oci.js';
+import { ImagePullError, type ImageService, type PulledImage, type PullProgress } from '../types.js';
+import { PullError } from './errors.js';
+import { pullImage, type Platform } from './pull.js';
+import { formatImageRef, parseImageRef } from './reference.js';
+import type { RegistryClient } from './registry.js';
+import type { ImageRecord, ImageStore } from './store.js';
+import type { LayerStore } from './unpack.js';
+
+/** Options of {@link OciImages}. */
+export interface OciImagesOptions {
+  store: ImageStore;
+  layers: LayerStore;
+  client: RegistryClient;
+  platform?: Platform;
+}
+
+/** Pull and look-up of images for the `oci` runtime (see the module comment). */
+export class OciImages implements ImageService {
+  private readonly inflight = new Map<string, Promise<{ image: PulledImage; fetchedBytes: number }>>();
+
+  constructor(private readonly o: OciImagesOptions) {}
+
+  /** The store the images live in. */
+  get store(): ImageStore {
+    return this.o.store;
+  }
+
+  /** The layer store the images are unpacked into. */
+  get layers(): LayerStore {
+    return this.o.layers;
+  }
+
+  normalise(image: string): { name: string } | { error: string } {
+    const ref = parseImageRef(image);
+    return 'error' in ref ? { error: ref.error } : { name: formatImageRef(ref) };
+  }
+
+  async local(name: string): Promise<PulledImage | undefined> {
+    const rec = await this.o.store.getImage(name);
+    if (!rec || !rec.layers.every((l) => this.o.layers.has(l.digest))) return undefined;
+    return this.pulledOf(rec).catch(() => undefined);
+  }
+
+  pull(name: string, opts: { onProgress?: (p: PullProgress) => void } = {}): Promise<{ image: PulledImage; fetchedBytes: number }> {
+    const running = this.inflight.get(name);
+    if (running) return running;
+    const p = this.pullNow(name, opts).finally(() => this.inflight.delete(name));
+    this.inflight.set(name, p);
+    return p;
+  }
+
+  private async pullNow(name: string, opts: { onProgress?: (p: PullProgress) => void }): Promise<{ image: PulledImage; fetchedBytes: number }> {
+    try {
+      const res = await pullImage(this.o.client, this.o.store, name, {
+        ...(this.o.platform ? { platform: this.o.platform } : {}),
+        onProgress: (p) => opts.onProgress?.({ blob: p.digest.slice(7, 19), kind: p.kind, done: p.done, total: p.total }),
+      });
+      for (const l of res.image.layers) await this.o.layers.unpack(l);
+      return { image: await this.pulledOf(res.image), fetchedBytes: res.fetchedBytes };
+    } catch (err) {
+      if (err instanceof PullError) throw new ImagePullError(err.kind === 'InvalidImageName' ? 'InvalidImageName' : 'ErrImagePull', err.message);
+      throw new ImagePullError('ErrImagePull', err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  private async pulledOf(rec: ImageRecord): Promise<PulledImage> {
+    const doc = JSON.parse((await this.o.store.read(rec.config.digest)).toString('utf8')) as { config?: ImageProcessConfig | null };
+    const c = doc.config ?? {};
+    const config: ImageProcessConfig = {};
+    if (Array.isArray(c.Entrypoint)) config.Entrypoint = c.Entrypoint.filter((x) => typeof x === 'string');
+    if (Array.isArray(c.Cmd)) config.Cmd = c.Cmd.filter((x) => typeof x === 'string');
+    if (Array.isArray(c.Env)) config.Env = c.Env.filter((x) => typeof x === 'string');
+    if (typeof c.WorkingDir === 'string') config.WorkingDir = c.WorkingDir;
+    if (typeof c.User === 'string') config.User = c.User;
+    return { name: rec.name, imageID: rec.repoDigest, config, size: rec.size, layers: rec.layers.map((l) => l.digest) };
+  }
+}

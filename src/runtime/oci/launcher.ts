@@ -1,0 +1,220 @@
+/**
+ * The `oci` runtime's part of a container start: what the sandbox runtime's container code
+ * (`sandbox/containers.ts`) asks of it instead of its own `nsenter` wrapper.
+ *
+ * Per instance, in its bundle (`<pod dir>/containers/<id>`):
+ *
+ * - `rootfs/`: an overlay of the image's unpacked layers under a fresh writable layer
+ *   (`rootfs.ts`): a restarted container starts from the image again, as on Kubernetes;
+ * - `config.json`: built by the core's pure builder (handed in, see {@link OciLauncherOptions})
+ *   from the process the agent computed, the user resolved in the image's files, the pod
+ *   sandbox's namespaces (`/proc/<holder>/ns/…`), the volumes and the files the kubelet writes
+ *   (`/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`), the security context, the limits and the
+ *   container's leaf cgroup (the sandbox runtime's, so OOM kills and the complete kill work as
+ *   on the sandbox runtime);
+ * - the monitor's child is `runc run --keep` (foreground: runc waits for the container and exits
+ *   with its status, 128 + n after signal n; `--keep` leaves the cgroup for the OOM counter until
+ *   {@link OciLauncher.cleanup} deletes the container);
+ * - a `poststart` hook writes the container's state (its host PID) and then `OK` in the bundle's
+ *   set-up file, which the runtime watches whatever the monitor (a hook inherits no fd 3 from
+ *   runc, and the direct monitor's channel is a socket no path reaches; the wrapper closes its
+ *   fd 3 before it exec's runc, so that a monitor reading a pipe sees its end at once): the start
+ *   is reported once the process runs, as on the other runtimes; runc's own
+ *   errors (`exec: "x": executable file not found in $PATH`) are read from its JSON log.
+ */
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import type { OciSpecInput, SpecMount } from '../../api/oci.js';
+import { SH, errText, run, runExec, watchChild, type ExecRunner } from '../proc-util.js';
+import { StartError, type ContainerStartSpec, type ExecResult } from '../types.js';
+import type { LayerStore } from './unpack.js';
+import { SETUP_FILE } from '../monitor/setup-channel.js';
+import { mountRootfs, removeRootfs } from './rootfs.js';
+import { resolveUser, UserError } from './users.js';
+
+/** The core's `config.json` builder (`core/oci-spec.ts`), handed in by the composition root. */
+export type OciSpecBuilder = (input: OciSpecInput) => Record<string, unknown>;
+
+/** Options of {@link OciLauncher}. */
+export interface OciLauncherOptions {
+  /** The OCI runtime binary (runc). */
+  runtimePath: string;
+  /** runc's state directory (`--root`), private to this data dir. */
+  stateRoot: string;
+  layers: LayerStore;
+  buildSpec: OciSpecBuilder;
+}
+
+/** What a start needs of the pod's sandbox and the instance. */
+export interface OciLaunchContext {
+  id: string;
+  bundle: string;
+  pausePid: number;
+  /** `pod`: the pod's PID namespace (the holder's) is joined. */
+  sharePid: boolean;
+  podDir: string;
+  /** The container's leaf cgroup, relative to each hierarchy's root (`/podvisor-sandbox/<pod>/<id>`). */
+  cgroupsPath: string;
+  /**
+   * A static init (catatonit) to run as PID 1 with the command as its child, bound at `/dev/init`
+   * (`podvisor.io/container-init: "true"`, like `docker run --init`); absent: the command is PID
+   * 1, as in a Kubernetes container.
+   */
+  init?: string;
+}
+
+/** Where the init is bound in the container (`/dev` is the container's own tmpfs). */
+const INIT_PATH = '/dev/init';
+
+const STATE_FILE = 'state.json';
+const RUNC_LOG = 'runc.log';
+const NO_OUTPUT: ExecRunner = { watch: watchChild, parseSetup: () => undefined };
+
+/** The `oci` runtime's launches (see the module comment). */
+export class OciLauncher {
+  constructor(private readonly o: OciLauncherOptions) {}
+
+  /**
+   * Mounts the instance's root file system and writes its `config.json`; returns the monitor's
+   * wrapper command. Rejects with {@link StartError} (`CreateContainerError`: the rootfs, the
+   * user; `CreateContainerConfigError`: no image) and leaves nothing mounted then.
+   */
+  async prepare(spec: ContainerStartSpec, ctx: OciLaunchContext): Promise<string[]> {
+    const img = spec.image;
+    if (!img) throw new StartError('CreateContainerConfigError', `container "${spec.name}": the oci runtime needs the container's image`);
+    const rootDir = path.join(ctx.bundle, 'rootfs');
+    let merged: string;
+    try {
+      merged = (await mountRootfs(img.image.layers.map((d) => this.o.layers.dirOf(d)), rootDir)).merged;
+    } catch (err) {
+      throw new StartError('CreateContainerError', `failed to create container "${spec.name}": ${errText(err)}`);
+    }
+    try {
+      const p = img.process;
+      let user;
+      try {
+        user = resolveUser(merged, p.user, p.group, img.security.supplementalGroups);
+      } catch (err) {
+        if (err instanceof UserError) throw new StartError('CreateContainerError', `failed to create container "${spec.name}": ${err.message}`);
+        throw err;
+      }
+      const mounts: SpecMount[] = spec.mounts.map((m) => ({ destination: m.mountPath, source: m.hostPath, readOnly: m.readOnly }));
+      if (ctx.init !== undefined) mounts.push({ destination: INIT_PATH, source: ctx.init, readOnly: true });
+      for (const [src, dst] of await podFiles(ctx.podDir)) mounts.push({ destination: dst, source: src, readOnly: false });
+      const ns = (n: string): string => `/proc/${ctx.pausePid}/ns/${n}`;
+      const input: OciSpecInput = {
+        process: { args: ctx.init !== undefined ? [INIT_PATH, '--', ...p.args] : p.args, env: p.env, cwd: p.cwd, uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+        rootfs: merged,
+        readonlyRootfs: img.security.readOnlyRootFilesystem,
+        namespaces: { network: ns('net'), ipc: ns('ipc'), uts: ns('uts'), ...(ctx.sharePid ? { pid: ns('pid') } : {}) },
+        mounts,
+        security: { privileged: img.security.privileged, add: img.security.add, drop: img.security.drop, ...(img.security.allowPrivilegeEscalation !== undefined ? { allowPrivilegeEscalation: img.security.allowPrivilegeEscalation } : {}) },
+        resources: { ...spec.resources },
+        devices: [],
+        cgroupsPath: ctx.cgroupsPath,
+        annotations: { 'io.kubernetes.pod.name': spec.podName, 'io.kubernetes.pod.namespace': spec.namespace, 'io.kubernetes.container.name': spec.name },
+        poststart: [{ path: SH, args: ['sh', '-c', `IFS= read -r s; printf '%s\\n' "$s" > "$1/${STATE_FILE}" && echo OK >> "$1/${SETUP_FILE}"`, 'sh', ctx.bundle] }],
+      };
+      await fsp.writeFile(path.join(ctx.bundle, 'config.json'), JSON.stringify(this.o.buildSpec(input)));
+    } catch (err) {
+      await removeRootfs(rootDir).catch(() => undefined);
+      if (err instanceof StartError) throw err;
+      throw new StartError('CreateContainerError', `failed to create container "${spec.name}": ${errText(err)}`);
+    }
+    return [SH, '-c', 'exec 3>&- && exec "$@"', 'sh', this.o.runtimePath, '--root', this.o.stateRoot, '--log', path.join(ctx.bundle, RUNC_LOG), '--log-format', 'json', 'run', '--keep', '--bundle', ctx.bundle, ctx.id];
+  }
+
+  /** The container's host PID, from the state the `poststart` hook wrote. */
+  mainPid(bundle: string): number | undefined {
+    try {
+      const pid = (JSON.parse(fs.readFileSync(path.join(bundle, STATE_FILE), 'utf8')) as { pid?: unknown }).pid;
+      return typeof pid === 'number' && Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The {@link StartError} of a start that failed before the process ran: runc's logged error,
+   * else what it printed (the instance's CRI log, `logFile`).
+   */
+  failure(spec: ContainerStartSpec, bundle: string, logFile: string): StartError {
+    const msg = runcError(bundle) ?? logTail(logFile) ?? 'the OCI runtime exited before the container started';
+    return new StartError('RunContainerError', `failed to start container "${spec.name}": ${msg}`);
+  }
+
+  /**
+   * The container is gone: deletes it from runc's state (and the cgroups runc made), unmounts
+   * its root file system and removes its writable layer. Idempotent; never throws.
+   */
+  async cleanup(id: string, bundle: string): Promise<void> {
+    await run([this.o.runtimePath, '--root', this.o.stateRoot, 'delete', '--force', id], { timeoutMs: 30_000 }).catch(() => undefined);
+    await removeRootfs(path.join(bundle, 'rootfs')).catch(() => undefined);
+  }
+
+  /**
+   * `runc exec`: the command in the container with its process settings (environment, working
+   * dir, user, capabilities), killed at the timeout. A command that cannot be found or run gives
+   * 127 or 126, as on the other runtimes.
+   */
+  async exec(id: string, command: string[], opts: { timeoutMs: number }): Promise<ExecResult> {
+    const argv = [this.o.runtimePath, '--root', this.o.stateRoot, 'exec', id, ...command];
+    const r = await runExec(argv, { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, { timeoutMs: opts.timeoutMs, cmd: command[0] ?? '', workingDir: '/' }, NO_OUTPUT);
+    if (r.exitCode !== 0 && !r.timedOut) {
+      if (/exec failed: .*(executable file not found|no such file or directory)/.test(r.output)) return { ...r, exitCode: 127 };
+      if (/exec failed: .*permission denied/.test(r.output)) return { ...r, exitCode: 126 };
+    }
+    return r;
+  }
+}
+
+/** The last lines of a CRI log (the text of each line), if any. */
+function logTail(file: string): string | undefined {
+  try {
+    const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => l.split(' ').slice(3).join(' '));
+    return lines.length > 0 ? lines.slice(-3).join('; ') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The last error runc logged (its JSON log), if any. */
+function runcError(bundle: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(bundle, RUNC_LOG), 'utf8');
+  } catch {
+    return undefined;
+  }
+  let last: string | undefined;
+  for (const line of text.split('\n')) {
+    try {
+      const e = JSON.parse(line) as { level?: unknown; msg?: unknown };
+      if (e.level === 'error' && typeof e.msg === 'string') last = e.msg;
+    } catch {
+      // not a log line
+    }
+  }
+  return last;
+}
+
+/**
+ * The files the kubelet writes for every container of a pod, as (host file, container path):
+ * `/etc/hosts` and `/etc/hostname` (the sandbox's) and `/etc/resolv.conf` (the host's, copied
+ * into the pod directory once, as the kubelet does for a pod without cluster DNS).
+ */
+async function podFiles(podDir: string): Promise<[string, string][]> {
+  const out: [string, string][] = [];
+  for (const [name, dst] of [['etc-hosts', '/etc/hosts'], ['etc-hostname', '/etc/hostname']] as const) {
+    const f = path.join(podDir, name);
+    if (fs.existsSync(f)) out.push([f, dst]);
+  }
+  const resolv = path.join(podDir, 'etc-resolv.conf');
+  if (!fs.existsSync(resolv)) {
+    const host = await fsp.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+    await fsp.writeFile(resolv, host);
+  }
+  out.push([resolv, '/etc/resolv.conf']);
+  return out;
+}
