@@ -15,14 +15,19 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxAvailability } from '../../src/runtime/sandbox.js';
 import { alive, CLI, cli, daemonRequest, ensureBuilt, freePort, ROOT, tempDir, until } from './helpers.js';
+import { forOci, ociProblem, ociRegistry, stopOciRegistry } from './oci-images.js';
 import { processesOf, ServeNode, sh } from './serve-node.js';
 
 const sandboxProblem = await sandboxAvailability();
-const RUNTIMES = ['host', ...(sandboxProblem === undefined || process.env['CI'] === 'true' ? ['sandbox'] : [])];
+const ociMissing = await ociProblem();
+const RUNTIMES = ['host', ...(sandboxProblem === undefined || process.env['CI'] === 'true' ? ['sandbox'] : []), ...(ociMissing === undefined ? ['oci'] : [])];
 
 const tmp = tempDir('podvisor-outlive-');
 beforeAll(() => ensureBuilt());
-afterAll(() => tmp.cleanup());
+afterAll(async () => {
+  await stopOciRegistry();
+  tmp.cleanup();
+});
 
 let current: ServeNode | undefined;
 let marker = '';
@@ -39,8 +44,18 @@ afterEach(async () => {
   await until('no container process left', () => processesOf(marker).length === 0, 10_000);
 });
 
+/**
+ * A node of `runtime`; on oci the scenarios run on the e2e busybox image, with the temp dir as a
+ * hostPath and an init as PID 1 (see oci-images.ts).
+ */
+async function newNode(runtime: string, name: string): Promise<ServeNode> {
+  const n = new ServeNode(runtime, await freePort(), tmp.dir, name, runtime === 'oci' ? ['--image-dir', join(tmp.dir, 'images')] : []);
+  if (runtime === 'oci') n.transform = async (yaml) => forOci(yaml, { busybox: (await ociRegistry()).busybox, hostDirs: [tmp.dir], init: true });
+  return n;
+}
+
 async function node(runtime: string, name: string): Promise<ServeNode> {
-  const n = new ServeNode(runtime, await freePort(), tmp.dir, name);
+  const n = await newNode(runtime, name);
   current = n;
   marker = `pv-outlive-${runtime}-${Math.random().toString(36).slice(2)}`;
   await n.start();
@@ -172,7 +187,7 @@ spec:
     for (const d of ['bin', 'dist']) cpSync(join(ROOT, d), join(old, d), { recursive: true });
     cpSync(join(ROOT, 'package.json'), join(old, 'package.json'));
     symlinkSync(join(ROOT, 'node_modules'), join(old, 'node_modules'));
-    const n = new ServeNode(rt, await freePort(), tmp.dir, 'upgrade');
+    const n = await newNode(rt, 'upgrade');
     n.cli = join(old, 'bin', 'podvisor.js');
     current = n;
     marker = `pv-outlive-${rt}-${Math.random().toString(36).slice(2)}`;

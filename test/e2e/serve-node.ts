@@ -25,6 +25,9 @@ export class ServeNode {
   /** The build `start` runs (`bin/podvisor.js` of an installation); the project's own by default. */
   cli = CLI;
 
+  /** How `apply` rewrites a manifest for the runtime (the oci runs' images, see `oci-images.ts`). */
+  transform: ((yaml: string) => Promise<string>) | undefined;
+
   constructor(readonly runtime: string, readonly port: number, readonly dir: string, name: string, readonly args: string[] = []) {
     this.dataDir = join(dir, `${runtime}-${name}`);
   }
@@ -85,7 +88,7 @@ export class ServeNode {
 
   async apply(yaml: string): Promise<void> {
     const f = join(this.dir, `${this.runtime}-${Math.random().toString(36).slice(2)}.yaml`);
-    writeFileSync(f, yaml);
+    writeFileSync(f, this.transform ? await this.transform(yaml) : yaml);
     const r = await cli(['apply', '-f', f, '--server', `https://127.0.0.1:${this.port}`, '--data-dir', this.dataDir]);
     expect(r.code, r.stderr).toBe(0);
   }
