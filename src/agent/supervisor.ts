@@ -10,7 +10,7 @@ import type { PodState } from '../core/model.js';
 import { parseQuantity } from '../api/quantity.js';
 import { formatTimestamp } from '../api/time.js';
 import type { CoreOptions } from '../core/plan/index.js';
-import type { ContainerRuntime } from '../runtime/types.js';
+import type { ContainerRuntime, PullProgress } from '../runtime/types.js';
 import type { Clock } from './clock.js';
 import type { RecordedEvent, RestartNotice } from '../api/records.js';
 import { PodWorker } from './worker.js';
@@ -22,6 +22,8 @@ export interface SupervisorSinks {
   onDeleted?(pod: Pod, state: PodState): void;
   onEvent?(e: RecordedEvent): void;
   onRestart?(n: RestartNotice): void;
+  /** Progress of a pull of a container's image (runtimes that run images). */
+  onPullProgress?(pod: string, container: string, p: PullProgress): void;
   /** A pod instance was replaced by a re-created one. */
   onReplaced?(oldUid: string, pod: Pod): void;
   log?(level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>): void;
@@ -177,6 +179,7 @@ export class Supervisor {
         onEvent: (e) => sinks.onEvent?.(e),
         onDeleted: (p, s) => sinks.onDeleted?.(p, s),
         onRestart: (n) => sinks.onRestart?.(n),
+        ...(sinks.onPullProgress ? { onPullProgress: (c: string, pr: PullProgress) => sinks.onPullProgress?.(pod.metadata.name ?? '', c, pr) } : {}),
         onRecreate: (p, n) => this.recreate(worker, p, n),
         onIdle: () => this.checkSettled(),
         log: (level, msg, fields) => sinks.log?.(level, msg, fields),

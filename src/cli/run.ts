@@ -17,6 +17,8 @@ import { createServer, type Server } from 'node:http';
 import { DEFAULT_CORE_OPTIONS, type CoreOptions } from '../core/plan/index.js';
 import { createRuntime, gpuInventory, RUNTIMES } from './node-setup.js';
 import type { ImageFlags } from './images.js';
+import { hostRuntimeNotice, PullView } from './pull-view.js';
+import type { PullProgress } from '../runtime/types.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { colourStatus, eventLine, formatTable, palette, podRow, restartLine } from './view.js';
 
@@ -135,6 +137,7 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
   const view: NodeJS.WritableStream & { isTTY?: boolean } = output === undefined ? io.stdout : (io.stderr as NodeJS.WritableStream & { isTTY?: boolean });
   const tty = live && view.isTTY === true && !process.env['NO_COLOR'];
   const p = palette(tty);
+  const pv = new PullView(view, view.isTTY === true, p);
   // Fixed column widths (a watch prints rows one by one, so they cannot be measured afterwards).
   const widths = [Math.max(4, ...pods.map((x) => (x.metadata.name ?? '').length)), 5, 24, 12, 3];
   const lastRow = new Map<string, string>();
@@ -142,7 +145,7 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
   const started = Date.now();
   if (live) {
     const header = formatTable([['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE']], widths)[0] ?? '';
-    view.write(`${p.bold(header)}\n`);
+    pv.write(`${p.bold(header)}\n`);
   }
   const condSeen = new Map<string, string>();
   const metrics = flags.metricsListen !== undefined ? new PodvisorMetrics() : undefined;
@@ -187,26 +190,27 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
         if (lastRow.get(key) !== sig) {
           lastRow.set(key, sig);
           const line = formatTable([row], widths)[0] ?? '';
-          view.write(`${line.replace(row[2] ?? '', colourStatus(p, row[2] ?? ''))}\n`);
+          pv.write(`${line.replace(row[2] ?? '', colourStatus(p, row[2] ?? ''))}\n`);
         }
         const c = pod.status?.conditions?.find((x) => x.type === 'AllContainersRestarting');
         if (c) {
           const v = `${c.status}${c.reason ? ` (${c.reason})` : ''}`;
           if (condSeen.get(key) !== v) {
-            if (condSeen.has(key) || c.status === 'True') view.write(`${p.dim('         ')} condition  pod/${pod.metadata.name}: AllContainersRestarting=${v}\n`);
+            if (condSeen.has(key) || c.status === 'True') pv.write(`${p.dim('         ')} condition  pod/${pod.metadata.name}: AllContainersRestarting=${v}\n`);
             condSeen.set(key, v);
           }
         }
       },
       onEvent: (e: RecordedEvent) => {
         metrics?.observeEvent(e);
-        if (live && e.reason !== 'Created') view.write(`${eventLine(p, e)}\n`);
+        if (live && e.reason !== 'Created') pv.write(`${eventLine(p, e)}\n`);
       },
       onRestart: (n) => {
         metrics?.observeRestart(n);
         restarts.push(n);
-        if (live) view.write(`${restartLine(p, n)}\n`);
+        if (live) pv.write(`${restartLine(p, n)}\n`);
       },
+      ...(live ? { onPullProgress: (pod: string, c: string, pr: PullProgress) => pv.progress(pod, c, pr) } : {}),
     },
   });
 
@@ -220,11 +224,15 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
 
   let exitCode = 0;
   try {
-    for (const pod of pods) supervisor.add(pod);
+    for (const pod of pods) {
+      const notice = live ? hostRuntimeNotice(pod, runtime.name) : undefined;
+      if (notice !== undefined) pv.write(`${p.dim(notice)}\n`);
+      supervisor.add(pod);
+    }
     const r = await Promise.race([supervisor.whenAllSettled().then(() => 'done' as const), stopped]);
     outcome = r;
     if (r !== 'done') {
-      if (live) view.write(`${p.yellow(r === 'timeout' ? `timeout after ${flags.timeout}: terminating pods gracefully` : 'interrupted: terminating pods gracefully (Ctrl-C again to force)')}\n`);
+      if (live) pv.write(`${p.yellow(r === 'timeout' ? `timeout after ${flags.timeout}: terminating pods gracefully` : 'interrupted: terminating pods gracefully (Ctrl-C again to force)')}\n`);
       if (r === 'interrupted') {
         process.removeListener('SIGINT', onSignal);
         process.once('SIGINT', () => void runtime.close().then(() => process.exit(130)));
@@ -257,7 +265,7 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
   if (live) {
     const byLevel = { container: 0, pod: 0, recreate: 0 };
     for (const n of restarts) byLevel[n.level]++;
-    view.write(`${p.bold('summary')}: ${finals.map((f) => `pod/${f.metadata.name} ${colourStatus(p, f.status?.phase ?? '')}`).join(', ')}; restarts: ${byLevel.container} container, ${byLevel.pod} pod in place, ${byLevel.recreate} re-created; ${((Date.now() - started) / 1000).toFixed(1)}s; logs in ${dataDir}\n`);
+    pv.write(`${p.bold('summary')}: ${finals.map((f) => `pod/${f.metadata.name} ${colourStatus(p, f.status?.phase ?? '')}`).join(', ')}; restarts: ${byLevel.container} container, ${byLevel.pod} pod in place, ${byLevel.recreate} re-created; ${((Date.now() - started) / 1000).toFixed(1)}s; logs in ${dataDir}\n`);
   }
   if (outcome === 'timeout') return 124;
   if (outcome === 'interrupted') return 130;

@@ -185,6 +185,9 @@ spec:
     // One pull: the config and the one layer, once; three starts: three manifest checks.
     expect(blobGets(reqs, 'busybox')).toHaveLength(2);
     expect(manifestGets(reqs, 'busybox')).toHaveLength(3);
+    // The live view showed the pull (one line per blob when not on a TTY).
+    expect(r.stderr).toMatch(/pulling pod\/cached \[c\] layer [0-9a-f]{12}: [\d.]+[kM]?B \/ [\d.]+[kM]?B/);
+    expect(r.stderr).not.toMatch(/notice: .*--runtime oci/);
     expect(r.st.c.image).toBe(busybox);
     expect(r.st.c.imageID).toMatch(new RegExp(`^${host.replace(/\./g, '\\.')}/busybox@sha256:[0-9a-f]{64}$`));
 

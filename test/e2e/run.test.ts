@@ -69,6 +69,24 @@ if (rt === 'sandbox') {
     expect(sandboxProblem).toBeUndefined();
   });
 }
+if (rt === 'host') {
+  it('a pod that names images gets one notice that the host runtime does not run them, naming --runtime oci', async () => {
+    const r = await run(`
+apiVersion: v1
+kind: Pod
+metadata: {name: notice}
+spec:
+  restartPolicy: Never
+  containers:
+  - {name: a, image: registry.example.com/training:v2.0, command: ${sh('exit 0')}, securityContext: {runAsUser: 1000}}
+`);
+    expect(r.code, r.stderr).toBe(0);
+    const notices = r.stderr.split('\n').filter((l) => l.startsWith('notice:'));
+    expect(notices).toEqual([
+      'notice: pod/notice: the host runtime runs each command from this machine\'s file system; its image (registry.example.com/training:v2.0) is not pulled and its securityContext is not applied: use --runtime oci to run images',
+    ]);
+  });
+}
 if (rt === 'oci') {
   it('the oci runtime is available and its registry serves the busybox image', async () => {
     expect(ociMissing).toBeUndefined();
