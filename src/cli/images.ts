@@ -11,6 +11,8 @@ import { pullImage, type Platform } from '../runtime/oci/pull.js';
 import { formatImageRef, parseImageRef } from '../runtime/oci/reference.js';
 import { RegistryClient } from '../runtime/oci/registry.js';
 import { collectGarbage, ImageStore } from '../runtime/oci/store.js';
+import { DEFAULT_IMAGE_GC, imageUsers, removeUnusedLayers, type ImageGcPolicy } from '../runtime/oci/image-gc.js';
+import { LayerStore } from '../runtime/oci/unpack.js';
 import { formatTable, palette } from './view.js';
 
 /** Flags shared by the image verbs. */
@@ -19,6 +21,24 @@ export interface ImageFlags {
   registryConfig?: string;
   insecureRegistry?: string[];
   platform?: string;
+  /** `--image-gc-high-threshold` / `--image-gc-low-threshold` (percent of the store's disk). */
+  imageGcHighThreshold?: string;
+  imageGcLowThreshold?: string;
+}
+
+/** The garbage collection policy of the flags, or the problem with them. */
+export function imageGcPolicy(f: ImageFlags): ImageGcPolicy | string {
+  const pct = (v: string | undefined, flag: string, dflt: number): number | string => {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    return Number.isInteger(n) && n >= 0 && n <= 100 ? n : `${flag} ${JSON.stringify(v)}: expected a percentage from 0 to 100`;
+  };
+  const high = pct(f.imageGcHighThreshold, '--image-gc-high-threshold', DEFAULT_IMAGE_GC.highPercent);
+  const low = pct(f.imageGcLowThreshold, '--image-gc-low-threshold', DEFAULT_IMAGE_GC.lowPercent);
+  if (typeof high === 'string') return high;
+  if (typeof low === 'string') return low;
+  if (low > high) return `--image-gc-low-threshold (${low}) must not be above --image-gc-high-threshold (${high})`;
+  return { highPercent: high, lowPercent: low };
 }
 
 interface Io {
@@ -99,12 +119,14 @@ export async function runPull(image: string, f: ImageFlags, io: Io = stdio): Pro
 /** `podvisor images`: the store's references. */
 export async function runImages(f: ImageFlags, io: Io = stdio): Promise<number> {
   const store = await ImageStore.open(f.imageDir ?? defaultImageDir());
-  const rows = [['IMAGE', 'TAG', 'DIGEST', 'PLATFORM', 'SIZE']];
+  const users = await imageUsers(store);
+  const rows = [['IMAGE', 'TAG', 'DIGEST', 'PLATFORM', 'SIZE', 'PODS']];
   for (const rec of await store.images()) {
     const ref = parseImageRef(rec.name);
     const repo = 'error' in ref ? rec.name : `${ref.registry}/${ref.repository}`;
     const tag = 'error' in ref ? '' : ref.tag ?? '<none>';
-    rows.push([repo, tag, rec.repoDigest.slice(rec.repoDigest.lastIndexOf('@') + 8, rec.repoDigest.lastIndexOf('@') + 20), rec.platform, humanSize(rec.size)]);
+    const pods = [...new Set((users.get(rec.name) ?? []).map((u) => `${u.namespace}/${u.pod}`))].sort();
+    rows.push([repo, tag, rec.repoDigest.slice(rec.repoDigest.lastIndexOf('@') + 8, rec.repoDigest.lastIndexOf('@') + 20), rec.platform, humanSize(rec.size), pods.length > 0 ? pods.join(',') : '<none>']);
   }
   for (const line of formatTable(rows)) io.stdout.write(`${line}\n`);
   return 0;
@@ -113,10 +135,17 @@ export async function runImages(f: ImageFlags, io: Io = stdio): Promise<number> 
 /** `podvisor rmi IMAGE…`: forgets references, then removes the blobs nothing uses any more. */
 export async function runRmi(images: string[], f: ImageFlags, io: Io = stdio): Promise<number> {
   const store = await ImageStore.open(f.imageDir ?? defaultImageDir());
+  const users = await imageUsers(store);
   let code = 0;
   for (const image of images) {
     const ref = parseImageRef(image);
     const name = 'error' in ref ? image : formatImageRef(ref);
+    const using = [...new Set((users.get(name) ?? []).map((u) => `${u.namespace}/${u.pod}`))];
+    if (using.length > 0) {
+      io.stderr.write(`error: image ${name} is used by pod${using.length > 1 ? 's' : ''} ${using.join(', ')}: delete ${using.length > 1 ? 'them' : 'it'} first\n`);
+      code = 1;
+      continue;
+    }
     if (await store.removeImage(name)) io.stdout.write(`Deleted: ${name}\n`);
     else {
       io.stderr.write(`error: no such image: ${name} (see podvisor images)\n`);
@@ -124,6 +153,8 @@ export async function runRmi(images: string[], f: ImageFlags, io: Io = stdio): P
     }
   }
   const gc = await collectGarbage(store);
+  const layers = await removeUnusedLayers(store, new LayerStore(store));
   if (gc.removed > 0) io.stdout.write(`Removed ${gc.removed} unused blobs (${humanSize(gc.bytes)})\n`);
+  if (layers.removed > 0) io.stdout.write(`Removed ${layers.removed} unpacked layers (${humanSize(layers.bytes)})\n`);
   return code;
 }

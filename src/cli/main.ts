@@ -28,6 +28,13 @@ function imageOptions(c: Command): Command {
     .option('--insecure-registry <host:port>', 'a registry reached over plain HTTP (loopback registries always are); repeatable', collect, []);
 }
 
+/** Adds the image flags of the commands that run pods (the store's flags and its garbage collection). */
+function runImageOptions(c: Command): Command {
+  return imageOptions(c)
+    .option('--image-gc-high-threshold <percent>', 'oci runtime: above this disk usage of the image store, unused images are removed (default 85)')
+    .option('--image-gc-low-threshold <percent>', 'oci runtime: ... until the usage is below this (default 80)');
+}
+
 function resource(kind: string): boolean {
   return ['pod', 'pods', 'po'].includes(kind);
 }
@@ -50,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (opts: { filename: string[] }) => {
       exitCode = await runValidate(opts.filename);
     });
-  imageOptions(program
+  runImageOptions(program
     .command('run'))
     .description('Run the pods of a manifest on this machine and supervise them until they finish')
     .requiredOption('-f, --filename <file>', 'manifest file (YAML or JSON); "-" reads stdin; repeatable', collect, [])
@@ -67,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (opts: RunFlags) => {
       exitCode = await runRun(opts);
     });
-  imageOptions(program
+  runImageOptions(program
     .command('serve'))
     .description('Run the node agent: a durable daemon with a Kubernetes-compatible API (kubectl works against it)')
     .option('--data-dir <dir>', 'where pods, state, events and logs are kept (default $XDG_STATE_HOME/podvisor or ~/.local/state/podvisor)')

@@ -7,7 +7,7 @@ import { ociSpec } from '../core/oci-spec.js';
 import { HostRuntime } from '../runtime/host.js';
 import { createOciRuntime } from '../runtime/oci-runtime.js';
 import { SandboxRuntime } from '../runtime/sandbox.js';
-import { defaultImageDir, defaultRegistryConfig, type ImageFlags } from './images.js';
+import { defaultImageDir, defaultRegistryConfig, imageGcPolicy, type ImageFlags } from './images.js';
 import type { MonitorChoice } from '../runtime/monitor/index.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 
@@ -37,7 +37,10 @@ export async function createRuntime(o: RuntimeChoice): Promise<ContainerRuntime>
   if (name === 'host') return HostRuntime.create({ dataDir, monitorChoice, ...(log ? { logger: log } : {}) });
   if (name === 'sandbox') return SandboxRuntime.create({ dataDir, monitorChoice, ...(log ? { logger: log } : {}) });
   if (name === 'oci') {
+    const gc = imageGcPolicy(o.images ?? {});
+    if (typeof gc === 'string') throw new Error(gc);
     return createOciRuntime({
+      imageGc: gc,
       dataDir, monitorChoice, ...(log ? { logger: log } : {}), buildSpec: ociSpec,
       imageDir: o.images?.imageDir ?? defaultImageDir(), registryConfig: o.images?.registryConfig ?? defaultRegistryConfig(),
       insecureRegistries: o.images?.insecureRegistry ?? [],

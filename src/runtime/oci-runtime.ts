@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { NO_CREDENTIALS, readDockerConfig } from './oci/credentials.js';
+import { DEFAULT_IMAGE_GC, type ImageGcPolicy } from './oci/image-gc.js';
 import { OciImages } from './oci/images.js';
 import { OciLauncher, type OciSpecBuilder } from './oci/launcher.js';
 import type { Platform } from './oci/pull.js';
@@ -35,6 +36,8 @@ export interface OciRuntimeOptions extends Omit<SandboxRuntimeOptions, 'oci'> {
   /** The core's `config.json` builder. */
   buildSpec: OciSpecBuilder;
   platform?: Platform;
+  /** Image garbage collection thresholds (default: the kubelet's 85 % and 80 %). */
+  imageGc?: ImageGcPolicy;
 }
 
 const PATH_ENV = (): string => process.env['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -79,11 +82,14 @@ export async function createOciRuntime(o: OciRuntimeOptions): Promise<SandboxRun
   const layers = new LayerStore(store);
   const credentials = o.registryConfig !== undefined ? readDockerConfig(o.registryConfig) : NO_CREDENTIALS;
   const client = new RegistryClient({ credentials, insecure: o.insecureRegistries ?? [] });
-  const images = new OciImages({ store, layers, client, ...(o.platform ? { platform: o.platform } : {}) });
+  const images = new OciImages({
+    store, layers, client, gc: o.imageGc ?? DEFAULT_IMAGE_GC, ...(o.platform ? { platform: o.platform } : {}), ...(o.logger ? { log: o.logger } : {}),
+  });
+  await images.collect();
   const stateRoot = path.join(path.resolve(o.dataDir), 'runc');
   await fsp.mkdir(stateRoot, { recursive: true, mode: 0o700 });
-  const launcher = new OciLauncher({ runtimePath: runc, stateRoot, layers, buildSpec: o.buildSpec });
-  const { imageDir: _i, registryConfig: _r, insecureRegistries: _s, buildSpec: _b, platform: _p, ...sandbox } = o;
+  const launcher = new OciLauncher({ runtimePath: runc, stateRoot, layers, store, buildSpec: o.buildSpec });
+  const { imageDir: _i, registryConfig: _r, insecureRegistries: _s, buildSpec: _b, platform: _p, imageGc: _g, ...sandbox } = o;
   // The command is PID 1 of its container, as in Kubernetes, unless a pod asks for an init.
   return SandboxRuntime.create({ ...sandbox, containerInit: sandbox.containerInit ?? false, oci: { launcher, images } });
 }

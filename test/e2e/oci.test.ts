@@ -234,8 +234,9 @@ spec:
 });
 
 describe.skipIf(missing !== undefined)('podvisor serve --runtime oci', () => {
-  it('a re-create builds a new sandbox and reuses the image cache', async () => {
+  it('a re-create builds a new sandbox and reuses the image cache; the image is listed with its pod and cannot be removed', async () => {
     busybox = (await ociRegistry()).busybox;
+    host = busybox.split('/')[0] ?? '';
     const n = new ServeNode('oci', await freePort(), tmp.dir, 'recreate', ['--image-dir', join(tmp.dir, 'images-serve')]);
     await n.start();
     try {
@@ -248,6 +249,15 @@ spec:
   - {name: c, image: ${busybox}, command: [sh, -c, 'trap "exit 0" TERM; while true; do sleep 0.1; done']}
 `);
       const first = await until('web running', async () => { const p = await n.pod('web'); return p.status?.containerStatuses?.[0]?.state?.running ? p : undefined; });
+      // The image is listed with the pod that uses it, and cannot be removed while it does.
+      const imageDir = ['--image-dir', join(tmp.dir, 'images-serve')];
+      const listed = await cli(['images', ...imageDir]);
+      const row = listed.stdout.split('\n').find((l) => l.startsWith(`${host}/busybox `))?.split(/\s+/);
+      expect(row?.[1]).toBe('1.36');
+      expect(row?.[5]).toBe('default/web');
+      const rmi = await cli(['rmi', busybox, ...imageDir]);
+      expect(rmi.code).toBe(1);
+      expect(rmi.stderr).toBe(`error: image ${busybox} is used by pod default/web: delete it first\n`);
       const from = await requestCount();
       const r = await cli(['recreate', 'pod', 'web', '--server', `https://127.0.0.1:${n.port}`, '--data-dir', n.dataDir]);
       expect(r.code, r.stderr).toBe(0);

@@ -12,6 +12,7 @@ import { formatImageRef, parseImageRef } from './reference.js';
 import type { RegistryClient } from './registry.js';
 import type { ImageRecord, ImageStore } from './store.js';
 import type { LayerStore } from './unpack.js';
+import { collectImages, type ImageGcPolicy } from './image-gc.js';
 
 /** Options of {@link OciImages}. */
 export interface OciImagesOptions {
@@ -19,6 +20,10 @@ export interface OciImagesOptions {
   layers: LayerStore;
   client: RegistryClient;
   platform?: Platform;
+  /** Garbage collection after each pull (see image-gc.ts); absent: none. */
+  gc?: ImageGcPolicy;
+  /** Where a collection's outcome is logged. */
+  log?: (msg: string, fields?: object) => void;
 }
 
 /** Pull and look-up of images for the `oci` runtime (see the module comment). */
@@ -63,10 +68,23 @@ export class OciImages implements ImageService {
         onProgress: (p) => opts.onProgress?.({ blob: p.digest.slice(7, 19), kind: p.kind, done: p.done, total: p.total }),
       });
       for (const l of res.image.layers) await this.o.layers.unpack(l);
-      return { image: await this.pulledOf(res.image), fetchedBytes: res.fetchedBytes };
+      const image = await this.pulledOf(res.image);
+      if (res.fetched > 0) await this.collect();
+      return { image, fetchedBytes: res.fetchedBytes };
     } catch (err) {
       if (err instanceof PullError) throw new ImagePullError(err.kind === 'InvalidImageName' ? 'InvalidImageName' : 'ErrImagePull', err.message);
       throw new ImagePullError('ErrImagePull', err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** Garbage collection (see image-gc.ts) under the configured policy; never throws. */
+  async collect(): Promise<void> {
+    if (!this.o.gc) return;
+    try {
+      const r = await collectImages(this.o.store, this.o.layers, this.o.gc);
+      if (r.removedImages.length > 0 || r.removedLayers > 0 || r.removedBlobs > 0) this.o.log?.('image garbage collection', { ...r });
+    } catch (err) {
+      this.o.log?.('image garbage collection failed', { error: err instanceof Error ? err.message : String(err) });
     }
   }
 

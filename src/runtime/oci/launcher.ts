@@ -30,7 +30,9 @@ import { SH, errText, run, runExec, watchChild, type ExecRunner } from '../proc-
 import { StartError, type ContainerStartSpec, type ExecResult } from '../types.js';
 import type { LayerStore } from './unpack.js';
 import { SETUP_FILE } from '../monitor/setup-channel.js';
+import { addImageUser, removeImageUser } from './image-gc.js';
 import { mountRootfs, removeRootfs } from './rootfs.js';
+import type { ImageStore } from './store.js';
 import { resolveUser, UserError } from './users.js';
 
 /** The core's `config.json` builder (`core/oci-spec.ts`), handed in by the composition root. */
@@ -43,6 +45,8 @@ export interface OciLauncherOptions {
   /** runc's state directory (`--root`), private to this data dir. */
   stateRoot: string;
   layers: LayerStore;
+  /** The image store (its user records: images in use are never collected). */
+  store: ImageStore;
   buildSpec: OciSpecBuilder;
 }
 
@@ -86,6 +90,7 @@ export class OciLauncher {
     const rootDir = path.join(ctx.bundle, 'rootfs');
     let merged: string;
     try {
+      addImageUser(this.o.store, img.image.name, { id: ctx.id, namespace: spec.namespace, pod: spec.podName, container: spec.name, bundle: ctx.bundle, layers: img.image.layers });
       merged = (await mountRootfs(img.image.layers.map((d) => this.o.layers.dirOf(d)), rootDir)).merged;
     } catch (err) {
       throw new StartError('CreateContainerError', `failed to create container "${spec.name}": ${errText(err)}`);
@@ -151,6 +156,7 @@ export class OciLauncher {
   async cleanup(id: string, bundle: string): Promise<void> {
     await run([this.o.runtimePath, '--root', this.o.stateRoot, 'delete', '--force', id], { timeoutMs: 30_000 }).catch(() => undefined);
     await removeRootfs(path.join(bundle, 'rootfs')).catch(() => undefined);
+    await removeImageUser(this.o.store, id).catch(() => undefined);
   }
 
   /**
