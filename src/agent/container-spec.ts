@@ -105,5 +105,6 @@ export function containerStartSpec(pod: Pod, c: Container, sandbox: Sandbox, ctx
   };
   if (c.workingDir !== undefined) spec.workingDir = c.workingDir;
   if (imageSpec) spec.image = imageSpec;
+  if (ctx.gpus.length > 0) spec.gpus = [...ctx.gpus];
   return { spec };
 }

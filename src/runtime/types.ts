@@ -135,6 +135,8 @@ export interface ContainerStartSpec {
   mounts: MountSpec[];
   /** Limits the runtime enforces where it can (the host runtime ignores them). */
   resources?: ContainerResources;
+  /** The pod's GPU device IDs (`0`, `1`, or `GPU-<uuid>`): the oci runtime gives the container their device nodes. */
+  gpus?: string[];
   /**
    * The image to run (runtimes with {@link ContainerRuntime.images} only): the process comes
    * from it, and `argv`, `env` and `workingDir` above are what the container spec says alone.

@@ -25,7 +25,8 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import type { OciSpecInput, SpecMount } from '../../api/oci.js';
+import { spawnSync } from 'node:child_process';
+import type { OciSpecInput, SpecDevice, SpecMount } from '../../api/oci.js';
 import { SH, errText, run, runExec, watchChild, type ExecRunner } from '../proc-util.js';
 import { StartError, type ContainerStartSpec, type ExecResult } from '../types.js';
 import type { LayerStore } from './unpack.js';
@@ -116,7 +117,7 @@ export class OciLauncher {
         mounts,
         security: { privileged: img.security.privileged, add: img.security.add, drop: img.security.drop, ...(img.security.allowPrivilegeEscalation !== undefined ? { allowPrivilegeEscalation: img.security.allowPrivilegeEscalation } : {}) },
         resources: { ...spec.resources },
-        devices: [],
+        devices: spec.gpus && spec.gpus.length > 0 ? gpuDevices(spec.gpus) : [],
         cgroupsPath: ctx.cgroupsPath,
         annotations: { 'io.kubernetes.pod.name': spec.podName, 'io.kubernetes.pod.namespace': spec.namespace, 'io.kubernetes.container.name': spec.name },
         poststart: [{ path: SH, args: ['sh', '-c', `IFS= read -r s; printf '%s\\n' "$s" > "$1/${STATE_FILE}" && echo OK >> "$1/${SETUP_FILE}"`, 'sh', ctx.bundle] }],
@@ -173,6 +174,42 @@ export class OciLauncher {
     }
     return r;
   }
+}
+
+/** The NVIDIA devices every GPU container needs besides its own `/dev/nvidia<N>`. */
+const NVIDIA_CONTROL = ['nvidiactl', 'nvidia-uvm', 'nvidia-uvm-tools', 'nvidia-modeset'];
+
+/**
+ * The device nodes of GPUs `ids` (indexes, or `GPU-<uuid>` looked up with `nvidia-smi`) and the
+ * driver's control devices, as they exist under `devDir` (the NVIDIA container toolkit gives a
+ * container the same); missing ones are skipped.
+ */
+export function gpuDevices(ids: readonly string[], devDir = '/dev', uuidIndex: (uuid: string) => string | undefined = nvidiaIndexOf): SpecDevice[] {
+  const names = [...ids.map((id) => `nvidia${/^\d+$/.test(id) ? id : uuidIndex(id) ?? 'unknown'}`), ...NVIDIA_CONTROL];
+  const out: SpecDevice[] = [];
+  for (const n of names) {
+    try {
+      const st = fs.statSync(path.join(devDir, n));
+      if (!st.isCharacterDevice()) continue;
+      out.push({ path: `/dev/${n}`, type: 'c', major: Math.floor(st.rdev / 256) & 0xfff, minor: (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00), fileMode: st.mode & 0o777 });
+    } catch {
+      // not on this machine
+    }
+  }
+  return out;
+}
+
+let uuidIndexes: Map<string, string> | undefined;
+function nvidiaIndexOf(uuid: string): string | undefined {
+  if (!uuidIndexes) {
+    uuidIndexes = new Map();
+    const r = spawnSync('nvidia-smi', ['--query-gpu=index,uuid', '--format=csv,noheader'], { encoding: 'utf8', timeout: 5000 });
+    for (const line of (r.stdout ?? '').split('\n')) {
+      const [index, u] = line.split(',').map((x) => x.trim());
+      if (index !== undefined && u !== undefined && u !== '') uuidIndexes.set(u, index);
+    }
+  }
+  return uuidIndexes.get(uuid);
 }
 
 /** The last lines of a CRI log (the text of each line), if any. */
