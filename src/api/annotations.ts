@@ -16,10 +16,11 @@ export const ANN_BACKOFF_INITIAL = 'podvisor.io/backoff-initial';
 export const ANN_BACKOFF_MAX = 'podvisor.io/backoff-max';
 export const ANN_BACKOFF_JITTER = 'podvisor.io/backoff-jitter';
 /**
- * `"true"` (default): on the sandbox runtime, a tiny init (catatonit) is PID 1 of each
+ * `"true"` (the sandbox runtime's default): a tiny init (catatonit) is PID 1 of each
  * container's PID namespace and forwards signals to the command, so a command without a
- * SIGTERM handler stops on SIGTERM as on the host runtime (like `docker run --init`).
- * `"false"`: the command itself is PID 1, exactly as in a Kubernetes container whose image has
+ * SIGTERM handler stops on SIGTERM as on the host runtime (like `docker run --init`; on the oci
+ * runtime it is bound into the container at `/dev/init`).
+ * `"false"` (the oci runtime's default): the command itself is PID 1, exactly as in a Kubernetes container whose image has
  * no init: signals it has no handler for are ignored, only SIGKILL after the grace period ends it.
  */
 export const ANN_CONTAINER_INIT = 'podvisor.io/container-init';
@@ -63,7 +64,7 @@ export interface PodvisorSettings {
   backoffJitter: number;
   /** Re-creations so far (`podvisor.io/recreations`, maintained by podvisor). */
   recreations: number;
-  /** `podvisor.io/container-init`: an init as PID 1 of each container's PID namespace; undefined = the runtime's default (true). */
+  /** `podvisor.io/container-init`: an init as PID 1 of each container's PID namespace; undefined = the runtime's default (sandbox: true; oci: false, the command is PID 1 as on Kubernetes). */
   containerInit: boolean | undefined;
 }
 
