@@ -13,7 +13,8 @@
 //      as podvisor's own cost).
 // (a) and (b) run with each monitor: `direct` (podvisor is the containers' parent, as before
 // issue 12; `run`'s default) and `conmon` (containers outlive podvisor; `serve`'s default), when
-// conmon is installed. (c) uses serve's default.
+// conmon is installed. (c) uses serve's default. (e) is the OCI runtime, next to runc, skopeo and
+// Podman (see bench-oci.mjs). `--oci-only` runs (e) alone.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -27,6 +28,7 @@ import { defaultPod } from '../dist/api/defaults.js';
 import { SandboxRuntime, sandboxAvailability } from '../dist/runtime/sandbox.js';
 import { findConmon } from '../dist/runtime/monitor/conmon.js';
 import { readFileSync, readdirSync } from 'node:fs';
+import { benchOci } from './bench-oci.mjs';
 
 const conmonFound = !('missing' in findConmon(process.env.PATH ?? ''));
 
@@ -325,6 +327,17 @@ if (childAt >= 0) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'podvisor-bench-'));
+if (process.argv.includes('--oci-only')) {
+  try {
+    const oci = await benchOci({ dir: join(dir, 'e'), quick, progress, pct, fmt });
+    progress('');
+    for (const n of oci.notes) console.log(n);
+    for (const r of oci.rows) console.log(r.join('  '));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
 try {
   const floor = await floorRestart(N_RESTARTS);
   const restart = await benchRestart(join(dir, 'a'), 'direct');
@@ -345,6 +358,7 @@ try {
   const { baselineRss } = idle;
   const sbProblem = await sandboxAvailability();
   const sb = sbProblem === undefined ? await benchSandbox(join(dir, 'd')) : undefined;
+  const oci = await benchOci({ dir: join(dir, 'e'), quick, progress, pct, fmt });
   progress('');
   const rows = [
     ['(a) exit-to-restart p50', fmt(pct(restart, 50)), fmt(pct(floor, 50)), `+${fmt(pct(restart, 50) - pct(floor, 50))}`, 'within 2 ms of the floor'],
@@ -375,6 +389,8 @@ try {
   } else {
     console.log(`(d) sandbox figures skipped: ${sbProblem}`);
   }
+  rows.push(...oci.rows);
+  for (const n of oci.notes) console.log(n);
   const header = ['figure', 'podvisor', 'floor (same run)', 'overhead', 'target'];
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r) => r.map((c, i) => c.padEnd(w[i])).join('  ');
@@ -391,6 +407,7 @@ try {
     inPlaceRestartMs: { p50: pct(reset, 50), n: reset.length, floorP50: pct(floor5, 50), monitor: 'direct' },
     ...(resetConmon ? { inPlaceRestartConmonMs: { p50: pct(resetConmon, 50), n: resetConmon.length } } : {}),
     idle: { pods: N_PODS, containers: N_PODS * 3, cpuPercent: idle.cpuPct, rssMb: idle.rssMb, monitor: idle.monitor, monitorsPssMb: idle.monitors.mb, monitors: idle.monitors.n },
+    ...(oci.results ? { oci: oci.results } : {}),
     ...(sb ? { sandbox: { createMs: pct(sb.create, 50), destroyMs: pct(sb.destroy, 50), inPlaceMs: pct(sb.inPlace, 50), recreateMs: pct(sb.recreate, 50), runs: sb.inPlace.length } } : {}),
   };
   writeFileSync('bench-results.json', `${JSON.stringify(results, null, 2)}\n`);
