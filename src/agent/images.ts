@@ -33,6 +33,30 @@ export interface EnsureImageContext {
   event: (e: ImageEvent) => void;
   /** Pull progress, for the live view. */
   onProgress?: (p: PullProgress) => void;
+  /**
+   * Aborted when the pod is deleted, re-created or podvisor stops during a pull: the worker
+   * stops waiting at once (the pull itself completes into the store for whoever needs it next,
+   * as a re-created pod's pull joins it).
+   */
+  signal?: AbortSignal;
+}
+
+/** Thrown by {@link untilAborted}. */
+class PullAbandoned extends Error {
+  constructor() {
+    super('the pull was abandoned: the pod is being deleted or re-created, or podvisor is stopping');
+  }
+}
+
+/** `p`, or a rejection with {@link PullAbandoned} as soon as `signal` aborts. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(new PullAbandoned());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new PullAbandoned());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** Makes the image of `c` present as its pull policy says (see the module comment). Never rejects. */
@@ -63,7 +87,7 @@ export async function ensureImage(images: ImageService, c: Container, ctx: Ensur
   ctx.event({ type: 'Normal', reason: 'Pulling', message: imageMessages.pulling(image) });
   const t0 = ctx.now();
   try {
-    const res = await images.pull(norm.name, ctx.onProgress ? { onProgress: ctx.onProgress } : {});
+    const res = await untilAborted(images.pull(norm.name, ctx.onProgress ? { onProgress: ctx.onProgress } : {}), ctx.signal);
     const ms = ctx.now() - t0;
     ctx.event({ type: 'Normal', reason: 'Pulled', message: imageMessages.pulled(image, ms, ms, res.image.size) });
     return { ok: true, image: res.image };

@@ -92,6 +92,8 @@ export class PodWorker {
   private current!: PodState;
   /** Set by {@link stop}: the worker acts on nothing any more. */
   private stopped = false;
+  /** Aborted when the pod is deleted or re-created, or the worker stops, during an image pull. */
+  private pullAbort: AbortController | undefined;
   /** Set while {@link resume} asks the runtime what is left: nothing is reconciled yet. */
   private resuming = false;
   /** While {@link resume} replays exits found: the exits seen live meanwhile, recorded after them. */
@@ -157,6 +159,7 @@ export class PodWorker {
 
   /** Starts deletion (§8.1). */
   delete(graceSeconds?: number): void {
+    this.pullAbort?.abort();
     const grace = graceSeconds ?? podGraceSeconds(this.pod);
     this.state = recordDeletion(this.state, this.clock.now(), grace);
     this.wake();
@@ -275,6 +278,7 @@ export class PodWorker {
   recreate(): RestartRefusal | { ok: true } {
     const r = requestPodRecreate(this.pod, this.state, this.clock.now());
     if ('refused' in r) return r;
+    this.pullAbort?.abort();
     this.state = r.state;
     this.wake();
     return { ok: true };
@@ -524,10 +528,15 @@ export class PodWorker {
     const notice = containerRestartNotice(a.cause, a.container, rc);
     let image: PulledImage | undefined;
     if (this.runtime.images) {
+      const abort = new AbortController();
+      this.pullAbort = abort;
       const found = await ensureImage(this.runtime.images, spec, {
+        signal: abort.signal,
         now: () => this.clock.now(),
         event: (e) => this.containerEvent(a.container, e.type, e.reason, e.message),
         ...(this.sinks.onPullProgress ? { onProgress: (p: PullProgress) => this.sinks.onPullProgress?.(a.container, p) } : {}),
+      }).finally(() => {
+        if (this.pullAbort === abort) this.pullAbort = undefined;
       });
       if (this.stopped) return;
       if (!found.ok) {
@@ -692,6 +701,7 @@ export class PodWorker {
   async stop(opts: { keepContainers?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.pullAbort?.abort();
     this.dirty = false;
     this.timer?.cancel();
     this.timer = undefined;

@@ -6,7 +6,7 @@
  */
 import {
   StartError, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult,
-  type ExitInfo, type MountSpec, type Sandbox, type SandboxSpec,
+  type ExitInfo, type ImageService, type MountSpec, type Sandbox, type SandboxSpec,
 } from '../../src/runtime/types.js';
 import type { FakeClock } from './fake-clock.js';
 
@@ -26,6 +26,8 @@ export class FakeRuntime implements ContainerRuntime {
   /** Whether `close({ keepContainers })` may leave containers running (set by the test). */
   containersOutlivePodvisor = false;
   readonly name = 'fake';
+  /** Set by a test for a runtime that runs images. */
+  images: ImageService | undefined;
   calls: string[] = [];
   instances: FakeInstance[] = [];
   /** Exit code on SIGTERM per container name; undefined = ignores SIGTERM. */

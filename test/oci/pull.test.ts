@@ -131,8 +131,9 @@ describe.skipIf(skip)('pulling images', () => {
     expect(pulled.stderr).toContain(`layer ${images.layers.layers[0]?.slice(7, 19)}`);
     await cli('pull', images.multi.ref);
     const listed = (await cli('images')).stdout.split('\n');
-    expect(listed[0]).toMatch(/^IMAGE\s+TAG\s+DIGEST\s+PLATFORM\s+SIZE$/);
-    expect(listed.some((l) => l.startsWith(`${reg.host}/podvisor-test/layers `) && l.includes(images.layers.digest.slice(7, 19)))).toBe(true);
+    expect(listed[0]).toMatch(/^IMAGE\s+TAG\s+DIGEST\s+PLATFORM\s+SIZE\s+PODS$/);
+    // No container uses it: no pods.
+    expect(listed.some((l) => l.startsWith(`${reg.host}/podvisor-test/layers `) && l.includes(images.layers.digest.slice(7, 19)) && l.endsWith(' <none>'))).toBe(true);
     const blobs = async (): Promise<number> => (await readdir(join(dir, 'blobs', 'sha256'))).length;
     const before = await blobs();
     const removed = await cli('rmi', images.multi.ref);
