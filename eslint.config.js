@@ -76,7 +76,7 @@ const pureRestrictions = {
 const pureImports = { group: nodeBuiltins, message: 'api/ and core/ are pure: no Node built-ins, I/O is for the other layers (see eslint.config.js).' };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.cache/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
