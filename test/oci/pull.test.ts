@@ -88,6 +88,12 @@ describe.skipIf(skip)('pulling images', () => {
       expect(amd.image.platform).toBe('linux/amd64');
       const config = JSON.parse((await store.read(amd.image.config.digest)).toString()) as { architecture: string; config: { Env: string[] } };
       expect(config.config.Env).toContain('PLATFORM=amd64');
+      // Pulled again (a restart with imagePullPolicy Always): the index only, nothing else.
+      const n = (await reg.settle()).length;
+      const again = await pullImage(client, store, img.ref, { platform: { os: 'linux', architecture: 'amd64' } });
+      expect(again.image.manifest).toBe(img.platforms['linux/amd64']);
+      expect(again.fetched).toBe(0);
+      expect((await reg.settle()).slice(n)).toEqual([`GET /v2/${img.repository}/manifests/${img.tag}`]);
       const arm = await pullImage(client, store, img.ref, { platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } });
       expect(arm.image.manifest).toBe(img.platforms['linux/arm64']);
       await expect(pullImage(client, store, img.ref, { platform: { os: 'linux', architecture: 's390x' } }))

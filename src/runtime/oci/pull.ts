@@ -109,6 +109,14 @@ async function fetchManifest(client: RegistryClient, ref: ImageRef, reference: s
   return { digest, mediaType, json, body: got.body };
 }
 
+/** A manifest from the store (verified against its digest when it was stored). */
+async function storedManifest(store: ImageStore, d: Descriptor): Promise<{ digest: string; mediaType: string; json: Record<string, unknown>; body: Buffer }> {
+  const body = await store.read(d.digest);
+  const json = parseJson(body, `manifest ${d.digest}`);
+  const mediaType = typeof json.mediaType === 'string' && json.mediaType !== '' ? json.mediaType : d.mediaType;
+  return { digest: d.digest, mediaType, json, body };
+}
+
 async function allLimited<T>(items: readonly T[], limit: number, fn: (x: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -147,7 +155,9 @@ async function pullResolved(
   if (isIndex(top.mediaType)) {
     const chosen = choosePlatform(top.json, platform);
     if ('error' in chosen) throw new PullError('NoMatchingPlatform', `${formatImageRef(ref)}: ${chosen.error}`);
-    man = await fetchManifest(client, ref, chosen.digest);
+    // A manifest already stored was checked against its digest when it was: no request (this is
+    // what keeps the re-check of an unchanged multi-platform image at one manifest request).
+    man = store.has(chosen.digest) ? await storedManifest(store, chosen) : await fetchManifest(client, ref, chosen.digest);
     await lease.add(man.digest);
     await store.putBytes(top.digest, top.body);
   }
