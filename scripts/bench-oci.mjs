@@ -36,7 +36,9 @@ async function fixture() {
 }
 
 const pod = (name, spec, annotations = {}) => defaultPod({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', annotations }, spec });
-const sleeper = (name, image, extra = {}) => ({ name, image, command: ['sh', '-c', "trap 'exit 0' TERM; while true; do sleep 1; done"], ...extra });
+// PID 1 of its container (no init, as on Kubernetes): the shell waits in `wait`, which a trapped
+// SIGTERM interrupts at once (a foreground `sleep 1` would delay the trap by up to a second).
+const sleeper = (name, image, extra = {}) => ({ name, image, command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"], ...extra });
 
 function waitFor(pred, ms = 60_000) {
   const end = Date.now() + ms;

@@ -106,5 +106,8 @@ export function containerStartSpec(pod: Pod, c: Container, sandbox: Sandbox, ctx
   if (c.workingDir !== undefined) spec.workingDir = c.workingDir;
   if (imageSpec) spec.image = imageSpec;
   if (ctx.gpus.length > 0) spec.gpus = [...ctx.gpus];
+  if (c.terminationMessagePath !== undefined && c.terminationMessagePath !== '') {
+    spec.terminationMessage = { path: c.terminationMessagePath, policy: c.terminationMessagePolicy === 'FallbackToLogsOnError' ? 'FallbackToLogsOnError' : 'File' };
+  }
   return { spec };
 }

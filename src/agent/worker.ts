@@ -60,9 +60,10 @@ export interface PodWorkerOptions {
 }
 
 /** The exit as the core records it (D10). */
-function exitFact(exit: ExitInfo): { exitCode: number; finishedAt: number; oomKilled?: boolean } {
-  const e: { exitCode: number; finishedAt: number; oomKilled?: boolean } = { exitCode: exit.exitCode, finishedAt: exit.finishedAt };
+function exitFact(exit: ExitInfo): { exitCode: number; finishedAt: number; oomKilled?: boolean; message?: string } {
+  const e: { exitCode: number; finishedAt: number; oomKilled?: boolean; message?: string } = { exitCode: exit.exitCode, finishedAt: exit.finishedAt };
   if (exit.oomKilled) e.oomKilled = true;
+  if (exit.message !== undefined && exit.message !== '') e.message = exit.message;
   return e;
 }
 

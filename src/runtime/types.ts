@@ -138,6 +138,12 @@ export interface ContainerStartSpec {
   /** The pod's GPU device IDs (`0`, `1`, or `GPU-<uuid>`): the oci runtime gives the container their device nodes. */
   gpus?: string[];
   /**
+   * `terminationMessagePath` and `terminationMessagePolicy` (oci runtime): a file of the instance
+   * is mounted there, and what the command wrote in it (at most 4 KiB) is the exit's message;
+   * under `FallbackToLogsOnError` a failed exit with an empty file takes the log's tail instead.
+   */
+  terminationMessage?: { path: string; policy: 'File' | 'FallbackToLogsOnError' };
+  /**
    * The image to run (runtimes with {@link ContainerRuntime.images} only): the process comes
    * from it, and `argv`, `env` and `workingDir` above are what the container spec says alone.
    */
@@ -153,6 +159,8 @@ export interface ExitInfo {
   oomKilled: boolean;
   /** Epoch ms. */
   finishedAt: number;
+  /** The termination message (runtimes that write `terminationMessagePath`: oci). */
+  message?: string;
 }
 
 /** A started instance. */

@@ -143,6 +143,25 @@ spec:
     for (const c of ['uid', 'ro', 'nocaps', 'defaults']) expect(r.st[c].state.terminated, c).toMatchObject({ exitCode: 0, reason: 'Completed' });
   });
 
+  it('termination messages: what the command wrote to terminationMessagePath; the log tail under FallbackToLogsOnError', async () => {
+    const r = await run(`
+apiVersion: v1
+kind: Pod
+metadata: {name: messages}
+spec:
+  restartPolicy: Never
+  containers:
+  - {name: file, image: ${busybox}, command: [sh, -c, 'printf "checkpoint 7 corrupt" > /dev/termination-log; exit 3']}
+  - {name: custom, image: ${busybox}, terminationMessagePath: /tmp/why, securityContext: {runAsUser: 1000}, command: [sh, -c, 'echo "as user $(id -u)" > /tmp/why']}
+  - {name: logs, image: ${busybox}, terminationMessagePolicy: FallbackToLogsOnError, command: [sh, -c, 'echo first; echo last; exit 1']}
+  - {name: quiet, image: ${busybox}, command: [sh, -c, 'echo not a message; exit 1']}
+`);
+    expect(r.st.file.state.terminated).toMatchObject({ exitCode: 3, message: 'checkpoint 7 corrupt' });
+    expect(r.st.custom.state.terminated).toMatchObject({ exitCode: 0, message: 'as user 1000\n' });
+    expect(r.st.logs.state.terminated).toMatchObject({ exitCode: 1, message: 'first\nlast' });
+    expect(r.st.quiet.state.terminated.message).toBeUndefined();
+  });
+
   it('runAsNonRoot with an image that runs as root is refused with the kubelet\'s message', async () => {
     const r = await run(`
 apiVersion: v1

@@ -107,6 +107,14 @@ export class OciLauncher {
       }
       const mounts: SpecMount[] = spec.mounts.map((m) => ({ destination: m.mountPath, source: m.hostPath, readOnly: m.readOnly }));
       if (ctx.init !== undefined) mounts.push({ destination: INIT_PATH, source: ctx.init, readOnly: true });
+      if (spec.terminationMessage) {
+        // World-writable, as the kubelet's: the container's user may be anyone.
+        const file = path.join(ctx.bundle, TERMINATION_LOG);
+        fs.writeFileSync(file, '', { mode: 0o666 });
+        fs.chmodSync(file, 0o666);
+        mounts.push({ destination: spec.terminationMessage.path, source: file, readOnly: false });
+        writeTerminationPolicy(ctx.bundle, spec.terminationMessage.policy);
+      }
       for (const [src, dst] of await podFiles(ctx.podDir)) mounts.push({ destination: dst, source: src, readOnly: false });
       const ns = (n: string): string => `/proc/${ctx.pausePid}/ns/${n}`;
       const input: OciSpecInput = {
@@ -129,6 +137,34 @@ export class OciLauncher {
       throw new StartError('CreateContainerError', `failed to create container "${spec.name}": ${errText(err)}`);
     }
     return [SH, '-c', 'exec 3>&- && exec "$@"', 'sh', this.o.runtimePath, '--root', this.o.stateRoot, '--log', path.join(ctx.bundle, RUNC_LOG), '--log-format', 'json', 'run', '--keep', '--bundle', ctx.bundle, ctx.id];
+  }
+
+  /**
+   * The termination message of an instance that exited (the kubelet's rules): what the command
+   * wrote to its `terminationMessagePath` file, at most 4 KiB; under `FallbackToLogsOnError`, when
+   * that is empty and the exit failed, the last 80 lines of its log, at most 2 KiB. Undefined when
+   * the container has no termination message file.
+   */
+  terminationMessage(bundle: string, exitCode: number, logFile: string): string | undefined {
+    const policy = readTerminationPolicy(bundle);
+    if (policy === undefined) return undefined;
+    let text = '';
+    try {
+      const fd = fs.openSync(path.join(bundle, TERMINATION_LOG), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+      try {
+        const buf = Buffer.alloc(MESSAGE_MAX);
+        text = buf.subarray(0, fs.readSync(fd, buf, 0, MESSAGE_MAX, 0)).toString('utf8');
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      // no file
+    }
+    if (text === '' && policy === 'FallbackToLogsOnError' && exitCode !== 0) {
+      const lines = criLines(logFile).slice(-LOG_LINES_MAX).join('\n');
+      text = lines.length > LOG_MESSAGE_MAX ? lines.slice(lines.length - LOG_MESSAGE_MAX) : lines;
+    }
+    return text;
   }
 
   /** The container's host PID, from the state the `poststart` hook wrote. */
@@ -174,6 +210,48 @@ export class OciLauncher {
     }
     return r;
   }
+}
+
+const TERMINATION_LOG = 'termination-log';
+const TERMINATION_POLICY = 'termination-policy';
+/** The kubelet's limits: 4 KiB from the file; 80 lines and 2 KiB from the log. */
+const MESSAGE_MAX = 4096;
+const LOG_LINES_MAX = 80;
+const LOG_MESSAGE_MAX = 2048;
+
+function writeTerminationPolicy(bundle: string, policy: string): void {
+  fs.writeFileSync(path.join(bundle, TERMINATION_POLICY), policy);
+}
+
+function readTerminationPolicy(bundle: string): 'File' | 'FallbackToLogsOnError' | undefined {
+  try {
+    const p = fs.readFileSync(path.join(bundle, TERMINATION_POLICY), 'utf8');
+    return p === 'FallbackToLogsOnError' ? p : 'File';
+  } catch {
+    return undefined;
+  }
+}
+
+/** The lines of a CRI log (partial lines joined), without their timestamps and streams. */
+function criLines(file: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  let partial = '';
+  for (const l of text.split('\n')) {
+    const m = /^\S+ (?:stdout|stderr) ([PF]) ?(.*)$/.exec(l);
+    if (!m) continue;
+    partial += m[2] ?? '';
+    if (m[1] === 'F') {
+      out.push(partial);
+      partial = '';
+    }
+  }
+  return out;
 }
 
 /** The NVIDIA devices every GPU container needs besides its own `/dev/nvidia<N>`. */

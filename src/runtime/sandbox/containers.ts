@@ -565,6 +565,8 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
       const deadline = Date.now() + SWEEP_DEADLINE_MS;
       if (await this.cgroups.sweep(inst.procsDir, deadline)) {
         if (info.exitCode === 137 && (await this.cgroups.oomKills(inst.memoryDir)) > 0) info.oomKilled = true;
+        const message = this.oci?.terminationMessage(inst.bundle, info.exitCode, inst.logFile);
+        if (message !== undefined && message !== '') info.message = message;
         for (const d of inst.cgroupDirs) await removeCgroupDir(d, deadline).catch(() => {});
       } else {
         this.log('cgroup not empty after sweep', { podUid: inst.podUid, container: inst.name, cgroup: inst.procsDir });
