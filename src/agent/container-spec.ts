@@ -22,8 +22,12 @@ export function mountsFor(pod: Pod, c: Container, sandbox: Sandbox | undefined):
     if (v.emptyDir) hostPath = sandbox?.emptyDirPaths[v.name];
     else if (v.hostPath) hostPath = v.hostPath.path;
     if (hostPath === undefined) continue;
-    if (m.subPath) hostPath = `${hostPath}/${m.subPath}`;
-    out.push({ volume: v.name, hostPath, mountPath: m.mountPath, readOnly: m.readOnly === true });
+    const spec: MountSpec = { volume: v.name, hostPath, mountPath: m.mountPath, readOnly: m.readOnly === true };
+    if (m.subPath) {
+      spec.hostPath = `${hostPath}/${m.subPath}`;
+      spec.subPath = { volumeRoot: hostPath, path: m.subPath };
+    }
+    out.push(spec);
   }
   return out;
 }

@@ -24,7 +24,9 @@ export interface ImageEvent {
 /** What {@link ensureImage} found: the image to run, or the waiting reason and its message. */
 export type ImageOutcome =
   | { ok: true; image: PulledImage }
-  | { ok: false; reason: 'ErrImagePull' | 'ErrImageNeverPull' | 'InvalidImageName'; message: string };
+  | { ok: false; reason: 'ErrImagePull' | 'ErrImageNeverPull' | 'InvalidImageName'; message: string }
+  /** The pod is being deleted or re-created, or podvisor stops: nothing to record. */
+  | { ok: false; abandoned: true };
 
 /** What {@link ensureImage} needs besides the image service. */
 export interface EnsureImageContext {
@@ -92,6 +94,7 @@ export async function ensureImage(images: ImageService, c: Container, ctx: Ensur
     ctx.event({ type: 'Normal', reason: 'Pulled', message: imageMessages.pulled(image, ms, ms, res.image.size) });
     return { ok: true, image: res.image };
   } catch (err) {
+    if (err instanceof PullAbandoned) return { ok: false, abandoned: true };
     const message = err instanceof Error ? err.message : String(err);
     if (err instanceof ImagePullError && err.reason === 'InvalidImageName') {
       ctx.event({ type: 'Warning', reason: 'InspectFailed', message: imageMessages.invalidName(image) });

@@ -267,6 +267,8 @@ export class PodWorker {
     };
     const init = readPodvisorSettings(this.pod.metadata.annotations).containerInit;
     if (init !== undefined) spec.containerInit = init;
+    const fsGroup = this.pod.spec.securityContext?.fsGroup;
+    if (fsGroup !== undefined) spec.fsGroup = fsGroup;
     return spec;
   }
 
@@ -540,6 +542,11 @@ export class PodWorker {
         if (this.pullAbort === abort) this.pullAbort = undefined;
       });
       if (this.stopped) return;
+      if (!found.ok && 'abandoned' in found) {
+        // Deleted or re-created meanwhile: the next reconcile acts on that; the start never happened.
+        this.state = recordStartFailed(this.state, a.container, 'CreateContainerError', 'the image pull was abandoned', this.clock.now());
+        return;
+      }
       if (!found.ok) {
         this.state = recordStartFailed(this.state, a.container, found.reason, found.message, this.clock.now());
         this.containerEvent(a.container, 'Warning', 'Failed', `Error: ${found.reason}`);

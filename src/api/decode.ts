@@ -27,6 +27,8 @@
  *   in `validation.ts`: tolerations, nodeSelector, dnsPolicy, affinity, ...,
  *   run by `checkDecodedPod` in `load.ts`, so that they are reported with every other error).
  *   The type-checked values are returned as {@link DecodeResult.unmodelled}, not in the pod.
+ *   `securityContext` (pod and containers) is modelled, kept in the pod for the oci runtime, and
+ *   also copied into {@link DecodeResult.unmodelled}, whose rules validate it.
  *
  * Decoding never throws, whatever the input (deep nesting, huge numbers, binary values): the
  * schema bounds the recursion depth, and unknown or opaque subtrees (`fieldsV1`) are never

@@ -85,7 +85,8 @@ export function podInvalidStatus(name: string, errors: readonly FieldError[]): S
  * - Decoding errors (wrong JSON types, unsupported fields) replace the pod's validation errors,
  *   because validating a pod whose fields were dropped would add misleading errors (this
  *   mirrors the API server, which rejects such a body before validation).
- * - The fields podvisor does not model (tolerations, securityContext, ...) are checked with the
+ * - The fields podvisor does not model (tolerations, nodeSelector, ...) and `securityContext`
+ *   (modelled, but validated with them, as upstream does in the same pass) are checked with the
  *   API server's rules whenever every value had the right JSON type, and their errors follow
  *   the others: one answer lists every error.
  */

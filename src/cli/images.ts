@@ -30,7 +30,7 @@ export interface ImageFlags {
 export function imageGcPolicy(f: ImageFlags): ImageGcPolicy | string {
   const pct = (v: string | undefined, flag: string, dflt: number): number | string => {
     if (v === undefined) return dflt;
-    const n = Number(v);
+    const n = v.trim() === '' ? NaN : Number(v);
     return Number.isInteger(n) && n >= 0 && n <= 100 ? n : `${flag} ${JSON.stringify(v)}: expected a percentage from 0 to 100`;
   };
   const high = pct(f.imageGcHighThreshold, '--image-gc-high-threshold', DEFAULT_IMAGE_GC.highPercent);
@@ -38,7 +38,7 @@ export function imageGcPolicy(f: ImageFlags): ImageGcPolicy | string {
   if (typeof high === 'string') return high;
   if (typeof low === 'string') return low;
   if (low > high) return `--image-gc-low-threshold (${low}) must not be above --image-gc-high-threshold (${high})`;
-  return { highPercent: high, lowPercent: low };
+  return { ...DEFAULT_IMAGE_GC, highPercent: high, lowPercent: low };
 }
 
 interface Io {

@@ -35,7 +35,7 @@ import {
   type MountSpec, type Sandbox, type SandboxSpec,
 } from './types.js';
 import {
-  Background, DEFAULT_PATH, SH, runExec, within, removeCgroupDir, findExecutable, shq, mountScript, isSafeSegment, safeSegment, errText, watchChild, tryKill, parseSetup,
+  Background, DEFAULT_PATH, SH, confineSubPaths, runExec, within, removeCgroupDir, findExecutable, shq, mountScript, isSafeSegment, safeSegment, errText, watchChild, tryKill, parseSetup,
   finalScript, run, procStartTime, sweepCgroup, mountSourceKinds, containerEnv, startErrorOf, bareId as stripPrefix,
 } from './proc-util.js';
 import { InstanceLogs } from './logs.js';
@@ -318,6 +318,7 @@ export class HostRuntime implements ContainerRuntime {
     const podUid = safeSegment(spec.sandbox.podUid, 'pod UID');
     const name = safeSegment(spec.name, 'container name');
     if (spec.argv.length === 0) throw new StartError('CreateContainerConfigError', `container "${name}" has no command`);
+    spec = { ...spec, mounts: confineSubPaths(name, spec.mounts) };
     const problems = this.checkMounts(spec.mounts);
     if (problems.length > 0) throw new StartError('CreateContainerError', problems.join('; '));
     const hostIsFile = await mountSourceKinds(name, spec.mounts);

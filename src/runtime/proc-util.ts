@@ -196,6 +196,45 @@ export function findExecutable(name: string, pathEnv: string): string | undefine
   return undefined;
 }
 
+/**
+ * The mounts with every `subPath` resolved on the host and checked to stay inside its volume,
+ * as the kubelet does since CVE-2017-1002101: a symlink a container planted in a volume can
+ * never make a later mount reach outside it. The resolved path (no symlink left) is the mount's
+ * source; one that leaves the volume is refused with the kubelet's reason and words. A subPath
+ * that does not exist yet is kept as it is (the runtime creates it).
+ */
+export function confineSubPaths(container: string, mounts: readonly MountSpec[]): MountSpec[] {
+  return mounts.map((m) => {
+    if (!m.subPath) return m;
+    const root = realpathOrSelf(m.subPath.volumeRoot);
+    let real: string;
+    try {
+      real = fs.realpathSync(path.join(m.subPath.volumeRoot, m.subPath.path));
+    } catch {
+      // Missing: its existing part must not leave the volume either.
+      real = path.resolve(root, m.subPath.path);
+      let probe = path.dirname(real);
+      while (probe !== root && probe.startsWith(`${root}/`) && !fs.existsSync(probe)) probe = path.dirname(probe);
+      if (fs.existsSync(probe)) {
+        const r = realpathOrSelf(probe);
+        if (r !== root && !r.startsWith(`${root}/`)) real = r;
+      }
+    }
+    if (real !== root && !real.startsWith(`${root}/`)) {
+      throw new StartError('CreateContainerConfigError', `failed to prepare subPath for volumeMount "${m.volume}" of container "${container}": the subPath ${JSON.stringify(m.subPath.path)} leaves the volume`);
+    }
+    return { ...m, hostPath: real };
+  });
+}
+
+function realpathOrSelf(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
 /** Single-quotes a string for /bin/sh. */
 export function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;

@@ -185,6 +185,13 @@ export class SandboxRuntime implements ContainerRuntime {
       for (const name of spec.emptyDirs) {
         const p = path.join(dir, 'volumes', safeSegment(name, 'volume name'));
         await fsp.mkdir(p, { recursive: true, mode: DIR_MODE });
+        // oci: containers run as any user, so an emptyDir is world-writable as the kubelet makes
+        // it (0777), group fsGroup with setgid when the pod sets one. The sandbox runtime runs
+        // host commands as podvisor's user and keeps 0755.
+        if (this.name === 'oci') {
+          if (spec.fsGroup !== undefined) await fsp.chown(p, 0, spec.fsGroup);
+          await fsp.chmod(p, spec.fsGroup !== undefined ? 0o2777 : 0o777);
+        }
       }
       const pidMode: PidMode = spec.shareProcessNamespace === true ? 'pod' : 'container';
       const existing = this.sandboxes.get(podUid) ?? await readState(dir, podUid);

@@ -11,6 +11,12 @@ export interface MountSpec {
   hostPath: string;
   mountPath: string;
   readOnly: boolean;
+  /**
+   * Set for a `subPath` mount: `hostPath` is `volumeRoot/path`, which a runtime must not follow
+   * out of the volume (a container can plant a symlink there: CVE-2017-1002101); see
+   * `confineSubPaths` in proc-util.ts.
+   */
+  subPath?: { volumeRoot: string; path: string };
 }
 
 import type { ContainerProcess, ImageProcessConfig } from '../api/oci.js';
@@ -26,6 +32,8 @@ export interface SandboxSpec {
   shareProcessNamespace?: boolean;
   /** Pids limit for the whole pod (sandbox runtime; node-wide setting). */
   pidsLimit?: number;
+  /** `securityContext.fsGroup`: the oci runtime gives the pod's emptyDirs this group (setgid), as the kubelet does. */
+  fsGroup?: number;
   /**
    * Sandbox runtime, own PID namespace per container: an init (catatonit) is PID 1 and the
    * command PID 2, so signals act as on the host runtime (default true). False: the command is

@@ -11,6 +11,7 @@
  *   restart (`Always` re-checks the manifest only), and a re-create reuses the cache;
  * - the command is PID 1 of its container, as on Kubernetes: SIGTERM without a handler is ignored.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, ensureBuilt, freePort, manifest, statuses, tempDir, until } from './helpers.js';
@@ -32,14 +33,15 @@ let host = '';
 async function run(yaml: string, flags: string[] = [], imageDir = join(tmp.dir, `images-${Math.random().toString(36).slice(2)}`)) {
   const name = `pod-${Math.random().toString(36).slice(2)}.yaml`;
   const f = manifest(tmp.dir, name, yaml);
-  const r = await cli(['run', '-f', f, '-o', 'json', '-w', '--runtime', 'oci', '--image-dir', imageDir, '--data-dir', join(tmp.dir, `data-${name}`), ...flags], { timeoutMs: 90_000 });
+  const dataDir = join(tmp.dir, `data-${name}`);
+  const r = await cli(['run', '-f', f, '-o', 'json', '-w', '--runtime', 'oci', '--image-dir', imageDir, '--data-dir', dataDir, ...flags], { timeoutMs: 90_000 });
   let pod: any;
   try {
     pod = JSON.parse(r.stdout);
   } catch {
     throw new Error(`no JSON on stdout (exit ${r.code})\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
   }
-  return { ...r, pod, st: statuses(pod) };
+  return { ...r, pod, st: statuses(pod), dataDir };
 }
 
 /** Requests of the registry since `from` (an index into its log), after it settled. */
@@ -160,6 +162,42 @@ spec:
     expect(r.st.custom.state.terminated).toMatchObject({ exitCode: 0, message: 'as user 1000\n' });
     expect(r.st.logs.state.terminated).toMatchObject({ exitCode: 1, message: 'first\nlast' });
     expect(r.st.quiet.state.terminated.message).toBeUndefined();
+  });
+
+  it('volumes: an emptyDir is writable by a non-root user and carries fsGroup; a subPath symlink that leaves the volume is refused', async () => {
+    const r = await run(`
+apiVersion: v1
+kind: Pod
+metadata: {name: vols}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  securityContext: {fsGroup: 2000}
+  volumes: [{name: data, emptyDir: {}}]
+  initContainers:
+  - name: planter
+    image: ${busybox}
+    volumeMounts: [{name: data, mountPath: /data}]
+    command: [sh, -c, 'ln -s / /data/escape; mkdir /data/ok; echo inside > /data/ok/f']
+  containers:
+  - name: writer
+    image: ${busybox}
+    securityContext: {runAsUser: 1000}
+    volumeMounts: [{name: data, mountPath: /data}]
+    command: [sh, -c, 'echo hi > /data/written || exit 1; test "$(stat -c %g /data/written)" = 2000 || exit 2; id -G | grep -qw 2000 || exit 3']
+  - name: fine
+    image: ${busybox}
+    volumeMounts: [{name: data, mountPath: /sub, subPath: ok}]
+    command: [sh, -c, 'test "$(cat /sub/f)" = inside']
+  - name: victim
+    image: ${busybox}
+    volumeMounts: [{name: data, mountPath: /host, subPath: escape}]
+    command: [sh, -c, 'ls /host/etc']
+`, ['--timeout', '3s']);
+    expect(r.stderr).toContain('Error: failed to prepare subPath for volumeMount "data" of container "victim": the subPath "escape" leaves the volume');
+    expect(r.st.writer.state.terminated.exitCode).toBe(0);
+    expect(r.st.fine.state.terminated.exitCode).toBe(0);
+    expect(r.st.victim.state.terminated?.exitCode ?? 'never ran').not.toBe(0);
   });
 
   it('runAsNonRoot with an image that runs as root is refused with the kubelet\'s message', async () => {

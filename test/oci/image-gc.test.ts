@@ -98,6 +98,13 @@ describe.skipIf(skip)('image users and garbage collection', () => {
     expect(existsSync(join(tmp, 'full', 'layers', 'sha256'))).toBe(true);
   });
 
+  it('never removes an image used within the minimum age (a start looked it up, or it was just pulled)', async () => {
+    const { store, layers } = await filled('young');
+    const r = await collectImages(store, layers, { highPercent: 85, lowPercent: 80, minAgeMs: 60_000 }, async () => 99);
+    expect(r.removedImages).toEqual([]);
+    expect(await store.images()).toHaveLength(4);
+  });
+
   it('below the high threshold removes no image', async () => {
     const { store, layers } = await filled('calm');
     const r = await collectImages(store, layers, { highPercent: 85, lowPercent: 80 }, async () => 50);

@@ -3,15 +3,17 @@
  *
  * - **Users**: every container instance that runs from an image holds a small file
  *   `users/<sha256 of the image name>/<container ID>.json` in the store (its pod, container,
- *   bundle and layers) from before its root file system is mounted until it is removed. A record
- *   whose bundle is gone (its podvisor process crashed before removing it) holds nothing.
+ *   bundle and layers) from before its root file system is mounted until it is removed; the
+ *   lookup that precedes a start marks the image used too ({@link touchImage}). A record whose
+ *   bundle is gone (its podvisor process crashed before removing it) holds nothing.
  *   `podvisor images` shows the pods; `rmi` refuses an image in use; garbage collection never
- *   removes it or its layers.
+ *   removes it or its layers, nor an image used in the last 2 minutes.
  * - **Garbage collection** (`--image-gc-high-threshold`, `--image-gc-low-threshold`, as the
- *   kubelet's flags, defaults 85 and 80): when the file system of the store is fuller than the high
- *   threshold, unused images are removed, least recently used first, until it is below the low one;
- *   then every blob and unpacked layer no image needs goes. It runs after each pull (the only time
- *   the store grows) and when the runtime starts, not on a timer.
+ *   kubelet's flags, defaults 85 and 80, and its 2 minute minimum age): when the file system of
+ *   the store is fuller than the high threshold, unused images not used for 2 minutes are
+ *   removed, least recently used first, until it is below the low one, each with the blobs and
+ *   unpacked layers no other image needs. It runs before each pull (the store is about to grow;
+ *   the image pulled is marked used first) and when the runtime starts, not on a timer.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -40,7 +42,10 @@ const nameHash = (name: string): string => createHash('sha256').update(name).dig
 export function addImageUser(store: ImageStore, name: string, user: ImageUser): void {
   const dir = path.join(usersDir(store), nameHash(name));
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  fs.writeFileSync(path.join(dir, `${user.id}.json`), JSON.stringify({ image: name, ...user }));
+  // Atomic: a crash never leaves a record that cannot be read (and so protects nothing).
+  const file = path.join(dir, `${user.id}.json`);
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify({ image: name, ...user }));
+  fs.renameSync(`${file}.tmp`, file);
 }
 
 /** The container no longer uses any image. */
@@ -55,6 +60,7 @@ export async function imageUsers(store: ImageStore): Promise<Map<string, ImageUs
   const out = new Map<string, ImageUser[]>();
   for (const d of await fsp.readdir(usersDir(store)).catch(() => [] as string[])) {
     for (const f of await fsp.readdir(path.join(usersDir(store), d)).catch(() => [] as string[])) {
+      if (!f.endsWith('.json')) continue;
       const file = path.join(usersDir(store), d, f);
       let rec: ImageUser & { image: string };
       try {
@@ -76,10 +82,30 @@ export async function imageUsers(store: ImageStore): Promise<Map<string, ImageUs
 export interface ImageGcPolicy {
   highPercent: number;
   lowPercent: number;
+  /** An image used (pulled, looked up for a start, or run) more recently than this is never removed. */
+  minAgeMs?: number;
 }
 
-/** The kubelet's defaults (`--image-gc-high-threshold=85`, `--image-gc-low-threshold=80`). */
-export const DEFAULT_IMAGE_GC: ImageGcPolicy = { highPercent: 85, lowPercent: 80 };
+/**
+ * The kubelet's defaults (`--image-gc-high-threshold=85`, `--image-gc-low-threshold=80`,
+ * `--minimum-image-ttl-duration=2m`).
+ */
+export const DEFAULT_IMAGE_GC: ImageGcPolicy = { highPercent: 85, lowPercent: 80, minAgeMs: 120_000 };
+
+/**
+ * Marks image `name` as just used (its users directory's time): a lookup for a start does this
+ * before the container records itself, so a collection in between keeps the image.
+ */
+export function touchImage(store: ImageStore, name: string): void {
+  const dir = path.join(usersDir(store), nameHash(name));
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const now = new Date();
+    fs.utimesSync(dir, now, now);
+  } catch {
+    // best effort: the minimum age then counts from the pull
+  }
+}
 
 /** Used percent of the file system holding `dir`. */
 export async function diskUsedPercent(dir: string): Promise<number> {
@@ -109,28 +135,27 @@ export async function collectImages(
   usedPercent: () => Promise<number> = () => diskUsedPercent(store.root),
 ): Promise<ImageGcResult> {
   const result: ImageGcResult = { removedImages: [], removedBlobs: 0, removedLayers: 0, freedBytes: 0 };
+  if ((await usedPercent()) <= policy.highPercent) return result;
+  const now = Date.now();
+  const minAge = policy.minAgeMs ?? 0;
   const users = await imageUsers(store);
-  if ((await usedPercent()) > policy.highPercent) {
-    // Least recently used first: the newest of its pull and its last use by a container.
-    const candidates = (await store.images()).filter((i) => !users.has(i.name)).sort((a, b) => lastUsed(store, a.name, a.pulledAt) - lastUsed(store, b.name, b.pulledAt));
-    for (const img of candidates) {
-      if ((await usedPercent()) <= policy.lowPercent) break;
-      if (!(await store.removeImage(img.name))) continue;
-      result.removedImages.push(img.name);
-      const gc = await collectGarbage(store);
-      result.removedBlobs += gc.removed;
-      result.freedBytes += gc.bytes;
-      const l = await removeUnusedLayers(store, layers, users);
-      result.removedLayers += l.removed;
-      result.freedBytes += l.bytes;
-    }
+  // Least recently used first: the newest of its pull, its last lookup and its last use by a container.
+  const candidates = (await store.images())
+    .filter((i) => !users.has(i.name) && now - lastUsed(store, i.name, i.pulledAt) >= minAge)
+    .sort((a, b) => lastUsed(store, a.name, a.pulledAt) - lastUsed(store, b.name, b.pulledAt));
+  for (const img of candidates) {
+    if ((await usedPercent()) <= policy.lowPercent) break;
+    // Asked again right before: a container may have started from it, or a start looked it up, meanwhile.
+    if ((await imageUsers(store)).has(img.name) || Date.now() - lastUsed(store, img.name, img.pulledAt) < minAge) continue;
+    if (!(await store.removeImage(img.name))) continue;
+    result.removedImages.push(img.name);
+    const gc = await collectGarbage(store);
+    result.removedBlobs += gc.removed;
+    result.freedBytes += gc.bytes;
+    const l = await removeUnusedLayers(store, layers);
+    result.removedLayers += l.removed;
+    result.freedBytes += l.bytes;
   }
-  const gc = await collectGarbage(store);
-  result.removedBlobs += gc.removed;
-  result.freedBytes += gc.bytes;
-  const l = await removeUnusedLayers(store, layers, users);
-  result.removedLayers += l.removed;
-  result.freedBytes += l.bytes;
   return result;
 }
 

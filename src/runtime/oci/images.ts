@@ -12,7 +12,7 @@ import { formatImageRef, parseImageRef } from './reference.js';
 import type { RegistryClient } from './registry.js';
 import type { ImageRecord, ImageStore } from './store.js';
 import type { LayerStore } from './unpack.js';
-import { collectImages, type ImageGcPolicy } from './image-gc.js';
+import { collectImages, touchImage, type ImageGcPolicy } from './image-gc.js';
 
 /** Options of {@link OciImages}. */
 export interface OciImagesOptions {
@@ -50,6 +50,7 @@ export class OciImages implements ImageService {
   async local(name: string): Promise<PulledImage | undefined> {
     const rec = await this.o.store.getImage(name);
     if (!rec || !rec.layers.every((l) => this.o.layers.has(l.digest))) return undefined;
+    touchImage(this.o.store, name); // a start is coming: not collected before it records itself
     return this.pulledOf(rec).catch(() => undefined);
   }
 
@@ -62,15 +63,16 @@ export class OciImages implements ImageService {
   }
 
   private async pullNow(name: string, opts: { onProgress?: (p: PullProgress) => void }): Promise<{ image: PulledImage; fetchedBytes: number }> {
+    // Room first (the store is about to grow), never at the expense of the image pulled.
+    touchImage(this.o.store, name);
+    await this.collect();
     try {
       const res = await pullImage(this.o.client, this.o.store, name, {
         ...(this.o.platform ? { platform: this.o.platform } : {}),
         onProgress: (p) => opts.onProgress?.({ blob: p.digest.slice(7, 19), kind: p.kind, done: p.done, total: p.total }),
       });
       for (const l of res.image.layers) await this.o.layers.unpack(l);
-      const image = await this.pulledOf(res.image);
-      if (res.fetched > 0) await this.collect();
-      return { image, fetchedBytes: res.fetchedBytes };
+      return { image: await this.pulledOf(res.image), fetchedBytes: res.fetchedBytes };
     } catch (err) {
       if (err instanceof PullError) throw new ImagePullError(err.kind === 'InvalidImageName' ? 'InvalidImageName' : 'ErrImagePull', err.message);
       throw new ImagePullError('ErrImagePull', err instanceof Error ? err.message : String(err));

@@ -17,9 +17,11 @@
  *   {@link OciLauncher.cleanup} deletes the container);
  * - a `poststart` hook writes the container's state (its host PID) and then `OK` in the bundle's
  *   set-up file, which the runtime watches whatever the monitor (a hook inherits no fd 3 from
- *   runc, and the direct monitor's channel is a socket no path reaches; the wrapper closes its
- *   fd 3 before it exec's runc, so that a monitor reading a pipe sees its end at once): the start
- *   is reported once the process runs, as on the other runtimes; runc's own
+ *   runc, and the direct monitor's channel is a socket no path reaches): the start is reported
+ *   once the process runs, as on the other runtimes. The monitor's own channel (conmon's set-up
+ *   file in its own bundle, or the direct monitor's pipe) gets `OK` from the wrapper just before
+ *   it exec's runc, and is closed: the monitor is done with the launch (its spares are
+ *   replenished, its FIFO closed), the runtime waits for the hook; runc's own
  *   errors (`exec: "x": executable file not found in $PATH`) are read from its JSON log.
  */
 import * as fs from 'node:fs';
@@ -136,7 +138,7 @@ export class OciLauncher {
       if (err instanceof StartError) throw err;
       throw new StartError('CreateContainerError', `failed to create container "${spec.name}": ${errText(err)}`);
     }
-    return [SH, '-c', 'exec 3>&- && exec "$@"', 'sh', this.o.runtimePath, '--root', this.o.stateRoot, '--log', path.join(ctx.bundle, RUNC_LOG), '--log-format', 'json', 'run', '--keep', '--bundle', ctx.bundle, ctx.id];
+    return [SH, '-c', 'echo OK >&3; exec 3>&- && exec "$@"', 'sh', this.o.runtimePath, '--root', this.o.stateRoot, '--log', path.join(ctx.bundle, RUNC_LOG), '--log-format', 'json', 'run', '--keep', '--bundle', ctx.bundle, ctx.id];
   }
 
   /**
@@ -188,12 +190,22 @@ export class OciLauncher {
 
   /**
    * The container is gone: deletes it from runc's state (and the cgroups runc made), unmounts
-   * its root file system and removes its writable layer. Idempotent; never throws.
+   * its root file system and removes its writable layer and its image user record. Idempotent;
+   * never throws. False when something could not be undone (runc still knows the container, or
+   * the rootfs stays mounted): the caller must then keep the bundle for a later attempt.
    */
-  async cleanup(id: string, bundle: string): Promise<void> {
-    await run([this.o.runtimePath, '--root', this.o.stateRoot, 'delete', '--force', id], { timeoutMs: 30_000 }).catch(() => undefined);
-    await removeRootfs(path.join(bundle, 'rootfs')).catch(() => undefined);
+  async cleanup(id: string, bundle: string): Promise<boolean> {
+    const deleted = await run([this.o.runtimePath, '--root', this.o.stateRoot, 'delete', '--force', id], { timeoutMs: 30_000 }).catch(() => undefined);
+    // A container runc could not delete may still run on its writable layer: keep it (a later reap retries).
+    const gone = deleted !== undefined && (deleted.code === 0 || /does not exist|not exist/.test(deleted.stderr));
+    if (!gone) return false;
+    try {
+      await removeRootfs(path.join(bundle, 'rootfs'));
+    } catch {
+      return false;
+    }
     await removeImageUser(this.o.store, id).catch(() => undefined);
+    return true;
   }
 
   /**
@@ -232,11 +244,27 @@ function readTerminationPolicy(bundle: string): 'File' | 'FallbackToLogsOnError'
   }
 }
 
-/** The lines of a CRI log (partial lines joined), without their timestamps and streams. */
+/** How much of a log's end is read for a fallback message (a log may be gigabytes). */
+const LOG_TAIL_BYTES = 64 * 1024;
+
+/**
+ * The last lines of a CRI log (partial lines joined), without their timestamps and streams;
+ * only its last {@link LOG_TAIL_BYTES} are read (the first, possibly cut, line is dropped).
+ */
 function criLines(file: string): string[] {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    try {
+      const size = fs.fstatSync(fd).size;
+      const start = Math.max(0, size - LOG_TAIL_BYTES);
+      const buf = Buffer.alloc(size - start);
+      const n = fs.readSync(fd, buf, 0, buf.length, start);
+      text = buf.subarray(0, n).toString('utf8');
+      if (start > 0) text = text.slice(text.indexOf('\n') + 1);
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch {
     return [];
   }

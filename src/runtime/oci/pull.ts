@@ -157,8 +157,8 @@ async function pullResolved(
     if ('error' in chosen) throw new PullError('NoMatchingPlatform', `${formatImageRef(ref)}: ${chosen.error}`);
     // A manifest already stored was checked against its digest when it was: no request (this is
     // what keeps the re-check of an unchanged multi-platform image at one manifest request).
+    await lease.add(chosen.digest); // before it is read: another process's garbage collection keeps it
     man = store.has(chosen.digest) ? await storedManifest(store, chosen) : await fetchManifest(client, ref, chosen.digest);
-    await lease.add(man.digest);
     await store.putBytes(top.digest, top.body);
   }
   if (!isManifest(man.mediaType)) {

@@ -4,6 +4,12 @@
  * cgroup and, by default, its own PID namespace with an init; re-adopted after a podvisor
  * restart from their launch records.
  *
+ * The oci runtime uses the same code with an `OciLauncher` (`oci/launcher.ts`): the monitor's
+ * child is then `runc run` of a bundle with the image's root file system (no nsenter chain
+ * below), the main PID is the container's init as runc reports it (`state.json`), the start is
+ * reported by runc's poststart hook, `exec` is `runc exec`, and what the wrapper description
+ * below says of the set-up channel and of the chain applies to the sandbox runtime only.
+ *
  * The wrapper command handed to the monitor (`C` is the command):
  *
  * ```
@@ -34,7 +40,7 @@ import { reattachInstance, writeInstanceRecord, monitorRecordOf, RECORD_FORMAT, 
 import { signalOfExitCode } from '../monitor/signals.js';
 import type { Launched, Monitor, MonitorExit, Reattached } from '../monitor/types.js';
 import {
-  Background, DEFAULT_PATH, SH, bareId as stripPrefix, childrenOf, containerEnv, errText, finalScript, isSafeSegment, mountScript, mountSourceKinds, parseSetup,
+  Background, DEFAULT_PATH, SH, confineSubPaths, bareId as stripPrefix, childrenOf, containerEnv, errText, finalScript, isSafeSegment, mountScript, mountSourceKinds, parseSetup,
   procStartTime, removeCgroupDir, runExec, safeSegment, shq, startErrorOf, tryKill, watchChild, within, type SetupFailure,
 } from '../proc-util.js';
 import {
@@ -168,6 +174,7 @@ export class SandboxContainers {
   async start(spec: ContainerStartSpec, pod: PodContext): Promise<ContainerHandle> {
     const podUid = safeSegment(spec.sandbox.podUid, 'pod UID');
     const name = safeSegment(spec.name, 'container name');
+    spec = { ...spec, mounts: confineSubPaths(name, spec.mounts) };
     const hostIsFile = await mountSourceKinds(name, spec.mounts);
     const { id } = await this.monitor.reserve();
     const env = containerEnv(spec.env);
@@ -496,8 +503,19 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     const keep = new Set([...adopted].map((i) => stripPrefix(this.prefix, i)));
     const leaves = (await this.cgroups.leaves(podUid)).filter((l) => l !== PAUSE_LEAF && !this.instances.has(l) && !keep.has(l));
     for (const leaf of leaves) await this.reapRecorded(podUid, leaf);
-    if (leaves.length > 0) this.log('reaped leftover containers of an earlier podvisor process', { podUid, containers: leaves.length });
-    return leaves.length;
+    // Bundles without a leaf: instances that had exited (their leaves are removed at the exit)
+    // but were not removed yet when the earlier process ended (on oci: a mounted rootfs, runc's
+    // state, an image user record).
+    let bundles: string[] = [];
+    try {
+      bundles = (await fsp.readdir(path.join(this.podDir(podUid), 'containers'))).filter((b) => CONTAINER_ID.test(b) && !this.instances.has(b) && !keep.has(b) && !leaves.includes(b));
+    } catch {
+      // no bundles
+    }
+    for (const b of bundles) await this.reapRecorded(podUid, b);
+    const found = leaves.length + bundles.length;
+    if (found > 0) this.log('reaped leftover containers of an earlier podvisor process', { podUid, containers: found });
+    return found;
   }
 
   /** {@link reap} with what the instance's launch record and its monitor say. */
@@ -585,7 +603,11 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
 
   private async forget(id: string, bundle: string): Promise<void> {
     // Unmounted before the bundle goes: a recursive delete must never walk into a mounted rootfs.
-    if (this.oci) await this.oci.cleanup(id, bundle);
+    if (this.oci && !(await this.oci.cleanup(id, bundle))) {
+      this.log('container root file system still in use: bundle kept for a later clean-up', { containerID: this.prefix + id, bundle });
+      await this.monitor.forget(id).catch(() => {});
+      return;
+    }
     await this.monitor.forget(id).catch(() => {});
     await fsp.rm(bundle, { recursive: true, force: true }).catch(() => {});
   }
