@@ -11,7 +11,6 @@
  *   restart (`Always` re-checks the manifest only), and a re-create reuses the cache;
  * - the command is PID 1 of its container, as on Kubernetes: SIGTERM without a handler is ignored.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, ensureBuilt, freePort, manifest, statuses, tempDir, until } from './helpers.js';
