@@ -10,6 +10,7 @@ import type { FieldError } from '../api/errors.js';
 import type { EventObject, RecordedEvent, RestartNotice } from '../api/records.js';
 import { podGraceSeconds } from '../api/defaults.js';
 import { GENERATE_NAME_ATTEMPTS, generateNameFrom } from '../api/names.js';
+import { securityContextWarnings } from '../api/security-warnings.js';
 import { formatTimestamp } from '../api/time.js';
 import type { Pod } from '../api/types.js';
 import { newPodState, type PodState } from '../core/model.js';
@@ -415,6 +416,7 @@ export class NodeAgent implements NodeApi {
     const { pod, errors, warnings } = checkDecodedPod(decoded, { create: true });
     const ns = pod.metadata.namespace ?? 'default';
     if (errors.length > 0) throw new PodInvalidError(ns, pod.metadata.name ?? pod.metadata.generateName ?? '', errors);
+    warnings.push(...securityContextWarnings(pod, this.runtime.name));
     // A generated name that is taken is generated again (the API server's RetryGenerateName).
     for (let attempt = 1; generate && this.records.has(this.key(pod)) && attempt < GENERATE_NAME_ATTEMPTS; attempt++) pod.metadata.name = generated();
     const key = this.key(pod);

@@ -53,15 +53,15 @@ export class PullView {
 
 /**
  * The host runtime's one-line notice for a pod whose images would matter: its commands run from
- * this machine's file system, images are not pulled, and a security context is not applied.
- * Undefined when the pod names no image.
+ * this machine's file system and images are not pulled.
+ * Undefined when the pod names no image. (A security context it does not apply is a warning of
+ * its own, `api/security-warnings.ts`.)
  */
 export function hostRuntimeNotice(pod: Pod, runtime: string): string | undefined {
   if (runtime === 'oci') return undefined;
   const containers = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
   const images = [...new Set(containers.map((c) => c.image).filter((i): i is string => i !== undefined && i !== ''))];
   if (images.length === 0) return undefined;
-  const secured = pod.spec.securityContext !== undefined || containers.some((c) => c.securityContext !== undefined);
   const shown = images.length > 3 ? `${images.slice(0, 3).join(', ')}, …` : images.join(', ');
-  return `notice: pod/${pod.metadata.name ?? ''}: the ${runtime} runtime runs each command from this machine's file system; its image${images.length > 1 ? 's' : ''} (${shown}) ${images.length > 1 ? 'are' : 'is'} not pulled${secured ? ' and its securityContext is not applied' : ''}: use --runtime oci to run images`;
+  return `notice: pod/${pod.metadata.name ?? ''}: the ${runtime} runtime runs each command from this machine's file system; its image${images.length > 1 ? 's' : ''} (${shown}) ${images.length > 1 ? 'are' : 'is'} not pulled: use --runtime oci to run images`;
 }

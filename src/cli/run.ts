@@ -18,6 +18,7 @@ import { DEFAULT_CORE_OPTIONS, type CoreOptions } from '../core/plan/index.js';
 import { createRuntime, gpuInventory, RUNTIMES } from './node-setup.js';
 import type { ImageFlags } from './images.js';
 import { hostRuntimeNotice, PullView } from './pull-view.js';
+import { securityContextWarnings } from '../api/security-warnings.js';
 import type { PullProgress } from '../runtime/types.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { colourStatus, eventLine, formatTable, palette, podRow, restartLine } from './view.js';
@@ -97,7 +98,7 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
       invalid = true;
     }
     for (const p of r.pods) {
-      for (const w of p.warnings) io.stderr.write(`Warning: ${w}\n`);
+      for (const w of [...p.warnings, ...(p.errors.length === 0 ? securityContextWarnings(p.pod, flags.runtime) : [])]) io.stderr.write(`Warning: ${w}\n`);
       if (p.errors.length > 0) {
         io.stderr.write(`${formatInvalidPod(p.name, p.errors)}\n`);
         invalid = true;

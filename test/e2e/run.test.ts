@@ -70,7 +70,7 @@ if (rt === 'sandbox') {
   });
 }
 if (rt === 'host') {
-  it('a pod that names images gets one notice that the host runtime does not run them, naming --runtime oci', async () => {
+  it('a pod that names images gets one notice that the host runtime does not run them, naming --runtime oci; a securityContext a warning', async () => {
     const r = await run(`
 apiVersion: v1
 kind: Pod
@@ -83,8 +83,9 @@ spec:
     expect(r.code, r.stderr).toBe(0);
     const notices = r.stderr.split('\n').filter((l) => l.startsWith('notice:'));
     expect(notices).toEqual([
-      'notice: pod/notice: the host runtime runs each command from this machine\'s file system; its image (registry.example.com/training:v2.0) is not pulled and its securityContext is not applied: use --runtime oci to run images',
+      'notice: pod/notice: the host runtime runs each command from this machine\'s file system; its image (registry.example.com/training:v2.0) is not pulled: use --runtime oci to run images',
     ]);
+    expect(r.stderr).toContain('Warning: spec.containers[0].securityContext: not applied by the host runtime (use --runtime oci), ignored\n');
   });
 }
 if (rt === 'oci') {
