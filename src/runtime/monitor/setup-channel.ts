@@ -8,6 +8,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+/** How often the channel is read when no inotify watch can be had. */
+const POLL_MS = 20;
+
 /** File name of the set-up channel inside a bundle. */
 export const SETUP_FILE = 'setup';
 
@@ -34,10 +37,12 @@ export function watchSetup(bundle: string, exited: Promise<unknown>): Promise<{ 
   return new Promise((resolve) => {
     let done = false;
     let watcher: fs.FSWatcher | undefined;
+    let poll: NodeJS.Timeout | undefined;
     const finish = (ok: boolean, text: string): void => {
       if (done) return;
       done = true;
       watcher?.close();
+      if (poll) clearInterval(poll);
       resolve({ ok, text });
     };
     const check = (): void => {
@@ -51,7 +56,10 @@ export function watchSetup(bundle: string, exited: Promise<unknown>): Promise<{ 
       });
       watcher.on('error', () => undefined);
     } catch {
-      // The bundle vanished: the exit settles the promise.
+      // No inotify watch (the bundle vanished, or the watch limit is reached): read it every
+      // 20 ms instead, so that a start is never reported only at the container's exit.
+      poll = setInterval(check, POLL_MS);
+      poll.unref();
     }
     check();
     void exited.then(() => {
