@@ -23,6 +23,7 @@ import { Supervisor } from '../dist/agent/supervisor.js';
 import { defaultPod } from '../dist/api/defaults.js';
 import { ociSpec } from '../dist/core/oci-spec.js';
 import { createOciRuntime, ociAvailability } from '../dist/runtime/oci-runtime.js';
+import { allRunning, inPlaceVersusRecreate, instrument, restartGaps, waitFor } from './bench-lib.mjs';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
 
@@ -39,24 +40,6 @@ const pod = (name, spec, annotations = {}) => defaultPod({ apiVersion: 'v1', kin
 // PID 1 of its container (no init, as on Kubernetes): the shell waits in `wait`, which a trapped
 // SIGTERM interrupts at once (a foreground `sleep 1` would delay the trap by up to a second).
 const sleeper = (name, image, extra = {}) => ({ name, image, command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"], ...extra });
-
-function waitFor(pred, ms = 60_000) {
-  const end = Date.now() + ms;
-  return new Promise((resolvePromise, reject) => {
-    const t = setInterval(() => {
-      if (pred()) {
-        clearInterval(t);
-        resolvePromise();
-      } else if (Date.now() > end) {
-        clearInterval(t);
-        reject(new Error('timed out'));
-      }
-    }, 2);
-  });
-}
-
-const allRunning = (w) => w && w.status?.phase === 'Running' && (w.status.containerStatuses ?? []).every((c) => c.state.running)
-  && (w.status.initContainerStatuses ?? []).every((c) => c.state.running || c.state.terminated?.exitCode === 0);
 
 function run(cmd, args, opts = {}) {
   return new Promise((resolvePromise, reject) => {
@@ -110,10 +93,12 @@ async function podmanFigures(dir, ref, fiveYaml, n, progress) {
   writeFileSync(conf, `[containers]\ndefault_ulimits = ["nofile=${hard}:${hard}"]\n[engine]\nruntime = "runc"\n`);
   const env = { ...process.env, CONTAINERS_CONF: conf };
   const podman = (args) => run('podman', args, { env });
+  const f = join(dir, 'podman-five.yaml');
+  writeFileSync(f, fiveYaml);
+  // A pod of an earlier, failed run would make every play fail.
+  await podman(['pod', 'rm', '-f', 'five']).catch(() => undefined);
   try {
     await podman(['pull', '-q', '--tls-verify=false', ref]);
-    const f = join(dir, 'podman-five.yaml');
-    writeFileSync(f, fiveYaml);
     const start = [];
     const replace = [];
     for (let i = 0; i < n; i++) {
@@ -128,6 +113,8 @@ async function podmanFigures(dir, ref, fiveYaml, n, progress) {
     }
     return { start, replace };
   } catch (err) {
+    await podman(['kube', 'down', f]).catch(() => undefined);
+    await podman(['pod', 'rm', '-f', 'five']).catch(() => undefined);
     return { note: `podman: cannot run the manifest here: ${String(err.message ?? err).trim().split('\n').filter((l) => !l.includes('syslog')).slice(-1)[0] ?? ''}` };
   }
 }
@@ -187,21 +174,7 @@ export async function benchOci({ dir, quick, progress, pct, fmt }) {
     // Exit-to-restart, back-off 0.
     const imageDir = join(dir, 'images');
     const rt = await runtimeAt('restart', imageDir);
-    const marks = [];
-    const proxied = new Proxy(rt, {
-      get(target, prop) {
-        if (prop === 'startContainer') {
-          return async (spec) => {
-            const h = await target.startContainer(spec);
-            marks.push({ kind: 'start', name: spec.name, t: performance.now() });
-            h.exited.then(() => marks.push({ kind: 'exit', name: spec.name, t: performance.now() }));
-            return h;
-          };
-        }
-        const v = target[prop];
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
+    const { runtime: proxied, marks } = instrument(rt);
     let sup = new Supervisor({ runtime: proxied, clock: systemClock, core: { backoffInitialMs: 0, backoffMaxMs: 0 } });
     const flap = sup.add(pod('flap', { restartPolicy: 'Always', containers: [{ name: 'c', image, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'exit 1'] }] }));
     await waitFor(() => {
@@ -211,15 +184,7 @@ export async function benchOci({ dir, quick, progress, pct, fmt }) {
     }, 600_000);
     await sup.terminateAll(0);
     sup.dispose();
-    const restart = [];
-    let lastExit;
-    for (const m of marks) {
-      if (m.kind === 'exit') lastExit = m.t;
-      else if (lastExit !== undefined) {
-        restart.push(m.t - lastExit);
-        lastExit = undefined;
-      }
-    }
+    const restart = restartGaps(marks);
     // The 5-container pod: in place versus re-create.
     sup = new Supervisor({ runtime: rt, clock: systemClock, core: { backoffInitialMs: 0, backoffMaxMs: 0 } });
     const five = {
@@ -229,26 +194,7 @@ export async function benchOci({ dir, quick, progress, pct, fmt }) {
       containers: [sleeper('a', image), sleeper('b', image), sleeper('c', image)],
     };
     sup.add(pod('five', five));
-    await waitFor(() => allRunning(sup.get('default/five')));
-    const inPlace = [];
-    const recreate = [];
-    for (let i = 0; i < N; i++) {
-      progress(`(e) oci in place versus re-create: ${i + 1}/${N}`);
-      const w = sup.get('default/five');
-      const resets = w.state.resetCount ?? 0;
-      let t0 = performance.now();
-      w.restart();
-      await waitFor(() => (w.state.resetCount ?? 0) > resets && !w.state.reset && allRunning(w));
-      inPlace.push(performance.now() - t0);
-      const uid = w.state.uid;
-      t0 = performance.now();
-      w.recreate();
-      await waitFor(() => {
-        const x = sup.get('default/five');
-        return x && x.state.uid !== uid && allRunning(x);
-      });
-      recreate.push(performance.now() - t0);
-    }
+    const { inPlace, recreate } = await inPlaceVersusRecreate(sup, 'five', N, progress, '(e) oci in place versus re-create');
     await sup.terminateAll(0);
     sup.dispose();
     await rt.close();

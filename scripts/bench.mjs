@@ -29,6 +29,7 @@ import { SandboxRuntime, sandboxAvailability } from '../dist/runtime/sandbox.js'
 import { findConmon } from '../dist/runtime/monitor/conmon.js';
 import { readFileSync, readdirSync } from 'node:fs';
 import { benchOci } from './bench-oci.mjs';
+import { inPlaceVersusRecreate, instrument, restartGaps } from './bench-lib.mjs';
 
 const conmonFound = !('missing' in findConmon(process.env.PATH ?? ''));
 
@@ -70,28 +71,6 @@ const progress = (msg) => {
   else if (msg && msg.split(':')[0] !== lastProgress.split(':')[0]) process.stderr.write(`${msg}\n`);
   lastProgress = msg;
 };
-
-/** Wraps a runtime to timestamp exits and starts with a monotonic clock. */
-function instrument(rt) {
-  const marks = [];
-  return {
-    marks,
-    runtime: new Proxy(rt, {
-      get(target, prop) {
-        if (prop === 'startContainer') {
-          return async (spec) => {
-            const h = await target.startContainer(spec);
-            marks.push({ kind: 'start', name: spec.name, t: performance.now() });
-            h.exited.then(() => marks.push({ kind: 'exit', name: spec.name, t: performance.now() }));
-            return h;
-          };
-        }
-        const v = target[prop];
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    }),
-  };
-}
 
 function pod(name, spec) {
   return defaultPod({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec });
@@ -136,16 +115,7 @@ async function benchRestart(dataDir, monitorChoice, command = ['true'], n = N_RE
   await sup.terminateAll(0);
   sup.dispose();
   await runtime.close();
-  const lat = [];
-  let lastExit;
-  for (const m of marks) {
-    if (m.kind === 'exit') lastExit = m.t;
-    else if (lastExit !== undefined) {
-      lat.push(m.t - lastExit);
-      lastExit = undefined;
-    }
-  }
-  return lat;
+  return restartGaps(marks);
 }
 
 async function benchReset(dataDir, monitorChoice) {
@@ -264,35 +234,7 @@ async function benchSandbox(dataDir) {
     initContainers: [{ name: 'init', image: 'busybox', command: ['true'] }, sleeper('sidecar', { restartPolicy: 'Always' })],
     containers: [sleeper('a'), sleeper('b'), sleeper('c')],
   }));
-  const allRunning = (w) => w && w.status?.phase === 'Running' && (w.status.containerStatuses ?? []).every((c) => c.state.running) && (w.status.initContainerStatuses ?? []).find((c) => c.name === 'sidecar')?.state.running;
-  const waitFor = (pred) => new Promise((resolve) => {
-    const t = setInterval(() => {
-      if (pred()) {
-        clearInterval(t);
-        resolve();
-      }
-    }, 2);
-  });
-  await waitFor(() => allRunning(sup.get('default/five')));
-  const inPlace = [];
-  const recreate = [];
-  for (let i = 0; i < N_RESETS; i++) {
-    progress(`(d) in place versus re-create: ${i + 1}/${N_RESETS}`);
-    let w = sup.get('default/five');
-    const resets = w.state.resetCount ?? 0;
-    let t0 = performance.now();
-    w.restart();
-    await waitFor(() => (w.state.resetCount ?? 0) > resets && !w.state.reset && allRunning(w));
-    inPlace.push(performance.now() - t0);
-    const uid = w.state.uid;
-    t0 = performance.now();
-    w.recreate();
-    await waitFor(() => {
-      const n = sup.get('default/five');
-      return n && n.state.uid !== uid && allRunning(n);
-    });
-    recreate.push(performance.now() - t0);
-  }
+  const { inPlace, recreate } = await inPlaceVersusRecreate(sup, 'five', N_RESETS, progress, '(d) in place versus re-create');
   await sup.terminateAll(0);
   sup.dispose();
   await runtime.close();
