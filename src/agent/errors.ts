@@ -8,8 +8,6 @@
  * Each class carries a literal `kind`, so that a `switch` over {@link AgentError} is checked for
  * exhaustiveness: a new refusal cannot be added without deciding how it is rendered.
  */
-import type { FieldError } from '../api/errors.js';
-import { podInvalidMessage } from '../api/load.js';
 
 /** Common base, so that `isAgentError` is one `instanceof` check. Not exported: use {@link AgentError}. */
 abstract class AgentErrorBase extends Error {
@@ -43,22 +41,6 @@ export class PodAlreadyExistsError extends AgentErrorBase {
   }
 }
 
-/** An update named a `metadata.resourceVersion` that is not the stored one (optimistic concurrency). */
-export class StaleResourceVersionError extends AgentErrorBase {
-  /** Discriminant of {@link AgentError}. */
-  readonly kind = 'StaleResourceVersion' as const;
-  constructor(
-    readonly namespace: string,
-    readonly podName: string,
-    /** The resourceVersion the request was based on. */
-    readonly given: string,
-    /** The stored resourceVersion. */
-    readonly current: string,
-  ) {
-    super(`pod ${namespace}/${podName} was modified: resourceVersion ${given} is not the current ${current}`);
-  }
-}
-
 /**
  * A restart or re-create request the pod's state refuses (finished, being deleted, an init
  * container, ...). `explanation` is core's sentence naming the pod and the reason, shown to
@@ -73,23 +55,6 @@ export class RequestRefusedError extends AgentErrorBase {
     readonly explanation: string,
   ) {
     super(explanation);
-  }
-}
-
-/**
- * The pod (a create, an update, or a pod the node cannot run) breaks the API rules. `causes`
- * holds every field error, never empty.
- */
-export class PodInvalidError extends AgentErrorBase {
-  /** Discriminant of {@link AgentError}. */
-  readonly kind = 'PodInvalid' as const;
-  constructor(
-    readonly namespace: string,
-    /** The pod's name (for a create without one, its `generateName`). */
-    readonly podName: string,
-    readonly causes: readonly FieldError[],
-  ) {
-    super(podInvalidMessage(podName, causes));
   }
 }
 
@@ -122,28 +87,6 @@ export class UnknownContainerError extends AgentErrorBase {
   }
 }
 
-/** A watch asked to start from a resourceVersion that is not a number. */
-export class InvalidResourceVersionError extends AgentErrorBase {
-  /** Discriminant of {@link AgentError}. */
-  readonly kind = 'InvalidResourceVersion' as const;
-  constructor(readonly resourceVersion: string) {
-    super(`invalid resourceVersion ${JSON.stringify(resourceVersion)}`);
-  }
-}
-
-/** A watch asked to resume from a resourceVersion older than the kept history (the client must list again). */
-export class ResourceVersionExpiredError extends AgentErrorBase {
-  /** Discriminant of {@link AgentError}. */
-  readonly kind = 'ResourceVersionExpired' as const;
-  constructor(
-    readonly requested: number,
-    /** The store's newest resourceVersion. */
-    readonly current: number,
-  ) {
-    super(`resourceVersion ${requested} is older than the kept history (current ${current})`);
-  }
-}
-
 /**
  * A change to a pod could not be stored durably (an I/O failure of the store: disk full,
  * read-only, a directory gone). Nothing of the change took effect: the agent serves and runs
@@ -168,13 +111,9 @@ export class StorageFailedError extends AgentErrorBase {
 export type AgentError =
   | PodNotFoundError
   | PodAlreadyExistsError
-  | StaleResourceVersionError
   | RequestRefusedError
-  | PodInvalidError
   | ContainerNotSpecifiedError
   | UnknownContainerError
-  | InvalidResourceVersionError
-  | ResourceVersionExpiredError
   | StorageFailedError;
 
 /** True for a domain error of the agent (a refusal to render), false for anything else (a bug or an I/O failure). */

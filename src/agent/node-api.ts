@@ -1,8 +1,8 @@
 /**
  * The agent's interface: what the HTTP API (or any other front end) may ask of the node agent.
  * The server translates Kubernetes REST calls into these calls and their results back into
- * Kubernetes objects; it holds no pod state of its own. `podvisor serve` implements it with
- * `NodeAgent` (`agent/node.ts`), the server's tests with a fake.
+ * Kubernetes objects. `podvisor serve` implements it with `NodeAgent` (`agent/node.ts`), the
+ * server's tests with a small fake agent.
  *
  * It is defined here, on the agent's side, so that the server depends on the agent's contract
  * and the agent depends on nothing of the server's. Refusals are the domain errors of
@@ -20,28 +20,47 @@ export interface WatchEvent<T> {
 /** Unsubscribes a watch. */
 export type Unsubscribe = () => void;
 
-/** The agent as the API server sees it. Every returned Pod has metadata.uid and resourceVersion. */
+/** Where the agent's stored changes go, in resourceVersion order (the server's watch caches). */
+export interface ChangeSink {
+  /** A pod was stored (ADDED, MODIFIED) or removed (DELETED, with the version of its removal). */
+  pod(e: WatchEvent<Pod>): void;
+  /** An event was stored (ADDED) or counted again (MODIFIED). */
+  event(e: WatchEvent<EventObject>): void;
+}
+
+/** What the node says about a pod before it is created (admission). */
+export interface PodAdmission {
+  /** Why this node cannot run the pod (volumes it cannot provide); refused as `spec.volumes: Forbidden`. */
+  problems: string[];
+  /** Settings the runtime does not apply (API warnings). */
+  warnings: string[];
+}
+
+/**
+ * The agent as the API server sees it: pod lifecycle only. Decoding, defaulting, validation,
+ * immutability and watch history are the server's registry's; what reaches the agent is an
+ * admitted pod. Every returned Pod has metadata.uid and resourceVersion.
+ */
 export interface NodeApi {
   /** Current resourceVersion of the whole store (for lists). */
   resourceVersion(): string;
-  /** Every pod, or those of one namespace (copies). */
+  /** Every pod, or those of one namespace (copies), as stored. */
   listPods(namespace?: string): Pod[];
   /** One pod (a copy), or undefined. */
   getPod(namespace: string, name: string): Pod | undefined;
+  /** What this node says about running `pod` (no effect). */
+  admit(pod: Pod): PodAdmission;
   /**
-   * Validates (API server rules), defaults, stores and starts a pod. Throws PodInvalidError
-   * (with every field error) or PodAlreadyExistsError. Returns the stored pod and API warnings.
+   * Stores and starts an admitted pod (named, defaulted, validated, with uid and
+   * creationTimestamp). Throws PodAlreadyExistsError, or StorageFailedError (then nothing runs).
+   * Returns the stored pod (status Pending, a new resourceVersion).
    */
-  createPod(pod: unknown, opts: { dryRun?: boolean }): { pod: Pod; warnings: string[] };
+  createPod(pod: Pod): Pod;
   /**
-   * Replaces the mutable metadata (labels, annotations other than podvisor's immutable ones)
-   * of a pod. `next` is the complete desired object (after the server applied a patch or PUT).
-   * Any other change is refused with PodInvalidError naming the field (as the API server does,
-   * `spec: Forbidden: pod updates may not change fields other than ...`). A stale
-   * `metadata.resourceVersion` in `next` gives StaleResourceVersionError; an unknown pod
-   * PodNotFoundError.
+   * Applies an admitted update of a pod: its labels and annotations (the API validated that
+   * nothing else changed that may not). Throws PodNotFoundError or StorageFailedError.
    */
-  updatePod(namespace: string, name: string, next: Pod): { pod: Pod; warnings: string[] };
+  updatePod(namespace: string, name: string, next: Pod): Pod;
   /** Starts graceful deletion (§8.1). Returns the pod as it is now (with deletionTimestamp), or throws PodNotFoundError. */
   deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Pod;
   /**
@@ -60,14 +79,10 @@ export interface NodeApi {
   containerRunning(namespace: string, name: string, container: string | undefined): boolean;
   /** Every kept event, or those of one namespace. */
   listEvents(namespace?: string): EventObject[];
+  /** Forgets every event of a namespace (its deletion). */
+  removeEvents(namespace: string): void;
   /** Restart records of a pod (newest last). Throws PodNotFoundError. */
   restartHistory(namespace: string, name: string): RestartNotice[];
-  /**
-   * Watches pods from `resourceVersion` (exclusive; undefined or "0" = from now after the
-   * current state as ADDED events). Throws ResourceVersionExpiredError when that version is
-   * older than the kept history, InvalidResourceVersionError when it is not a number.
-   */
-  watchPods(resourceVersion: string | undefined, onEvent: (e: WatchEvent<Pod>) => void): Unsubscribe;
-  /** Watches events, with the resourceVersion rules of {@link NodeApi.watchPods}. */
-  watchEvents(resourceVersion: string | undefined, onEvent: (e: WatchEvent<EventObject>) => void): Unsubscribe;
+  /** Subscribes to every stored change of pods and events from now on. */
+  subscribe(sink: ChangeSink): Unsubscribe;
 }

@@ -4,12 +4,8 @@
  * visible, and feeds watches. After a crash or a stop it resumes every stored pod (§4.10),
  * re-adopting the containers that outlived the earlier process.
  */
-import { randomInt, randomUUID } from 'node:crypto';
-import { checkDecodedPod, decodePod, defaultPod, validatePod, IMMUTABLE_PODVISOR_ANNOTATIONS } from '../api/index.js';
-import type { FieldError } from '../api/errors.js';
 import type { EventObject, RecordedEvent, RestartNotice } from '../api/records.js';
 import { podGraceSeconds } from '../api/defaults.js';
-import { GENERATE_NAME_ATTEMPTS, generateNameFrom } from '../api/names.js';
 import { securityContextWarnings } from '../api/security-warnings.js';
 import { formatTimestamp } from '../api/time.js';
 import type { Pod } from '../api/types.js';
@@ -19,11 +15,10 @@ import type { ContainerRuntime } from '../runtime/types.js';
 import type { PodRecord, PodStore } from '../store/types.js';
 import type { Clock, Timer } from './clock.js';
 import {
-  ContainerNotSpecifiedError, InvalidResourceVersionError, PodAlreadyExistsError, PodInvalidError, PodNotFoundError,
-  RequestRefusedError, ResourceVersionExpiredError, StaleResourceVersionError, StorageFailedError, UnknownContainerError,
+  ContainerNotSpecifiedError, PodAlreadyExistsError, PodNotFoundError, RequestRefusedError, StorageFailedError, UnknownContainerError,
 } from './errors.js';
 import { PodvisorMetrics } from './metrics.js';
-import type { NodeApi, Unsubscribe, WatchEvent } from './node-api.js';
+import type { ChangeSink, NodeApi, PodAdmission, Unsubscribe, WatchEvent } from './node-api.js';
 import { PodRejectedError, Supervisor } from './supervisor.js';
 import type { PodWorker } from './worker.js';
 
@@ -38,8 +33,6 @@ export interface NodeAgentOptions {
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>) => void;
 }
 
-/** Watch history kept for `resourceVersion` resumption; older versions get 410 Gone. */
-const HISTORY = 2000;
 /** Distinct events remembered for counting repeats (like the kubelet recorder's LRU cache). */
 const EVENT_KEYS = 4096;
 /** First delay before a failed background write of a pod is tried again; doubled per failed round. */
@@ -61,23 +54,6 @@ function errText(err: unknown): string {
 
 const ts = formatTimestamp;
 
-function deepEqual(a: unknown, b: unknown): boolean {
-  return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
-}
-
-function canon(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canon);
-  if (v && typeof v === 'object') {
-    const o: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) {
-      const x = (v as Record<string, unknown>)[k];
-      if (x !== undefined) o[k] = canon(x);
-    }
-    return o;
-  }
-  return v;
-}
-
 /** The {@link NodeApi} of `podvisor serve`. */
 export class NodeAgent implements NodeApi {
   readonly supervisor: Supervisor;
@@ -86,10 +62,8 @@ export class NodeAgent implements NodeApi {
   private readonly store: PodStore<PodState>;
   private readonly clock: Clock;
   private readonly runtime: ContainerRuntime;
-  private readonly podWatchers = new Set<(e: WatchEvent<Pod>) => void>();
-  private readonly eventWatchers = new Set<(e: WatchEvent<EventObject>) => void>();
-  private readonly podHistory: { rv: number; e: WatchEvent<Pod> }[] = [];
-  private readonly eventHistory: { rv: number; e: WatchEvent<EventObject> }[] = [];
+  /** Where stored changes go (the server's watch caches). */
+  private readonly sinks = new Set<ChangeSink>();
   /** The last event of each (object, type, reason, message), for counting repeats (bounded, oldest dropped). */
   private readonly lastEvents = new Map<string, EventObject>();
   /**
@@ -163,11 +137,8 @@ export class NodeAgent implements NodeApi {
   }
 
   private emitPod(type: WatchEvent<Pod>['type'], pod: Pod): void {
-    const rv = Number(pod.metadata.resourceVersion);
     const e: WatchEvent<Pod> = { type, object: structuredClone(pod) };
-    this.podHistory.push({ rv, e });
-    if (this.podHistory.length > HISTORY) this.podHistory.shift();
-    for (const w of this.podWatchers) w(e);
+    for (const s of [...this.sinks]) s.pod(e);
   }
 
   /** The newest record of a pod: a change still being written, else the stored one. */
@@ -378,9 +349,7 @@ export class NodeAgent implements NodeApi {
       return;
     }
     const we: WatchEvent<EventObject> = { type, object: obj };
-    this.eventHistory.push({ rv: Number(obj.metadata.resourceVersion), e: we });
-    if (this.eventHistory.length > HISTORY) this.eventHistory.shift();
-    for (const w of this.eventWatchers) w(we);
+    for (const s of [...this.sinks]) s.event(we);
   }
 
   // ------------------------------------------------------------------------------ NodeApi
@@ -405,88 +374,49 @@ export class NodeAgent implements NodeApi {
     return { rec, worker };
   }
 
-  createPod(body: unknown, opts: { dryRun?: boolean }): { pod: Pod; warnings: string[] } {
-    const decoded = decodePod(body);
-    // As the API server does (rest.BeforeCreate), the name is generated before validation, so
-    // that the generated name is validated like any other.
-    const base = decoded.pod.metadata.generateName;
-    const generate = !decoded.pod.metadata.name && typeof base === 'string' && base !== '';
-    const generated = (): string => generateNameFrom(base ?? '', (n) => randomInt(n));
-    if (generate) decoded.pod.metadata.name = generated();
-    const { pod, errors, warnings } = checkDecodedPod(decoded, { create: true });
-    const ns = pod.metadata.namespace ?? 'default';
-    if (errors.length > 0) throw new PodInvalidError(ns, pod.metadata.name ?? pod.metadata.generateName ?? '', errors);
-    warnings.push(...securityContextWarnings(pod, this.runtime.name));
-    // A generated name that is taken is generated again (the API server's RetryGenerateName).
-    for (let attempt = 1; generate && this.records.has(this.key(pod)) && attempt < GENERATE_NAME_ATTEMPTS; attempt++) pod.metadata.name = generated();
-    const key = this.key(pod);
-    if (this.records.has(key)) throw new PodAlreadyExistsError(ns, pod.metadata.name ?? '');
-    pod.metadata.uid = randomUUID();
-    pod.metadata.creationTimestamp = ts(this.clock.now());
-    delete pod.status;
+  admit(pod: Pod): PodAdmission {
+    let problems: string[] = [];
     try {
       this.supervisor.check(pod);
     } catch (err) {
-      if (err instanceof PodRejectedError) {
-        const causes: FieldError[] = err.problems.map((p) => ({ type: 'Forbidden', field: 'spec.volumes', detail: p }));
-        throw new PodInvalidError(pod.metadata.namespace ?? 'default', pod.metadata.name ?? '', causes);
-      }
-      throw err;
+      if (!(err instanceof PodRejectedError)) throw err;
+      problems = err.problems;
     }
-    if (opts.dryRun) return { pod: { ...pod, status: { phase: 'Pending' } }, warnings };
+    return { problems, warnings: securityContextWarnings(pod, this.runtime.name) };
+  }
+
+  createPod(admitted: Pod): Pod {
+    const pod = structuredClone(admitted);
+    delete pod.status;
+    const ns = pod.metadata.namespace ?? 'default';
+    const key = this.key(pod);
+    if (this.records.has(key)) throw new PodAlreadyExistsError(ns, pod.metadata.name ?? '');
     // Stored before anything runs: a create that cannot be stored leaves nothing behind.
-    const fresh: PodRecord<PodState> = { pod: { ...pod, status: { phase: 'Pending' } }, state: newPodState(pod.metadata.uid, this.clock.now()), restarts: [] };
+    const fresh: PodRecord<PodState> = { pod: { ...pod, status: { phase: 'Pending' } }, state: newPodState(pod.metadata.uid ?? '', this.clock.now()), restarts: [] };
     const created = this.commit(key, fresh, 'ADDED', 'create');
     try {
       this.supervisor.add(pod);
     } catch (err) {
-      // Not expected (the pod was checked above); the stored pod must not outlive the failure.
+      // Not expected (the pod was admitted); the stored pod must not outlive the failure.
       this.log('error', 'cannot start a created pod; its record is removed', { pod: key, error: errText(err) });
       if (!this.tryRemove(key, created)) this.scheduleRetry();
       throw err;
     }
-    return { pod: structuredClone(created.pod), warnings };
+    return structuredClone(created.pod);
   }
 
-  updatePod(namespace: string, name: string, next: Pod): { pod: Pod; warnings: string[] } {
+  updatePod(namespace: string, name: string, next: Pod): Pod {
     const { rec, worker } = this.mustGet(namespace, name);
-    const cur = rec.pod;
-    if (next.metadata?.resourceVersion && next.metadata.resourceVersion !== cur.metadata.resourceVersion) {
-      throw new StaleResourceVersionError(namespace, name, next.metadata.resourceVersion, cur.metadata.resourceVersion ?? '');
-    }
-    const errors: FieldError[] = [];
-    const fixed = ['name', 'namespace', 'uid', 'generateName', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const;
-    for (const f of fixed) {
-      const a = (next.metadata as Record<string, unknown>)[f];
-      if (a !== undefined && !deepEqual(a, (cur.metadata as Record<string, unknown>)[f])) {
-        errors.push({ type: 'Invalid', field: `metadata.${f}`, value: a, detail: 'field is immutable' });
-      }
-    }
-    const nextAnn = next.metadata?.annotations ?? {};
-    const curAnn = cur.metadata.annotations ?? {};
-    for (const k of [...IMMUTABLE_PODVISOR_ANNOTATIONS, 'podvisor.io/recreations']) {
-      if (nextAnn[k] !== curAnn[k]) errors.push({ type: 'Invalid', field: `metadata.annotations[${k}]`, value: nextAnn[k] ?? '', detail: 'field is immutable' });
-    }
-    if (next.spec !== undefined && !deepEqual(defaultPod({ ...next, metadata: cur.metadata }).spec, cur.spec)) {
-      errors.push({
-        type: 'Forbidden',
-        field: 'spec',
-        detail: 'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
-      });
-    }
-    if (errors.length > 0) throw new PodInvalidError(namespace, name, errors);
-    const v = validatePod({ ...cur, metadata: { ...cur.metadata, labels: next.metadata?.labels ?? {}, annotations: nextAnn } }, { create: false, allowManaged: true });
-    if (v.errors.length > 0) throw new PodInvalidError(namespace, name, v.errors);
     const updated: PodRecord<PodState> = { ...rec, pod: { ...rec.pod, metadata: { ...rec.pod.metadata } } };
-    if (next.metadata?.labels) updated.pod.metadata.labels = next.metadata.labels;
+    if (next.metadata.labels) updated.pod.metadata.labels = next.metadata.labels;
     else delete updated.pod.metadata.labels;
-    if (next.metadata?.annotations) updated.pod.metadata.annotations = next.metadata.annotations;
+    if (next.metadata.annotations) updated.pod.metadata.annotations = next.metadata.annotations;
     else delete updated.pod.metadata.annotations;
     // Stored before the worker sees it: an update that cannot be stored changes nothing.
     const key = `${namespace}/${name}`;
     const stored = this.commit(key, updated, 'MODIFIED', 'update');
-    worker.setMetadata(next.metadata?.labels, next.metadata?.annotations);
-    return { pod: structuredClone(this.records.get(key)?.pod ?? stored.pod), warnings: v.warnings };
+    worker.setMetadata(next.metadata.labels, next.metadata.annotations);
+    return structuredClone(this.records.get(key)?.pod ?? stored.pod);
   }
 
   deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Pod {
@@ -554,28 +484,14 @@ export class NodeAgent implements NodeApi {
     return [...(this.records.get(`${namespace}/${name}`)?.restarts ?? [])];
   }
 
-  private watch<T>(history: { rv: number; e: WatchEvent<T> }[], watchers: Set<(e: WatchEvent<T>) => void>, initial: () => T[], resourceVersion: string | undefined, onEvent: (e: WatchEvent<T>) => void): Unsubscribe {
-    const rv = resourceVersion === undefined || resourceVersion === '' ? 0 : Number(resourceVersion);
-    if (!Number.isFinite(rv)) throw new InvalidResourceVersionError(String(resourceVersion));
-    if (rv === 0) {
-      for (const o of initial()) onEvent({ type: 'ADDED', object: o });
-    } else {
-      const oldest = history[0]?.rv;
-      if (rv < this.store.resourceVersion && (oldest === undefined || rv < oldest - 1)) {
-        throw new ResourceVersionExpiredError(rv, this.store.resourceVersion);
-      }
-      for (const h of history) if (h.rv > rv) onEvent(h.e);
-    }
-    watchers.add(onEvent);
-    return () => watchers.delete(onEvent);
+  removeEvents(namespace: string): void {
+    this.store.removeEvents(namespace);
+    for (const [k, e] of this.lastEvents) if (e.metadata.namespace === namespace) this.lastEvents.delete(k);
   }
 
-  watchPods(resourceVersion: string | undefined, onEvent: (e: WatchEvent<Pod>) => void): Unsubscribe {
-    return this.watch(this.podHistory, this.podWatchers, () => this.listPods(), resourceVersion, onEvent);
-  }
-
-  watchEvents(resourceVersion: string | undefined, onEvent: (e: WatchEvent<EventObject>) => void): Unsubscribe {
-    return this.watch(this.eventHistory, this.eventWatchers, () => this.listEvents(), resourceVersion, onEvent);
+  subscribe(sink: ChangeSink): Unsubscribe {
+    this.sinks.add(sink);
+    return () => this.sinks.delete(sink);
   }
 
   /** Stops supervision without touching containers' records (the daemon is exiting). */

@@ -118,7 +118,7 @@ function validateLabelName(key: string, path: string, errs: Errs): void {
 }
 
 /** `ValidateLabels` (meta/v1): keys are qualified names, values label values; every error on `path`. */
-function validateLabels(labels: Readonly<Record<string, string>>, path: string, errs: Errs): void {
+export function validateLabels(labels: Readonly<Record<string, string>>, path: string, errs: Errs): void {
   for (const k of Object.keys(labels)) {
     validateLabelName(k, path, errs);
     const v = labels[k] ?? '';
@@ -701,7 +701,7 @@ export function validatePod(pod: Pod, opts: PodValidationOptions = {}): Validati
 // the same order, with the feature gates of a default 1.36 API server.
 
 /** Go's `%#v` of a `[]string`, as upstream shows list values: `[]string{"a", "b"}`. */
-function goStrings(values: readonly string[]): VerbatimValue {
+export function goStrings(values: readonly string[]): VerbatimValue {
   return new VerbatimValue(`[]string{${values.map((v) => JSON.stringify(v)).join(', ')}}`);
 }
 
@@ -758,7 +758,7 @@ function validateIP(ip: string, path: string, errs: Errs): void {
 const BANNED_OWNER = { apiVersion: 'v1', kind: 'Event' };
 
 /** `ValidateOwnerReferences`: errors name the list path without the index (upstream's). */
-function validateOwnerReferences(refs: readonly OwnerReference[], errs: Errs): void {
+export function validateOwnerReferences(refs: readonly OwnerReference[], errs: Errs): void {
   const path = 'metadata.ownerReferences';
   let firstController = '';
   for (const ref of refs) {

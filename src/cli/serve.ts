@@ -98,7 +98,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
   });
   const keepContainers = keepContainersOnStop(flags, runtime);
   await agent.start();
-  const api = createApiServer({ backend: agent, token, metrics: () => agent.metrics.render(), logger: (level, msg, fields) => log[level](fields, msg) });
+  const api = createApiServer({ backend: agent, store, token, metrics: () => agent.metrics.render(), logger: (level, msg, fields) => log[level](fields, msg) });
   const listeners: { close(): Promise<void>; address: string }[] = [];
   try {
     if (flags.socket) listeners.push(await api.listen({ socket: flags.socket }));
@@ -124,6 +124,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
   }
   // New work is refused first: the API closes (open watches included) before anything stops.
   for (const l of listeners) await l.close();
+  api.close();
   await stopServing(agent, runtime, keepContainers);
   return 0;
 }

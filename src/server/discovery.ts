@@ -22,22 +22,36 @@ export const API_VERSIONS = {
 /** `GET /apis`: no named groups. */
 export const API_GROUP_LIST = { kind: 'APIGroupList', apiVersion: 'v1', groups: [] as unknown[] } as const;
 
-const POD_VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
+/** What discovery needs of a served resource. */
+export interface DiscoveredResource {
+  def: { resource: string; singular: string; namespaced: boolean; kind: string; verbs: string[]; shortNames: string[]; categories?: string[] };
+}
 
-/** `GET /api/v1`: the resources podvisor serves. */
-export const API_RESOURCE_LIST = {
-  kind: 'APIResourceList',
-  groupVersion: 'v1',
-  resources: [
-    { name: 'events', singularName: 'event', namespaced: true, kind: 'Event', verbs: ['get', 'list', 'watch'], shortNames: ['ev'] },
-    { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['get', 'list'], shortNames: ['ns'] },
-    { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: POD_VERBS, shortNames: ['po'], categories: ['all'] },
-    { name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
-    { name: 'pods/recreate', singularName: '', namespaced: true, kind: 'Pod', verbs: ['create'] },
-    { name: 'pods/restart', singularName: '', namespaced: true, kind: 'Pod', verbs: ['create'] },
-    { name: 'pods/status', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
+/** Subresources served besides the generic verbs, by resource. */
+const SUBRESOURCES: Record<string, { name: string; verbs: string[] }[]> = {
+  namespaces: [{ name: 'status', verbs: ['get'] }],
+  pods: [
+    { name: 'log', verbs: ['get'] },
+    { name: 'recreate', verbs: ['create'] },
+    { name: 'restart', verbs: ['create'] },
+    { name: 'status', verbs: ['get'] },
   ],
 };
+
+/** `GET /api/v1`: the resources podvisor serves, with their subresources. */
+export function apiResourceList(resources: readonly DiscoveredResource[]): Record<string, unknown> {
+  const list: Record<string, unknown>[] = [];
+  for (const { def } of resources) {
+    const r: Record<string, unknown> = { name: def.resource, singularName: def.singular, namespaced: def.namespaced, kind: def.kind, verbs: def.verbs };
+    if (def.shortNames.length > 0) r['shortNames'] = def.shortNames;
+    if (def.categories) r['categories'] = def.categories;
+    list.push(r);
+    for (const sub of SUBRESOURCES[def.resource] ?? []) {
+      list.push({ name: `${def.resource}/${sub.name}`, singularName: '', namespaced: def.namespaced, kind: def.kind, verbs: sub.verbs });
+    }
+  }
+  return { kind: 'APIResourceList', groupVersion: 'v1', resources: list };
+}
 
 /**
  * `GET /openapi/v3/api/v1`: only the pod PATCH operation with its group-version-kind and the

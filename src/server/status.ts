@@ -30,6 +30,15 @@ export function notFound(resource: string, name: string): Status {
   return failure(404, 'NotFound', `${resource} "${name}" not found`, { name, kind: resource });
 }
 
+/**
+ * 403 `Forbidden` (`errors.NewForbidden`): `<resource> "<name>" is forbidden: <why>`, with
+ * the causes the API server attaches (e.g. `NamespaceTerminating`).
+ */
+export function forbidden(resource: string, name: string, why: string, causes?: { reason?: string; message: string; field?: string }[]): Status {
+  const what = name === '' ? resource : `${resource} "${name}"`;
+  return failure(403, 'Forbidden', `${what} is forbidden: ${why}`, causes ? { name, kind: resource, causes } : { name, kind: resource });
+}
+
 /** 404 for a path that names no resource the server serves. */
 export function pathNotFound(): Status {
   return failure(404, 'NotFound', 'the server could not find the requested resource', {});
@@ -109,7 +118,7 @@ export function alreadyExists(resource: string, name: string): Status {
 }
 
 /** The API server's text for a stale resourceVersion (apiserver `OptimisticLockErrorMsg`). */
-const OPTIMISTIC_LOCK_MESSAGE = 'the object has been modified; please apply your changes to the latest version and try again';
+export const OPTIMISTIC_LOCK_MESSAGE = 'the object has been modified; please apply your changes to the latest version and try again';
 
 /** 409 `Conflict`: `Operation cannot be fulfilled on <resource> "<name>": <why>` (`errors.NewConflict`). */
 export function conflict(resource: string, name: string, why: string): Status {
@@ -131,21 +140,13 @@ export function statusOfAgentError(err: AgentError): Status {
       return notFound('pods', err.podName);
     case 'PodAlreadyExists':
       return alreadyExists('pods', err.podName);
-    case 'StaleResourceVersion':
-      return conflict('pods', err.podName, OPTIMISTIC_LOCK_MESSAGE);
     case 'RequestRefused':
       // podvisor's own verbs: core's explanation is the whole message (no apiserver wording to mirror).
       return failure(409, 'Conflict', err.explanation, { name: err.podName, kind: 'pods' });
-    case 'PodInvalid':
-      return invalid('Pod', err.podName, err.causes);
     case 'ContainerNotSpecified':
       return badRequest(`a container name must be specified for pod ${err.podName}, choose one of: [${err.containers.join(' ')}] or one of the init containers: [${err.initContainers.join(' ')}]`);
     case 'UnknownContainer':
       return badRequest(`container ${err.container} is not valid for pod ${err.podName}`);
-    case 'InvalidResourceVersion':
-      return badRequest(`invalid resource version: ${err.resourceVersion}`);
-    case 'ResourceVersionExpired':
-      return expired(`too old resource version: ${err.requested} (${err.current})`);
     case 'StorageFailed':
       return internalError(err.message);
     default: {

@@ -74,6 +74,16 @@ export const EVENT_COLUMNS: readonly TableColumnDefinition[] = [
   col('Name', NAME_DESCRIPTION, 1, 'name'),
 ];
 
+/** The `Name` column every kind starts with. */
+export const NAME_COLUMN: TableColumnDefinition = col('Name', NAME_DESCRIPTION, 0, 'name');
+/** The `Age` column. */
+export const AGE_COLUMN: TableColumnDefinition = col('Age', AGE_DESCRIPTION);
+
+/** A default-priority column of `type` (`string`, `integer`). */
+export function simpleColumn(name: string, type: string, description: string): TableColumnDefinition {
+  return { name, type, format: '', description, priority: 0 };
+}
+
 /** The namespace columns of `kubectl get namespaces`. */
 export const NAMESPACE_COLUMNS: readonly TableColumnDefinition[] = [
   col('Name', NAME_DESCRIPTION, 0, 'name'),
@@ -163,6 +173,11 @@ export function eventRow(e: EventObject, now: number, include: IncludeObject): T
     count,
     e.metadata.name,
   ], e, include);
+}
+
+/** A row of `Name`, the given cells, `Age` (ConfigMaps, Secrets). */
+export function objectRow(obj: { metadata: { name?: string; creationTimestamp?: string } }, cells: (string | number)[], now: number, include: IncludeObject): TableRow {
+  return row([obj.metadata.name ?? '', ...cells, age(obj.metadata.creationTimestamp, now)], obj, include);
 }
 
 /** A namespace's Table row. */

@@ -26,95 +26,14 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { PodRecord, PodStore, StoredEvent } from './types.js';
+import { fsyncDir, listEntries as entries, nameSegment, removeStaleTemporaries, TMP_BASE, writeFileAtomic } from './files.js';
+import { ObjectFiles } from './objects.js';
+import type { ObjectStore, PodRecord, PodStore, StoredEvent, StoredObject } from './types.js';
+
+export { nameSegment, writeFileAtomic } from './files.js';
 
 /** Events kept per namespace (older ones are dropped, like the API server's event TTL). */
 const EVENTS_KEPT = 5000;
-/** Characters of a name kept readable in its file name. */
-const READABLE_PREFIX = 40;
-/** Hex digits of the name's SHA-256 in its file name (128 bits: no two names share a file). */
-const HASH_DIGITS = 32;
-/** Characters of the target's file name kept in a temporary file's name. */
-const TMP_BASE = 100;
-/** A temporary file of {@link writeFileAtomic}: `.<base>.<pid>.tmp`. */
-const TMP_RE = /^\..*\.(\d+)\.tmp$/;
-
-/**
- * The file-name segment of a namespace or pod name: at most 40 characters of the name (every
- * character other than `a-z`, `0-9`, `.` and `-` as `-`, a leading `.` as `-`, so that it is
- * never a hidden file), `_`, and 32 hex digits of the SHA-256 of the whole name. Distinct names
- * give distinct segments (the hash; `_` never occurs in a Kubernetes name), and the length is
- * at most 73 characters whatever the name's.
- */
-export function nameSegment(name: string): string {
-  const readable = name.slice(0, READABLE_PREFIX).replace(/[^a-z0-9.-]/g, '-').replace(/^\./, '-');
-  return `${readable}_${createHash('sha256').update(name, 'utf8').digest('hex').slice(0, HASH_DIGITS)}`;
-}
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    // Some filesystems do not support fsync on directories; the rename is still atomic.
-  }
-}
-
-/**
- * Writes `data` to `file` atomically and durably: a crash leaves the old or the new content.
- * Throws the I/O error when the write fails, and then leaves `file` as it was and no
- * temporary file behind (best effort: a crash can leave one, which {@link FileStore.open}
- * removes). The temporary file's name is bounded whatever the length of `file`'s name.
- */
-export function writeFileAtomic(file: string, data: string): void {
-  const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = path.join(dir, `.${path.basename(file).slice(0, TMP_BASE)}.${process.pid}.tmp`);
-  try {
-    const fd = fs.openSync(tmp, 'w', 0o600);
-    try {
-      fs.writeSync(fd, data);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    try {
-      fs.rmSync(tmp, { force: true });
-    } catch {
-      // The write's own error is the one to report; open removes what is left.
-    }
-    throw err;
-  }
-  fsyncDir(dir);
-}
-
-/** Whether a process of that PID runs (other than this one). */
-function otherProcessAlive(pid: number): boolean {
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** The entries of a directory, or none when it does not exist. */
-function entries(dir: string): fs.Dirent[] {
-  try {
-    return fs.readdirSync(dir, { withFileTypes: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-}
-
 /** A pod record file found on open. */
 interface FoundRecord<S> {
   file: string;
@@ -129,12 +48,15 @@ interface FoundRecord<S> {
  * Every write goes to disk before memory: when a method throws (an I/O failure), what the
  * store serves is still what is on disk.
  */
-export class FileStore<S = unknown> implements PodStore<S> {
+export class FileStore<S = unknown> implements PodStore<S>, ObjectStore {
   private rv = 0;
+  private readonly objects: ObjectFiles;
   private readonly pods = new Map<string, PodRecord<S>>();
   private readonly events = new Map<string, StoredEvent[]>();
 
-  constructor(readonly dir: string) {}
+  constructor(readonly dir: string) {
+    this.objects = new ObjectFiles(path.join(dir, 'objects'));
+  }
 
   /** Where the record of a pod is kept (whether or not it exists). */
   podFile(namespace: string, name: string): string {
@@ -159,7 +81,7 @@ export class FileStore<S = unknown> implements PodStore<S> {
     const podsDir = path.join(this.dir, 'pods');
     const evDir = path.join(this.dir, 'events');
     const nsDirs = entries(podsDir).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => path.join(podsDir, e.name));
-    for (const d of [this.dir, podsDir, evDir, ...nsDirs]) this.removeStaleTemporaries(d);
+    for (const d of [this.dir, podsDir, evDir, ...nsDirs]) removeStaleTemporaries(d);
     try {
       this.rv = Number((JSON.parse(fs.readFileSync(path.join(this.dir, 'meta.json'), 'utf8')) as { resourceVersion: number }).resourceVersion) || 0;
     } catch {
@@ -167,14 +89,7 @@ export class FileStore<S = unknown> implements PodStore<S> {
     }
     this.loadPods(nsDirs);
     this.loadEvents(evDir);
-  }
-
-  private removeStaleTemporaries(dir: string): void {
-    for (const e of entries(dir)) {
-      const m = TMP_RE.exec(e.name);
-      if (!m || !e.isFile() || otherProcessAlive(Number(m[1]))) continue;
-      fs.rmSync(path.join(dir, e.name), { force: true });
-    }
+    this.rv = Math.max(this.rv, this.objects.load());
   }
 
   private loadPods(nsDirs: string[]): void {
@@ -351,5 +266,35 @@ export class FileStore<S = unknown> implements PodStore<S> {
   listEvents(namespace?: string): StoredEvent[] {
     if (namespace !== undefined) return [...(this.events.get(namespace) ?? [])];
     return [...this.events.values()].flat();
+  }
+
+  /** Removes every event of a namespace: its file first, then what is served. */
+  removeEvents(namespace: string): void {
+    const file = this.eventsFile(namespace);
+    writeFileAtomic(path.join(this.dir, 'meta.json'), JSON.stringify({ resourceVersion: this.rv }));
+    fs.rmSync(file, { force: true });
+    fsyncDir(path.dirname(file));
+    this.events.delete(namespace);
+  }
+
+  /** Every stored object of a resource. */
+  listObjects(resource: string): StoredObject[] {
+    return this.objects.list(resource);
+  }
+
+  /** One stored object, or undefined. */
+  getObject(resource: string, namespace: string | undefined, name: string): StoredObject | undefined {
+    return this.objects.get(resource, namespace, name);
+  }
+
+  /** Stores an object durably (one atomic write, mode 0600). */
+  putObject(resource: string, obj: StoredObject): void {
+    this.objects.put(resource, obj);
+  }
+
+  /** Removes an object durably; the counter's floor is written first (see {@link removePod}). */
+  removeObject(resource: string, namespace: string | undefined, name: string): void {
+    writeFileAtomic(path.join(this.dir, 'meta.json'), JSON.stringify({ resourceVersion: this.rv }));
+    this.objects.remove(resource, namespace, name);
   }
 }

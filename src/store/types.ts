@@ -45,4 +45,33 @@ export interface PodStore<S = unknown> {
   hasEvent(namespace: string, name: string): boolean;
   /** Events of a namespace, or of all namespaces. */
   listEvents(namespace?: string): StoredEvent[];
+  /** Removes every event of a namespace durably (its deletion). */
+  removeEvents(namespace: string): void;
+}
+
+/**
+ * A stored API object other than a pod or an event (a Namespace, a ConfigMap, a Secret): any
+ * JSON object with a name, a resourceVersion and, when namespaced, a namespace.
+ */
+export type StoredObject = Record<string, unknown> & { metadata: { name: string; namespace?: string; resourceVersion: string } & Record<string, unknown> };
+
+/**
+ * Durable storage of API objects by resource (`namespaces`, `configmaps`, `secrets`), sharing
+ * the resourceVersion counter of the pods and events. The same rules as {@link PodStore}: a
+ * method that returns made its change durable; a failing write throws and changes nothing.
+ * Objects are stored with mode 0600 (Secrets hold credentials).
+ */
+export interface ObjectStore {
+  /** The newest resourceVersion handed out. */
+  readonly resourceVersion: number;
+  /** Hands out the next resourceVersion (persisted with the object that uses it). */
+  nextResourceVersion(): number;
+  /** Every stored object of a resource (`namespace` undefined for cluster-scoped ones). */
+  listObjects(resource: string): StoredObject[];
+  /** One object, or undefined. */
+  getObject(resource: string, namespace: string | undefined, name: string): StoredObject | undefined;
+  /** Stores an object durably. */
+  putObject(resource: string, obj: StoredObject): void;
+  /** Removes an object durably (no error when absent). */
+  removeObject(resource: string, namespace: string | undefined, name: string): void;
 }

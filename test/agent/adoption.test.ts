@@ -18,6 +18,7 @@ import type { PodState } from '../../src/core/model.js';
 import { FileStore } from '../../src/store/file-store.js';
 import { FakeClock, settle } from './fake-clock.js';
 import { FakeRuntime } from './fake-runtime.js';
+import { admitted } from './admit.js';
 
 const CORE = { backoffInitialMs: 10_000, backoffMaxMs: 300_000 };
 
@@ -83,7 +84,7 @@ describe('stop({ keepContainers }): podvisor stops, its containers do not', () =
       const rt = new FakeRuntime(clock);
       const agent = new NodeAgent({ store, runtime: rt, clock, core: CORE });
       await agent.start();
-      agent.createPod({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { restartPolicy: 'Never', containers: [{ name: 'a', image: 'busybox', command: ['x'] }] } }, {});
+      agent.createPod(admitted({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { restartPolicy: 'Never', containers: [{ name: 'a', image: 'busybox', command: ['x'] }] } }));
       await settle();
       const file = store.podFile('default', 'p');
       const stored = readFileSync(file, 'utf8');

@@ -6,17 +6,17 @@
  * - a worker's report that cannot be stored is logged, never thrown (vitest fails a test on an
  *   unhandled rejection), the API keeps serving what is stored, and the change is stored by the
  *   retry once the fault is gone;
- * - generateName follows the API server: 58 characters of the base plus 5 random ones, the
- *   generated name validated like any other.
  */
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock, settle } from './fake-clock.js';
-import { PodInvalidError, StorageFailedError } from '../../src/agent/errors.js';
+import { StorageFailedError } from '../../src/agent/errors.js';
+import { admitted } from './admit.js';
 import { NodeAgent } from '../../src/agent/node.js';
 import type { WatchEvent } from '../../src/agent/node-api.js';
+import type { EventObject } from '../../src/api/records.js';
 import type { Pod } from '../../src/api/types.js';
 import type { PodState } from '../../src/core/model.js';
 import type { AdoptedInstance, ContainerHandle, ContainerRuntime, ContainerStartSpec, ExecResult, ExitInfo, Sandbox, SandboxSpec } from '../../src/runtime/types.js';
@@ -101,7 +101,7 @@ async function setup() {
   const agent = new NodeAgent({ store, runtime: rt, clock, core: { backoffInitialMs: 10_000, backoffMaxMs: 300_000 }, log: (level, msg, fields) => logs.push({ level, msg, fields }) });
   await agent.start();
   const watched: WatchEvent<Pod>[] = [];
-  agent.watchPods(undefined, (e) => watched.push(e));
+  agent.subscribe({ pod: (e) => watched.push(e), event: (_e: WatchEvent<EventObject>) => {} });
   /** Puts a regular file where the pods directory is (moved aside); returns the repair. */
   const breakStore = (): (() => void) => {
     const pods = join(dir, 'pods');
@@ -124,14 +124,14 @@ async function setup() {
 describe('node agent: store failures', () => {
   it('a create that cannot be stored fails with StorageFailedError and leaves nothing: no pod, no sandbox, no container', async () => {
     const t = await setup();
-    t.agent.createPod(manifest('first'), {});
+    t.agent.createPod(admitted(manifest('first')));
     await settle();
     const repair = t.breakStore();
     t.rt.calls = [];
     const watchedBefore = t.watched.length;
     let err: unknown;
     try {
-      t.agent.createPod(manifest('second'), {});
+      t.agent.createPod(admitted(manifest('second')));
     } catch (e) {
       err = e;
     }
@@ -144,7 +144,7 @@ describe('node agent: store failures', () => {
     expect(t.watched.length).toBe(watchedBefore);
 
     repair();
-    const { pod } = t.agent.createPod(manifest('second'), {});
+    const pod = t.agent.createPod(admitted(manifest('second')));
     expect(pod.metadata.name).toBe('second');
     await settle();
     expect(t.agent.getPod('default', 'second')?.status?.phase).toBe('Running');
@@ -153,7 +153,7 @@ describe('node agent: store failures', () => {
 
   it('a worker status that cannot be stored is logged and kept, the API serves what is stored, and the retry stores it', async () => {
     const t = await setup();
-    t.agent.createPod(manifest('web'), {});
+    t.agent.createPod(admitted(manifest('web')));
     await settle();
     expect(t.agent.getPod('default', 'web')?.status?.phase).toBe('Running');
     const repair = t.breakStore();
@@ -173,7 +173,7 @@ describe('node agent: store failures', () => {
 
   it('a delete that cannot be stored fails and does not start the deletion', async () => {
     const t = await setup();
-    t.agent.createPod(manifest('web'), {});
+    t.agent.createPod(admitted(manifest('web')));
     await settle();
     const repair = t.breakStore();
     expect(() => t.agent.deletePod('default', 'web')).toThrow(StorageFailedError);
@@ -189,7 +189,7 @@ describe('node agent: store failures', () => {
 
   it('a deletion that completes while the store fails keeps the pod until its record is removed, then publishes DELETED', async () => {
     const t = await setup();
-    t.agent.createPod(manifest('web'), {});
+    t.agent.createPod(admitted(manifest('web')));
     await settle();
     t.agent.deletePod('default', 'web');
     const repair = t.breakStore(); // before the container's exit is processed
@@ -203,52 +203,8 @@ describe('node agent: store failures', () => {
     expect(t.onDisk('web')).toBeUndefined();
     expect(t.watched.at(-1)?.type).toBe('DELETED');
     // The name is free again.
-    t.agent.createPod(manifest('web'), {});
+    t.agent.createPod(admitted(manifest('web')));
     await settle();
     expect(t.agent.getPod('default', 'web')?.status?.phase).toBe('Running');
-  });
-});
-
-describe('node agent: generateName', () => {
-  const SUFFIX = /^[bcdfghjklmnpqrstvwxz2456789]{5}$/;
-
-  it('a generateName of 250 characters gives its first 58 plus 5 random characters, a valid name', async () => {
-    const t = await setup();
-    const base = `${'g'.repeat(63)}.${'h'.repeat(63)}.${'i'.repeat(63)}.${'j'.repeat(58)}`;
-    expect(base).toHaveLength(250);
-    const p = manifest('');
-    p.metadata = { generateName: base, namespace: 'default' };
-    const a = t.agent.createPod(p, {}).pod.metadata.name ?? '';
-    const b = t.agent.createPod(p, {}).pod.metadata.name ?? '';
-    for (const n of [a, b]) {
-      expect(n).toHaveLength(63);
-      expect(n.slice(0, 58)).toBe(base.slice(0, 58));
-      expect(n.slice(58)).toMatch(SUFFIX);
-    }
-    expect(a).not.toBe(b);
-    await settle();
-    expect(t.agent.getPod('default', a)?.status?.phase).toBe('Running');
-    expect(t.onDisk(a)?.pod.metadata.generateName).toBe(base);
-  });
-
-  it('the generated name is validated like any other; a generateName too long is refused', async () => {
-    const t = await setup();
-    const bad = manifest('');
-    bad.metadata = { generateName: 'Worker-', namespace: 'default' };
-    let err: unknown;
-    try {
-      t.agent.createPod(bad, {});
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(PodInvalidError);
-    const invalid = err as PodInvalidError;
-    expect(invalid.podName).toMatch(/^Worker-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
-    expect(invalid.causes.map((c) => c.field)).toEqual(['metadata.generateName', 'metadata.name']);
-
-    const long = manifest('');
-    long.metadata = { generateName: 'g'.repeat(254), namespace: 'default' };
-    expect(() => t.agent.createPod(long, {})).toThrow(/metadata.generateName: Invalid value: "g{254}": must be no more than 253 characters/);
-    expect(t.agent.listPods()).toEqual([]);
   });
 });

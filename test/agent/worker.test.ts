@@ -15,6 +15,7 @@ import { FileStore } from '../../src/store/file-store.js';
 import type { PodState } from '../../src/core/model.js';
 import type { ContainerHandle, ContainerStartSpec } from '../../src/runtime/types.js';
 import { FakeRuntime } from './fake-runtime.js';
+import { admitted } from './admit.js';
 
 function pod(containers: Container[], extra: Partial<Pod['spec']> = {}): Pod {
   return {
@@ -379,7 +380,7 @@ describe('stop(): podvisor stopping is never a pod event (spec C4, §2.4)', () =
       store.open();
       const agent = new NodeAgent({ store, runtime: new FakeRuntime(clock), clock, core });
       await agent.start();
-      agent.createPod({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { restartPolicy: 'Never', containers: [{ name: 'a', image: 'busybox', command: ['x'] }] } }, {});
+      agent.createPod(admitted({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { restartPolicy: 'Never', containers: [{ name: 'a', image: 'busybox', command: ['x'] }] } }));
       await settle();
       const file = store.podFile('default', 'p');
       const stored = readFileSync(file, 'utf8');

@@ -3,7 +3,8 @@
  * fail, and temporary files a crash left, against the built `podvisor serve` with real
  * processes on the host runtime.
  *
- * - A pod name of 253 characters in a namespace of 63 (a container name of 63) is created,
+ * - A pod in a namespace that does not exist is refused (404); the namespace of 63 characters
+ *   is created, and a pod name of 253 characters in it (a container name of 63) is created,
  *   listed, logged, restarted in place, survives a stop and start of the daemon on the same
  *   data dir, and is deleted; the daemon keeps running throughout.
  * - A generateName of 250 characters gives a valid name of 63: its first 58 plus 5.
@@ -93,6 +94,11 @@ spec:
     image: busybox
     command: ["sh", "-c", "echo hello attempt $PODVISOR_RESTART_COUNT; trap 'exit 0' TERM; while true; do sleep 0.1; done"]
 `);
+    // Namespaces are objects: a pod in one that does not exist is refused, as by the API server.
+    const refused = await pv(['apply', '-f', f]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`namespaces "${NS}" not found`);
+    expect((await api('/api/v1/namespaces', 'POST', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } })).status).toBe(201);
     const applied = await pv(['apply', '-f', f]);
     expect(applied.stderr).toBe('');
     expect(applied.code).toBe(0);

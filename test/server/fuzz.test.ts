@@ -10,18 +10,17 @@ import { request } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pod } from '../../src/api/types.js';
-import { FakeBackend } from './fake-backend.js';
+import { FakeAgent } from './fake-agent.js';
 import { podManifest, startApi, type TestApi } from './helpers.js';
 
 /** The name of a pod whose creation fails with an I/O error (the only 500 allowed). */
 const IO_FAILURE = 'eio';
 
 /** The fake agent, but a store write fails for one pod name, as a full disk would. */
-class FailingBackend extends FakeBackend {
-  override createPod(body: unknown, opts: { dryRun?: boolean }): { pod: Pod; warnings: string[] } {
-    const name = (body as { metadata?: { name?: unknown } } | undefined)?.metadata?.name;
-    if (name === IO_FAILURE && !opts.dryRun) throw new Error(`EIO: i/o error, write '/store/${IO_FAILURE}.json'`);
-    return super.createPod(body, opts);
+class FailingBackend extends FakeAgent {
+  override createPod(pod: Pod): Pod {
+    if (pod.metadata.name === IO_FAILURE) throw new Error(`EIO: i/o error, write '/store/${IO_FAILURE}.json'`);
+    return super.createPod(pod);
   }
 }
 
@@ -30,7 +29,7 @@ let api: TestApi;
 beforeAll(async () => {
   api = await startApi({ bookmarkIntervalSeconds: 0 });
   // The harness's backend is a plain fake: swap in the failing one behind the same handler.
-  const failing = new FailingBackend({ logDir: `${api.dir}/fuzz-logs` });
+  const failing = new FailingBackend(api.store, `${api.dir}/fuzz-logs`);
   Object.setPrototypeOf(api.fake, Object.getPrototypeOf(failing));
   for (const name of ['p0', 'p1']) {
     const res = await api.req('/api/v1/namespaces/default/pods', { method: 'POST', body: JSON.stringify(podManifest(name, { containers: ['a', 'b'] })), headers: { 'content-type': 'application/json' } });

@@ -1,19 +1,24 @@
 /**
- * Test harness for the API server: the handler on a real `node:http` server on 127.0.0.1:0,
- * backed by the fake agent, plus helpers to read watch streams.
+ * Test harness for the API server: the handler (with the real registry and a real store in a
+ * temporary directory) on a real `node:http` server on 127.0.0.1:0, the pod lifecycle behind
+ * it a small fake agent, plus helpers to read watch streams.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApiServer, type ApiServerOptions } from '../../src/server/http.js';
-import { FakeBackend } from './fake-backend.js';
+import { createApiServer, type ApiServer, type ApiServerOptions } from '../../src/server/http.js';
+import { FileStore } from '../../src/store/file-store.js';
+import { FakeAgent } from './fake-agent.js';
 
 /** A running test server. */
 export interface TestApi {
   url: string;
-  fake: FakeBackend;
+  fake: FakeAgent;
+  /** The server (its registry: open watches). */
+  api: ApiServer;
+  store: FileStore;
   dir: string;
   /** Request log lines the server wrote. */
   logs: { level: string; msg: string; fields: Record<string, unknown> }[];
@@ -23,11 +28,13 @@ export interface TestApi {
 }
 
 /** Starts the API with a fresh fake backend; `tls` serves HTTPS with the self-signed test certificate. */
-export async function startApi(opts: Partial<Omit<ApiServerOptions, 'backend'>> = {}, tls = false): Promise<TestApi> {
+export async function startApi(opts: Partial<Omit<ApiServerOptions, 'backend' | 'store'>> = {}, tls = false): Promise<TestApi> {
   const dir = mkdtempSync(join(tmpdir(), 'podvisor-server-'));
-  const fake = new FakeBackend({ logDir: join(dir, 'logs') });
+  const store = new FileStore(join(dir, 'store'));
+  store.open();
+  const fake = new FakeAgent(store, join(dir, 'logs'));
   const logs: TestApi['logs'] = [];
-  const api = createApiServer({ backend: fake, logger: (level, msg, fields) => logs.push({ level, msg, fields }), ...opts });
+  const api = createApiServer({ backend: fake, store, logger: (level, msg, fields) => logs.push({ level, msg, fields }), ...opts });
   const fixtures = new URL('./fixtures/', import.meta.url);
   const server: Server = tls
     ? createHttpsServer({ key: readFileSync(new URL('localhost-key.pem', fixtures)), cert: readFileSync(new URL('localhost-cert.pem', fixtures)) }, api.handler)
@@ -39,6 +46,8 @@ export async function startApi(opts: Partial<Omit<ApiServerOptions, 'backend'>> 
   return {
     url,
     fake,
+    api,
+    store,
     dir,
     logs,
     req(path, init = {}) {
@@ -47,6 +56,7 @@ export async function startApi(opts: Partial<Omit<ApiServerOptions, 'backend'>> 
       return fetch(url + path, { ...init, headers });
     },
     async close() {
+      api.close();
       fake.dispose();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -31,9 +31,16 @@ function patch(api: TestApi, path: string, type: string, body: unknown): Promise
 
 async function create(api: TestApi, name: string, extra: Parameters<typeof podManifest>[1] = {}): Promise<Obj> {
   const ns = extra.namespace ?? 'default';
+  await ensureNamespace(api, ns);
   const res = await post(api, `/api/v1/namespaces/${ns}/pods`, podManifest(name, extra));
   expect(res.status).toBe(201);
   return json(res);
+}
+
+/** Creates a namespace unless it exists (201 or 409). */
+async function ensureNamespace(api: TestApi, ns: string): Promise<void> {
+  const res = await post(api, '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  expect([201, 409]).toContain(res.status);
 }
 
 /** A request whose path goes to the server byte for byte (fetch would normalize `..`). */
@@ -74,7 +81,9 @@ describe('discovery, health, auth', () => {
     expect(byName.get('pods')).toMatchObject({ namespaced: true, kind: 'Pod', shortNames: ['po'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] });
     for (const n of ['pods/log', 'pods/status', 'pods/restart', 'pods/recreate']) expect(byName.get(n)?.kind).toBe('Pod');
     expect(byName.get('events')).toMatchObject({ namespaced: true, kind: 'Event', verbs: ['get', 'list', 'watch'] });
-    expect(byName.get('namespaces')).toMatchObject({ namespaced: false, kind: 'Namespace', verbs: ['get', 'list'] });
+    expect(byName.get('namespaces')).toMatchObject({ namespaced: false, kind: 'Namespace', shortNames: ['ns'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] });
+    expect(byName.get('configmaps')).toMatchObject({ namespaced: true, kind: 'ConfigMap', shortNames: ['cm'] });
+    expect(byName.get('secrets')).toMatchObject({ namespaced: true, kind: 'Secret' });
   });
 
   it('serves /version and the OpenAPI v3 documents; /openapi/v2 is 404', async () => {
@@ -93,8 +102,8 @@ describe('discovery, health, auth', () => {
     expect(await json(v2)).toMatchObject({ kind: 'Status', reason: 'NotFound', code: 404 });
   });
 
-  it('answers /livez and /readyz without a token, everything else needs it', async () => {
-    for (const p of ['/livez', '/readyz']) {
+  it('answers /livez, /readyz, /healthz and /version without a token (as the API server), everything else needs it', async () => {
+    for (const p of ['/livez', '/readyz', '/healthz']) {
       const res = await fetch(api.url + p);
       expect(res.status).toBe(200);
       expect(await res.text()).toBe('ok');
@@ -106,7 +115,9 @@ describe('discovery, health, auth', () => {
       expect(res.status).toBe(401);
       expect(await json(res)).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
     }
-    expect((await fetch(`${api.url}/version`)).status).toBe(401);
+    expect((await fetch(`${api.url}/version`)).status).toBe(200);
+    expect((await fetch(`${api.url}/api`)).status).toBe(401);
+    expect((await fetch(`${api.url}/metrics`)).status).toBe(401);
     expect((await fetch(`${api.url}/api`, { headers: { authorization: 'Bearer secret' } })).status).toBe(200);
   });
 
@@ -417,49 +428,48 @@ describe('pods', () => {
     expect(api.fake.getPod('default', 'pre')?.metadata.deletionTimestamp).toBeUndefined();
   });
 
-  it('podvisor verbs: restart and recreate, refusals as 409 Conflict', async () => {
+  it('podvisor verbs: restart and recreate reach the agent; its refusals are 409 Conflict', async () => {
     await create(api, 'web', { containers: ['a', 'b'] });
     const one = await post(api, `${PODS}/web/restart`, { container: 'a' });
     expect(one.status).toBe(200);
     const pod = await json(one);
     expect(pod.status.containerStatuses.map((c: Obj) => c.restartCount)).toEqual([1, 0]);
     expect(api.fake.calls.find((c) => c[0] === 'restartPod')?.[3]).toMatchObject({ container: 'a' });
-    const all = await api.req(`${PODS}/web/restart`, { method: 'POST' });
+    const all = await api.req(`${PODS}/web/restart`, { method: 'POST', headers: { 'user-agent': 'tester/1' } });
     expect(all.status).toBe(200);
-    expect((await json(all)).status.containerStatuses.map((c: Obj) => c.restartCount)).toEqual([2, 1]);
+    expect(api.fake.calls.filter((c) => c[0] === 'restartPod').at(-1)?.[3]).toEqual({ requestedBy: 'api (tester/1)' });
+    const byQuery = await api.req(`${PODS}/web/restart?container=b`, { method: 'POST' });
+    expect(byQuery.status).toBe(200);
+    expect(api.fake.calls.filter((c) => c[0] === 'restartPod').at(-1)?.[3]).toMatchObject({ container: 'b' });
     const uid = pod.metadata.uid as string;
-    const re = await post(api, `${PODS}/web/recreate`, {});
+    const re = await post(api, `${PODS}/web/recreate`, { requestedBy: 'ops' });
     expect(re.status).toBe(200);
-    const recreated = await json(re);
-    expect(recreated.metadata.uid).not.toBe(uid);
-    expect(recreated.metadata.annotations['podvisor.io/recreations']).toBe('1');
+    expect((await json(re)).metadata.uid).not.toBe(uid);
+    expect(api.fake.calls.filter((c) => c[0] === 'recreatePod').at(-1)?.[3]).toEqual({ requestedBy: 'ops' });
     expect((await post(api, `${PODS}/nope/restart`, {})).status).toBe(404);
-    api.fake.deleteDelayMs = 10_000;
-    api.fake.deletePod('default', 'web', 30);
+    api.fake.refusal = 'pod web cannot be restarted: being deleted';
     const refused = await post(api, `${PODS}/web/restart`, {});
     expect(refused.status).toBe(409);
-    expect(await json(refused)).toMatchObject({ kind: 'Status', reason: 'Conflict', code: 409, message: 'pod web cannot be restarted: being deleted' });
-    const refusedC = await post(api, `${PODS}/web/restart`, { container: 'b' });
-    expect((await json(refusedC)).message).toBe('pod web cannot restart container b: being deleted');
+    expect(await json(refused)).toMatchObject({ kind: 'Status', reason: 'Conflict', code: 409, message: 'pod web cannot be restarted: being deleted', details: { name: 'web', kind: 'pods' } });
     const refusedR = await post(api, `${PODS}/web/recreate`, {});
     expect(refusedR.status).toBe(409);
-    expect((await json(refusedR)).message).toBe('pod web cannot be re-created: being deleted');
+    expect((await post(api, `${PODS}/web/restart`, { container: 3 })).status).toBe(400);
     expect((await post(api, `${PODS}/web/restart`, '[1]')).status).toBe(400);
   });
 
-  it('namespaces exist implicitly: default and those with pods', async () => {
+  it('namespaces are objects: the system ones exist, others are created', async () => {
     await create(api, 'x', { namespace: 'team' });
     const list = await json(await api.req('/api/v1/namespaces'));
     expect(list.kind).toBe('NamespaceList');
-    expect(list.items.map((n: Obj) => n.metadata.name)).toEqual(['default', 'team']);
-    expect(list.items[1]).toMatchObject({ kind: 'Namespace', status: { phase: 'Active' } });
+    expect(list.items.map((n: Obj) => n.metadata.name)).toEqual(['default', 'kube-node-lease', 'kube-public', 'kube-system', 'team']);
+    expect(list.items[4]).toMatchObject({ kind: 'Namespace', metadata: { labels: { 'kubernetes.io/metadata.name': 'team' } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
     expect((await json(await api.req('/api/v1/namespaces/default'))).metadata.name).toBe('default');
     const none = await api.req('/api/v1/namespaces/nope');
     expect(none.status).toBe(404);
     expect((await json(none)).message).toBe('namespaces "nope" not found');
     const t = await json(await api.req('/api/v1/namespaces', { headers: { accept: TABLE } }));
     expect(t.columnDefinitions.map((c: Obj) => c.name)).toEqual(['Name', 'Status', 'Age']);
-    expect(t.rows.map((r: Obj) => r.cells.slice(0, 2))).toEqual([['default', 'Active'], ['team', 'Active']]);
+    expect(t.rows.map((r: Obj) => r.cells.slice(0, 2))).toEqual([['default', 'Active'], ['kube-node-lease', 'Active'], ['kube-public', 'Active'], ['kube-system', 'Active'], ['team', 'Active']]);
   });
 });
 
@@ -496,7 +506,7 @@ describe('watch', () => {
     const t0 = Date.now();
     expect(await lines.next(4000)).toBeUndefined();
     expect(Date.now() - t0).toBeLessThan(2500);
-    await until(() => api.fake.watcherCount === 0);
+    await until(() => api.api.registry.watcherCount === 0);
   });
 
   it('without resourceVersion starts with ADDED for existing pods; honours selectors; stops when the client leaves', async () => {
@@ -512,9 +522,9 @@ describe('watch', () => {
     await patch(api, `${PODS}/a`, 'application/merge-patch+json', { metadata: { labels: { app: 'gone' } } });
     const left = await lines.json();
     expect([left.type, (left.object as Obj).metadata.name]).toEqual(['DELETED', 'a']);
-    expect(api.fake.watcherCount).toBe(1);
+    expect(api.api.registry.watcherCount).toBe(1);
     await lines.cancel();
-    await until(() => api.fake.watcherCount === 0);
+    await until(() => api.api.registry.watcherCount === 0);
   });
 
   it('filters by fieldSelector (how kubectl delete waits) and sends BOOKMARKs when allowed', async () => {
@@ -545,7 +555,7 @@ describe('watch', () => {
     const s = await json(res);
     expect(s).toMatchObject({ kind: 'Status', reason: 'Invalid', code: 422 });
     expect(s.message).toBe('ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled');
-    expect(api.fake.watcherCount).toBe(0);
+    expect(api.api.registry.watcherCount).toBe(0);
   });
 
   it('sends one-row Tables with column definitions to kubectl get -w', async () => {
@@ -712,7 +722,7 @@ describe('listen', () => {
       const stale = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(sock)}, () => process.exit(0))`]);
       expect(stale.status).toBe(0);
       expect(statSync(sock).isSocket()).toBe(true);
-      const server = createApiServer({ backend: t.fake });
+      const server = createApiServer({ backend: t.fake, store: t.store });
       const l = await server.listen({ socket: sock });
       expect(l.address).toBe(`unix://${sock}`);
       expect(statSync(sock).mode & 0o777).toBe(0o600);
@@ -736,7 +746,7 @@ describe('listen', () => {
     try {
       const key = readFileSync(new URL('./fixtures/localhost-key.pem', import.meta.url));
       const cert = readFileSync(new URL('./fixtures/localhost-cert.pem', import.meta.url));
-      const l = await createApiServer({ backend: t.fake, token: 't' }).listen({ host: '127.0.0.1', port: 0, tls: { key, cert } });
+      const l = await createApiServer({ backend: t.fake, store: t.store, token: 't' }).listen({ host: '127.0.0.1', port: 0, tls: { key, cert } });
       expect(l.address).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
       const body = await new Promise<string>((resolve, reject) => {
         const u = new URL(`${l.address}/api`);
@@ -756,14 +766,15 @@ describe('listen', () => {
   it('serves TCP and ends open watches on close', async () => {
     const t = await startApi();
     try {
-      const server = createApiServer({ backend: t.fake });
+      const server = createApiServer({ backend: t.fake, store: t.store });
       const l = await server.listen({ host: '127.0.0.1', port: 0 });
       expect(l.address).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const res = await fetch(`${l.address}${PODS}?watch=true`);
       expect(res.status).toBe(200);
-      await until(() => t.fake.watcherCount === 1);
+      await until(() => server.registry.watcherCount === 1);
       await l.close();
-      await until(() => t.fake.watcherCount === 0);
+      await until(() => server.registry.watcherCount === 0);
+      server.close();
     } finally {
       await t.close();
     }

@@ -145,7 +145,7 @@ current-context: podvisor
     try {
       await until(() => out.split('\n').filter((l) => l.startsWith('web')).length >= 1, 10_000);
       // Give kubectl time to open the watch after the initial list.
-      await until(() => api.fake.watcherCount > 0, 10_000);
+      await until(() => api.api.registry.watcherCount > 0, 10_000);
       api.fake.restartPod('default', 'web', { container: 'main' });
       await until(() => out.split('\n').filter((l) => l.startsWith('web')).length >= 2, 10_000);
       const rows = out.trimEnd().split('\n');
@@ -271,7 +271,10 @@ current-context: p
       });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('You must be logged in to the server');
-      expect(plain.logs.every((l) => l.fields['status'] === 401)).toBe(true);
+      // Everything but the open paths (as on the API server: /version, health) is refused.
+      const closed = plain.logs.filter((l) => l.msg === 'http request' && !['/version', '/livez', '/readyz', '/healthz'].includes(String(l.fields['path'])));
+      expect(closed.length).toBeGreaterThan(0);
+      expect(closed.every((l) => l.fields['status'] === 401)).toBe(true);
     } finally {
       await plain.close();
     }

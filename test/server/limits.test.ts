@@ -8,7 +8,6 @@ import { request } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApiServer } from '../../src/server/http.js';
 import { listenOn } from '../../src/server/listen.js';
-import { FakeBackend } from './fake-backend.js';
 import { LineReader, podManifest, startApi, type TestApi } from './helpers.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -317,8 +316,7 @@ describe('strict decoding and logs (item 5)', () => {
 
 describe('connection timeouts (item 5)', () => {
   it('cuts a request whose body is too slow (requestTimeout) but not a watch that outlives it', async () => {
-    const fake = new FakeBackend({ logDir: `${api.dir}/t` });
-    const server = createApiServer({ backend: fake });
+    const server = createApiServer({ backend: api.fake, store: api.store });
     const l = await listenOn(server.handler, { host: '127.0.0.1', port: 0 }, { headersTimeoutMs: 1000, requestTimeoutMs: 1500, keepAliveTimeoutMs: 5000, checkIntervalMs: 250 });
     const url = new URL(l.address);
     try {
@@ -343,7 +341,7 @@ describe('connection timeouts (item 5)', () => {
       await expect(lines.next(200)).rejects.toThrow('no line within');
       await lines.cancel();
     } finally {
-      fake.dispose();
+      server.close();
       await l.close();
     }
   });

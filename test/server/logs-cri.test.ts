@@ -154,12 +154,12 @@ describe('follow over CRI files', () => {
     expect(await limited.next()).toBe('defg');
     expect(await limited.next(3000)).toBeUndefined();
 
-    await until(() => api.fake.watcherCount === 0);
+    await until(() => api.api.registry.watcherCount === 0);
     const lines = new LineReader(await api.req(`${LOG}?follow=true`));
     expect(await lines.next()).toBe('abc');
-    expect(api.fake.watcherCount).toBe(1); // the follow watches the pod
+    expect(api.api.registry.watcherCount).toBe(1); // the follow watches the pod
     await lines.cancel();
-    await until(() => api.fake.watcherCount === 0);
+    await until(() => api.api.registry.watcherCount === 0);
   });
 
   it('follows a legacy plain file as before, stamping followed lines with the time of reading', async () => {

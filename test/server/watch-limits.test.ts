@@ -64,7 +64,7 @@ describe('watch limits', () => {
     expect(got).toEqual(sent);
     await reading.cancel();
     await readAll;
-    await until(() => a.fake.watcherCount === 0);
+    await until(() => a.api.registry.watcherCount === 0);
   });
 
   it('answers 429 TooManyRequests (Retry-After) beyond the per-client limit, and admits again once a watch ends', async () => {
@@ -81,7 +81,7 @@ describe('watch limits', () => {
       details: { retryAfterSeconds: 1 },
     });
     await w1.cancel();
-    await until(() => a.fake.watcherCount === 1);
+    await until(() => a.api.registry.watcherCount === 1);
     const w3 = await a.req(`${PODS}?watch=true`);
     expect(w3.status).toBe(200);
     await new LineReader(w3).cancel();

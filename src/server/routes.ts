@@ -1,0 +1,185 @@
+/**
+ * The route table: every path the API serves, its methods and handlers. A path is matched
+ * segment by segment (`{name}` takes one segment); the first route whose path matches and
+ * whose guard accepts the parameters serves the request, with 405 (and `Allow`) for a method
+ * it lacks. Routes marked `open` need no token (health and version, as on the API server).
+ */
+import { isDNS1123Label, isDNS1123Subdomain } from '../api/names.js';
+import { API_GROUP_LIST, API_VERSIONS, apiResourceList, OPENAPI_V3_API_V1, OPENAPI_V3_ROOT, versionInfo } from './discovery.js';
+import { create, getOne, listOrWatch, patch, remove, replace, serveWatch, type Target } from './handlers/objects.js';
+import { podLogs, podRestarts, podVerb } from './handlers/pods.js';
+import type { Resource } from './registry/types.js';
+import { queryBool, type Ctx } from './request.js';
+import { baseHeaders, sendJson, sendText } from './respond.js';
+import type { ServerEnv } from './server-env.js';
+import { HttpError, methodNotAllowed, notFound, pathNotFound } from './status.js';
+
+/** A handler: the request, its path parameters. */
+export type Handler = (env: ServerEnv, ctx: Ctx, p: Record<string, string>) => void | Promise<void>;
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** One row of the table. */
+export interface Route {
+  path: string;
+  /** Served without the token. */
+  open?: boolean;
+  /** The resource of a subresource path (`pods` for `…/pods/{name}/log`), for checking `{name}`. */
+  resource?: string;
+  /** Further conditions on the parameters (the first route that matches and accepts wins). */
+  when?: (env: ServerEnv, p: Record<string, string>) => boolean;
+  methods: Partial<Record<Method, Handler>>;
+}
+
+// ------------------------------------------------------------------ targets
+
+function resourceOf(env: ServerEnv, name: string): Resource {
+  const r = env.registry.resource(name);
+  if (!r) throw new HttpError(pathNotFound());
+  return r;
+}
+
+/** The namespace of a path (404 `namespaces "x" not found` for one that cannot exist). */
+function namespaceOf(ns: string): string {
+  if (isDNS1123Label(ns).length > 0) throw new HttpError(notFound('namespaces', ns));
+  return ns;
+}
+
+function named(r: Resource, name: string): string {
+  const bad = r.def.resource === 'namespaces' ? isDNS1123Label(name) : isDNS1123Subdomain(name);
+  if (bad.length > 0) throw new HttpError(notFound(r.def.resource, name));
+  return name;
+}
+
+/** `/api/v1/namespaces/{namespace}/{resource}[/{name}]` */
+function nsTarget(env: ServerEnv, p: Record<string, string>): Target {
+  const resource = resourceOf(env, p['resource'] ?? '');
+  const t: Target = { resource, namespace: namespaceOf(p['namespace'] ?? '') };
+  if (p['name'] !== undefined) t.name = named(resource, p['name']);
+  return t;
+}
+
+/** `/api/v1/{resource}[/{name}]`: every namespace, or a cluster-scoped resource. */
+function topTarget(env: ServerEnv, p: Record<string, string>): Target {
+  const resource = resourceOf(env, p['resource'] ?? '');
+  const t: Target = { resource, namespace: undefined };
+  if (p['name'] !== undefined) {
+    if (resource.def.namespaced) throw new HttpError(pathNotFound());
+    t.name = named(resource, p['name']);
+  }
+  return t;
+}
+
+const isNamespaced = (env: ServerEnv, p: Record<string, string>): boolean => env.registry.resource(p['resource'] ?? '')?.def.namespaced === true;
+const isClusterScoped = (env: ServerEnv, p: Record<string, string>): boolean => env.registry.resource(p['resource'] ?? '')?.def.namespaced === false;
+
+// ------------------------------------------------------------------ handlers
+
+const ok: Handler = (_env, ctx) => sendText(ctx.res, 200, 'ok');
+
+const metrics: Handler = async (env, ctx) => {
+  if (!env.metrics) throw new HttpError(pathNotFound());
+  const m = await env.metrics();
+  const data = Buffer.from(m.body);
+  ctx.res.writeHead(200, { ...baseHeaders(m.contentType), 'Content-Length': String(data.length) });
+  ctx.res.end(data);
+};
+
+const json = (body: (env: ServerEnv) => unknown): Handler => (env, ctx) => sendJson(ctx.res, 200, body(env));
+
+const collection = (target: (env: ServerEnv, p: Record<string, string>) => Target): Route['methods'] => ({
+  GET: (env, ctx, p) => listOrWatch(env, ctx, target(env, p), queryBool(ctx.query, 'watch')),
+  POST: (env, ctx, p) => create(env, ctx, target(env, p)),
+});
+
+const item = (target: (env: ServerEnv, p: Record<string, string>) => Target): Route['methods'] => ({
+  GET: (env, ctx, p) => getOne(env, ctx, target(env, p)),
+  PUT: (env, ctx, p) => replace(env, ctx, target(env, p)),
+  PATCH: (env, ctx, p) => patch(env, ctx, target(env, p)),
+  DELETE: (env, ctx, p) => remove(env, ctx, target(env, p)),
+});
+
+const watchOf = (target: (env: ServerEnv, p: Record<string, string>) => Target): Route['methods'] => ({
+  GET: (env, ctx, p) => serveWatch(env, ctx, target(env, p)),
+});
+
+const podPath = 'api/v1/namespaces/{namespace}/pods/{name}';
+const pod = (env: ServerEnv, p: Record<string, string>): [string, string] => {
+  const t = nsTarget(env, { ...p, resource: 'pods' });
+  return [t.namespace ?? 'default', t.name ?? ''];
+};
+
+/** Every route, in matching order. */
+export const ROUTES: readonly Route[] = [
+  { path: 'livez', open: true, methods: { GET: ok } },
+  { path: 'readyz', open: true, methods: { GET: ok } },
+  { path: 'healthz', open: true, methods: { GET: ok } },
+  { path: 'version', open: true, methods: { GET: json((env) => versionInfo(env.gitVersion)) } },
+  { path: 'metrics', methods: { GET: metrics } },
+  { path: 'api', methods: { GET: json(() => API_VERSIONS) } },
+  { path: 'apis', methods: { GET: json(() => API_GROUP_LIST) } },
+  { path: 'api/v1', methods: { GET: json((env) => apiResourceList(env.registry.all())) } },
+  { path: 'openapi/v3', methods: { GET: json(() => OPENAPI_V3_ROOT) } },
+  { path: 'openapi/v3/api/v1', methods: { GET: json(() => OPENAPI_V3_API_V1) } },
+  // The legacy watch paths.
+  { path: 'api/v1/watch/{resource}', methods: watchOf(topTarget) },
+  { path: 'api/v1/watch/{resource}/{name}', when: isClusterScoped, methods: watchOf(topTarget) },
+  { path: 'api/v1/watch/namespaces/{namespace}/{resource}', when: isNamespaced, methods: watchOf(nsTarget) },
+  { path: 'api/v1/watch/namespaces/{namespace}/{resource}/{name}', when: isNamespaced, methods: watchOf(nsTarget) },
+  // Namespaced resources.
+  { path: 'api/v1/namespaces/{namespace}/{resource}', when: isNamespaced, methods: collection(nsTarget) },
+  { path: 'api/v1/namespaces/{namespace}/{resource}/{name}', when: isNamespaced, methods: item(nsTarget) },
+  { path: `${podPath}/status`, resource: 'pods', methods: { GET: (env, ctx, p) => getOne(env, ctx, nsTarget(env, { ...p, resource: 'pods' })) } },
+  { path: `${podPath}/log`, resource: 'pods', methods: { GET: (env, ctx, p) => podLogs(env, ctx, ...pod(env, p)) } },
+  { path: `${podPath}/restart`, resource: 'pods', methods: { POST: (env, ctx, p) => podVerb(env, ctx, ...pod(env, p), 'restart') } },
+  { path: `${podPath}/recreate`, resource: 'pods', methods: { POST: (env, ctx, p) => podVerb(env, ctx, ...pod(env, p), 'recreate') } },
+  { path: `${podPath}/restarts`, resource: 'pods', methods: { GET: (env, ctx, p) => podRestarts(env, ctx, ...pod(env, p)) } },
+  // Every namespace, and cluster-scoped resources.
+  { path: 'api/v1/{resource}', methods: collection(topTarget) },
+  { path: 'api/v1/{resource}/{name}', when: isClusterScoped, methods: item(topTarget) },
+  { path: 'api/v1/namespaces/{name}/status', resource: 'namespaces', methods: { GET: (env, ctx, p) => getOne(env, ctx, topTarget(env, { ...p, resource: 'namespaces' })) } },
+];
+
+/** A route and the parameters its path took, or undefined. */
+export function matchRoute(env: ServerEnv, segs: readonly string[]): { route: Route; params: Record<string, string> } | undefined {
+  for (const route of ROUTES) {
+    const pat = route.path.split('/');
+    if (pat.length !== segs.length) continue;
+    const params: Record<string, string> = {};
+    let ok = true;
+    for (let i = 0; i < pat.length && ok; i++) {
+      const p = pat[i] as string;
+      const s = segs[i] as string;
+      if (p.startsWith('{')) params[p.slice(1, -1)] = s;
+      else ok = p === s;
+    }
+    if (ok && (!route.when || route.when(env, params))) return { route, params };
+  }
+  return undefined;
+}
+
+/** Whether a path is served without the token. */
+export function isOpenPath(path: string): boolean {
+  return path === '/livez' || path === '/readyz' || path === '/healthz' || path === '/version';
+}
+
+/** Serves a request by the table: 404 for no route, 405 for a method the route lacks. */
+export async function dispatch(env: ServerEnv, ctx: Ctx, segs: readonly string[]): Promise<void> {
+  const m = matchRoute(env, segs);
+  if (!m) {
+    ctx.req.resume();
+    throw new HttpError(pathNotFound());
+  }
+  // Names that cannot exist are a 404 whatever the method (before a 405).
+  const p = m.params;
+  if (p['namespace'] !== undefined) namespaceOf(p['namespace']);
+  const r = env.registry.resource(p['resource'] ?? m.route.resource ?? '');
+  if (r && p['name'] !== undefined) named(r, p['name']);
+  const h = m.route.methods[ctx.method as Method];
+  if (!h) {
+    ctx.req.resume();
+    throw new HttpError(methodNotAllowed(), { Allow: Object.keys(m.route.methods).join(', ') });
+  }
+  ctx.params = m.params;
+  await h(env, ctx, m.params);
+}
