@@ -1,9 +1,8 @@
 /**
  * Discovery and OpenAPI documents: what kubectl reads before any command to learn which
- * resources exist (`/api`, `/apis`, `/api/v1`) and whether it can leave validation to the
- * server (`/openapi/v3`). Plain JSON: kubectl falls back from aggregated discovery by itself.
+ * resources exist (`/api`, `/apis`, `/api/v1`). Plain JSON: kubectl falls back from aggregated
+ * discovery by itself. The OpenAPI documents are in `openapi.ts`.
  */
-import { createHash } from 'node:crypto';
 
 /** The Kubernetes version podvisor's API speaks. */
 export const KUBE_MAJOR = '1';
@@ -52,49 +51,6 @@ export function apiResourceList(resources: readonly DiscoveredResource[]): Recor
   }
   return { kind: 'APIResourceList', groupVersion: 'v1', resources: list };
 }
-
-/**
- * `GET /openapi/v3/api/v1`: only the pod PATCH operation with its group-version-kind and the
- * `fieldValidation` parameter. That is what kubectl's query-param verifier looks for; finding
- * it, kubectl skips client-side schema validation and lets the server validate (strict by
- * default), so no full schema is needed.
- */
-export const OPENAPI_V3_API_V1 = {
-  openapi: '3.0.0',
-  info: { title: 'Kubernetes', version: DEFAULT_GIT_VERSION },
-  paths: {
-    '/api/v1/namespaces/{namespace}/pods/{name}': {
-      parameters: [
-        { name: 'name', in: 'path', required: true, description: 'name of the Pod', schema: { type: 'string', uniqueItems: true } },
-        { name: 'namespace', in: 'path', required: true, description: 'object name and auth scope, such as for teams and projects', schema: { type: 'string', uniqueItems: true } },
-      ],
-      patch: {
-        tags: ['core_v1'],
-        description: 'partially update the specified Pod',
-        operationId: 'patchCoreV1NamespacedPod',
-        parameters: [
-          { name: 'dryRun', in: 'query', description: 'When present, indicates that modifications should not be persisted.', schema: { type: 'string', uniqueItems: true } },
-          { name: 'fieldManager', in: 'query', description: 'fieldManager is a name associated with the actor or entity that is making these changes.', schema: { type: 'string', uniqueItems: true } },
-          { name: 'fieldValidation', in: 'query', description: 'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn (default), Strict.', schema: { type: 'string', uniqueItems: true } },
-          { name: 'force', in: 'query', description: 'Force is going to "force" Apply requests.', schema: { type: 'boolean', uniqueItems: true } },
-        ],
-        requestBody: { content: { 'application/json-patch+json': { schema: { type: 'object' } }, 'application/merge-patch+json': { schema: { type: 'object' } }, 'application/strategic-merge-patch+json': { schema: { type: 'object' } }, 'application/apply-patch+yaml': { schema: { type: 'object' } } }, required: true },
-        responses: { '200': { description: 'OK' }, '201': { description: 'Created' }, '401': { description: 'Unauthorized' } },
-        'x-kubernetes-action': 'patch',
-        'x-kubernetes-group-version-kind': { group: '', version: 'v1', kind: 'Pod' },
-      },
-    },
-  },
-  components: { schemas: {} },
-};
-
-/** Hash of {@link OPENAPI_V3_API_V1}, used by clients as a cache key. */
-export const OPENAPI_V3_HASH = createHash('sha512').update(JSON.stringify(OPENAPI_V3_API_V1)).digest('hex').slice(0, 128).toUpperCase();
-
-/** `GET /openapi/v3`: the discovery of OpenAPI v3 documents. */
-export const OPENAPI_V3_ROOT = {
-  paths: { 'api/v1': { serverRelativeURL: `/openapi/v3/api/v1?hash=${OPENAPI_V3_HASH}` } },
-};
 
 /** `GET /version` for `gitVersion` (default {@link DEFAULT_GIT_VERSION}). */
 export function versionInfo(gitVersion = DEFAULT_GIT_VERSION): Record<string, string> {

@@ -5,14 +5,15 @@
  * it lacks. Routes marked `open` need no token (health and version, as on the API server).
  */
 import { isDNS1123Label, isDNS1123Subdomain } from '../api/names.js';
-import { API_GROUP_LIST, API_VERSIONS, apiResourceList, OPENAPI_V3_API_V1, OPENAPI_V3_ROOT, versionInfo } from './discovery.js';
+import { API_GROUP_LIST, API_VERSIONS, apiResourceList, versionInfo } from './discovery.js';
 import { create, getOne, listOrWatch, patch, remove, replace, serveWatch, type Target } from './handlers/objects.js';
 import { podLogs, podRestarts, podVerb } from './handlers/pods.js';
+import { openApiContentType, openApiV2, openApiV3Group, openApiV3Root, type OpenApiDocument } from './openapi.js';
 import type { Resource } from './registry/types.js';
 import { queryBool, type Ctx } from './request.js';
 import { baseHeaders, sendJson, sendText } from './respond.js';
 import type { ServerEnv } from './server-env.js';
-import { HttpError, methodNotAllowed, notFound, pathNotFound } from './status.js';
+import { failure, HttpError, methodNotAllowed, notFound, pathNotFound } from './status.js';
 
 /** A handler: the request, its path parameters. */
 export type Handler = (env: ServerEnv, ctx: Ctx, p: Record<string, string>) => void | Promise<void>;
@@ -85,6 +86,37 @@ const metrics: Handler = async (env, ctx) => {
   ctx.res.end(data);
 };
 
+/**
+ * An OpenAPI document as JSON (406 to a client that takes only protobuf, as kube-openapi
+ * answers). With the `hash` of the current document it may be cached forever; with another
+ * one the client is redirected to the current URL (kube-openapi's behaviour).
+ */
+function sendOpenApi(ctx: Ctx, doc: OpenApiDocument, path: string): void {
+  if (!openApiContentType(ctx.req.headers.accept)) {
+    throw new HttpError(failure(406, 'NotAcceptable', 'only the following media types are accepted: application/json'));
+  }
+  const hash = ctx.query.get('hash');
+  if (hash !== null && hash !== doc.hash) {
+    ctx.res.writeHead(301, { Location: `${path}?hash=${doc.hash}`, 'Cache-Control': 'no-cache, private' });
+    ctx.res.end();
+    return;
+  }
+  ctx.res.writeHead(200, {
+    ...baseHeaders('application/json'),
+    'Cache-Control': hash !== null ? 'public, immutable' : 'no-cache, private',
+    ETag: doc.etag,
+    'Content-Length': String(doc.body.length),
+  });
+  ctx.res.end(doc.body);
+}
+
+const openApiGroup: Handler = (_env, ctx, p) => {
+  const path = p['group'] === undefined ? 'api/v1' : `apis/${p['group']}/${p['version'] ?? ''}`;
+  const doc = openApiV3Group(path);
+  if (!doc) throw new HttpError(pathNotFound());
+  sendOpenApi(ctx, doc, `/openapi/v3/${path}`);
+};
+
 const json = (body: (env: ServerEnv) => unknown): Handler => (env, ctx) => sendJson(ctx.res, 200, body(env));
 
 const collection = (target: (env: ServerEnv, p: Record<string, string>) => Target): Route['methods'] => ({
@@ -119,8 +151,10 @@ export const ROUTES: readonly Route[] = [
   { path: 'api', methods: { GET: json(() => API_VERSIONS) } },
   { path: 'apis', methods: { GET: json(() => API_GROUP_LIST) } },
   { path: 'api/v1', methods: { GET: json((env) => apiResourceList(env.registry.all())) } },
-  { path: 'openapi/v3', methods: { GET: json(() => OPENAPI_V3_ROOT) } },
-  { path: 'openapi/v3/api/v1', methods: { GET: json(() => OPENAPI_V3_API_V1) } },
+  { path: 'openapi/v2', methods: { GET: (_env, ctx) => sendOpenApi(ctx, openApiV2(), '/openapi/v2') } },
+  { path: 'openapi/v3', methods: { GET: json(() => openApiV3Root()) } },
+  { path: 'openapi/v3/api/v1', methods: { GET: openApiGroup } },
+  { path: 'openapi/v3/apis/{group}/{version}', methods: { GET: openApiGroup } },
   // The legacy watch paths.
   { path: 'api/v1/watch/{resource}', methods: watchOf(topTarget) },
   { path: 'api/v1/watch/{resource}/{name}', when: isClusterScoped, methods: watchOf(topTarget) },

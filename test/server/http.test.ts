@@ -86,7 +86,7 @@ describe('discovery, health, auth', () => {
     expect(byName.get('secrets')).toMatchObject({ namespaced: true, kind: 'Secret' });
   });
 
-  it('serves /version and the OpenAPI v3 documents; /openapi/v2 is 404', async () => {
+  it('serves /version and the OpenAPI documents (v3 per group-version, v2 as JSON or 406 for protobuf only)', async () => {
     const v = await json(await api.req('/version?timeout=5s'));
     expect(v).toMatchObject({ major: '1', minor: '36', gitVersion: 'v1.36.0-podvisor' });
     expect(v.platform).toMatch(/^linux\//);
@@ -97,9 +97,16 @@ describe('discovery, health, auth', () => {
     const op = doc.paths['/api/v1/namespaces/{namespace}/pods/{name}'].patch as Obj;
     expect(op['x-kubernetes-group-version-kind']).toEqual({ group: '', version: 'v1', kind: 'Pod' });
     expect((op.parameters as Obj[]).map((p) => p.name)).toContain('fieldValidation');
-    const v2 = await api.req('/openapi/v2');
-    expect(v2.status).toBe(404);
-    expect(await json(v2)).toMatchObject({ kind: 'Status', reason: 'NotFound', code: 404 });
+    const cached = await api.req(url);
+    expect(cached.headers.get('cache-control')).toBe('public, immutable');
+    expect(cached.headers.get('etag')).toMatch(/^"[0-9A-F]+"$/);
+    const stale = await api.req('/openapi/v3/api/v1?hash=0', { redirect: 'manual' });
+    expect(stale.status).toBe(301);
+    expect(stale.headers.get('location')).toBe(url);
+    expect((await json(await api.req('/openapi/v2'))).definitions['io.k8s.api.core.v1.Pod']).toBeDefined();
+    const proto = await api.req('/openapi/v2', { headers: { accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' } });
+    expect(proto.status).toBe(406);
+    expect((await api.req('/openapi/v3/apis/nope.io/v1')).status).toBe(404);
   });
 
   it('answers /livez, /readyz, /healthz and /version without a token (as the API server), everything else needs it', async () => {
