@@ -4,25 +4,36 @@
  */
 import type { Container, Pod } from '../api/types.js';
 import { parseQuantity } from '../api/quantity.js';
+import { resolveContainerEnv } from '../core/config-refs.js';
 import { containerProcess } from '../core/oci-process.js';
 import type { ContainerResources, ContainerSecurity, ContainerStartSpec, MountSpec, PulledImage, Sandbox } from '../runtime/types.js';
+import { configVolumePath, isConfigVolume, NO_OBJECTS, type PodConfig } from './pod-config.js';
 
 /** Every container of the pod: init containers and sidecars, regular, ephemeral. */
 export function allContainers(pod: Pod): Container[] {
   return [...(pod.spec.initContainers ?? []), ...pod.spec.containers, ...(pod.spec.ephemeralContainers ?? [])];
 }
 
-/** The mounts of a container: `volumeMounts` resolved against the sandbox (emptyDir) or the host (hostPath). */
+/**
+ * The mounts of a container: `volumeMounts` resolved against the sandbox (emptyDir, and the
+ * ConfigMap, Secret, downward API and projected volumes the agent writes, always read-only as
+ * the kubelet mounts them) or the host (hostPath).
+ */
 export function mountsFor(pod: Pod, c: Container, sandbox: Sandbox | undefined): MountSpec[] {
   const out: MountSpec[] = [];
   for (const m of c.volumeMounts ?? []) {
     const v = (pod.spec.volumes ?? []).find((x) => x.name === m.name);
     if (!v) continue;
     let hostPath: string | undefined;
+    let readOnly = m.readOnly === true;
     if (v.emptyDir) hostPath = sandbox?.emptyDirPaths[v.name];
     else if (v.hostPath) hostPath = v.hostPath.path;
+    else if (sandbox && isConfigVolume(v)) {
+      hostPath = configVolumePath(sandbox, v);
+      readOnly = true;
+    }
     if (hostPath === undefined) continue;
-    const spec: MountSpec = { volume: v.name, hostPath, mountPath: m.mountPath, readOnly: m.readOnly === true };
+    const spec: MountSpec = { volume: v.name, hostPath, mountPath: m.mountPath, readOnly };
     if (m.subPath) {
       spec.hostPath = `${hostPath}/${m.subPath}`;
       spec.subPath = { volumeRoot: hostPath, path: m.subPath };
@@ -40,7 +51,12 @@ export interface InstanceContext {
   podRestartCount: number;
   /** The pod's GPU device IDs (kept across restarts in place, §1.4). */
   gpus: readonly string[];
+  /** ConfigMaps, Secrets and node facts for `env[].valueFrom` and `envFrom` (none: every reference is missing). */
+  config?: PodConfig;
 }
+
+/** The node facts a pod sees when no server tells the agent its node's (`podvisor run`). */
+const LOCAL_NODE = { nodeName: 'podvisor', hostIPs: ['127.0.0.1'], allocatable: {} };
 
 /** `resources.limits` of memory and CPU as the runtime applies them. */
 function resourcesOf(c: Container): ContainerResources {
@@ -95,7 +111,20 @@ export function containerStartSpec(pod: Pod, c: Container, sandbox: Sandbox, ctx
     env['NVIDIA_VISIBLE_DEVICES'] = ctx.gpus.join(',');
     env['CUDA_VISIBLE_DEVICES'] = ctx.gpus.join(',');
   }
-  for (const e of c.env ?? []) env[e.name] = e.value ?? '';
+  // The container's own variables, as the kubelet resolves them (envFrom, then env, `$(VAR)`
+  // expanded); a reference that cannot be resolved keeps the container from being created.
+  const node = ctx.config?.node ?? LOCAL_NODE;
+  const podIP = sandbox.ip ?? '127.0.0.1';
+  const resolved = resolveContainerEnv(pod, c, {
+    ...(ctx.config?.lookups ?? NO_OBJECTS),
+    nodeAllocatable: node.allocatable,
+    podIPs: [podIP],
+    hostIPs: node.hostIPs,
+    nodeName: pod.spec.nodeName ?? node.nodeName,
+    serviceAccountName: pod.spec.serviceAccountName ?? 'default',
+  });
+  if ('error' in resolved) return { configError: resolved.error.message };
+  for (const e of resolved.env) env[e.name] = e.value;
   let imageSpec: ContainerStartSpec['image'];
   if (image) {
     const process = containerProcess(pod, c, image.config, env, { pod: pod.spec.securityContext, container: c.securityContext });

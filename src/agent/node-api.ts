@@ -83,6 +83,11 @@ export interface NodeApi {
   removeEvents(namespace: string): void;
   /** Restart records of a pod (newest last). Throws PodNotFoundError. */
   restartHistory(namespace: string, name: string): RestartNotice[];
+  /**
+   * A ConfigMap or Secret of `namespace` was stored or removed: the pods of the namespace write
+   * their config volumes again and retry a container waiting for one.
+   */
+  configChanged(namespace: string): void;
   /** Subscribes to every stored change of pods and events from now on. */
   subscribe(sink: ChangeSink): Unsubscribe;
 }

@@ -21,6 +21,7 @@ import { PodvisorMetrics } from './metrics.js';
 import type { ChangeSink, NodeApi, PodAdmission, Unsubscribe, WatchEvent } from './node-api.js';
 import { PodRejectedError, Supervisor } from './supervisor.js';
 import type { PodWorker } from './worker.js';
+import type { PodConfig } from './pod-config.js';
 
 /** Options of the node agent, compiled once. */
 export interface NodeAgentOptions {
@@ -30,6 +31,8 @@ export interface NodeAgentOptions {
   core: CoreOptions;
   /** GPU inventory of the node. */
   gpus?: string[];
+  /** ConfigMaps, Secrets, the volume writer and node facts (env and config volumes). */
+  config?: PodConfig;
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>) => void;
 }
 
@@ -89,6 +92,7 @@ export class NodeAgent implements NodeApi {
       clock: o.clock,
       core: o.core,
       ...(o.gpus ? { gpus: o.gpus } : {}),
+      ...(o.config ? { config: o.config } : {}),
       sinks: {
         onStatus: (pod, state) => this.onStatus(pod, state),
         onDeleted: (pod, state) => this.onDeleted(pod, state),
@@ -487,6 +491,10 @@ export class NodeAgent implements NodeApi {
   removeEvents(namespace: string): void {
     this.store.removeEvents(namespace);
     for (const [k, e] of this.lastEvents) if (e.metadata.namespace === namespace) this.lastEvents.delete(k);
+  }
+
+  configChanged(namespace: string): void {
+    this.supervisor.configChanged(namespace);
   }
 
   subscribe(sink: ChangeSink): Unsubscribe {

@@ -14,6 +14,7 @@ import type { ContainerRuntime, PullProgress } from '../runtime/types.js';
 import type { Clock } from './clock.js';
 import type { RecordedEvent, RestartNotice } from '../api/records.js';
 import { PodWorker } from './worker.js';
+import type { PodConfig } from './pod-config.js';
 
 /** Callbacks of the supervisor's owner (CLI live view, store, metrics). */
 export interface SupervisorSinks {
@@ -37,6 +38,8 @@ export interface SupervisorOptions {
   sinks?: SupervisorSinks;
   /** The node's GPU inventory (device IDs such as `0`, `1` or `GPU-<uuid>`), for `nvidia.com/gpu` limits. */
   gpus?: string[];
+  /** ConfigMaps, Secrets, the volume writer and node facts, for every pod. */
+  config?: PodConfig;
 }
 
 /** The extended resource name of NVIDIA GPUs. */
@@ -99,6 +102,11 @@ export class Supervisor {
     );
     problems.push(...this.o.runtime.checkMounts(mounts));
     if (problems.length > 0) throw new PodRejectedError(`${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''}`, problems);
+  }
+
+  /** A ConfigMap or Secret of `namespace` changed: every pod of it is told (see {@link PodWorker.configChanged}). */
+  configChanged(namespace: string): void {
+    for (const w of this.workers.values()) if ((w.pod.metadata.namespace ?? 'default') === namespace) w.configChanged();
   }
 
   /** Forgets a worker (its pod was deleted and is gone) and frees what it held. */
@@ -169,6 +177,7 @@ export class Supervisor {
     const worker: PodWorker = new PodWorker({
       pod, runtime: this.o.runtime, clock: this.o.clock, core: this.o.core,
       ...(state ? { state } : {}),
+      ...(this.o.config ? { config: this.o.config } : {}),
       sinks: {
         onStatus: (p, s) => {
           sinks.onStatus?.(p, s);

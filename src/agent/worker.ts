@@ -25,6 +25,7 @@ import type { Clock, Timer } from './clock.js';
 import type { RecordedEvent, RestartNotice } from '../api/records.js';
 import { InstanceProber, type ProbeKind } from './prober.js';
 import { containerRestartNotice, resetNotice } from './restart-records.js';
+import { ConfigVolumes, type PodConfig } from './pod-config.js';
 import { allContainers, containerStartSpec, mountsFor } from './container-spec.js';
 import { ensureImage } from './images.js';
 import { adoptionOf, findInstances, type ExitWhileDown } from './adoption.js';
@@ -57,6 +58,8 @@ export interface PodWorkerOptions {
   sinks: WorkerSinks;
   /** Durable state to resume from; a fresh one otherwise. */
   state?: PodState;
+  /** ConfigMaps, Secrets, the volume writer and node facts (env and config volumes). */
+  config?: PodConfig;
 }
 
 /** The exit as the core records it (D10). */
@@ -77,6 +80,9 @@ export class PodWorker {
   private readonly clock: Clock;
   private readonly core: CoreOptions;
   private readonly sinks: WorkerSinks;
+  private readonly config: PodConfig | undefined;
+  /** Writes the pod's ConfigMap, Secret, downward API and projected volumes. */
+  private readonly volumes: ConfigVolumes | undefined;
   private sandbox: Sandbox | undefined;
   private readonly handles = new Map<string, ContainerHandle>();
   private readonly probers = new Map<string, InstanceProber>();
@@ -129,6 +135,8 @@ export class PodWorker {
     this.clock = o.clock;
     this.core = o.core;
     this.sinks = o.sinks;
+    this.config = o.config;
+    this.volumes = o.config ? new ConfigVolumes(o.config) : undefined;
     this.state = o.state ?? newPodState(o.pod.metadata.uid ?? '', o.clock.now());
     if (o.state !== undefined && o.pod.status?.podIP !== undefined) this.lastPodIp = o.pod.status.podIP;
   }
@@ -296,6 +304,31 @@ export class PodWorker {
     else delete this.pod.metadata.annotations;
     this.lastStatusJson = '';
     if (this.status) this.publish(this.status);
+    this.refreshVolumes(); // downward API files show labels and annotations
+  }
+
+  /**
+   * A ConfigMap or Secret of the pod's namespace changed: the config volumes of a pod with a
+   * sandbox are written again (atomically; a running container sees the new files), and a
+   * container waiting for a missing object or key is tried again (its back-off still applies).
+   */
+  configChanged(): void {
+    if (this.stopped) return;
+    this.refreshVolumes();
+    this.wake();
+  }
+
+  private refreshVolumes(): void {
+    const sandbox = this.sandbox;
+    if (this.stopped || !sandbox || !this.volumes?.has(this.pod)) return;
+    const p = this.volumes.write(this.pod, sandbox).then(
+      (failed) => {
+        if (failed && !this.stopped) this.emit({ type: 'Warning', reason: 'FailedMount', message: failed.message });
+      },
+      (err: unknown) => this.log('warn', 'cannot update a config volume', { error: err instanceof Error ? err.message : String(err) }),
+    );
+    this.background.add(p);
+    void p.finally(() => this.background.delete(p));
   }
 
   /** Restart API (§2.8, §4.1 T2): one container, or the whole pod in place. */
@@ -555,7 +588,21 @@ export class PodWorker {
       }
       image = found.image;
     }
-    const built = containerStartSpec(this.pod, spec, this.sandbox, { restartCount: rc, podRestartCount: this.state.resetCount ?? 0, gpus: this.gpus }, image);
+    // The volumes it mounts are written first; one that cannot be set up keeps it waiting in
+    // ContainerCreating (FailedMount), retried with back-off and on every change of its objects.
+    if (this.volumes) {
+      const failed = await this.volumes.write(this.pod, this.sandbox, spec);
+      if (this.stopped) return;
+      if (failed) {
+        this.state = recordStartFailed(this.state, a.container, 'ContainerCreating', failed.message, this.clock.now());
+        this.emit({ type: 'Warning', reason: 'FailedMount', message: failed.message });
+        if (notice) this.notice(notice);
+        return;
+      }
+    }
+    const built = containerStartSpec(this.pod, spec, this.sandbox, {
+      restartCount: rc, podRestartCount: this.state.resetCount ?? 0, gpus: this.gpus, ...(this.config ? { config: this.config } : {}),
+    }, image);
     if ('configError' in built) {
       this.state = recordStartFailed(this.state, a.container, 'CreateContainerConfigError', built.configError, this.clock.now());
       this.containerEvent(a.container, 'Warning', 'Failed', `Error: ${built.configError}`);

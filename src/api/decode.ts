@@ -15,11 +15,13 @@
  * - `null` means "absent", as in Go (`null` into a slice, map or pointer leaves it nil).
  * - `status` of an input manifest is dropped silently (the server owns it).
  * - Kubernetes fields that podvisor does not model come in two groups: fields whose absence
- *   would change what runs (other volume types, gRPC probes, `env[].valueFrom`, `envFrom`,
- *   volume devices, resource claims, ...) are errors `<path>: Forbidden: not supported by
- *   podvisor`; fields without effect on one machine (`nodeSelector`, `tolerations`,
- *   `hostNetwork`, ...) are dropped with the warning `<path>: not supported by podvisor,
- *   ignored`.
+ *   would change what runs (other volume types, projected service account tokens, gRPC
+ *   probes, `env[].valueFrom.fileKeyRef`, volume devices, resource claims, ...) are errors
+ *   `<path>: Forbidden: not supported by podvisor`; fields without effect on one machine
+ *   (`nodeSelector`, `tolerations`, `hostNetwork`, ...) are dropped with the warning
+ *   `<path>: not supported by podvisor, ignored`. ConfigMap, Secret and downward API
+ *   references (`env[].valueFrom`, `envFrom`, `configMap`/`secret`/`downwardAPI`/`projected`
+ *   volumes) are modelled; their rules are in `validation-refs.ts`.
  * - The dropped fields are still checked, so that every manifest podvisor accepts is a valid
  *   Kubernetes Pod (spec D11): each has its core/v1 schema below (wrong JSON types are errors,
  *   unknown sub-fields warnings, as everywhere), and when the whole pod decoded without a type
@@ -235,13 +237,32 @@ const probe = obj(
 const lifecycleHandler = obj({ exec: execAction, httpGet: httpGetAction, tcpSocket: tcpSocketAction, sleep: obj({ seconds: int64 }) });
 const lifecycle = obj({ postStart: lifecycleHandler, preStop: lifecycleHandler }, { unsupported: ['stopSignal'] });
 
+// References to ConfigMaps, Secrets and the downward API (env, envFrom and volumes).
+const objectFieldSelector = obj({ apiVersion: str, fieldPath: str });
+const resourceFieldSelector = obj({ containerName: str, resource: str, divisor: quantity });
+const keySelector = obj({ name: str, key: str, optional: bool });
+const envVarSource = obj(
+  { fieldRef: objectFieldSelector, resourceFieldRef: resourceFieldSelector, configMapKeyRef: keySelector, secretKeyRef: keySelector },
+  { unsupported: ['fileKeyRef'] },
+);
+const envSourceRef = obj({ name: str, optional: bool });
+const envFromSource = obj({ prefix: str, configMapRef: envSourceRef, secretRef: envSourceRef });
+const keyToPath = obj({ key: str, path: str, mode: int32 });
+const downwardAPIVolumeFile = obj({ path: str, fieldRef: objectFieldSelector, resourceFieldRef: resourceFieldSelector, mode: int32 });
+const objectProjection = obj({ name: str, items: arr(keyToPath), optional: bool });
+const volumeProjection = obj(
+  { configMap: objectProjection, secret: objectProjection, downwardAPI: obj({ items: arr(downwardAPIVolumeFile) }) },
+  { unsupported: ['serviceAccountToken', 'clusterTrustBundle', 'podCertificate'] },
+);
+
 const containerFields: Record<string, Schema> = {
   name: str,
   image: str,
   command: arr(str),
   args: arr(str),
   workingDir: str,
-  env: arr(obj({ name: str, value: str }, { unsupported: ['valueFrom'] })),
+  envFrom: arr(envFromSource),
+  env: arr(obj({ name: str, value: str, valueFrom: envVarSource })),
   volumeMounts: arr(
     obj(
       { name: str, mountPath: str, readOnly: bool, subPath: str },
@@ -263,22 +284,26 @@ const containerFields: Record<string, Schema> = {
   tty: bool,
   securityContext,
 };
-const containerMore = { unsupported: ['envFrom', 'volumeDevices'], ignored: UNMODELLED_CONTAINER_FIELDS };
+const containerMore = { unsupported: ['volumeDevices'], ignored: UNMODELLED_CONTAINER_FIELDS };
 const container = obj(containerFields, containerMore);
 const ephemeralContainer = obj({ ...containerFields, targetContainerName: str }, containerMore);
 
 /** Volume sources of core/v1 that podvisor does not provide. */
 const UNSUPPORTED_VOLUME_SOURCES = [
-  'gcePersistentDisk', 'awsElasticBlockStore', 'gitRepo', 'secret', 'nfs', 'iscsi', 'glusterfs',
-  'persistentVolumeClaim', 'rbd', 'flexVolume', 'cinder', 'cephfs', 'flocker', 'downwardAPI', 'fc',
-  'azureFile', 'configMap', 'vsphereVolume', 'quobyte', 'azureDisk', 'photonPersistentDisk',
-  'projected', 'portworxVolume', 'scaleIO', 'storageos', 'csi', 'ephemeral', 'image',
+  'gcePersistentDisk', 'awsElasticBlockStore', 'gitRepo', 'nfs', 'iscsi', 'glusterfs',
+  'persistentVolumeClaim', 'rbd', 'flexVolume', 'cinder', 'cephfs', 'flocker', 'fc',
+  'azureFile', 'vsphereVolume', 'quobyte', 'azureDisk', 'photonPersistentDisk',
+  'portworxVolume', 'scaleIO', 'storageos', 'csi', 'ephemeral', 'image',
 ];
 const volume = obj(
   {
     name: str,
     emptyDir: obj({ medium: str, sizeLimit: quantity }),
     hostPath: obj({ path: str, type: str }),
+    secret: obj({ secretName: str, items: arr(keyToPath), defaultMode: int32, optional: bool }),
+    downwardAPI: obj({ items: arr(downwardAPIVolumeFile), defaultMode: int32 }),
+    configMap: obj({ name: str, items: arr(keyToPath), defaultMode: int32, optional: bool }),
+    projected: obj({ sources: arr(volumeProjection), defaultMode: int32 }),
   },
   { unsupported: UNSUPPORTED_VOLUME_SOURCES },
 );

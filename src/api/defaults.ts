@@ -4,6 +4,7 @@
  * Defaulting runs before validation, as on the API server (spec §1.3 rule 5).
  */
 import type { Container, HTTPGetAction, LifecycleHandler, Pod, Probe } from './types.js';
+import { defaultRefSources, hasVolumeSource } from './validation-refs.js';
 
 /** `v1.DefaultTerminationGracePeriodSeconds`. */
 export const DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS = 30;
@@ -94,6 +95,8 @@ function defaultContainer(c: Container, requestsFromLimits: boolean): void {
  *   `periodSeconds` 10, `successThreshold` 1, `failureThreshold` 3 (also when 0); `httpGet`
  *   (probes and lifecycle handlers) `path` `/` and `scheme` `HTTP`.
  * - regular and init containers: resource `requests` default to `limits` (`SetDefaults_Pod`).
+ * - ConfigMap, Secret and downward API references (`defaultRefSources`): volume `defaultMode`
+ *   0644, `fieldRef.apiVersion` `v1`, `resourceFieldRef.divisor` `"0"`.
  */
 export function defaultPod(pod: Pod): Pod {
   const p = structuredClone(pod);
@@ -108,11 +111,12 @@ export function defaultPod(pod: Pod): Pod {
     spec.terminationGracePeriodSeconds = 1;
   }
   for (const v of spec.volumes ?? []) {
-    if (!v.emptyDir && !v.hostPath) v.emptyDir = {};
+    if (!hasVolumeSource(v)) v.emptyDir = {};
     if (v.hostPath && v.hostPath.type === undefined) v.hostPath.type = '';
   }
   for (const c of spec.containers ?? []) defaultContainer(c, true);
   for (const c of spec.initContainers ?? []) defaultContainer(c, true);
   for (const c of spec.ephemeralContainers ?? []) defaultContainer(c, false);
+  defaultRefSources(spec);
   return p;
 }

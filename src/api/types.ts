@@ -77,9 +77,65 @@ export interface Lifecycle {
   preStop?: LifecycleHandler;
 }
 
+/** Selects a field of the pod (`fieldRef`): `apiVersion` defaults to `v1`. */
+export interface ObjectFieldSelector {
+  apiVersion?: string;
+  fieldPath: string;
+}
+
+/** Selects a resource of a container (`resourceFieldRef`); a zero or absent `divisor` means 1. */
+export interface ResourceFieldSelector {
+  /** Required in a downwardAPI volume; in `env` it defaults to the container itself. */
+  containerName?: string;
+  resource: string;
+  divisor?: Quantity;
+}
+
+/** Selects a key of a ConfigMap (`configMapKeyRef`); `name` is effectively required. */
+export interface ConfigMapKeySelector {
+  name?: string;
+  key: string;
+  optional?: boolean;
+}
+
+/** Selects a key of a Secret (`secretKeyRef`); `name` is effectively required. */
+export interface SecretKeySelector {
+  name?: string;
+  key: string;
+  optional?: boolean;
+}
+
+/** The source of an env var's value (`env[].valueFrom`); exactly one member is set. */
+export interface EnvVarSource {
+  fieldRef?: ObjectFieldSelector;
+  resourceFieldRef?: ResourceFieldSelector;
+  configMapKeyRef?: ConfigMapKeySelector;
+  secretKeyRef?: SecretKeySelector;
+}
+
 export interface EnvVar {
   name: string;
   value?: string;
+  valueFrom?: EnvVarSource;
+}
+
+/** A ConfigMap whose keys all become env vars (`envFrom[].configMapRef`). */
+export interface ConfigMapEnvSource {
+  name?: string;
+  optional?: boolean;
+}
+
+/** A Secret whose keys all become env vars (`envFrom[].secretRef`). */
+export interface SecretEnvSource {
+  name?: string;
+  optional?: boolean;
+}
+
+/** One `envFrom` entry: exactly one of `configMapRef` and `secretRef`, each key prefixed by `prefix`. */
+export interface EnvFromSource {
+  prefix?: string;
+  configMapRef?: ConfigMapEnvSource;
+  secretRef?: SecretEnvSource;
 }
 
 export interface VolumeMount {
@@ -121,6 +177,7 @@ export interface Container {
   command?: string[];
   args?: string[];
   workingDir?: string;
+  envFrom?: EnvFromSource[];
   env?: EnvVar[];
   volumeMounts?: VolumeMount[];
   resources?: ResourceRequirements;
@@ -155,10 +212,87 @@ export interface HostPathVolumeSource {
   type?: string;
 }
 
+/** Maps a key of a ConfigMap or Secret to a file of the volume (`items[]`); `mode` 0–0777. */
+export interface KeyToPath {
+  key: string;
+  path: string;
+  mode?: number;
+}
+
+/** A `configMap` volume; `defaultMode` is defaulted to 0644. */
+export interface ConfigMapVolumeSource {
+  name?: string;
+  items?: KeyToPath[];
+  defaultMode?: number;
+  optional?: boolean;
+}
+
+/** A `secret` volume; `defaultMode` is defaulted to 0644. */
+export interface SecretVolumeSource {
+  secretName?: string;
+  items?: KeyToPath[];
+  defaultMode?: number;
+  optional?: boolean;
+}
+
+/** One file of a downwardAPI volume or projection: exactly one of `fieldRef` and `resourceFieldRef`. */
+export interface DownwardAPIVolumeFile {
+  path: string;
+  fieldRef?: ObjectFieldSelector;
+  resourceFieldRef?: ResourceFieldSelector;
+  mode?: number;
+}
+
+/** A `downwardAPI` volume; `defaultMode` is defaulted to 0644. */
+export interface DownwardAPIVolumeSource {
+  items?: DownwardAPIVolumeFile[];
+  defaultMode?: number;
+}
+
+/** A ConfigMap projected into a `projected` volume. */
+export interface ConfigMapProjection {
+  name?: string;
+  items?: KeyToPath[];
+  optional?: boolean;
+}
+
+/** A Secret projected into a `projected` volume. */
+export interface SecretProjection {
+  name?: string;
+  items?: KeyToPath[];
+  optional?: boolean;
+}
+
+/** Downward API files projected into a `projected` volume. */
+export interface DownwardAPIProjection {
+  items?: DownwardAPIVolumeFile[];
+}
+
+/**
+ * One source of a `projected` volume. podvisor models `configMap`, `secret` and `downwardAPI`;
+ * `serviceAccountToken`, `clusterTrustBundle` and `podCertificate` are refused by the decoder.
+ */
+export interface VolumeProjection {
+  configMap?: ConfigMapProjection;
+  secret?: SecretProjection;
+  downwardAPI?: DownwardAPIProjection;
+}
+
+/** A `projected` volume; `defaultMode` is defaulted to 0644. */
+export interface ProjectedVolumeSource {
+  sources?: VolumeProjection[];
+  defaultMode?: number;
+}
+
+/** A pod volume: its name and exactly one source. */
 export interface Volume {
   name: string;
   emptyDir?: EmptyDirVolumeSource;
   hostPath?: HostPathVolumeSource;
+  secret?: SecretVolumeSource;
+  downwardAPI?: DownwardAPIVolumeSource;
+  configMap?: ConfigMapVolumeSource;
+  projected?: ProjectedVolumeSource;
 }
 
 export interface PodReadinessGate {
@@ -179,6 +313,8 @@ export interface PodSpec {
   readinessGates?: PodReadinessGate[];
   hostname?: string;
   nodeName?: string;
+  /** The service account the pod runs as (`default`); shown to the pod through the downward API. */
+  serviceAccountName?: string;
 }
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';

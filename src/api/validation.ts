@@ -14,9 +14,11 @@
  *    `spec.readinessGates`, `spec.nodeName`, `spec.activeDeadlineSeconds`, `spec.hostname`;
  * 3. pod-only checks (image whitespace), then on create `spec.ephemeralContainers` (E11).
  *
- * Inside a container: name, image, terminationMessagePolicy, ports, env, volumeMounts,
- * imagePullPolicy, resources, then (by kind) duplicate name, lifecycle and probes (or E10),
- * and `restartPolicy`, rule count, each rule's `action`, `exitCodes`, `operator`, `values`.
+ * Inside a container: name, image, terminationMessagePolicy, ports, env and envFrom
+ * (`validation-refs.ts`, also the configMap/secret/downwardAPI/projected volume sources),
+ * volumeMounts, imagePullPolicy, resources, then (by kind) duplicate name, lifecycle and probes
+ * (or E10), and `restartPolicy`, rule count, each rule's `action`, `exitCodes`, `operator`,
+ * `values`.
  *
  * The fields podvisor does not model (`tolerations`, `nodeSelector`, `securityContext`, ...)
  * are not part of the decoded pod; `validateUnmodelledFields` (end of this file) applies the
@@ -67,7 +69,6 @@ import {
   isDNS1123Subdomain,
   isHTTPHeaderName,
   isQualifiedName,
-  isRelaxedEnvVarName,
   isValidLabelValue,
   isValidPortName,
   isValidPortNum,
@@ -76,6 +77,7 @@ import {
   regexError,
 } from './names.js';
 import { parseQuantity, quantityString } from './quantity.js';
+import { validateContainerEnv, validateRefVolumeSources } from './validation-refs.js';
 
 /** Options of {@link validatePod}. */
 export interface PodValidationOptions {
@@ -201,6 +203,7 @@ function validateVolumes(volumes: readonly Volume[], errs: Errs): Set<string> {
         }
       }
     }
+    n = validateRefVolumeSources(vol, p, n, el);
     if (n === 0) el.push(fieldErrors.required(p, 'must specify a volume type'));
     const name = vol.name ?? '';
     if (name === '') el.push(fieldErrors.required(`${p}.name`, ''));
@@ -237,15 +240,6 @@ function validatePorts(ports: readonly ContainerPort[], path: string, errs: Errs
     const proto = port.protocol ?? '';
     if (proto === '') errs.push(fieldErrors.required(`${p}.protocol`, ''));
     else if (!['SCTP', 'TCP', 'UDP'].includes(proto)) errs.push(fieldErrors.notSupported(`${p}.protocol`, proto, ['SCTP', 'TCP', 'UDP']));
-  });
-}
-
-function validateEnv(c: Container, path: string, errs: Errs): void {
-  (c.env ?? []).forEach((ev, i) => {
-    const p = `${path}[${i}].name`;
-    const name = ev.name ?? '';
-    if (name === '') errs.push(fieldErrors.required(p, ''));
-    else for (const m of isRelaxedEnvVarName(name)) errs.push(fieldErrors.invalid(p, name, m));
   });
 }
 
@@ -360,7 +354,7 @@ function validateContainerCommon(c: Container, volumes: ReadonlySet<string>, pat
     errs.push(fieldErrors.notSupported(`${path}.terminationMessagePolicy`, tmp, ['File', 'FallbackToLogsOnError']));
   }
   validatePorts(c.ports ?? [], `${path}.ports`, errs);
-  validateEnv(c, `${path}.env`, errs);
+  validateContainerEnv(c, path, errs);
   validateVolumeMounts(c, volumes, `${path}.volumeMounts`, errs);
   const pull = c.imagePullPolicy ?? '';
   if (pull === '') errs.push(fieldErrors.required(`${path}.imagePullPolicy`, ''));

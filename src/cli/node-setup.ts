@@ -3,6 +3,12 @@
  * inventory (`--gpus`, else `nvidia-smi -L` when present).
  */
 import { spawnSync } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { availableParallelism, totalmem } from 'node:os';
+import { dirname } from 'node:path';
+import type { PodConfig } from '../agent/pod-config.js';
+import type { ConfigLookups } from '../core/config-refs.js';
+import { writeAtomicVolume } from '../runtime/atomic-writer.js';
 import { ociSpec } from '../core/oci-spec.js';
 import { HostRuntime } from '../runtime/host.js';
 import { createOciRuntime } from '../runtime/oci-runtime.js';
@@ -61,4 +67,22 @@ export function gpuInventory(flag: string | undefined): string[] {
   const r = spawnSync('nvidia-smi', ['-L'], { encoding: 'utf8', timeout: 5000 });
   if (r.status !== 0 || typeof r.stdout !== 'string') return [];
   return [...r.stdout.matchAll(/\(UUID: (GPU-[0-9a-fA-F-]+)\)/g)].map((m) => m[1] as string);
+}
+
+/**
+ * What pods read besides their manifest: the objects (`lookups`: the store's ConfigMaps and
+ * Secrets for `serve`, none for `run`), the kubelet's atomic writer for config volumes (the
+ * directory holding them is 0700: Secret files are for the pod only), and this node's facts.
+ */
+export function podConfig(lookups: ConfigLookups): PodConfig {
+  return {
+    lookups,
+    writer: {
+      async write(dir, files) {
+        await mkdir(dirname(dir), { recursive: true, mode: 0o700 });
+        return writeAtomicVolume(dir, files);
+      },
+    },
+    node: { nodeName: 'podvisor', hostIPs: ['127.0.0.1'], allocatable: { cpu: String(availableParallelism()), memory: String(totalmem()) } },
+  };
 }

@@ -15,7 +15,8 @@ import { PodRejectedError, Supervisor } from '../agent/supervisor.js';
 import { PodvisorMetrics } from '../agent/metrics.js';
 import { createServer, type Server } from 'node:http';
 import { DEFAULT_CORE_OPTIONS, type CoreOptions } from '../core/plan/index.js';
-import { createRuntime, gpuInventory, RUNTIMES } from './node-setup.js';
+import { createRuntime, gpuInventory, podConfig, RUNTIMES } from './node-setup.js';
+import { NO_OBJECTS } from '../agent/pod-config.js';
 import type { ImageFlags } from './images.js';
 import { hostRuntimeNotice, PullView } from './pull-view.js';
 import { securityContextWarnings } from '../api/security-warnings.js';
@@ -181,6 +182,7 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
     clock: systemClock,
     core,
     gpus: gpuInventory(flags.gpus),
+    config: podConfig(NO_OBJECTS),
     sinks: {
       onStatus: (pod) => {
         metrics?.observePod(pod);

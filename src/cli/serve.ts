@@ -12,12 +12,13 @@ import { parseDurationFlag } from '../api/index.js';
 import { systemClock } from '../agent/clock.js';
 import { NodeAgent } from '../agent/node.js';
 import { DEFAULT_CORE_OPTIONS } from '../core/plan/index.js';
-import { createRuntime, gpuInventory, RUNTIMES } from './node-setup.js';
+import { createRuntime, gpuInventory, podConfig, RUNTIMES } from './node-setup.js';
 import type { ImageFlags } from './images.js';
 import { DEFAULT_LISTEN, defaultDataDir, ensureTls, ensureToken } from './credentials.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { createApiServer } from '../server/http.js';
 import type { PodState } from '../core/model.js';
+import type { ConfigLookups } from '../core/config-refs.js';
 import { FileStore } from '../store/file-store.js';
 
 /** Flags of `serve`. */
@@ -94,6 +95,11 @@ export async function runServe(flags: ServeFlags): Promise<number> {
   }
   const agent = new NodeAgent({
     store, runtime, clock: systemClock, core: { backoffInitialMs: initial, backoffMaxMs: max }, gpus: gpuInventory(flags.gpus),
+    // The registry keeps ConfigMaps and Secrets in the same store; pods read them from there.
+    config: podConfig({
+      configMap: (ns, name) => store.getObject('configmaps', ns, name) as ReturnType<ConfigLookups['configMap']>,
+      secret: (ns, name) => store.getObject('secrets', ns, name) as ReturnType<ConfigLookups['secret']>,
+    }),
     log: (level, msg, fields) => log[level](fields, msg),
   });
   const keepContainers = keepContainersOnStop(flags, runtime);

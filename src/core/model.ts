@@ -147,11 +147,12 @@ export interface ContainerRecord {
 
 /**
  * Start errors raised before the container's process existed (`CreateContainerError`,
- * `CreateContainerConfigError`): the container never ran, so the kubelet retries it with
+ * `CreateContainerConfigError`, and `ContainerCreating` while a volume it mounts cannot be set
+ * up, the kubelet's `FailedMount`): the container never ran, so the kubelet retries it with
  * back-off whatever the restart policy, and its `restartCount` does not grow.
  */
 export function isCreateError(reason: string | undefined): boolean {
-  return reason === 'CreateContainerError' || reason === 'CreateContainerConfigError' || isImageError(reason);
+  return reason === 'CreateContainerError' || reason === 'CreateContainerConfigError' || reason === 'ContainerCreating' || isImageError(reason);
 }
 
 /**

@@ -6,6 +6,7 @@
 import { parseRfc3339Nano } from '../api/cri-log.js';
 import type { FieldError, Status } from '../api/errors.js';
 import type { Pod } from '../api/types.js';
+import { queryBool } from './request.js';
 import { badRequest, invalid } from './status.js';
 
 /** Parsed log query parameters. */
@@ -20,14 +21,11 @@ export interface LogOptions {
   sinceNs?: bigint;
 }
 
-function bool(q: URLSearchParams, name: string): boolean {
-  const v = q.get(name);
-  return v === 'true' || v === '1';
-}
-
 /**
  * Parses the log query; a malformed option gives the 422 `Status` the API server returns.
  * `now` (epoch ms) anchors `sinceSeconds`; `sinceTime` is RFC 3339 with up to nanoseconds.
+ * `previous`, `follow` and `timestamps` are booleans as the API server converts them
+ * ({@link queryBool}): Python's client sends `follow=True`, which is true.
  */
 export function parseLogOptions(q: URLSearchParams, podName: string, now: number): LogOptions | Status {
   const errs: FieldError[] = [];
@@ -45,7 +43,7 @@ export function parseLogOptions(q: URLSearchParams, podName: string, now: number
     }
     return n;
   };
-  const opts: LogOptions = { previous: bool(q, 'previous'), follow: bool(q, 'follow'), timestamps: bool(q, 'timestamps') };
+  const opts: LogOptions = { previous: queryBool(q, 'previous'), follow: queryBool(q, 'follow'), timestamps: queryBool(q, 'timestamps') };
   const c = q.get('container');
   if (c !== null && c !== '') opts.container = c;
   const tail = int('tailLines', 0, 'must be greater than or equal to 0');

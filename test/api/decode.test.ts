@@ -82,11 +82,13 @@ describe('decodePod', () => {
       basePod({
         nodeSelector: { disk: 'ssd' },
         securityContext: { runAsUser: 1000 },
-        volumes: [{ name: 'cfg', configMap: { name: 'x' } }],
+        volumes: [
+          { name: 'data', nfs: { server: 'nfs.example.com', path: '/exports' } },
+          { name: 'token', projected: { sources: [{ serviceAccountToken: { path: 'token' } }] } },
+        ],
         containers: [
           ctr('c', {
-            envFrom: [{ configMapRef: { name: 'x' } }],
-            env: [{ name: 'A', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+            env: [{ name: 'A', valueFrom: { fileKeyRef: { volumeName: 'data', path: 'env', key: 'A' } } }],
             livenessProbe: { grpc: { port: 9000 } },
             securityContext: { privileged: true },
           }),
@@ -94,15 +96,47 @@ describe('decodePod', () => {
       }),
     );
     expect(r.rendered).toEqual([
-      'spec.containers[0].envFrom: Forbidden: not supported by podvisor',
-      'spec.containers[0].env[0].valueFrom: Forbidden: not supported by podvisor',
+      'spec.containers[0].env[0].valueFrom.fileKeyRef: Forbidden: not supported by podvisor',
       'spec.containers[0].livenessProbe.grpc: Forbidden: not supported by podvisor',
-      'spec.volumes[0].configMap: Forbidden: not supported by podvisor',
+      'spec.volumes[0].nfs: Forbidden: not supported by podvisor',
+      'spec.volumes[1].projected.sources[0].serviceAccountToken: Forbidden: not supported by podvisor',
     ]);
     // securityContext is modelled (the oci runtime applies it): kept in the pod, no warning.
     expect(r.warnings).toEqual(['spec.nodeSelector: not supported by podvisor, ignored']);
     expect(r.pod.spec.securityContext).toEqual({ runAsUser: 1000 });
     expect(r.pod.spec.containers[0]?.securityContext).toEqual({ privileged: true });
+  });
+
+  it('ConfigMap, Secret and downward API references are modelled: env valueFrom, envFrom and their volumes', () => {
+    const fieldRef = { fieldPath: 'metadata.name' };
+    const r = decode(
+      basePod({
+        volumes: [
+          { name: 'cfg', configMap: { name: 'x', items: [{ key: 'k', path: 'p', mode: 0o600 }], defaultMode: 0o644, optional: true } },
+          { name: 'sec', secret: { secretName: 's', optional: false } },
+          { name: 'meta', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } },
+          { name: 'all', projected: { sources: [{ configMap: { name: 'x' } }, { secret: { name: 's' } }, { downwardAPI: { items: [{ path: 'n', fieldRef }] } }] } },
+        ],
+        containers: [
+          ctr('c', {
+            envFrom: [{ prefix: 'CFG_', configMapRef: { name: 'x', optional: true } }, { secretRef: { name: 's' } }],
+            env: [
+              { name: 'A', valueFrom: { fieldRef } },
+              { name: 'B', valueFrom: { resourceFieldRef: { resource: 'limits.memory', divisor: '1Mi' } } },
+              { name: 'C', valueFrom: { configMapKeyRef: { name: 'x', key: 'k', optional: true } } },
+              { name: 'D', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } },
+            ],
+          }),
+        ],
+      }),
+    );
+    expect(r.rendered).toEqual([]);
+    expect(r.warnings).toEqual([]);
+    expect(r.pod.spec.containers[0]?.env?.[1]?.valueFrom).toEqual({ resourceFieldRef: { resource: 'limits.memory', divisor: '1Mi' } });
+    expect(r.pod.spec.volumes?.[0]?.configMap?.items).toEqual([{ key: 'k', path: 'p', mode: 0o600 }]);
+    expect(decode(basePod({ volumes: [{ name: 'v', secret: { defaultMode: '0644' } }] })).rendered).toEqual([
+      'spec.volumes[0].secret.defaultMode: Invalid value: "0644": must be of type int32',
+    ]);
   });
 
   it('null means absent; null items become zero values', () => {

@@ -563,13 +563,13 @@ describe('all errors of a pod come in one response, in a fixed order', () => {
 
   it('unsupported fields first, then the unmodelled fields in the API server order', () => {
     const pod = basePod({
-      volumes: [{ name: 'cfg', configMap: { name: 'x' } }],
+      volumes: [{ name: 'data', nfs: { server: 'nfs.example.com', path: '/exports' } }],
       tolerations: [{ key: 'k', operator: 'Maybe' }],
       dnsPolicy: 'Sometimes',
       containers: [ctr('c', { securityContext: { runAsUser: -1 } })],
     });
     const expected = [
-      'spec.volumes[0].configMap: Forbidden: not supported by podvisor',
+      'spec.volumes[0].nfs: Forbidden: not supported by podvisor',
       `spec.containers[0].securityContext.runAsUser: Invalid value: -1: ${ID_RANGE}`,
       'spec.dnsPolicy: Unsupported value: "Sometimes": supported values: "ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"',
       'spec.tolerations[0].operator: Unsupported value: "Maybe": supported values: "Equal", "Exists"',

@@ -211,6 +211,10 @@ export class FakeAgent implements NodeApi {
     return [];
   }
 
+  configChanged(namespace: string): void {
+    this.calls.push(['configChanged', namespace]);
+  }
+
   subscribe(sink: ChangeSink): Unsubscribe {
     this.sinks.add(sink);
     return () => this.sinks.delete(sink);

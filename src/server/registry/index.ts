@@ -58,8 +58,10 @@ export class Registry {
     this.namespaces = new NamespaceResource(o.store, o.now);
     this.pods = new PodResource(o.agent, this.namespaces, o.now);
     this.events = new EventResource(o.agent);
-    this.configmaps = new StoredResource<ConfigMap>({ def: CONFIGMAP_KIND, strategy: CONFIGMAP_STRATEGY, store: o.store, namespaces: this.namespaces, now: o.now });
-    this.secrets = new StoredResource<Secret>({ def: SECRET_KIND, strategy: SECRET_STRATEGY, store: o.store, namespaces: this.namespaces, now: o.now });
+    // A stored change of a ConfigMap or Secret reaches the pods of its namespace at once.
+    const onChange = (obj: { metadata: { namespace?: string } }): void => o.agent.configChanged(obj.metadata.namespace ?? 'default');
+    this.configmaps = new StoredResource<ConfigMap>({ def: CONFIGMAP_KIND, strategy: CONFIGMAP_STRATEGY, store: o.store, namespaces: this.namespaces, now: o.now, onChange });
+    this.secrets = new StoredResource<Secret>({ def: SECRET_KIND, strategy: SECRET_STRATEGY, store: o.store, namespaces: this.namespaces, now: o.now, onChange });
     const all: Resource[] = [this.configmaps, this.events, this.namespaces, this.pods, this.secrets] as unknown as Resource[];
     this.byName = new Map(all.map((r) => [r.def.resource, r]));
   }

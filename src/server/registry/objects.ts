@@ -36,6 +36,8 @@ export interface StoredResourceOptions<T extends ApiObject> {
   /** Admission of namespaced creates (absent for cluster-scoped kinds). */
   namespaces?: NamespaceGate;
   now: () => number;
+  /** Called after every stored change (ConfigMaps and Secrets: the pods that show them are told). */
+  onChange?: (obj: T) => void;
 }
 
 /** A store-backed resource. */
@@ -46,8 +48,10 @@ export class StoredResource<T extends ApiObject> implements Resource<T> {
   protected readonly strategy: Strategy<T>;
   protected readonly now: () => number;
   private readonly namespaces: NamespaceGate | undefined;
+  private readonly onChange: ((obj: T) => void) | undefined;
 
   constructor(o: StoredResourceOptions<T>) {
+    this.onChange = o.onChange;
     this.def = o.def;
     this.strategy = o.strategy;
     this.store = o.store;
@@ -139,6 +143,7 @@ export class StoredResource<T extends ApiObject> implements Resource<T> {
     const stored = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(rv) } } as T;
     this.store.putObject(this.def.resource, stored as unknown as StoredObject);
     this.cache.publish(type, stored, rv);
+    this.onChange?.(stored);
     return stored;
   }
 
@@ -147,6 +152,7 @@ export class StoredResource<T extends ApiObject> implements Resource<T> {
     const rv = this.store.nextResourceVersion();
     this.store.removeObject(this.def.resource, cur.metadata.namespace, cur.metadata.name ?? '');
     this.cache.publish('DELETED', { ...cur, metadata: { ...cur.metadata, resourceVersion: String(rv) } } as T, rv);
+    this.onChange?.(cur);
     return cur;
   }
 
