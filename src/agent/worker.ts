@@ -398,7 +398,8 @@ export class PodWorker {
   private publish(status: PodStatus): void {
     if (this.stopped) return;
     const full: PodStatus = { ...status };
-    full.hostIP = '127.0.0.1';
+    full.hostIP = this.config?.node.hostIPs[0] ?? '127.0.0.1';
+    full.hostIPs = (this.config?.node.hostIPs ?? ['127.0.0.1']).map((ip) => ({ ip }));
     const live = this.sandbox?.ip ?? (this.state.sandbox.state === 'ready' ? '127.0.0.1' : undefined);
     const terminal = status.phase === 'Succeeded' || status.phase === 'Failed';
     if (live !== undefined && !terminal) this.lastPodIp = live;

@@ -18,8 +18,10 @@
  *   would change what runs (other volume types, projected service account tokens, gRPC
  *   probes, `env[].valueFrom.fileKeyRef`, volume devices, resource claims, ...) are errors
  *   `<path>: Forbidden: not supported by podvisor`; fields without effect on one machine
- *   (`nodeSelector`, `tolerations`, `hostNetwork`, ...) are dropped with the warning
- *   `<path>: not supported by podvisor, ignored`. ConfigMap, Secret and downward API
+ *   (`nodeSelector`, `tolerations`, `dnsPolicy`, `serviceAccountName`, ...) are stored as
+ *   given, as the API server stores them, without a warning, except those a user may count on
+ *   (`hostNetwork`, `hostPID`, `hostIPC`, `hostAliases`, `dnsConfig`, `runtimeClassName`):
+ *   `<path>: stored, not applied by podvisor`. ConfigMap, Secret and downward API
  *   references (`env[].valueFrom`, `envFrom`, `configMap`/`secret`/`downwardAPI`/`projected`
  *   volumes) are modelled; their rules are in `validation-refs.ts`.
  * - The dropped fields are still checked, so that every manifest podvisor accepts is a valid
@@ -28,7 +30,7 @@
  *   error their values go through the API server's rules for them (`validateUnmodelledFields`
  *   in `validation.ts`: tolerations, nodeSelector, dnsPolicy, affinity, ...,
  *   run by `checkDecodedPod` in `load.ts`, so that they are reported with every other error).
- *   The type-checked values are returned as {@link DecodeResult.unmodelled}, not in the pod.
+ *   The type-checked values are also returned as {@link DecodeResult.unmodelled}.
  *   `securityContext` (pod and containers) is modelled, kept in the pod for the oci runtime, and
  *   also copied into {@link DecodeResult.unmodelled}, whose rules validate it.
  *
@@ -40,6 +42,22 @@ import type { Pod, UnmodelledContainer, UnmodelledFields } from './types.js';
 import { fieldErrors, VerbatimValue, type FieldError } from './errors.js';
 import { parseQuantity } from './quantity.js';
 import type { LiteralIndex } from './json-scan.js';
+
+/**
+ * Stored fields whose effect a user may count on and podvisor does not provide: a warning
+ * names them when they are set. The others (`dnsPolicy`, `tolerations`, `nodeSelector`,
+ * `serviceAccountName`, ...) are stored silently: on one machine they change nothing, and the
+ * API server itself writes most of them as defaults.
+ */
+const NOT_APPLIED: ReadonlySet<string> = new Set(['hostNetwork', 'hostPID', 'hostIPC', 'hostAliases', 'dnsConfig', 'runtimeClassName']);
+
+/** A value that asks for something: `true`, a non-empty string, array or object. */
+function isSet(v: unknown): boolean {
+  if (v === false || v === '' || v === 0) return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (isPlainObject(v)) return Object.keys(v).length > 0;
+  return v !== null && v !== undefined;
+}
 
 type Schema =
   | { t: 'string' }
@@ -577,12 +595,14 @@ function decodeValue(v: unknown, s: Schema, path: string, ctx: Ctx): unknown {
           if (v[k] !== null && v[k] !== undefined) report(ctx.errors, fieldErrors.forbidden(p, 'not supported by podvisor'));
         } else if (is) {
           if (v[k] === null || v[k] === undefined) continue;
-          report(ctx.warnings, `${p}: not supported by podvisor, ignored`);
-          // Type-checked like a modelled field, then kept aside (not in `out`) for validation.
+          // Type-checked like a modelled field, stored with the pod as the API server stores
+          // it, and kept aside for the validation rules that read the unmodelled view.
           const d = decodeMember(v, k, v[k], is, p, ctx);
           if (d !== undefined) {
+            out[k] = d;
             ignored[k] = d;
             hasIgnored = true;
+            if (NOT_APPLIED.has(k) && isSet(d)) report(ctx.warnings, `${p}: stored, not applied by podvisor`);
           }
         } else if (!s.dropped.has(k)) {
           report(ctx.warnings, `unknown field ${JSON.stringify(p)}`);

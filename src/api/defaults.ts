@@ -97,6 +97,12 @@ function defaultContainer(c: Container, requestsFromLimits: boolean): void {
  * - regular and init containers: resource `requests` default to `limits` (`SetDefaults_Pod`).
  * - ConfigMap, Secret and downward API references (`defaultRefSources`): volume `defaultMode`
  *   0644, `fieldRef.apiVersion` `v1`, `resourceFieldRef.divisor` `"0"`.
+ * - what the API server writes into every pod it stores (`SetDefaults_PodSpec` and the default
+ *   admission plugins), stored and shown as on a cluster: `dnsPolicy` `ClusterFirst`,
+ *   `schedulerName` `default-scheduler`, `securityContext` `{}`, `serviceAccountName` (and its
+ *   deprecated alias `serviceAccount`) `default`, `enableServiceLinks` true, `priority` 0,
+ *   `preemptionPolicy` `PreemptLowerPriority`, and the `NoExecute` tolerations of not-ready and
+ *   unreachable nodes for 300 s (`DefaultTolerationSeconds`) unless the pod tolerates them.
  */
 export function defaultPod(pod: Pod): Pod {
   const p = structuredClone(pod);
@@ -118,5 +124,38 @@ export function defaultPod(pod: Pod): Pod {
   for (const c of spec.initContainers ?? []) defaultContainer(c, true);
   for (const c of spec.ephemeralContainers ?? []) defaultContainer(c, false);
   defaultRefSources(spec);
+  defaultStoredFields(spec);
   return p;
+}
+
+/** A toleration as the API server stores it (the field is stored, not modelled). */
+interface Toleration {
+  key?: string;
+  operator?: string;
+  value?: string;
+  effect?: string;
+  tolerationSeconds?: number;
+}
+
+/** The taints `DefaultTolerationSeconds` makes every pod tolerate for 300 s. */
+const DEFAULT_TOLERATED_TAINTS = ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'];
+
+/** The stored-only fields the API server defaults (see {@link defaultPod}). */
+function defaultStoredFields(spec: Pod['spec']): void {
+  const s = spec as Pod['spec'] & Record<string, unknown>;
+  if (!s['dnsPolicy']) s['dnsPolicy'] = 'ClusterFirst';
+  if (!s['schedulerName']) s['schedulerName'] = 'default-scheduler';
+  s.securityContext ??= {};
+  const sa = s.serviceAccountName || (typeof s['serviceAccount'] === 'string' && s['serviceAccount'] !== '' ? s['serviceAccount'] : 'default');
+  s.serviceAccountName = sa;
+  s['serviceAccount'] = sa;
+  if (s['enableServiceLinks'] === undefined) s['enableServiceLinks'] = true;
+  if (s['priority'] === undefined) s['priority'] = 0;
+  if (!s['preemptionPolicy']) s['preemptionPolicy'] = 'PreemptLowerPriority';
+  const tolerations = Array.isArray(s['tolerations']) ? (s['tolerations'] as Toleration[]) : [];
+  for (const key of DEFAULT_TOLERATED_TAINTS) {
+    const tolerated = tolerations.some((t) => (t.key === key || (t.key === undefined && t.operator === 'Exists')) && (t.effect === undefined || t.effect === '' || t.effect === 'NoExecute'));
+    if (!tolerated) tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 });
+  }
+  s['tolerations'] = tolerations;
 }

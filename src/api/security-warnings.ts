@@ -11,14 +11,19 @@ import type { Pod } from './types.js';
 const POD_NOT_ON_OCI = ['seLinuxOptions', 'seccompProfile', 'appArmorProfile', 'sysctls', 'fsGroupChangePolicy'] as const;
 const CONTAINER_NOT_ON_OCI = ['seLinuxOptions', 'seccompProfile', 'appArmorProfile', 'procMount'] as const;
 
+/** A security context that asks for something (the API server's default `{}` asks for nothing). */
+function asks(sc: object | undefined): boolean {
+  return sc !== undefined && Object.values(sc).some((v) => v !== undefined && v !== null);
+}
+
 /** The warnings for `pod` on the runtime named `runtime` (`host`, `sandbox`, `oci`). */
 export function securityContextWarnings(pod: Pod, runtime: string): string[] {
   const out: string[] = [];
   const lists = [['initContainers', pod.spec.initContainers ?? []], ['containers', pod.spec.containers]] as const;
   if (runtime !== 'oci') {
     const what = `not applied by the ${runtime} runtime (use --runtime oci), ignored`;
-    if (pod.spec.securityContext !== undefined) out.push(`spec.securityContext: ${what}`);
-    for (const [list, cs] of lists) cs.forEach((c, i) => { if (c.securityContext !== undefined) out.push(`spec.${list}[${i}].securityContext: ${what}`); });
+    if (asks(pod.spec.securityContext)) out.push(`spec.securityContext: ${what}`);
+    for (const [list, cs] of lists) cs.forEach((c, i) => { if (asks(c.securityContext)) out.push(`spec.${list}[${i}].securityContext: ${what}`); });
     return out;
   }
   const what = 'not applied by podvisor, ignored';

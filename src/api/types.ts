@@ -378,9 +378,12 @@ export interface PodStatus {
   message?: string;
   conditions?: PodCondition[];
   hostIP?: string;
+  hostIPs?: PodIP[];
   podIP?: string;
   podIPs?: PodIP[];
   startTime?: string;
+  /** `Guaranteed`, `Burstable` or `BestEffort` (computed from the containers' resources). */
+  qosClass?: 'Guaranteed' | 'Burstable' | 'BestEffort';
   initContainerStatuses?: ContainerStatus[];
   containerStatuses?: ContainerStatus[];
   ephemeralContainerStatuses?: ContainerStatus[];

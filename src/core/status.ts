@@ -13,6 +13,7 @@ import {
 } from './rules.js';
 import { isCreateError, terminatedRecordOf, type ContainerRecord, type Instance, type PodState, type TerminatedRecord } from './model.js';
 import { RESET_REMOVED_RECORD } from './transitions.js';
+import { parseQuantity } from '../api/quantity.js';
 
 /** D3: the waiting state of a container removed by a reset, from its removal until its next instance runs. */
 const RESET_REMOVED_WAITING = { reason: RESET_REMOVED_RECORD.reason, message: RESET_REMOVED_RECORD.message };
@@ -390,5 +391,32 @@ export function computePodStatus(input: StatusInput): PodStatus {
   if (init.length > 0) status.initContainerStatuses = init;
   status.containerStatuses = [...regular].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   if (eph.length > 0) status.ephemeralContainerStatuses = eph.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  status.qosClass = qosClass(pod);
   return status;
+}
+
+/**
+ * The pod's QoS class as the kubelet computes it (`qos.GetPodQOS`, over regular and init
+ * containers, CPU and memory): `BestEffort` without any request or limit, `Guaranteed` when
+ * every container has CPU and memory limits equal to its requests, else `Burstable`.
+ */
+export function qosClass(pod: Pod): 'Guaranteed' | 'Burstable' | 'BestEffort' {
+  const containers = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
+  let any = false;
+  let guaranteed = true;
+  for (const c of containers) {
+    const requests = c.resources?.requests ?? {};
+    const limits = c.resources?.limits ?? {};
+    for (const r of ['cpu', 'memory']) {
+      const req = requests[r];
+      const lim = limits[r];
+      if (req !== undefined || lim !== undefined) any = true;
+      // Requests default to limits (defaultPod); equal quantities compare by value.
+      const rq = req === undefined ? undefined : parseQuantity(req);
+      const lq = lim === undefined ? undefined : parseQuantity(lim);
+      if (!lq?.ok || !rq?.ok || rq.value !== lq.value || lq.value === 0) guaranteed = false;
+    }
+  }
+  if (!any) return 'BestEffort';
+  return guaranteed ? 'Guaranteed' : 'Burstable';
 }

@@ -102,7 +102,8 @@ describe('decodePod', () => {
       'spec.volumes[1].projected.sources[0].serviceAccountToken: Forbidden: not supported by podvisor',
     ]);
     // securityContext is modelled (the oci runtime applies it): kept in the pod, no warning.
-    expect(r.warnings).toEqual(['spec.nodeSelector: not supported by podvisor, ignored']);
+    expect(r.warnings).toEqual([]);
+    expect((r.pod.spec as unknown as Record<string, unknown>)['nodeSelector']).toBeDefined();
     expect(r.pod.spec.securityContext).toEqual({ runAsUser: 1000 });
     expect(r.pod.spec.containers[0]?.securityContext).toEqual({ privileged: true });
   });

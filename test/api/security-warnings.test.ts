@@ -20,6 +20,8 @@ describe('securityContextWarnings', () => {
       'spec.containers[1].securityContext: not applied by the host runtime (use --runtime oci), ignored',
     ]);
     expect(securityContextWarnings({ ...pod, spec: { containers: [{ name: 'a', image: 'x' }] } }, 'sandbox')).toEqual([]);
+    // The API server's default `securityContext: {}` asks for nothing: no warning.
+    expect(securityContextWarnings({ ...pod, spec: { securityContext: {}, containers: [{ name: 'a', image: 'x', securityContext: {} }] } }, 'host')).toEqual([]);
   });
 
   it('oci: only the parts it does not apply', () => {

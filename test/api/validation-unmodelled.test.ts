@@ -74,11 +74,16 @@ describe('wrong JSON types are errors, as for modelled fields', () => {
     ]);
   });
 
-  it('unknown sub-fields are warnings, and the field is still dropped with its warning', () => {
+  it('unknown sub-fields are warnings and dropped; the field is stored without a warning', () => {
     const r = check(basePod({ tolerations: [{ key: 'k', operator: 'Exists', colour: 'red' }] }));
     expect(r.errors).toEqual([]);
-    expect(r.warnings).toEqual(['spec.tolerations: not supported by podvisor, ignored', 'unknown field "spec.tolerations[0].colour"']);
-    expect(r.loaded.pod.spec).not.toHaveProperty('tolerations');
+    expect(r.warnings).toEqual(['unknown field "spec.tolerations[0].colour"']);
+    // Stored as given, plus the API server's default tolerations of not-ready and unreachable nodes.
+    expect((r.loaded.pod.spec as unknown as Obj).tolerations).toEqual([
+      { key: 'k', operator: 'Exists' },
+      { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+      { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+    ]);
   });
 });
 
@@ -621,37 +626,20 @@ describe('a valid manifest using many unmodelled fields', () => {
     { finalizers: ['example.com/cleanup'], ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'train', uid: '6b1f', controller: true }] },
   );
 
-  it('gives no error and only the "ignored" warnings', () => {
+  it('gives no error; only the fields a user may count on (hostAliases, dnsConfig) are named as not applied', () => {
     const r = check(manifest);
     expect(r.errors).toEqual([]);
     expect(r.warnings).toEqual([
-      'metadata.finalizers: not supported by podvisor, ignored',
-      'metadata.ownerReferences: not supported by podvisor, ignored',
-      'spec.containers[0].resizePolicy: not supported by podvisor, ignored',
-      'spec.nodeSelector: not supported by podvisor, ignored',
-      'spec.tolerations: not supported by podvisor, ignored',
-      'spec.affinity: not supported by podvisor, ignored',
-      'spec.topologySpreadConstraints: not supported by podvisor, ignored',
-      'spec.hostAliases: not supported by podvisor, ignored',
-      'spec.dnsPolicy: not supported by podvisor, ignored',
-      'spec.dnsConfig: not supported by podvisor, ignored',
-      'spec.serviceAccountName: not supported by podvisor, ignored',
-      'spec.automountServiceAccountToken: not supported by podvisor, ignored',
-      'spec.priorityClassName: not supported by podvisor, ignored',
-      'spec.imagePullSecrets: not supported by podvisor, ignored',
-      'spec.enableServiceLinks: not supported by podvisor, ignored',
-      'spec.os: not supported by podvisor, ignored',
+      'spec.hostAliases: stored, not applied by podvisor',
+      'spec.dnsConfig: stored, not applied by podvisor',
     ]);
   });
 
-  it('drops the fields from the pod and returns them type-checked', () => {
+  it('stores the fields with the pod, as given, and returns them type-checked', () => {
     const r = decodePod(manifest);
     expect(r.errors).toEqual([]);
-    // securityContext is modelled: it stays in the pod (and is validated with the rest).
-    expect(r.pod).toEqual(basePod({
-      securityContext: { runAsUser: 1000, runAsGroup: 3000, fsGroup: 2000, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [ctr('c', { securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } } })],
-    }, {}));
+    // Every field is kept as the API server stores it (securityContext is also modelled).
+    expect(r.pod).toEqual(JSON.parse(JSON.stringify({ ...manifest, status: undefined })));
     expect(r.unmodelled.spec.tolerations).toEqual((manifest.spec as Obj).tolerations);
     expect(r.unmodelled.containers[0]?.resizePolicy).toEqual([{ resourceName: 'cpu', restartPolicy: 'NotRequired' }]);
     expect(r.unmodelled.metadata.finalizers).toEqual(['example.com/cleanup']);

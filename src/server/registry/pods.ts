@@ -9,6 +9,7 @@ import { defaultPod } from '../../api/defaults.js';
 import type { FieldError } from '../../api/errors.js';
 import { IMMUTABLE_PODVISOR_ANNOTATIONS } from '../../api/annotations.js';
 import type { Pod } from '../../api/types.js';
+import { NODE_NAME } from '../table.js';
 import { validatePod } from '../../api/validation.js';
 import type { NodeApi } from '../../agent/node-api.js';
 import { POD_KIND } from '../kinds/pods.js';
@@ -83,6 +84,8 @@ export class PodResource implements Resource<Pod> {
     warnings.push(...admission.warnings);
     retryGeneratedName(pod.metadata, again, (n) => this.agent.getPod(ns, n) !== undefined);
     stampCreate(pod.metadata, this.now());
+    // Bound to this node at once, as the scheduler's binding would.
+    pod.spec.nodeName ??= NODE_NAME;
     delete pod.status;
     const unknown = new Set(decoded.warnings.filter((w) => w.startsWith('unknown field "')));
     const shown = warnings.filter((w) => !unknown.has(w));
@@ -106,7 +109,8 @@ export class PodResource implements Resource<Pod> {
     for (const k of [...IMMUTABLE_PODVISOR_ANNOTATIONS, ANN_RECREATIONS]) {
       if (nextAnn[k] !== curAnn[k]) errors.push({ type: 'Invalid', field: `metadata.annotations[${k}]`, value: nextAnn[k] ?? '', detail: 'field is immutable' });
     }
-    if (!deepEqual(defaultPod({ ...pod, metadata: cur.metadata }).spec, cur.spec)) {
+    // Both defaulted: a pod stored before a default was added compares as the API stores it now.
+    if (!deepEqual(defaultPod({ ...pod, metadata: cur.metadata }).spec, defaultPod(cur).spec)) {
       errors.push({ type: 'Forbidden', field: 'spec', detail: POD_UPDATE_FORBIDDEN });
     }
     if (errors.length > 0) throw new HttpError(invalid('Pod', name, errors));
