@@ -1,117 +1,23 @@
 /**
  * CLI verbs that talk to a running `podvisor serve`: apply, get, describe, logs, delete,
- * restart, recreate, kubeconfig. The endpoint comes from `--server`/`--socket`, else
- * `PODVISOR_ENDPOINT` (`http://host:port` or `unix:///path`), else the default listen address;
- * the token from `--token`, else `PODVISOR_TOKEN`, else the data dir's token file, which only
- * `podvisor serve` creates: a client never does.
+ * restart, recreate, history, kubeconfig. Where the daemon is and which CA and token to use is
+ * resolved by `endpoint.ts` (flags, then `$PODVISOR_ENDPOINT`, then the data dir's
+ * `endpoint.json`, then the default); the token comes from `--token`, else `PODVISOR_TOKEN`,
+ * else the data dir's token file, which only `podvisor serve` creates: a client never does.
+ * Requests go through `transport.ts`, which turns every failure to get an answer into one
+ * line naming the fix.
  */
-import http from 'node:http';
-import https from 'node:https';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { formatRfc3339Nano, loadPods, formatInvalidPod, parseGoDuration, parseRfc3339Nano, renderManifestError } from '../api/index.js';
 import type { Pod } from '../api/types.js';
 import type { RestartNotice } from '../api/records.js';
-import { DEFAULT_LISTEN, defaultDataDir, readToken, tlsPaths, tokenPath } from './credentials.js';
+import { resolveEndpoint, type ClientFlags, type Endpoint } from './endpoint.js';
+import { request, stream, type Resp } from './transport.js';
 import { shortAge } from '../api/printers.js';
 import { colourStatus, formatTable, palette, podRow } from './view.js';
 
-/** Connection flags shared by every client verb. */
-export interface ClientFlags {
-  server?: string;
-  socket?: string;
-  token?: string;
-  dataDir?: string;
-  namespace?: string;
-}
-
-interface Endpoint {
-  socketPath?: string;
-  host?: string;
-  port?: number;
-  token: string;
-  display: string;
-  /** HTTPS with this CA (the daemon's self-signed certificate). */
-  ca?: Buffer;
-  tls: boolean;
-}
-
-/** Why no request can be sent: no token was given and the data dir has none (no daemon ran there). */
-export interface MissingToken {
-  missingToken: true;
-  /** The data dir searched. */
-  dataDir: string;
-  /** The token file that does not exist. */
-  file: string;
-}
-
-/** Resolves where the daemon listens and how to authenticate, or why it cannot (no token). */
-export function resolveEndpoint(f: ClientFlags): Endpoint | MissingToken {
-  const env = process.env['PODVISOR_ENDPOINT'];
-  const dataDir = f.dataDir ?? defaultDataDir();
-  const token = f.token ?? process.env['PODVISOR_TOKEN'] ?? readToken(dataDir);
-  if (token === undefined) return { missingToken: true, dataDir, file: tokenPath(dataDir) };
-  const target = f.socket ? `unix://${f.socket}` : f.server ?? env ?? `https://${DEFAULT_LISTEN}`;
-  if (target.startsWith('unix://')) return { socketPath: target.slice('unix://'.length), token, display: target, tls: false };
-  const u = new URL(target.includes('://') ? target : `https://${target}`);
-  const tls = u.protocol === 'https:';
-  const caFile = tlsPaths(dataDir).cert;
-  const ep: Endpoint = { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || (tls ? 443 : 80)), token, display: u.origin, tls };
-  if (tls && existsSync(caFile)) ep.ca = readFileSync(caFile);
-  return ep;
-}
-
-function send(ep: Endpoint, opts: http.RequestOptions, cb: (res: http.IncomingMessage) => void): http.ClientRequest {
-  if (ep.tls) return https.request({ ...opts, ...(ep.ca ? { ca: ep.ca } : {}) }, cb);
-  return http.request(opts, cb);
-}
-
-/** A response: status code, headers and body text. */
-interface Resp {
-  status: number;
-  body: string;
-  headers: http.IncomingHttpHeaders;
-}
-
-function request(ep: Endpoint, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Resp> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-    const req = send(ep, {
-      method, path, socketPath: ep.socketPath, host: ep.host, port: ep.port,
-      headers: { Authorization: `Bearer ${ep.token}`, Accept: 'application/json', ...(data ? { 'Content-Type': contentType, 'Content-Length': data.length } : {}) },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
-    });
-    req.on('error', (e) => reject(new Error(`cannot reach podvisor serve at ${ep.display}: ${e.message}. Is it running? (podvisor serve, or set PODVISOR_ENDPOINT)`)));
-    if (data) req.write(data);
-    req.end();
-  });
-}
-
-/**
- * Streams a response body to `onChunk` until it ends, or until `onChunk` returns true (then
- * the connection is closed: a watch would otherwise keep the process alive).
- */
-function stream(ep: Endpoint, path: string, onChunk: (s: string) => boolean | void): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = send(ep, { method: 'GET', path, socketPath: ep.socketPath, host: ep.host, port: ep.port, headers: { Authorization: `Bearer ${ep.token}` } }, (res) => {
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        if (onChunk(d) === true) {
-          req.destroy();
-          resolve(res.statusCode ?? 0);
-        }
-      });
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('close', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', (e) => reject(new Error(`cannot reach podvisor serve at ${ep.display}: ${e.message}`)));
-    req.end();
-  });
-}
+export type { ClientFlags } from './endpoint.js';
 
 function statusMessage(r: Resp): string {
   try {
@@ -128,7 +34,8 @@ const err = (s: string): void => void process.stderr.write(s);
 
 /**
  * The endpoint of a verb, or undefined after printing the one-line reason there is none (the
- * verb then exits 1 without having sent anything).
+ * verb then exits 1 without having sent anything). An invalid endpoint throws a
+ * `ClientError`, which `main.ts` prints as one line.
  */
 function connect(f: ClientFlags): Endpoint | undefined {
   const ep = resolveEndpoint(f);
@@ -413,7 +320,12 @@ export async function runRestartVerb(verb: 'restart' | 'recreate', name: string,
   return 0;
 }
 
-/** `podvisor kubeconfig`: a kubeconfig for kubectl pointing at this daemon. */
+/**
+ * `podvisor kubeconfig`: a kubeconfig for kubectl pointing at this daemon: the endpoint the
+ * client verbs would use, the data dir's CA (`certificate-authority-data`) and the token.
+ * Nothing is contacted; a recorded daemon that is not running is a warning (the kubeconfig
+ * names where it listened last).
+ */
 export function runKubeconfig(f: ClientFlags): number {
   const ep = connect(f);
   if (!ep) return 1;
@@ -421,9 +333,15 @@ export function runKubeconfig(f: ClientFlags): number {
     err('error: kubectl cannot use a unix socket; serve with --listen HOST:PORT and point --server at it\n');
     return 1;
   }
+  const rec = ep.record;
+  if (rec !== undefined && rec.state !== 'running') {
+    const why = rec.state === 'stopped' ? `it stopped at ${rec.rec.stoppedAt ?? '?'}` : `pid ${rec.rec.pid} recorded in ${rec.file} has exited`;
+    err(`warning: podvisor serve --data-dir ${ep.dataDir} is not running (${why}); this kubeconfig points at where it listened last, ${ep.url}\n`);
+  }
   const server = `${ep.tls ? 'https' : 'http'}://${ep.host?.includes(':') ? `[${ep.host}]` : ep.host}:${ep.port}`;
   const cluster: Record<string, string> = { server };
   if (ep.ca) cluster['certificate-authority-data'] = ep.ca.toString('base64');
+  else if (ep.tls) err(`warning: there is no CA ${ep.caFile} (no podvisor serve has run with this --data-dir): kubectl will not trust the daemon's certificate\n`);
   if (!ep.tls) err('warning: kubectl sends tokens only over HTTPS; this kubeconfig will get 401 Unauthorized\n');
   out(stringify({
     apiVersion: 'v1',

@@ -51,13 +51,16 @@ export function readToken(dataDir: string): string | undefined {
   }
 }
 
+/** The names the daemon's certificate is valid for: clients must connect to one of them. */
+export const TLS_NAMES: readonly string[] = ['127.0.0.1', '::1', 'localhost'];
+
 /** Paths of the daemon's TLS key and self-signed certificate. */
 export function tlsPaths(dataDir: string): { key: string; cert: string } {
   return { key: join(dataDir, 'tls', 'key.pem'), cert: join(dataDir, 'tls', 'cert.pem') };
 }
 
 /**
- * The daemon's TLS key and self-signed certificate (for 127.0.0.1, ::1 and localhost),
+ * The daemon's TLS key and self-signed certificate (for {@link TLS_NAMES}),
  * created with openssl on first use. TLS is needed because kubectl sends a bearer token
  * only over HTTPS; `podvisor kubeconfig` embeds this certificate as the cluster's CA.
  */
@@ -67,7 +70,7 @@ export function ensureTls(dataDir: string): { key: Buffer; cert: Buffer } {
     mkdirSync(join(dataDir, 'tls'), { recursive: true, mode: 0o700 });
     const r = spawnSync('openssl', [
       'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
-      '-subj', '/CN=podvisor', '-addext', 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost',
+      '-subj', '/CN=podvisor', '-addext', `subjectAltName=${TLS_NAMES.map((n) => (/^[\d.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',')}`,
       '-keyout', p.key, '-out', p.cert,
     ], { encoding: 'utf8' });
     if (r.status !== 0) {

@@ -9,15 +9,41 @@ import { runServe, type ServeFlags } from './serve.js';
 import {
   runApply, runDelete, runDescribe, runGet, runHistory, runKubeconfig, runLogs, runRestartVerb, type ClientFlags, type LogsFlags,
 } from './client.js';
+import { describeCliError } from './transport.js';
+
+/** How a client verb finds the daemon (the order of `endpoint.ts`), for `--help`. */
+const FINDING_THE_DAEMON = `
+Finding podvisor serve (the first that applies):
+  1. --server URL or --socket PATH
+  2. $PODVISOR_ENDPOINT (https://HOST:PORT, http://HOST:PORT or unix:///PATH)
+  3. the endpoint serve recorded in DATA_DIR/endpoint.json (--data-dir)
+  4. https://127.0.0.1:7443
+The daemon's certificate must be signed by DATA_DIR/tls/cert.pem; the token is --token, else
+$PODVISOR_TOKEN, else DATA_DIR/token. So --data-dir alone finds the daemon that uses it.`;
 
 /** Adds the connection flags of the client verbs. */
 function clientOptions(c: Command): Command {
   return c
-    .option('--server <url>', 'podvisor serve endpoint (default $PODVISOR_ENDPOINT or http://127.0.0.1:7443)')
+    .option('--server <url>', 'podvisor serve endpoint: https://HOST:PORT or unix:///PATH (default $PODVISOR_ENDPOINT, else the data dir\'s endpoint.json, else https://127.0.0.1:7443)')
     .option('--socket <path>', 'talk to podvisor serve over this unix socket')
     .option('--token <token>', 'API token (default $PODVISOR_TOKEN or the data dir\'s token file)')
-    .option('--data-dir <dir>', 'data dir of the daemon (to find its token)')
-    .option('-n, --namespace <ns>', 'namespace', 'default');
+    .option('--data-dir <dir>', 'data dir of the daemon: its endpoint, CA and token (default $XDG_STATE_HOME/podvisor or ~/.local/state/podvisor)')
+    .option('-n, --namespace <ns>', 'namespace', 'default')
+    .addHelpText('after', FINDING_THE_DAEMON);
+}
+
+/**
+ * Runs a verb whose failures are the user's to fix (an unreachable daemon, a certificate of
+ * another data dir, a refused token, a missing file): any error is one line on stderr and exit
+ * code 1, never a stack trace.
+ */
+async function oneLineErrors(run: () => Promise<number> | number): Promise<number> {
+  try {
+    return await run();
+  } catch (err) {
+    process.stderr.write(`error: ${describeCliError(err)}\n`);
+    return 1;
+  }
 }
 
 /** Adds the image store's flags. */
@@ -78,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('serve'))
     .description('Run the node agent: a durable daemon with a Kubernetes-compatible API (kubectl works against it)')
     .option('--data-dir <dir>', 'where pods, state, events and logs are kept (default $XDG_STATE_HOME/podvisor or ~/.local/state/podvisor)')
-    .option('--listen <host:port>', 'TCP address (loopback by default: 127.0.0.1:7443)')
+    .option('--listen <host:port>', 'TCP address (loopback by default: 127.0.0.1:7443; port 0 picks a free one); the actual endpoints are recorded in DATA_DIR/endpoint.json, where clients find them')
     .option('--socket <path>', 'also (or only) listen on this unix socket, mode 0600')
     .option('--runtime <name>', 'container runtime: host, sandbox or oci', 'host')
     .option('--monitor <kind>', 'each container\'s parent: auto (conmon when installed, else podvisor), conmon (containers outlive serve and are re-adopted) or direct (podvisor; containers end with serve)', 'auto')
@@ -92,7 +118,7 @@ export async function main(argv: string[]): Promise<number> {
   clientOptions(program.command('apply').description('Create pods, or update their labels and annotations, on podvisor serve')
     .requiredOption('-f, --filename <file>', 'manifest file; repeatable', collect, []))
     .action(async (opts: ClientFlags & { filename: string[] }) => {
-      exitCode = await runApply(opts.filename, opts);
+      exitCode = await oneLineErrors(() => runApply(opts.filename, opts));
     });
   clientOptions(program.command('get').description('List pods (kubectl get pods)').argument('<resource>', 'pods').argument('[name]')
     .option('-o, --output <format>', 'wide, json or yaml').option('-w, --watch', 'watch for changes'))
@@ -102,11 +128,11 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = 1;
         return;
       }
-      exitCode = await runGet(name, opts, opts);
+      exitCode = await oneLineErrors(() => runGet(name, opts, opts));
     });
   clientOptions(program.command('describe').description('Show a pod: containers, conditions, restart records, events').argument('<resource>').argument('<name>'))
     .action(async (_kind: string, name: string, opts: ClientFlags) => {
-      exitCode = await runDescribe(name, opts);
+      exitCode = await oneLineErrors(() => runDescribe(name, opts));
     });
   clientOptions(program.command('logs').description('Print the logs of a container').argument('<name>')
     .option('-c, --container <name>', 'container').option('-p, --previous', 'the previous instance').option('-f, --follow', 'follow')
@@ -114,42 +140,42 @@ export async function main(argv: string[]): Promise<number> {
     .option('--since <duration>', 'only logs newer than a relative duration like 5s, 2m or 3h')
     .option('--since-time <time>', 'only logs at or after an RFC3339 time like 2026-12-06T23:48:13Z'))
     .action(async (name: string, opts: ClientFlags & LogsFlags) => {
-      exitCode = await runLogs(name, opts, opts);
+      exitCode = await oneLineErrors(() => runLogs(name, opts, opts));
     });
   clientOptions(program.command('delete').description('Delete a pod gracefully').argument('<resource>').argument('<name>')
     .option('--grace-period <seconds>', 'override terminationGracePeriodSeconds').option('--no-wait', 'do not wait until the pod is gone'))
     .action(async (_kind: string, name: string, opts: ClientFlags & { gracePeriod?: string; wait?: boolean }) => {
-      exitCode = await runDelete(name, opts, opts);
+      exitCode = await oneLineErrors(() => runDelete(name, opts, opts));
     });
   clientOptions(program.command('restart').description('Restart one container, or the whole pod in place (init containers re-run, sandbox kept)').argument('<resource>').argument('<name>')
     .option('-c, --container <name>', 'restart only this container'))
     .action(async (_kind: string, name: string, opts: ClientFlags & { container?: string }) => {
-      exitCode = await runRestartVerb('restart', name, opts.container, opts);
+      exitCode = await oneLineErrors(() => runRestartVerb('restart', name, opts.container, opts));
     });
   clientOptions(program.command('recreate').description('Re-create a pod: fresh sandbox, new UID, same manifest').argument('<resource>').argument('<name>'))
     .action(async (_kind: string, name: string, opts: ClientFlags) => {
-      exitCode = await runRestartVerb('recreate', name, undefined, opts);
+      exitCode = await oneLineErrors(() => runRestartVerb('recreate', name, undefined, opts));
     });
   clientOptions(program.command('history').description('The restart timeline of a pod: every restart at every level, with its cause').argument('<resource>').argument('<name>'))
     .action(async (_kind: string, name: string, opts: ClientFlags) => {
-      exitCode = await runHistory(name, opts);
+      exitCode = await oneLineErrors(() => runHistory(name, opts));
     });
   clientOptions(program.command('kubeconfig').description('Print a kubeconfig that points kubectl at podvisor serve'))
-    .action((opts: ClientFlags) => {
-      exitCode = runKubeconfig(opts);
+    .action(async (opts: ClientFlags) => {
+      exitCode = await oneLineErrors(() => runKubeconfig(opts));
     });
   imageOptions(program.command('pull').description('Pull an image from its registry into the image store').argument('<image>'))
     .option('--platform <os/arch>', 'the platform to pull from a multi-platform image (default: this machine\'s)')
     .action(async (image: string, opts: ImageFlags) => {
-      exitCode = await runPull(image, opts);
+      exitCode = await oneLineErrors(() => runPull(image, opts));
     });
   imageOptions(program.command('images').description('List the images in the image store'))
     .action(async (opts: ImageFlags) => {
-      exitCode = await runImages(opts);
+      exitCode = await oneLineErrors(() => runImages(opts));
     });
   imageOptions(program.command('rmi').description('Remove images from the image store (and the blobs no other image uses)').argument('<image...>'))
     .action(async (images: string[], opts: ImageFlags) => {
-      exitCode = await runRmi(images, opts);
+      exitCode = await oneLineErrors(() => runRmi(images, opts));
     });
   try {
     await program.parseAsync(argv, { from: 'user' });

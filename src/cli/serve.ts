@@ -15,6 +15,7 @@ import { DEFAULT_CORE_OPTIONS } from '../core/plan/index.js';
 import { createRuntime, gpuInventory, podConfig, RUNTIMES } from './node-setup.js';
 import type { ImageFlags } from './images.js';
 import { DEFAULT_LISTEN, defaultDataDir, ensureTls, ensureToken } from './credentials.js';
+import { markEndpointStopped, recordEndpoint } from './endpoint.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { createApiServer } from '../server/http.js';
 import type { PodState } from '../core/model.js';
@@ -118,6 +119,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
     await stopServing(agent, runtime, keepContainers);
     return 1;
   }
+  recordEndpoint(dataDir, listeners.map((l) => l.address));
   log.info({ dataDir, endpoints: listeners.map((l) => l.address), pods: agent.listPods().length, keepContainersOnStop: keepContainers }, 'podvisor serve ready');
   const signal = await stopping;
   if (keepContainers) {
@@ -130,6 +132,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
   }
   // New work is refused first: the API closes (open watches included) before anything stops.
   for (const l of listeners) await l.close();
+  markEndpointStopped(dataDir);
   api.close();
   await stopServing(agent, runtime, keepContainers);
   return 0;
