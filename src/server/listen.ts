@@ -7,7 +7,7 @@
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createConnection } from 'node:net';
+import { createConnection, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 
 /** A listening endpoint. */
 export interface ApiListener {
@@ -92,17 +92,60 @@ export async function listenOn(handler: Handler, target: ListenTarget, timeouts:
       },
     };
   }
+  // With TLS, a front socket server looks at each connection's first byte: a TLS handshake
+  // goes to the HTTPS server, anything else gets Go's answer to plain HTTP on a TLS port.
+  const sniffing = new Set<Socket>();
+  const front: NetServer | Server = tls ? createNetServer((socket) => sniff(socket, server, timeouts.headersTimeoutMs, sniffing)) : server;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(target.port, target.host, () => {
-      server.off('error', reject);
+    front.once('error', reject);
+    front.listen(target.port, target.host, () => {
+      front.off('error', reject);
       resolve();
     });
   });
-  const a = server.address();
+  const a = front.address();
   const host = a !== null && typeof a === 'object' ? a.address : target.host;
   const port = a !== null && typeof a === 'object' ? a.port : target.port;
-  return { address: `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`, close: () => closeServer(server) };
+  const close = async (): Promise<void> => {
+    if (front === server) return closeServer(server);
+    // Stop accepting, then end every connection (watches and follows included): the front
+    // server's close completes once the last one is gone.
+    const closed = new Promise<void>((resolve) => (front as NetServer).close(() => resolve()));
+    for (const s of sniffing) s.destroy();
+    server.closeAllConnections();
+    await closed;
+  };
+  return { address: `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`, close };
+}
+
+/** The first byte of a TLS handshake record. */
+const TLS_HANDSHAKE = 0x16;
+
+/** What Go's net/http answers to plain HTTP on a TLS port, as kube-apiserver does. */
+const PLAIN_HTTP_ANSWER = 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
+
+/**
+ * Hands a new connection to the HTTPS server when it starts with a TLS handshake, else answers
+ * it as Go does and closes it. A connection that sends nothing is closed after the headers
+ * timeout, as the HTTPS server would.
+ */
+function sniff(socket: Socket, https: Server, timeoutMs: number, sniffing: Set<Socket>): void {
+  sniffing.add(socket);
+  socket.once('close', () => sniffing.delete(socket));
+  socket.setTimeout(timeoutMs, () => socket.destroy());
+  socket.once('error', () => socket.destroy());
+  socket.once('data', (chunk: Buffer) => {
+    sniffing.delete(socket);
+    socket.setTimeout(0);
+    if (chunk[0] === TLS_HANDSHAKE) {
+      socket.pause();
+      socket.unshift(chunk);
+      https.emit('connection', socket);
+      process.nextTick(() => socket.resume());
+      return;
+    }
+    socket.end(PLAIN_HTTP_ANSWER, () => socket.destroy());
+  });
 }
 
 function closeServer(server: Server): Promise<void> {

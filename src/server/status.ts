@@ -41,7 +41,9 @@ export function forbidden(resource: string, name: string, why: string, causes?: 
 
 /** 404 for a path that names no resource the server serves. */
 export function pathNotFound(): Status {
-  return failure(404, 'NotFound', 'the server could not find the requested resource', {});
+  // `details` is present though empty, as the API server sends it: kubectl reads
+  // `details.name` of a 404 (`kubectl debug` dereferenced a missing one and crashed).
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', details: {}, code: 404 };
 }
 
 /** 400 `BadRequest` (`errors.NewBadRequest`). */

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApiServer } from '../../src/server/http.js';
@@ -765,6 +766,37 @@ describe('listen', () => {
       });
       expect(JSON.parse(body).kind).toBe('APIVersions');
       await l.close();
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('answers plain HTTP on the TLS port as the API server does: 400 Client sent an HTTP request to an HTTPS server', async () => {
+    const t = await startApi();
+    try {
+      const key = readFileSync(new URL('./fixtures/localhost-key.pem', import.meta.url));
+      const cert = readFileSync(new URL('./fixtures/localhost-cert.pem', import.meta.url));
+      const server = createApiServer({ backend: t.fake, store: t.store });
+      const l = await server.listen({ host: '127.0.0.1', port: 0, tls: { key, cert } });
+      const plain = l.address.replace('https://', 'http://');
+      const r = await raw(plain, '/api');
+      expect(r.status).toBe(400);
+      expect(r.body).toBe('Client sent an HTTP request to an HTTPS server.\n');
+      // A silent connection does not keep close waiting; TLS still works afterwards.
+      const idle = createConnection({ host: '127.0.0.1', port: Number(new URL(l.address).port) });
+      await new Promise<void>((resolve) => idle.once('connect', () => resolve()));
+      const body = await new Promise<string>((resolve, reject) => {
+        const u = new URL(`${l.address}/livez`);
+        httpsRequest({ host: u.hostname, port: u.port, path: u.pathname, ca: cert }, (res) => {
+          let b = '';
+          res.on('data', (d: Buffer) => (b += d.toString()));
+          res.on('end', () => resolve(b));
+        }).on('error', reject).end();
+      });
+      expect(body).toBe('ok');
+      await l.close();
+      server.close();
+      idle.destroy();
     } finally {
       await t.close();
     }

@@ -11,10 +11,11 @@ import type { NodeApi, Unsubscribe } from '../../agent/node-api.js';
 import type { ObjectStore } from '../../store/types.js';
 import { CONFIGMAP_KIND, CONFIGMAP_STRATEGY, SECRET_KIND, SECRET_STRATEGY } from '../kinds/config.js';
 import { EVENT_KIND } from '../kinds/events.js';
+import { SERVICE_KIND } from '../kinds/services.js';
 import { NamespaceResource } from './namespaces.js';
 import { StoredResource } from './objects.js';
 import { PodResource } from './pods.js';
-import type { Resource } from './types.js';
+import type { ApiObject, KindDef, Resource } from './types.js';
 import { WatchCache } from './watch-cache.js';
 
 /** Events as served: read-only, recorded by the agent. */
@@ -32,6 +33,23 @@ class EventResource implements Resource<EventObject> {
 
   get(namespace: string | undefined, name: string): EventObject | undefined {
     return this.agent.listEvents(namespace ?? 'default').find((e) => e.metadata.name === name);
+  }
+}
+
+/** A read-only resource with no objects (Services: see `kinds/services.ts`). */
+class EmptyResource<T extends ApiObject> implements Resource<T> {
+  readonly cache: WatchCache<T>;
+
+  constructor(readonly def: KindDef<T>, startRv: number) {
+    this.cache = new WatchCache<T>(startRv);
+  }
+
+  list(): T[] {
+    return [];
+  }
+
+  get(): T | undefined {
+    return undefined;
   }
 }
 
@@ -62,7 +80,8 @@ export class Registry {
     const onChange = (obj: { metadata: { namespace?: string } }): void => o.agent.configChanged(obj.metadata.namespace ?? 'default');
     this.configmaps = new StoredResource<ConfigMap>({ def: CONFIGMAP_KIND, strategy: CONFIGMAP_STRATEGY, store: o.store, namespaces: this.namespaces, now: o.now, onChange });
     this.secrets = new StoredResource<Secret>({ def: SECRET_KIND, strategy: SECRET_STRATEGY, store: o.store, namespaces: this.namespaces, now: o.now, onChange });
-    const all: Resource[] = [this.configmaps, this.events, this.namespaces, this.pods, this.secrets] as unknown as Resource[];
+    const services = new EmptyResource(SERVICE_KIND, Number(o.agent.resourceVersion()));
+    const all: Resource[] = [this.configmaps, this.events, this.namespaces, this.pods, this.secrets, services] as unknown as Resource[];
     this.byName = new Map(all.map((r) => [r.def.resource, r]));
   }
 
