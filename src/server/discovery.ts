@@ -18,8 +18,39 @@ export const API_VERSIONS = {
   serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }],
 } as const;
 
-/** `GET /apis`: no named groups. */
-export const API_GROUP_LIST = { kind: 'APIGroupList', apiVersion: 'v1', groups: [] as unknown[] } as const;
+/** A named API group podvisor serves: its one version and its resources. */
+export interface GroupDef {
+  name: string;
+  version: string;
+  resources: { name: string; singularName: string; namespaced: boolean; kind: string; verbs: string[] }[];
+}
+
+/** The named groups: who the client is and what it may do (`kubectl auth whoami`, `auth can-i`). */
+export const GROUPS: readonly GroupDef[] = [
+  { name: 'authentication.k8s.io', version: 'v1', resources: [{ name: 'selfsubjectreviews', singularName: 'selfsubjectreview', namespaced: false, kind: 'SelfSubjectReview', verbs: ['create'] }] },
+  {
+    name: 'authorization.k8s.io',
+    version: 'v1',
+    resources: [
+      { name: 'selfsubjectaccessreviews', singularName: 'selfsubjectaccessreview', namespaced: false, kind: 'SelfSubjectAccessReview', verbs: ['create'] },
+      { name: 'selfsubjectrulesreviews', singularName: 'selfsubjectrulesreview', namespaced: false, kind: 'SelfSubjectRulesReview', verbs: ['create'] },
+    ],
+  },
+];
+
+/** One group as `/apis` and `/apis/<group>` describe it. */
+export function apiGroup(g: GroupDef): Record<string, unknown> {
+  const v = { groupVersion: `${g.name}/${g.version}`, version: g.version };
+  return { kind: 'APIGroup', apiVersion: 'v1', name: g.name, versions: [v], preferredVersion: v };
+}
+
+/** `GET /apis`: the named groups. */
+export const API_GROUP_LIST = { kind: 'APIGroupList', apiVersion: 'v1', groups: GROUPS.map((g) => { const { kind: _k, apiVersion: _a, ...rest } = apiGroup(g); return rest; }) };
+
+/** `GET /apis/<group>/<version>`: its resources. */
+export function groupResourceList(g: GroupDef): Record<string, unknown> {
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${g.name}/${g.version}`, resources: g.resources };
+}
 
 /** What discovery needs of a served resource. */
 export interface DiscoveredResource {

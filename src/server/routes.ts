@@ -5,7 +5,8 @@
  * it lacks. Routes marked `open` need no token (health and version, as on the API server).
  */
 import { isDNS1123Label, isDNS1123Subdomain } from '../api/names.js';
-import { API_GROUP_LIST, API_VERSIONS, apiResourceList, versionInfo } from './discovery.js';
+import { API_GROUP_LIST, API_VERSIONS, apiGroup, apiResourceList, GROUPS, groupResourceList, versionInfo } from './discovery.js';
+import { selfSubjectAccessReview, selfSubjectReview, selfSubjectRulesReview } from './handlers/auth.js';
 import { create, getOne, listOrWatch, patch, remove, replace, serveWatch, type Target } from './handlers/objects.js';
 import { podLogs, podRestarts, podVerb } from './handlers/pods.js';
 import { openApiContentType, openApiV2, openApiV3Group, openApiV3Root, type OpenApiDocument } from './openapi.js';
@@ -151,6 +152,13 @@ export const ROUTES: readonly Route[] = [
   { path: 'api', methods: { GET: json(() => API_VERSIONS) } },
   { path: 'apis', methods: { GET: json(() => API_GROUP_LIST) } },
   { path: 'api/v1', methods: { GET: json((env) => apiResourceList(env.registry.all())) } },
+  ...GROUPS.flatMap((g): Route[] => [
+    { path: `apis/${g.name}`, methods: { GET: json(() => apiGroup(g)) } },
+    { path: `apis/${g.name}/${g.version}`, methods: { GET: json(() => groupResourceList(g)) } },
+  ]),
+  { path: 'apis/authentication.k8s.io/v1/selfsubjectreviews', methods: { POST: selfSubjectReview } },
+  { path: 'apis/authorization.k8s.io/v1/selfsubjectaccessreviews', methods: { POST: selfSubjectAccessReview } },
+  { path: 'apis/authorization.k8s.io/v1/selfsubjectrulesreviews', methods: { POST: selfSubjectRulesReview } },
   { path: 'openapi/v2', methods: { GET: (_env, ctx) => sendOpenApi(ctx, openApiV2(), '/openapi/v2') } },
   { path: 'openapi/v3', methods: { GET: json(() => openApiV3Root()) } },
   { path: 'openapi/v3/api/v1', methods: { GET: openApiGroup } },

@@ -74,7 +74,7 @@ describe('discovery, health, auth', () => {
     expect(res.headers.get('content-type')).toBe('application/json');
     expect(res.headers.get('cache-control')).toBe('no-cache, private');
     expect(await json(res)).toEqual({ kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }] });
-    expect(await json(await api.req('/apis'))).toMatchObject({ kind: 'APIGroupList', groups: [] });
+    expect(await json(await api.req('/apis'))).toMatchObject({ kind: 'APIGroupList' });
     const v1 = await json(await api.req('/api/v1'));
     expect(v1.kind).toBe('APIResourceList');
     expect(v1.groupVersion).toBe('v1');
@@ -108,6 +108,24 @@ describe('discovery, health, auth', () => {
     const proto = await api.req('/openapi/v2', { headers: { accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' } });
     expect(proto.status).toBe(406);
     expect((await api.req('/openapi/v3/apis/nope.io/v1')).status).toBe(404);
+  });
+
+  it('serves the authentication and authorization groups: whoami and can-i for the token\'s user', async () => {
+    const groups = await json(await api.req('/apis'));
+    expect(groups.groups.map((g: Obj) => g.name)).toEqual(['authentication.k8s.io', 'authorization.k8s.io']);
+    expect((await json(await api.req('/apis/authorization.k8s.io/v1'))).resources.map((r: Obj) => r.name)).toEqual(['selfsubjectaccessreviews', 'selfsubjectrulesreviews']);
+    const who = await post(api, '/apis/authentication.k8s.io/v1/selfsubjectreviews', { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' });
+    expect(who.status).toBe(201);
+    expect((await json(who)).status.userInfo).toEqual({ username: 'podvisor-admin', groups: ['system:masters', 'system:authenticated'] });
+    const spec = { resourceAttributes: { namespace: 'default', verb: 'get', resource: 'pods' } };
+    const can = await post(api, '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec });
+    expect(can.status).toBe(201);
+    expect(await json(can)).toMatchObject({ kind: 'SelfSubjectAccessReview', spec, status: { allowed: true } });
+    const none = await post(api, '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: {} });
+    expect(none.status).toBe(422);
+    const rules = await json(await post(api, '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', { kind: 'SelfSubjectRulesReview', spec: { namespace: 'default' } }));
+    expect(rules.status.resourceRules).toEqual([{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }]);
+    expect((await api.req('/apis/authentication.k8s.io/v1/selfsubjectreviews')).status).toBe(405);
   });
 
   it('answers /livez, /readyz, /healthz and /version without a token (as the API server), everything else needs it', async () => {
@@ -270,7 +288,7 @@ describe('pods', () => {
     expect(await json(put)).toMatchObject({ kind: 'Status', reason: 'MethodNotAllowed', code: 405 });
     expect((await api.req(`${PODS}/web/log`, { method: 'POST' })).status).toBe(405);
     expect((await api.req(`${PODS}/web/restart`)).status).toBe(405);
-    for (const p of ['/apis/apps/v1', '/api/v2', '/api/v1/services', '/api/v1/namespaces/default/services', `${PODS}/web/exec`, '/metrics2']) {
+    for (const p of ['/apis/apps/v1', '/api/v2', '/api/v1/deployments', '/api/v1/namespaces/default/deployments', `${PODS}/web/exec`, '/metrics2']) {
       const res = await api.req(p);
       expect(res.status, p).toBe(404);
       expect(res.headers.get('content-type')).toBe('application/json');
