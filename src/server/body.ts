@@ -1,11 +1,13 @@
 /**
- * Request bodies: read within the size limit, then parsed as JSON or YAML with the bounds the
- * API server's decoders have, before anything recursive touches them:
+ * Request bodies: read within the size limit, then parsed as JSON or YAML, or decoded from
+ * Kubernetes protobuf (object bodies only: kubectl's typed commands send them), with the bounds
+ * the API server's decoders have, before anything recursive touches them:
  *
  * - size: {@link DEFAULT_MAX_BODY_BYTES} (the API server's `MaxRequestBodyBytes`), 413 beyond;
  * - nesting: {@link MAX_BODY_NESTING} levels, 400 beyond (JSON: checked on the raw text, which
  *   `JSON.parse` would accept at any depth; YAML: on the syntax tree, before the recursive
- *   composer);
+ *   composer; protobuf: while decoding, which also bounds the JSON it produces to twice the
+ *   body limit, see `protobuf.ts`);
  * - JSON bodies are scanned for duplicate keys (reported for `fieldValidation`) and, when the
  *   caller names the integer fields, for numbers not written as integers (see `api/json-scan.ts`);
  * - YAML warnings are logged as a count and their codes, never with the request's content.
@@ -15,6 +17,7 @@ import { Composer, LineCounter, Parser, type CST, type Document } from 'yaml';
 import { indexLiterals, scanJson, type LiteralIndex } from '../api/json-scan.js';
 import { MAX_NESTING_DEPTH, tooDeepAt } from '../api/parse.js';
 import { measureJson } from './json-measure.js';
+import { decodeKubernetesProtobuf, KUBERNETES_PROTOBUF, ProtobufDecodeError } from './protobuf.js';
 import { badRequest, HttpError, tooLarge, unsupportedMediaType } from './status.js';
 
 /** The API server's request body limit (3 MiB, `MaxRequestBodyBytes`); also the bound on what a patch may produce. */
@@ -99,12 +102,15 @@ export function isYamlType(type: string): boolean {
   return type === 'application/yaml' || type === 'application/apply-patch+yaml' || type === 'text/yaml';
 }
 
-/** Refuses a body type other than JSON or YAML (415). */
+/** The media types of object bodies (POST, PUT, DELETE's DeleteOptions); PATCH has its own. */
+export const OBJECT_BODY_TYPES: readonly string[] = ['application/json', 'application/yaml', KUBERNETES_PROTOBUF];
+
+/** Refuses a body type other than JSON, YAML or Kubernetes protobuf (415). */
 export function checkObjectBodyType(req: IncomingMessage): string {
   const type = mediaType(req);
-  if (type !== '' && type !== 'application/json' && type !== 'application/yaml' && type !== '*/*') {
+  if (type !== '' && type !== '*/*' && !OBJECT_BODY_TYPES.includes(type)) {
     req.resume();
-    throw new HttpError(unsupportedMediaType(type, ['application/json', 'application/yaml']));
+    throw new HttpError(unsupportedMediaType(type, OBJECT_BODY_TYPES));
   }
   return type;
 }
@@ -115,8 +121,12 @@ function parseError(format: 'json' | 'yaml', message: string): HttpError {
 
 const TOO_DEEP = `exceeded max depth (podvisor accepts at most ${MAX_BODY_NESTING} levels of nesting)`;
 
-/** Parses a body as JSON, or as YAML for the YAML media types; 400 for what cannot be parsed. */
+/**
+ * Parses a body as JSON, as YAML for the YAML media types, or decodes it from Kubernetes
+ * protobuf (into the JSON value of the same object); 400 for what cannot be parsed.
+ */
 export function parseBody(buf: Buffer, type: string, opts: ParseBodyOptions = {}): ParsedBody {
+  if (type === KUBERNETES_PROTOBUF) return parseProtobufBody(buf, opts);
   const text = buf.toString('utf8');
   if (text.trim() === '') {
     if (opts.allowEmpty) return { value: undefined, duplicates: [], literals: undefined };
@@ -139,6 +149,29 @@ export function parseBody(buf: Buffer, type: string, opts: ParseBodyOptions = {}
   }
   const literals = scan.nonIntegers.length > 0 ? indexLiterals(value, scan.nonIntegers) : undefined;
   return { value, duplicates: scan.duplicates, literals };
+}
+
+/**
+ * A protobuf body as the JSON value of its object. No duplicate keys to report (a repeated map
+ * key is resolved as Go resolves it, the last wins) and no non-integer literals (integers are
+ * varints). The API server's wording: `<Kind> in version "<v>" cannot be handled as a <Kind>: <why>`
+ * once the envelope named the kind, `the object provided is unrecognized: <why>` before.
+ */
+function parseProtobufBody(buf: Buffer, opts: ParseBodyOptions): ParsedBody {
+  if (buf.length === 0) {
+    if (opts.allowEmpty) return { value: undefined, duplicates: [], literals: undefined };
+    throw new HttpError(badRequest('the request body is empty'));
+  }
+  try {
+    const { object } = decodeKubernetesProtobuf(buf, { maxDepth: MAX_BODY_NESTING, maxJsonBytes: 2 * (opts.maxBytes ?? DEFAULT_MAX_BODY_BYTES) });
+    return { value: object, duplicates: [], literals: undefined };
+  } catch (err) {
+    if (!(err instanceof ProtobufDecodeError)) throw err;
+    const t = err.target;
+    if (t === undefined) throw new HttpError(badRequest(`the object provided is unrecognized: ${err.message}`));
+    const version = t.apiVersion.slice(t.apiVersion.lastIndexOf('/') + 1);
+    throw new HttpError(badRequest(`${t.kind} in version ${JSON.stringify(version)} cannot be handled as a ${t.kind}: ${err.message}`));
+  }
 }
 
 /**
