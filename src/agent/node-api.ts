@@ -57,8 +57,10 @@ export interface NodeApi {
    */
   createPod(pod: Pod): Pod;
   /**
-   * Applies an admitted update of a pod: its labels and annotations (the API validated that
-   * nothing else changed that may not). Throws PodNotFoundError or StorageFailedError.
+   * Applies an admitted update of a pod: its labels and annotations, and what the API server
+   * lets change in its spec (container images: the container is restarted from the new
+   * definition; `activeDeadlineSeconds`; added tolerations). The API validated that nothing
+   * else changed. Throws PodNotFoundError or StorageFailedError.
    */
   updatePod(namespace: string, name: string, next: Pod): Pod;
   /** Starts graceful deletion (§8.1). Returns the pod as it is now (with deletionTimestamp), or throws PodNotFoundError. */

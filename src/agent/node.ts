@@ -416,10 +416,14 @@ export class NodeAgent implements NodeApi {
     else delete updated.pod.metadata.labels;
     if (next.metadata.annotations) updated.pod.metadata.annotations = next.metadata.annotations;
     else delete updated.pod.metadata.annotations;
+    // The spec as the API admitted it (images, activeDeadlineSeconds, added tolerations).
+    const specChanged = JSON.stringify(next.spec) !== JSON.stringify(rec.pod.spec);
+    if (specChanged) updated.pod.spec = structuredClone(next.spec);
     // Stored before the worker sees it: an update that cannot be stored changes nothing.
     const key = `${namespace}/${name}`;
     const stored = this.commit(key, updated, 'MODIFIED', 'update');
     worker.setMetadata(next.metadata.labels, next.metadata.annotations);
+    if (specChanged) worker.setSpec(next.spec);
     return structuredClone(this.records.get(key)?.pod ?? stored.pod);
   }
 

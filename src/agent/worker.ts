@@ -308,6 +308,17 @@ export class PodWorker {
   }
 
   /**
+   * The pod's spec was updated through the API (container images, `activeDeadlineSeconds`,
+   * added tolerations: what the API server lets change): the next reconcile restarts a running
+   * container whose image changed (§2.4 definition change) and applies the new deadline.
+   */
+  setSpec(spec: Pod['spec']): void {
+    if (this.stopped) return;
+    this.pod = { ...this.pod, spec: structuredClone(spec) };
+    this.wake();
+  }
+
+  /**
    * A ConfigMap or Secret of the pod's namespace changed: the config volumes of a pod with a
    * sandbox are written again (atomically; a running container sees the new files), and a
    * container waiting for a missing object or key is tried again (its back-off still applies).
@@ -627,7 +638,7 @@ export class PodWorker {
     // Started after stop(): not recorded and not watched; the runtime's close stops it.
     if (this.stopped) return;
     const id = handle.id;
-    this.state = recordCreated(this.state, a.container, id, handle.startedAt, image ? { name: image.name, imageID: image.imageID } : undefined);
+    this.state = recordCreated(this.state, a.container, id, handle.startedAt, image ? { name: image.name, imageID: image.imageID } : undefined, spec.image ?? '');
     this.containerEvent(a.container, 'Normal', 'Created', `Created container: ${a.container}`);
     this.state = recordStarted(this.state, a.container, id, handle.startedAt, spec.startupProbe !== undefined, spec.readinessProbe !== undefined);
     this.containerEvent(a.container, 'Normal', 'Started', `Started container ${a.container}`);

@@ -55,10 +55,11 @@ export function recordSandboxLost(state: PodState): PodState {
 }
 
 /** The runtime created the instance ordered by a `start` action. */
-export function recordCreated(state: PodState, container: string, instanceId: string, now: number, image?: { name: string; imageID: string }): PodState {
+export function recordCreated(state: PodState, container: string, instanceId: string, now: number, image?: { name: string; imageID: string }, specImage?: string): PodState {
   return updateInstance(state, container, undefined, (i) => {
     i.id = instanceId;
     if (image) i.image = { ...image };
+    if (specImage !== undefined) i.specImage = specImage;
     if (i.phase === 'creating') i.phase = 'created';
     i.createdAt = now;
   });

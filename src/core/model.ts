@@ -69,6 +69,8 @@ export interface Instance {
   phase: InstancePhase;
   /** The image the instance runs, as the runtime resolved it (runtimes that run images). */
   image?: { name: string; imageID: string };
+  /** `image` of the container's spec when this instance was created (§2.4 definition change). */
+  specImage?: string;
   createdAt: number;
   startedAt?: number;
   finishedAt?: number;

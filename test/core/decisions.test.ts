@@ -3,6 +3,7 @@
  * scenarios B1-B5 (spec §10). P6, P7 and B6 are validation rows: see test/api.
  */
 import { describe, expect, it } from 'vitest';
+import type { Container } from '../../src/api/types.js';
 import { ctr, mkPod, RA, RESET_LAST_STATE, Sim } from './harness.js';
 
 const probe = { exec: { command: ['true'] }, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 };
@@ -388,5 +389,39 @@ describe('budget ladder tables (§10.3)', () => {
     for (let i = 0; i < 6; i++) sim.advance(31_000).exit('a', 1).sync();
     expect(sim.cs('a').restartCount).toBe(6);
     expect(sim.reasons()).not.toContain('RestartBudgetExceeded');
+  });
+});
+
+describe('definition change (§2.4): an image updated through the API', () => {
+  it('kills the running container gracefully and starts it from the new definition, whatever the policy; rules are not evaluated; the restart is not counted toward a budget', () => {
+    const sim = new Sim(mkPod({ restartPolicy: 'Never', containers: [ctr('a', { image: 'busybox:1.36', restartPolicyRules: [RA('In', [143])] }), ctr('b')] })).sync();
+    expect(sim.starts).toEqual(['a', 'b']);
+    sim.pod = { ...sim.pod, spec: { ...sim.pod.spec, containers: sim.pod.spec.containers.map((c) => (c.name === 'a' ? { ...c, image: 'busybox:1.37' } : c)) } };
+    sim.sync();
+    expect(sim.kills).toEqual([{ container: 'a', sigterm: true, preStop: false, cause: 'definition' }]);
+    expect(sim.events.map((e) => e.message)).toContain('Container a definition changed, will be restarted');
+    expect(sim.starts).toEqual(['a', 'b', 'a']);
+    expect(sim.cs('a').restartCount).toBe(1);
+    expect(sim.cs('a').state.running).toBeDefined();
+    // The exit (143) matched RestartAllContainers, but a definition kill is never evaluated against rules (C4).
+    expect(sim.reasons()).not.toContain('RestartingAllContainers');
+    expect(sim.cs('b').restartCount).toBe(0);
+    // Nothing more happens once it runs the new definition.
+    sim.sync();
+    expect(sim.kills).toHaveLength(1);
+  });
+
+  it('a sidecar is killed with the init container message; an instance without a recorded definition is left alone', () => {
+    const sim = new Sim(mkPod({ init: [ctr('side', { restartPolicy: 'Always', image: 'x:1' })], containers: [ctr('a')] })).sync();
+    sim.pod = { ...sim.pod, spec: { ...sim.pod.spec, initContainers: [{ ...(sim.pod.spec.initContainers?.[0] as Container), image: 'x:2' }] } };
+    sim.sync();
+    expect(sim.events.map((e) => e.message)).toContain('Init container side definition changed');
+    expect(sim.cs('side').restartCount).toBe(1);
+    const old = new Sim(mkPod({ containers: [ctr('a', { image: 'x:1' })] })).sync();
+    const inst = old.state.containers['a']?.instance;
+    if (inst) delete inst.specImage; // created by an earlier podvisor
+    old.pod = { ...old.pod, spec: { ...old.pod.spec, containers: [{ ...(old.pod.spec.containers[0] as Container), image: 'x:2' }] } };
+    old.sync();
+    expect(old.kills).toEqual([]);
   });
 });

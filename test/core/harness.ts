@@ -156,8 +156,8 @@ export class Sim {
       case 'start': {
         this.starts.push(a.container);
         const id = `host://${a.container}-${++this.seq}`;
-        this.state = recordCreated(this.state, a.container, id, this.now);
         const spec = this.spec(a.container);
+        this.state = recordCreated(this.state, a.container, id, this.now, undefined, spec?.image ?? '');
         this.state = recordStarted(this.state, a.container, id, this.now, spec?.startupProbe !== undefined, spec?.readinessProbe !== undefined);
         break;
       }

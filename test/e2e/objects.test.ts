@@ -8,8 +8,11 @@
  *   allows 10 s, it takes well under one);
  * - a pod referencing a missing Secret waits in `CreateContainerConfigError` and starts once
  *   `kubectl create secret` creates it;
- * - `kubectl create namespace|configmap --from-literal|--from-file|secret generic|docker-registry|tls`,
- *   `get`, and `delete namespace` (Terminating, its pods stopped, then gone).
+ * - `kubectl create namespace|configmap --from-literal|--from-file|secret generic|docker-registry|tls`
+ *   (protobuf bodies), `get`, and `delete namespace` (Terminating, its pods stopped, then gone);
+ * - `cluster-info` exits 0, `debug` never panics, `auth whoami`, `auth can-i`;
+ * - `set image` restarts the container from the new definition; `activeDeadlineSeconds` may be
+ *   set and lowered, never raised.
  * Volume mounts on the host runtime need root (or user namespaces): the volume parts skip
  * without them, never under CI=true.
  */
@@ -183,6 +186,33 @@ spec:
     expect(debug.stderr).not.toContain('panic');
     expect(debug.stderr).toContain('ephemeral containers are disabled for this cluster');
     expect(kubectl(['get', 'services', '-n', 'kube-system']).stderr.trim()).toBe('No resources found in kube-system namespace.');
+  });
+
+  it('auth whoami names the token\'s user; auth can-i answers yes', () => {
+    const who = kubectl(['auth', 'whoami']);
+    expect(who.status).toBe(0);
+    expect(who.stdout).toMatch(/^Username\s+podvisor-admin$/m);
+    expect(who.stdout).toMatch(/^Groups\s+\[system:masters system:authenticated\]$/m);
+    const can = kubectl(['auth', 'can-i', 'delete', 'pods', '-n', ns]);
+    expect(can.status).toBe(0);
+    expect(can.stdout.trim()).toBe('yes');
+  });
+
+  it('set image restarts that container from the new definition, as the kubelet does; activeDeadlineSeconds may be set', async () => {
+    expect(kubectl(['run', 'img', '-n', ns, '--image=busybox:1.36', '--', 'sleep', '3600']).stdout.trim()).toBe('pod/img created');
+    await until('img runs', async () => (await api(`/api/v1/namespaces/${ns}/pods/img`)).status?.phase === 'Running');
+    expect(kubectl(['set', 'image', 'pod/img', '-n', ns, 'img=busybox:1.37']).stdout.trim()).toBe('pod/img image updated');
+    const pod = await until('restarted from the new image', async () => {
+      const p = await api(`/api/v1/namespaces/${ns}/pods/img`);
+      const c = p.status?.containerStatuses?.[0];
+      return c?.restartCount === 1 && c.state?.running ? p : undefined;
+    });
+    expect(pod.spec.containers[0].image).toBe('busybox:1.37');
+    const events = (await api(`/api/v1/namespaces/${ns}/events`)).items.filter((e: any) => e.involvedObject.name === 'img').map((e: any) => e.message);
+    expect(events).toContain('Container img definition changed, will be restarted');
+    expect(kubectl(['patch', 'pod', 'img', '-n', ns, '-p', '{"spec":{"activeDeadlineSeconds":3600}}']).stdout.trim()).toBe('pod/img patched');
+    const refused = kubectl(['patch', 'pod', 'img', '-n', ns, '-p', '{"spec":{"activeDeadlineSeconds":7200}}']);
+    expect(refused.stderr).toContain('must be less than or equal to previous value');
   });
 
   it('create namespace, configmap (--from-literal, --from-file), secret (generic, docker-registry, tls), get; delete namespace: Terminating, then gone', async () => {

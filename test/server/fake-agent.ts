@@ -140,6 +140,7 @@ export class FakeAgent implements NodeApi {
     else delete cur.metadata.labels;
     if (next.metadata.annotations) cur.metadata.annotations = next.metadata.annotations;
     else delete cur.metadata.annotations;
+    cur.spec = structuredClone(next.spec);
     return this.touch(cur);
   }
 

@@ -396,9 +396,21 @@ describe('pods', () => {
     expect(missing.status).toBe(404);
   });
 
-  it('PATCH: a spec change is refused by the backend with 422; SMP merges containers by name', async () => {
+  it('PATCH: images and activeDeadlineSeconds may change as on the API server; any other spec change is 422; SMP merges containers by name', async () => {
     await create(api, 'web');
-    const res = await patch(api, `${PODS}/web`, 'application/merge-patch+json', { spec: { activeDeadlineSeconds: 5 } });
+    const image = await patch(api, `${PODS}/web`, 'application/strategic-merge-patch+json', { spec: { containers: [{ name: 'main', image: 'busybox:1.37' }] } });
+    expect(image.status).toBe(200);
+    expect((await json(image)).spec.containers[0].image).toBe('busybox:1.37');
+    expect(api.fake.getPod('default', 'web')?.spec.containers[0]?.image).toBe('busybox:1.37');
+    expect((await patch(api, `${PODS}/web`, 'application/merge-patch+json', { spec: { activeDeadlineSeconds: 50 } })).status).toBe(200);
+    expect((await patch(api, `${PODS}/web`, 'application/merge-patch+json', { spec: { activeDeadlineSeconds: 40 } })).status).toBe(200);
+    const raised = await patch(api, `${PODS}/web`, 'application/merge-patch+json', { spec: { activeDeadlineSeconds: 60 } });
+    expect((await json(raised)).message).toBe('Pod "web" is invalid: spec.activeDeadlineSeconds: Invalid value: 60: must be less than or equal to previous value');
+    const unset = await patch(api, `${PODS}/web`, 'application/merge-patch+json', { spec: { activeDeadlineSeconds: null } });
+    expect((await json(unset)).message).toBe('Pod "web" is invalid: spec.activeDeadlineSeconds: Invalid value: "null": must not update from a positive integer to nil value');
+    const emptied = await patch(api, `${PODS}/web`, 'application/strategic-merge-patch+json', { spec: { containers: [{ name: 'main', image: '' }] } });
+    expect((await json(emptied)).message).toContain('spec.containers[0].image: Required value');
+    const res = await patch(api, `${PODS}/web`, 'application/merge-patch+json', { spec: { terminationGracePeriodSeconds: 5 } });
     expect(res.status).toBe(422);
     const s = await json(res);
     expect(s.reason).toBe('Invalid');

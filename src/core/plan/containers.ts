@@ -38,6 +38,19 @@ function handleProbeFailure(env: Env, s: PodState, ref: ContainerRef): Decision 
   return orderKill(env, s, ref, 'probe', message, { preStop: hasPreStop(ref), sigterm: true, sigkillAt: env.now + probeGraceMs(env, probe), restart, probe: which });
 }
 
+/**
+ * §2.4: the container's definition changed (its `image` was updated through the API, which
+ * Kubernetes permits): the running instance is killed gracefully and started again from the
+ * new definition whatever the policy, as the kubelet does when a container's hash changes.
+ * An instance created before podvisor recorded its definition is left alone.
+ */
+function handleDefinitionChange(env: Env, s: PodState, ref: ContainerRef): Decision {
+  const inst = s.containers[ref.name]?.instance;
+  if (!inst || inst.phase !== 'running' || inst.kill || inst.specImage === undefined || inst.specImage === (ref.spec.image ?? '')) return keep(s);
+  const message = ref.kind === 'sidecar' ? `Init container ${ref.name} definition changed` : `Container ${ref.name} definition changed, will be restarted`;
+  return orderKill(env, s, ref, 'definition', message, { preStop: hasPreStop(ref), sigterm: true, sigkillAt: env.now + probeGraceMs(env, undefined), restart: true });
+}
+
 /** §2.8: a manual restart request is taken up: kill gracefully, restart at once. */
 export function handleManualRestart(env: Env, s: PodState, ref: ContainerRef): Decision {
   const c = s.containers[ref.name];
@@ -80,7 +93,8 @@ function driveContainer(env: Env, s: PodState, ref: ContainerRef): Outcome<Drive
     case 'unknown':
       return withOutcome(handleUnknown(env, s, ref), ref.kind === 'sidecar' && inst.started ? 'done' : 'blocked');
     case 'running': {
-      const d = s.deletion ? keep(s) : handleProbeFailure(env, s, ref);
+      const changed = s.deletion || ref.kind === 'init' ? keep(s) : handleDefinitionChange(env, s, ref);
+      const d = s.deletion || changed.state !== s ? changed : handleProbeFailure(env, s, ref);
       if (ref.kind === 'sidecar') return withOutcome(d, inst.started ? 'done' : 'blocked');
       return withOutcome(d, ref.kind === 'init' ? 'blocked' : 'done');
     }

@@ -42,6 +42,38 @@ function deepEqual(a: unknown, b: unknown): boolean {
   return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
 }
 
+type Toleration = Record<string, unknown>;
+
+/** The spec without what an update may change: images, `activeDeadlineSeconds`, tolerations (checked apart). */
+function immutablePart(spec: Pod['spec']): unknown {
+  const m = structuredClone(spec) as Pod['spec'] & { tolerations?: unknown };
+  for (const c of [...m.containers, ...(m.initContainers ?? [])]) c.image = '';
+  delete m.activeDeadlineSeconds;
+  delete m.tolerations;
+  return m;
+}
+
+/**
+ * `ValidatePodUpdate`'s spec rules: only container and init container images,
+ * `activeDeadlineSeconds` (set, or lowered; never removed) and additions to the tolerations
+ * may change.
+ */
+function specUpdateErrors(next: Pod['spec'], cur: Pod['spec']): FieldError[] {
+  const errors: FieldError[] = [];
+  const n = next.activeDeadlineSeconds;
+  const c = cur.activeDeadlineSeconds;
+  if (n !== undefined) {
+    if (n < 0 || n > 2147483647) errors.push({ type: 'Invalid', field: 'spec.activeDeadlineSeconds', value: n, detail: 'must be between 0 and 2147483647, inclusive' });
+    else if (c !== undefined && c < n) errors.push({ type: 'Invalid', field: 'spec.activeDeadlineSeconds', value: n, detail: 'must be less than or equal to previous value' });
+  } else if (c !== undefined) {
+    errors.push({ type: 'Invalid', field: 'spec.activeDeadlineSeconds', value: 'null', detail: 'must not update from a positive integer to nil value' });
+  }
+  const nt = ((next as { tolerations?: Toleration[] }).tolerations ?? []).map((t) => JSON.stringify(canon(t)));
+  const kept = ((cur as { tolerations?: Toleration[] }).tolerations ?? []).every((t) => nt.includes(JSON.stringify(canon(t))));
+  if (!kept || !deepEqual(immutablePart(next), immutablePart(cur))) errors.push({ type: 'Forbidden', field: 'spec', detail: POD_UPDATE_FORBIDDEN });
+  return errors;
+}
+
 /** The pods resource. */
 export class PodResource implements Resource<Pod> {
   readonly def = POD_KIND;
@@ -110,11 +142,11 @@ export class PodResource implements Resource<Pod> {
       if (nextAnn[k] !== curAnn[k]) errors.push({ type: 'Invalid', field: `metadata.annotations[${k}]`, value: nextAnn[k] ?? '', detail: 'field is immutable' });
     }
     // Both defaulted: a pod stored before a default was added compares as the API stores it now.
-    if (!deepEqual(defaultPod({ ...pod, metadata: cur.metadata }).spec, defaultPod(cur).spec)) {
-      errors.push({ type: 'Forbidden', field: 'spec', detail: POD_UPDATE_FORBIDDEN });
-    }
+    const nextSpec = defaultPod({ ...pod, metadata: cur.metadata }).spec;
+    const curSpec = defaultPod(cur).spec;
+    errors.push(...specUpdateErrors(nextSpec, curSpec));
     if (errors.length > 0) throw new HttpError(invalid('Pod', name, errors));
-    const merged: Pod = { ...cur, metadata: { ...cur.metadata } };
+    const merged: Pod = { ...cur, metadata: { ...cur.metadata }, spec: nextSpec };
     if (pod.metadata.labels) merged.metadata.labels = pod.metadata.labels;
     else delete merged.metadata.labels;
     if (pod.metadata.annotations) merged.metadata.annotations = pod.metadata.annotations;
