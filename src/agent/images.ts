@@ -35,6 +35,8 @@ export interface EnsureImageContext {
   event: (e: ImageEvent) => void;
   /** Pull progress, for the live view. */
   onProgress?: (p: PullProgress) => void;
+  /** The pod's image pull secrets (Docker config texts), tried before the node's credentials. */
+  pullSecrets?: readonly string[];
   /**
    * Aborted when the pod is deleted, re-created or podvisor stops during a pull: the worker
    * stops waiting at once (the pull itself completes into the store for whoever needs it next,
@@ -89,7 +91,8 @@ export async function ensureImage(images: ImageService, c: Container, ctx: Ensur
   ctx.event({ type: 'Normal', reason: 'Pulling', message: imageMessages.pulling(image) });
   const t0 = ctx.now();
   try {
-    const res = await untilAborted(images.pull(norm.name, ctx.onProgress ? { onProgress: ctx.onProgress } : {}), ctx.signal);
+    const opts = { ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}), ...(ctx.pullSecrets?.length ? { pullSecrets: ctx.pullSecrets } : {}) };
+    const res = await untilAborted(images.pull(norm.name, opts), ctx.signal);
     const ms = ctx.now() - t0;
     ctx.event({ type: 'Normal', reason: 'Pulled', message: imageMessages.pulled(image, ms, ms, res.image.size) });
     return { ok: true, image: res.image };

@@ -104,3 +104,32 @@ export class ConfigVolumes {
     return this.volumesOf(pod, undefined).length > 0;
   }
 }
+
+/** The keys of the Docker config in the two Secret types the kubelet reads for image pulls. */
+const PULL_SECRET_KEYS: Record<string, string> = {
+  'kubernetes.io/dockerconfigjson': '.dockerconfigjson',
+  'kubernetes.io/dockercfg': '.dockercfg',
+};
+
+/**
+ * The pod's `imagePullSecrets` as Docker config texts, in order, and the names of those that
+ * could not be read (missing, or not of a Docker config type), for the kubelet's
+ * `FailedToRetrieveImagePullSecret` warning. The pull goes on without them.
+ */
+export function imagePullSecrets(pod: Pod, lookups: ConfigLookups): { texts: string[]; missing: string[] } {
+  const refs = (pod.spec as { imagePullSecrets?: { name?: string }[] }).imagePullSecrets ?? [];
+  const texts: string[] = [];
+  const missing: string[] = [];
+  for (const ref of refs) {
+    const name = ref.name ?? '';
+    const secret = name === '' ? undefined : lookups.secret(pod.metadata.namespace ?? 'default', name);
+    const key = PULL_SECRET_KEYS[secret?.type ?? ''];
+    const data = key === undefined ? undefined : secret?.data?.[key];
+    if (data === undefined) {
+      missing.push(name);
+      continue;
+    }
+    texts.push(new TextDecoder().decode(Uint8Array.from(atob(data), (ch) => ch.charCodeAt(0))));
+  }
+  return { texts, missing };
+}

@@ -25,7 +25,7 @@ import type { Clock, Timer } from './clock.js';
 import type { RecordedEvent, RestartNotice } from '../api/records.js';
 import { InstanceProber, type ProbeKind } from './prober.js';
 import { containerRestartNotice, resetNotice } from './restart-records.js';
-import { ConfigVolumes, type PodConfig } from './pod-config.js';
+import { ConfigVolumes, imagePullSecrets, NO_OBJECTS, type PodConfig } from './pod-config.js';
 import { allContainers, containerStartSpec, mountsFor } from './container-spec.js';
 import { ensureImage } from './images.js';
 import { adoptionOf, findInstances, type ExitWhileDown } from './adoption.js';
@@ -578,7 +578,12 @@ export class PodWorker {
     if (this.runtime.images) {
       const abort = new AbortController();
       this.pullAbort = abort;
+      const secrets = imagePullSecrets(this.pod, this.config?.lookups ?? NO_OBJECTS);
+      if (secrets.missing.length > 0) {
+        this.emit({ type: 'Warning', reason: 'FailedToRetrieveImagePullSecret', message: `Unable to retrieve some image pull secrets (${secrets.missing.join(', ')}); attempting to pull the image may not succeed.` });
+      }
       const found = await ensureImage(this.runtime.images, spec, {
+        pullSecrets: secrets.texts,
         signal: abort.signal,
         now: () => this.clock.now(),
         event: (e) => this.containerEvent(a.container, e.type, e.reason, e.message),

@@ -104,7 +104,17 @@ export interface ImageService {
    * so a pull of an unchanged image costs its manifest requests only. Rejects with
    * {@link ImagePullError}.
    */
-  pull(name: string, opts?: { onProgress?: (p: PullProgress) => void }): Promise<{ image: PulledImage; fetchedBytes: number }>;
+  pull(name: string, opts?: PullOptions): Promise<{ image: PulledImage; fetchedBytes: number }>;
+}
+
+/** Options of {@link ImageService.pull}. */
+export interface PullOptions {
+  onProgress?: (p: PullProgress) => void;
+  /**
+   * The pod's image pull secrets, as Docker config texts (`.dockerconfigjson`, or the legacy
+   * `.dockercfg` registry map), tried in order before the node's registry config.
+   */
+  pullSecrets?: readonly string[];
 }
 
 /** The security settings of a container the `oci` runtime applies (from its and the pod's `securityContext`). */

@@ -9,13 +9,16 @@
  *   `capabilities.drop: [ALL]`, `runAsNonRoot` with a root image (the kubelet's message);
  * - the image cache: no blob is fetched again across a container restart and an in-place pod
  *   restart (`Always` re-checks the manifest only), and a re-create reuses the cache;
- * - the command is PID 1 of its container, as on Kubernetes: SIGTERM without a handler is ignored.
+ * - the command is PID 1 of its container, as on Kubernetes: SIGTERM without a handler is ignored;
+ * - `imagePullSecrets`: a private image (a registry behind token auth) pulls with the pod's
+ *   `kubernetes.io/dockerconfigjson` Secret and is refused without it.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, ensureBuilt, freePort, manifest, statuses, tempDir, until } from './helpers.js';
+import { cli, daemonRequest, ensureBuilt, freePort, manifest, statuses, tempDir, until } from './helpers.js';
 import { ociProblem, ociRegistry, stopOciRegistry } from './oci-images.js';
 import { ServeNode } from './serve-node.js';
+import { buildBusybox, startRegistry } from '../oci/registry-fixture.js';
 
 const missing = await ociProblem();
 const tmp = tempDir('podvisor-oci-');
@@ -329,3 +332,47 @@ spec:
     }
   });
 });
+
+describe.skipIf(missing !== undefined)('podvisor serve --runtime oci: imagePullSecrets', () => {
+  it('a private image pulls with the pod\'s kubernetes.io/dockerconfigjson Secret; without it the registry refuses (ErrImagePull) and a missing Secret is a warning', async () => {
+    const reg = await startRegistry({ tokenAuth: true });
+    const n = new ServeNode('oci', await freePort(), tmp.dir, 'secrets', ['--image-dir', join(tmp.dir, 'images-secrets')]);
+    try {
+      const image = await buildBusybox(reg);
+      const token = reg.token;
+      if (!token) throw new Error('no token server');
+      await n.start();
+      const auth = Buffer.from(`${token.user}:${token.password}`).toString('base64');
+      const dockerconfig = Buffer.from(JSON.stringify({ auths: { [reg.host]: { username: token.user, password: token.password, auth } } })).toString('base64');
+      const created = await daemonRequest(n.dataDir, n.port, '/api/v1/namespaces/default/secrets', {
+        method: 'POST', body: JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'regcred' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': dockerconfig } }),
+      });
+      expect(created.status, created.body).toBe(201);
+      const pod = (name: string, secrets: string[]) => `
+apiVersion: v1
+kind: Pod
+metadata: {name: ${name}}
+spec:
+  imagePullSecrets: [${secrets.map((s) => `{name: ${s}}`).join(', ')}]
+  containers:
+  - {name: c, image: ${image}, command: [sh, -c, 'trap "exit 0" TERM; while true; do sleep 0.1; done']}
+`;
+      await n.apply(pod('anon', []));
+      const refused = await until('anon refused', async () => {
+        const st = (await n.pod('anon')).status?.containerStatuses?.[0]?.state?.waiting;
+        return st?.reason === 'ErrImagePull' || st?.reason === 'ImagePullBackOff' ? st : undefined;
+      }, 60_000);
+      expect(refused.message ?? '').toMatch(/refused anonymous access|ImagePullBackOff|Back-off/);
+      await n.apply(pod('withsecret', ['nope', 'regcred']));
+      await until('withsecret runs', async () => (await n.pod('withsecret')).status?.containerStatuses?.[0]?.state?.running, 60_000);
+      const events = (await n.get('/api/v1/namespaces/default/events')).items.filter((e: any) => e.involvedObject.name === 'withsecret');
+      expect(events.map((e: any) => `${e.reason}: ${e.message}`)).toContain('FailedToRetrieveImagePullSecret: Unable to retrieve some image pull secrets (nope); attempting to pull the image may not succeed.');
+      // The token service saw the secret's credentials.
+      expect(token.requests().length).toBeGreaterThan(0);
+    } finally {
+      await n.cleanup();
+      await reg.stop();
+    }
+  });
+});
+

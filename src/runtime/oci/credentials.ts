@@ -45,13 +45,24 @@ export function readDockerConfig(file: string): Credentials {
   } catch {
     return NO_CREDENTIALS;
   }
+  return parseDockerConfig(text, `registry config ${file}`);
+}
+
+/**
+ * Credentials from the text of a Docker config (`{"auths": {...}}`, what a
+ * `kubernetes.io/dockerconfigjson` Secret holds) or of the legacy `.dockercfg` form (the `auths`
+ * map alone). Throws naming `source` when it is not JSON.
+ */
+export function parseDockerConfig(text: string, source: string): Credentials {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new Error(`registry config ${file} is not JSON: ${(err as Error).message}`, { cause: err });
+    throw new Error(`${source} is not JSON: ${(err as Error).message}`, { cause: err });
   }
-  const cfg = (typeof raw === 'object' && raw !== null ? raw : {}) as { auths?: unknown; credHelpers?: unknown; credsStore?: unknown };
+  const obj = typeof raw === 'object' && raw !== null ? raw as Record<string, unknown> : {};
+  // The legacy form has the registries at the top level.
+  const cfg = ('auths' in obj || 'credHelpers' in obj || 'credsStore' in obj ? obj : { auths: obj }) as { auths?: unknown; credHelpers?: unknown; credsStore?: unknown };
   const creds = new Map<string, Credential>();
   const auths = typeof cfg.auths === 'object' && cfg.auths !== null ? cfg.auths as Record<string, unknown> : {};
   for (const [key, v] of Object.entries(auths)) {
@@ -82,5 +93,23 @@ export function readDockerConfig(file: string): Credentials {
       }
       return store !== undefined ? `docker-credential-${store}` : undefined;
     },
+  };
+}
+
+/**
+ * The credentials of `first` before those of `then` (a pod's image pull secrets before the
+ * node's registry config, as the kubelet tries them).
+ */
+export function chainCredentials(first: readonly Credentials[], then: Credentials): Credentials {
+  const all = [...first, then];
+  return {
+    lookup: (registry) => {
+      for (const c of all) {
+        const found = c.lookup(registry);
+        if (found) return found;
+      }
+      return undefined;
+    },
+    helperFor: (registry) => then.helperFor(registry),
   };
 }

@@ -5,7 +5,8 @@
  * process are done once.
  */
 import type { ImageProcessConfig } from '../../api/oci.js';
-import { ImagePullError, type ImageService, type PulledImage, type PullProgress } from '../types.js';
+import { ImagePullError, type ImageService, type PulledImage, type PullOptions } from '../types.js';
+import { parseDockerConfig } from './credentials.js';
 import { PullError } from './errors.js';
 import { pullImage, type Platform } from './pull.js';
 import { formatImageRef, parseImageRef } from './reference.js';
@@ -54,20 +55,24 @@ export class OciImages implements ImageService {
     return this.pulledOf(rec).catch(() => undefined);
   }
 
-  pull(name: string, opts: { onProgress?: (p: PullProgress) => void } = {}): Promise<{ image: PulledImage; fetchedBytes: number }> {
-    const running = this.inflight.get(name);
+  pull(name: string, opts: PullOptions = {}): Promise<{ image: PulledImage; fetchedBytes: number }> {
+    // Pulls of one image join, unless their credentials differ (a pull with a pod's secrets
+    // must not be answered by one without them, nor the other way round).
+    const key = `${name}\n${JSON.stringify(opts.pullSecrets ?? [])}`;
+    const running = this.inflight.get(key);
     if (running) return running;
-    const p = this.pullNow(name, opts).finally(() => this.inflight.delete(name));
-    this.inflight.set(name, p);
+    const p = this.pullNow(name, opts).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
     return p;
   }
 
-  private async pullNow(name: string, opts: { onProgress?: (p: PullProgress) => void }): Promise<{ image: PulledImage; fetchedBytes: number }> {
+  private async pullNow(name: string, opts: PullOptions): Promise<{ image: PulledImage; fetchedBytes: number }> {
     // Room first (the store is about to grow), never at the expense of the image pulled.
     touchImage(this.o.store, name);
     await this.collect();
     try {
-      const res = await pullImage(this.o.client, this.o.store, name, {
+      const secrets = (opts.pullSecrets ?? []).map((text, i) => parseDockerConfig(text, `image pull secret ${i + 1}`));
+      const res = await pullImage(this.o.client.withCredentials(secrets), this.o.store, name, {
         ...(this.o.platform ? { platform: this.o.platform } : {}),
         onProgress: (p) => opts.onProgress?.({ blob: p.digest.slice(7, 19), kind: p.kind, done: p.done, total: p.total }),
       });

@@ -7,7 +7,7 @@
  * Redirects (blob storage on another host) are followed without the registry's credentials.
  */
 import { DOCKER_HUB, DOCKER_HUB_API, type ImageRef } from './reference.js';
-import type { Credential, Credentials } from './credentials.js';
+import { chainCredentials, type Credential, type Credentials } from './credentials.js';
 import { PullError } from './errors.js';
 
 /** Options of {@link RegistryClient}. */
@@ -70,6 +70,15 @@ export class RegistryClient {
 
   constructor(private readonly opts: RegistryClientOptions) {
     this.insecure = new Set(opts.insecure ?? []);
+  }
+
+  /**
+   * A client for one pull with a pod's own credentials tried before this client's (its image
+   * pull secrets); it has its own tokens, so a token earned with a pod's credentials never
+   * serves another pod.
+   */
+  withCredentials(first: readonly Credentials[]): RegistryClient {
+    return first.length === 0 ? this : new RegistryClient({ ...this.opts, credentials: chainCredentials(first, this.opts.credentials) });
   }
 
   /** The API's base URL for a registry. */
