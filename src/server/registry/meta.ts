@@ -67,6 +67,15 @@ export function carryServerMeta(next: Meta, cur: Meta): void {
 }
 
 /**
+ * An update without a resourceVersion is unconditional (every kind podvisor serves allows it,
+ * as `AllowUnconditionalUpdate` does): it is taken as based on the stored version. Call after
+ * {@link checkResourceVersion}.
+ */
+export function unconditional(next: Meta, cur: Meta): void {
+  if (!next.resourceVersion && cur.resourceVersion !== undefined) next.resourceVersion = cur.resourceVersion;
+}
+
+/**
  * The optimistic lock: an update that names a resourceVersion other than the stored one is a
  * 409 Conflict with the API server's message. No resourceVersion: an unconditional update.
  */

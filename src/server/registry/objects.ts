@@ -11,7 +11,7 @@
 import type { FieldError } from '../../api/errors.js';
 import type { ObjectStore, StoredObject } from '../../store/types.js';
 import { alreadyExists, badRequest, HttpError, invalid, notFound } from '../status.js';
-import { carryServerMeta, checkPreconditions, checkResourceVersion, generateName, immutableMetaErrors, retryGeneratedName, stampCreate } from './meta.js';
+import { carryServerMeta, checkPreconditions, checkResourceVersion, generateName, immutableMetaErrors, retryGeneratedName, stampCreate, unconditional } from './meta.js';
 import type { NamespaceGate } from './namespaces.js';
 import type { ApiObject, DeleteOptions, KindDef, Resource, WriteOptions, Written } from './types.js';
 import { WatchCache } from './watch-cache.js';
@@ -113,6 +113,7 @@ export class StoredResource<T extends ApiObject> implements Resource<T> {
     const next = this.decode(body, opts, name);
     carryServerMeta(next.metadata, cur.metadata);
     checkResourceVersion(next.metadata, cur.metadata, this.def.resource, name);
+    unconditional(next.metadata, cur.metadata);
     if (ns !== undefined && next.metadata.namespace === undefined) next.metadata.namespace = ns;
     const metaErrors = immutableMetaErrors(next.metadata, cur.metadata);
     this.strategy.prepareForUpdate(next, cur);

@@ -104,6 +104,7 @@ export class PodResource implements Resource<Pod> {
   create(namespace: string | undefined, body: Record<string, unknown>, opts: WriteOptions): Written<Pod> {
     const ns = namespace ?? 'default';
     const decoded = decodePod(body, opts.literals ? { literals: opts.literals } : {});
+    decoded.pod.metadata.namespace = ns;
     const again = generateName(decoded.pod.metadata);
     const { pod, errors, warnings } = checkDecodedPod(decoded, { create: true });
     if (errors.length > 0) throw new HttpError(invalid('Pod', pod.metadata.name || pod.metadata.generateName || '', errors));
