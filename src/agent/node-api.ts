@@ -36,6 +36,53 @@ export interface PodAdmission {
   warnings: string[];
 }
 
+/** One container's resource usage over a window (metrics.k8s.io `ContainerMetrics`). */
+export interface ContainerUsage {
+  name: string;
+  /** Average CPU use over the window, in billionths of a core (`usage.cpu` in `n`). */
+  cpuNanoCores: number;
+  /** Memory working set at the window's end, bytes (usage minus inactive file cache). */
+  memoryWorkingSetBytes: number;
+}
+
+/**
+ * A running pod's resource usage (metrics.k8s.io `PodMetrics`): its running containers that
+ * have usage, measured over the interval [timestamp - window, timestamp].
+ */
+export interface PodUsage {
+  namespace: string;
+  name: string;
+  /** End of the window, epoch ms. */
+  timestamp: number;
+  /** Length of the window, ms. */
+  windowMs: number;
+  /** At least one. */
+  containers: ContainerUsage[];
+}
+
+/** The node's resource usage (metrics.k8s.io `NodeMetrics`), measured like {@link PodUsage}. */
+export interface NodeUsage {
+  /** The node's name (`podvisor`). */
+  name: string;
+  timestamp: number;
+  windowMs: number;
+  cpuNanoCores: number;
+  memoryWorkingSetBytes: number;
+}
+
+/** The one node podvisor is, as a core/v1 Node shows it. */
+export interface NodeInfo {
+  name: string;
+  /** When this agent started, epoch ms (the Node's creationTimestamp). */
+  since: number;
+  /** The node's IPs. */
+  addresses: string[];
+  /** Capacity and allocatable (`cpu`, `memory`, `pods`), as quantities. */
+  allocatable: Record<string, string>;
+  /** The container runtime's name (`host`, `sandbox`, `oci`). */
+  runtime: string;
+}
+
 /**
  * The agent as the API server sees it: pod lifecycle only. Decoding, defaulting, validation,
  * immutability and watch history are the server's registry's; what reaches the agent is an
@@ -92,4 +139,16 @@ export interface NodeApi {
   configChanged(namespace: string): void;
   /** Subscribes to every stored change of pods and events from now on. */
   subscribe(sink: ChangeSink): Unsubscribe;
+  /**
+   * Resource usage of every running pod, or those of one namespace, read now from the
+   * runtime's cgroups: CPU as a rate over the time since the previous request (the first
+   * request, or one too soon or too long after the last, measures a short fresh window), memory
+   * working set now. Pods none of whose containers has usage (a runtime without cgroups) are
+   * left out. Never rejects.
+   */
+  podMetrics(namespace?: string): Promise<PodUsage[]>;
+  /** The node's usage, measured like {@link podMetrics}; undefined where the host does not say it. */
+  nodeMetrics(): Promise<NodeUsage | undefined>;
+  /** The node (name, start, addresses, allocatable resources, runtime). */
+  nodeInfo(): NodeInfo;
 }

@@ -11,14 +11,14 @@ import { formatTimestamp } from '../api/time.js';
 import type { Pod } from '../api/types.js';
 import { newPodState, type PodState } from '../core/model.js';
 import type { CoreOptions } from '../core/plan/index.js';
-import type { ContainerRuntime } from '../runtime/types.js';
+import type { ContainerRuntime, ContainerStats } from '../runtime/types.js';
 import type { PodRecord, PodStore } from '../store/types.js';
 import type { Clock, Timer } from './clock.js';
 import {
   ContainerNotSpecifiedError, PodAlreadyExistsError, PodNotFoundError, RequestRefusedError, StorageFailedError, UnknownContainerError,
 } from './errors.js';
-import { PodvisorMetrics } from './metrics.js';
-import type { ChangeSink, NodeApi, PodAdmission, Unsubscribe, WatchEvent } from './node-api.js';
+import { PodvisorMetrics, readHostUsage, UsageRates } from './metrics.js';
+import type { ChangeSink, ContainerUsage, NodeApi, NodeInfo, NodeUsage, PodAdmission, PodUsage, Unsubscribe, WatchEvent } from './node-api.js';
 import { PodRejectedError, Supervisor } from './supervisor.js';
 import type { PodWorker } from './worker.js';
 import type { PodConfig } from './pod-config.js';
@@ -34,7 +34,16 @@ export interface NodeAgentOptions {
   /** ConfigMaps, Secrets, the volume writer and node facts (env and config volumes). */
   config?: PodConfig;
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>) => void;
+  /** The host's usage now (node metrics); default `/proc/stat` and `/proc/meminfo`. */
+  hostUsage?: () => Promise<ContainerStats | undefined>;
+  /** Pause between the two readings of a fresh usage window, ms (default 200). */
+  usageWindowMs?: number;
 }
+
+/** The node's name when the pod configuration does not give one. */
+const NODE_NAME = 'podvisor';
+/** Usage key of the node itself (container IDs always have `://`). */
+const NODE_USAGE_KEY = 'node';
 
 /** Distinct events remembered for counting repeats (like the kubelet recorder's LRU cache). */
 const EVENT_KEYS = 4096;
@@ -81,12 +90,26 @@ export class NodeAgent implements NodeApi {
   private readonly log: NonNullable<NodeAgentOptions['log']>;
   /** Set by {@link stop}: nothing is persisted or published any more. */
   private stopped = false;
+  /** CPU rates of containers and of the node, sampled on request (`kubectl top`). */
+  private readonly usage: UsageRates;
+  private readonly hostUsage: () => Promise<ContainerStats | undefined>;
+  private readonly node: NodeInfo;
 
   constructor(o: NodeAgentOptions) {
     this.store = o.store;
     this.clock = o.clock;
     this.runtime = o.runtime;
     this.log = o.log ?? (() => {});
+    this.hostUsage = o.hostUsage ?? readHostUsage;
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => this.clock.at(this.clock.now() + ms, resolve));
+    this.usage = new UsageRates({ sleep, ...(o.usageWindowMs !== undefined ? { minWindowMs: o.usageWindowMs } : {}) });
+    this.node = {
+      name: o.config?.node.nodeName ?? NODE_NAME,
+      since: o.clock.now(),
+      addresses: o.config?.node.hostIPs ?? [],
+      allocatable: { ...(o.config?.node.allocatable ?? {}) },
+      runtime: o.runtime.name,
+    };
     this.supervisor = new Supervisor({
       runtime: o.runtime,
       clock: o.clock,
@@ -504,6 +527,54 @@ export class NodeAgent implements NodeApi {
   subscribe(sink: ChangeSink): Unsubscribe {
     this.sinks.add(sink);
     return () => this.sinks.delete(sink);
+  }
+
+  /**
+   * Usage of the running containers of every pod (of `namespace`) as published: those whose
+   * status says running, by container ID, read from the runtime's cgroups (see
+   * {@link UsageRates} for the window). Init containers that run (sidecars) count, as in the
+   * kubelet's stats.
+   */
+  async podMetrics(namespace?: string): Promise<PodUsage[]> {
+    const runtime = this.runtime;
+    if (!runtime.stats) return [];
+    const pods: { namespace: string; name: string; containers: { name: string; id: string }[] }[] = [];
+    for (const rec of this.records.values()) {
+      const p = rec.pod;
+      const ns = p.metadata.namespace ?? 'default';
+      if (namespace !== undefined && ns !== namespace) continue;
+      const containers = [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]
+        .filter((c) => c.state.running !== undefined && c.containerID !== undefined && c.containerID !== '')
+        .map((c) => ({ name: c.name, id: c.containerID as string }));
+      if (containers.length > 0) pods.push({ namespace: ns, name: p.metadata.name ?? '', containers });
+    }
+    if (pods.length === 0) return [];
+    const rates = await this.usage.rates(pods.flatMap((p) => p.containers.map((c) => c.id)), (id) => runtime.stats?.(id) ?? Promise.resolve(undefined));
+    const out: PodUsage[] = [];
+    for (const p of pods) {
+      const containers: ContainerUsage[] = [];
+      let timestamp = 0;
+      let windowMs = 0;
+      for (const c of p.containers) {
+        const r = rates.get(c.id);
+        if (!r) continue;
+        containers.push({ name: c.name, cpuNanoCores: r.cpuNanoCores, memoryWorkingSetBytes: r.memoryWorkingSetBytes });
+        timestamp = Math.max(timestamp, r.timestamp);
+        windowMs = Math.max(windowMs, r.windowMs);
+      }
+      if (containers.length > 0) out.push({ namespace: p.namespace, name: p.name, timestamp, windowMs, containers });
+    }
+    return out;
+  }
+
+  async nodeMetrics(): Promise<NodeUsage | undefined> {
+    const r = (await this.usage.rates([NODE_USAGE_KEY], () => this.hostUsage())).get(NODE_USAGE_KEY);
+    if (!r) return undefined;
+    return { name: this.node.name, timestamp: r.timestamp, windowMs: r.windowMs, cpuNanoCores: r.cpuNanoCores, memoryWorkingSetBytes: r.memoryWorkingSetBytes };
+  }
+
+  nodeInfo(): NodeInfo {
+    return structuredClone(this.node);
   }
 
   /** Stops supervision without touching containers' records (the daemon is exiting). */

@@ -1,6 +1,7 @@
 /**
  * Reading manifest files: YAML (multi-document, `---`) and JSON (which is YAML), and picking
- * the Pods out of them (`kind: Pod`, or `kind: List`/`PodList` with `items`).
+ * the objects out of them: Pods (`kind: Pod`, or `kind: List`/`PodList` with `items`) and the
+ * Namespaces, ConfigMaps and Secrets a bundle gives them ({@link selectObjects}).
  *
  * YAML is read with the YAML 1.1 rules that kubectl's YAML library applies (`yes`/`on` are
  * booleans, `0755` is octal, merge keys `<<` work), except that timestamps and sexagesimal
@@ -13,7 +14,7 @@ nested deeper than {@link MAX_NESTING_DEPTH} collections is refused.
 import { Composer, LineCounter, Parser, isMap, isSeq, type CST, type Document } from 'yaml';
 import { isPlainObject } from './decode.js';
 
-/** A file-level problem: the document cannot be read as a Kubernetes object podvisor runs. */
+/** A file-level problem: the document cannot be read as a Kubernetes object podvisor reads. */
 export interface ManifestError {
   /** The file name (the CLI uses `<stdin>` for standard input). */
   source: string;
@@ -196,6 +197,27 @@ export interface SelectResult {
   errors: ManifestError[];
 }
 
+/**
+ * The kinds a manifest may hold: Pods, and the objects pods read (their Namespace, ConfigMaps
+ * and Secrets), all `apiVersion: v1`, so that a bundle that works on a cluster works here.
+ */
+export const MANIFEST_KINDS = ['Pod', 'Namespace', 'ConfigMap', 'Secret'] as const;
+
+/** One of {@link MANIFEST_KINDS}. */
+export type ManifestKind = (typeof MANIFEST_KINDS)[number];
+
+/** An object of one of {@link MANIFEST_KINDS} found in a manifest, not yet decoded. */
+export interface ManifestObject extends PodObject {
+  kind: ManifestKind;
+}
+
+/** Result of {@link selectObjects}. */
+export interface SelectObjectsResult {
+  /** Every object found, in file order (List items in item order). */
+  objects: ManifestObject[];
+  errors: ManifestError[];
+}
+
 function jsonKind(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
@@ -203,14 +225,45 @@ function jsonKind(v: unknown): string {
   return typeof v;
 }
 
+/** What a selection accepts, and how its errors name what podvisor reads. */
+interface Selection {
+  kinds: readonly ManifestKind[];
+  /** After `kind "X" is not supported: ` for a document. */
+  unsupported: string;
+  /** After `items[i]: kind "X" is not supported: ` for a List item. */
+  unsupportedItem: string;
+  /** `a Pod object` or `an object`, for a List item that is not a mapping. */
+  itemNoun: string;
+}
+
+const PODS_ONLY: Selection = {
+  kinds: ['Pod'],
+  unsupported: 'podvisor runs Pods (kind Pod, List or PodList)',
+  unsupportedItem: 'podvisor runs Pods',
+  itemNoun: 'a Pod object',
+};
+
+const ALL_KINDS: Selection = {
+  kinds: MANIFEST_KINDS,
+  unsupported: 'podvisor reads Pods and the Namespaces, ConfigMaps and Secrets they use (kind Pod, Namespace, ConfigMap or Secret, or a List of them)',
+  unsupportedItem: 'podvisor reads Pods, Namespaces, ConfigMaps and Secrets',
+  itemNoun: 'an object',
+};
+
 /**
- * Picks the Pods out of parsed documents: `kind: Pod` with `apiVersion: v1`, and the items of
- * `kind: List` / `PodList` (`apiVersion: v1`). List items need `kind: Pod` and `apiVersion: v1`;
- * PodList items may omit them. Anything else is an error naming the document and the kind.
+ * The selection behind {@link selectPods} and {@link selectObjects}: documents of an accepted
+ * kind, and the items of `kind: List` (each item names its kind and apiVersion) and of
+ * `kind: <Kind>List` for an accepted kind (items may omit them, and must be of that kind when
+ * they do not). Everything `apiVersion: v1`.
  */
-export function selectPods(docs: readonly ParsedDocument[], source = '<input>'): SelectResult {
-  const pods: PodObject[] = [];
+function select(docs: readonly ParsedDocument[], source: string, sel: Selection): SelectObjectsResult {
+  const objects: ManifestObject[] = [];
   const errors: ManifestError[] = [];
+  const accepted = (k: unknown): k is ManifestKind => typeof k === 'string' && (sel.kinds as readonly string[]).includes(k);
+  const listOf = (k: string): ManifestKind | undefined => {
+    const of = k.endsWith('List') ? k.slice(0, -'List'.length) : '';
+    return accepted(of) ? of : undefined;
+  };
   for (const doc of docs) {
     const label = documentLabel(doc.index);
     const fail = (message: string, line = doc.line): void => {
@@ -235,16 +288,17 @@ export function selectPods(docs: readonly ParsedDocument[], source = '<input>'):
       continue;
     }
     const kind = v.kind;
-    if (kind !== 'Pod' && kind !== 'List' && kind !== 'PodList') {
-      fail(`kind ${JSON.stringify(kind)} is not supported: podvisor runs Pods (kind Pod, List or PodList)`);
+    const listKind = listOf(kind);
+    if (!accepted(kind) && kind !== 'List' && listKind === undefined) {
+      fail(`kind ${JSON.stringify(kind)} is not supported: ${sel.unsupported}`);
       continue;
     }
     if (v.apiVersion !== 'v1') {
       fail(`apiVersion ${JSON.stringify(v.apiVersion)} is not supported for kind ${kind}, expected "v1"`);
       continue;
     }
-    if (kind === 'Pod') {
-      pods.push({ value: v, document: doc.index, line: doc.line });
+    if (accepted(kind)) {
+      objects.push({ kind, value: v, document: doc.index, line: doc.line });
       continue;
     }
     const items = v.items ?? [];
@@ -256,38 +310,59 @@ export function selectPods(docs: readonly ParsedDocument[], source = '<input>'):
       const line = doc.itemLines?.[i] ?? doc.line;
       const where = `items[${i}]`;
       if (!isPlainObject(item)) {
-        fail(`${where}: expected a Pod object, got ${jsonKind(item)}`, line);
+        fail(`${where}: expected ${listKind === undefined ? sel.itemNoun : `a ${listKind} object`}, got ${jsonKind(item)}`, line);
         return;
       }
-      const optional = kind === 'PodList';
       const ik = item.kind;
       const iv = item.apiVersion;
-      if ((ik === undefined || ik === null) && (iv === undefined || iv === null) && optional) {
-        pods.push({ value: item, document: doc.index, item: i, line });
+      if ((ik === undefined || ik === null) && (iv === undefined || iv === null) && listKind !== undefined) {
+        objects.push({ kind: listKind, value: item, document: doc.index, item: i, line });
         return;
       }
-      if (ik !== 'Pod') {
+      if (!accepted(ik) || (listKind !== undefined && ik !== listKind)) {
         fail(
           ik === undefined || ik === null || ik === ''
             ? `${where}: kind not set`
-            : `${where}: kind ${typeof ik === 'string' ? JSON.stringify(ik) : jsonKind(ik)} is not supported: podvisor runs Pods`,
+            : `${where}: kind ${typeof ik === 'string' ? JSON.stringify(ik) : jsonKind(ik)} is not supported: ${listKind !== undefined && accepted(ik) ? `a ${kind} holds ${listKind} objects` : sel.unsupportedItem}`,
           line,
         );
         return;
       }
-      if (iv !== 'v1' && !(optional && (iv === undefined || iv === null))) {
+      if (iv !== 'v1' && !(listKind !== undefined && (iv === undefined || iv === null))) {
         fail(
           iv === undefined || iv === null || iv === ''
             ? `${where}: apiVersion not set`
-            : `${where}: apiVersion ${typeof iv === 'string' ? JSON.stringify(iv) : jsonKind(iv)} is not supported for kind Pod, expected "v1"`,
+            : `${where}: apiVersion ${typeof iv === 'string' ? JSON.stringify(iv) : jsonKind(iv)} is not supported for kind ${ik}, expected "v1"`,
           line,
         );
         return;
       }
-      pods.push({ value: item, document: doc.index, item: i, line });
+      objects.push({ kind: ik, value: item, document: doc.index, item: i, line });
     });
   }
-  return { pods, errors };
+  return { objects, errors };
+}
+
+/**
+ * Picks the Pods out of parsed documents: `kind: Pod` with `apiVersion: v1`, and the items of
+ * `kind: List` / `PodList` (`apiVersion: v1`). List items need `kind: Pod` and `apiVersion: v1`;
+ * PodList items may omit them. Anything else is an error naming the document and the kind
+ * (ConfigMaps and the other objects pods read too: {@link selectObjects} accepts them).
+ */
+export function selectPods(docs: readonly ParsedDocument[], source = '<input>'): SelectResult {
+  const r = select(docs, source, PODS_ONLY);
+  return { pods: r.objects.map(({ kind: _kind, ...o }) => o), errors: r.errors };
+}
+
+/**
+ * Picks the objects of {@link MANIFEST_KINDS} out of parsed documents: `kind: Pod`,
+ * `Namespace`, `ConfigMap` or `Secret` with `apiVersion: v1`, and the items of `kind: List`
+ * (each item with one of those kinds and `apiVersion: v1`) and of `PodList`, `NamespaceList`,
+ * `ConfigMapList` and `SecretList` (whose items may omit kind and apiVersion). Any other kind
+ * is an error naming the document (and item) and the kind, with its line.
+ */
+export function selectObjects(docs: readonly ParsedDocument[], source = '<input>'): SelectObjectsResult {
+  return select(docs, source, ALL_KINDS);
 }
 
 /** Result of {@link decodeManifestBytes}. */

@@ -9,7 +9,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
-import { formatRfc3339Nano, loadPods, formatInvalidPod, parseGoDuration, parseRfc3339Nano, renderManifestError } from '../api/index.js';
+import { formatRfc3339Nano, formatInvalidPod, parseGoDuration, parseRfc3339Nano, renderManifestError } from '../api/index.js';
+import { formatInvalidObject, loadManifests, type LoadedObject, type LoadedPod } from '../api/load.js';
+import { sameStringMap } from '../api/config-objects.js';
+import { NAMESPACE_NAME_LABEL } from '../api/namespace.js';
+import type { FullObjectMeta } from '../api/object-meta.js';
 import type { Pod } from '../api/types.js';
 import type { RestartNotice } from '../api/records.js';
 import { resolveEndpoint, type ClientFlags, type Endpoint } from './endpoint.js';
@@ -50,50 +54,174 @@ function podsPath(ns: string, name?: string, sub?: string): string {
   return `/api/v1/namespaces/${encodeURIComponent(ns)}/pods${name ? `/${encodeURIComponent(name)}` : ''}${sub ? `/${sub}` : ''}`;
 }
 
-/** `podvisor apply -f FILE`: create, or update labels/annotations (client-side apply). */
-export async function runApply(files: string[], f: ClientFlags): Promise<number> {
+/** Options of `podvisor apply` besides the connection flags. */
+export interface ApplyOptions {
+  /** `-n` was given on the command line: an object naming another namespace is then an error, as for kubectl. */
+  namespaceGiven?: boolean;
+}
+
+/** The API path of an object of a bundle (its collection without `name`). */
+function objectPath(kind: LoadedObject['kind'], ns: string, name?: string): string {
+  const tail = name ? `/${encodeURIComponent(name)}` : '';
+  if (kind === 'Namespace') return `/api/v1/namespaces${tail}`;
+  return `/api/v1/namespaces/${encodeURIComponent(ns)}/${kind === 'ConfigMap' ? 'configmaps' : 'secrets'}${tail}`;
+}
+
+/**
+ * Whether the stored object `cur` already is what `o` asks for: labels and annotations (a
+ * Namespace's name label, which the server sets, aside), and the content of the kind: a
+ * ConfigMap's `data`, `binaryData` and `immutable`, a Secret's `data`, `type` and `immutable`.
+ */
+function sameObject(o: LoadedObject, cur: Record<string, unknown> & { metadata?: FullObjectMeta }): boolean {
+  const meta = o.object.metadata;
+  const labels = o.kind === 'Namespace' ? { ...meta.labels, [NAMESPACE_NAME_LABEL]: meta.name ?? '' } : meta.labels;
+  if (!sameStringMap(labels, cur.metadata?.labels) || !sameStringMap(meta.annotations, cur.metadata?.annotations)) return false;
+  const map = (v: unknown): Record<string, string> | undefined => (typeof v === 'object' && v !== null ? (v as Record<string, string>) : undefined);
+  switch (o.kind) {
+    case 'Namespace':
+      return true;
+    case 'ConfigMap':
+      return sameStringMap(o.object.data, map(cur['data'])) && sameStringMap(o.object.binaryData, map(cur['binaryData'])) && (o.object.immutable ?? false) === (cur['immutable'] ?? false);
+    case 'Secret':
+      return sameStringMap(o.object.data, map(cur['data'])) && (o.object.type ?? 'Opaque') === (cur['type'] ?? 'Opaque') && (o.object.immutable ?? false) === (cur['immutable'] ?? false);
+  }
+}
+
+/**
+ * Creates `o`, or, when it exists, replaces its labels, annotations and content (an update
+ * keeps the stored object's other metadata: uid, resourceVersion, ...). Prints kubectl's
+ * `configmap/NAME created|configured|unchanged`, or the server's error; resolves whether it
+ * succeeded.
+ */
+async function applyObject(ep: Endpoint, o: LoadedObject): Promise<boolean> {
+  const ns = o.object.metadata.namespace ?? 'default';
+  const what = o.kind.toLowerCase();
+  const fail = (r: Resp): false => {
+    err(`${statusMessage(r)}\n`);
+    return false;
+  };
+  const create = async (): Promise<boolean> => {
+    const r = await request(ep, 'POST', objectPath(o.kind, ns), o.object);
+    if (r.status >= 300) return fail(r);
+    const made = JSON.parse(r.body) as { metadata?: { name?: string } };
+    out(`${what}/${made.metadata?.name ?? o.name} created\n`);
+    return true;
+  };
+  // Only a create can name an object from its generateName.
+  if (!o.object.metadata.name) return create();
+  const cur = await request(ep, 'GET', objectPath(o.kind, ns, o.name));
+  if (cur.status === 404) return create();
+  if (cur.status >= 300) return fail(cur);
+  const existing = JSON.parse(cur.body) as Record<string, unknown> & { metadata?: FullObjectMeta };
+  if (sameObject(o, existing)) {
+    out(`${what}/${o.name} unchanged\n`);
+    return true;
+  }
+  const body = { ...o.object, metadata: { ...existing.metadata, labels: o.object.metadata.labels, annotations: o.object.metadata.annotations } };
+  const r = await request(ep, 'PUT', objectPath(o.kind, ns, o.name), body);
+  if (r.status >= 300) return fail(r);
+  out(`${what}/${o.name} configured\n`);
+  return true;
+}
+
+/** JSON with object keys sorted, so that two values compare equal whatever their key order. */
+function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => {
+    if (typeof x !== 'object' || x === null || Array.isArray(x)) return x;
+    const o = x as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+  });
+}
+
+/** Creates the pod, or updates its labels, annotations and spec (what may change); prints as kubectl. */
+async function applyPod(ep: Endpoint, p: LoadedPod): Promise<boolean> {
+  const ns = p.pod.metadata.namespace ?? 'default';
+  const raw = { ...p.pod, metadata: { ...p.pod.metadata, namespace: ns } };
+  const cur = await request(ep, 'GET', podsPath(ns, p.name));
+  if (cur.status === 404) {
+    const r = await request(ep, 'POST', podsPath(ns), raw);
+    if (r.status >= 300) {
+      err(`${statusMessage(r)}\n`);
+      return false;
+    }
+    out(`pod/${p.name} created\n`);
+    return true;
+  }
+  if (cur.status >= 300) {
+    err(`${statusMessage(cur)}\n`);
+    return false;
+  }
+  const existing = JSON.parse(cur.body) as Pod;
+  // The node the pod is bound to is the server's to set (as the scheduler's on a cluster).
+  const spec = raw.spec.nodeName === undefined && existing.spec.nodeName !== undefined ? { ...raw.spec, nodeName: existing.spec.nodeName } : raw.spec;
+  const same = sameStringMap(existing.metadata.labels, raw.metadata.labels)
+    && sameStringMap(existing.metadata.annotations, raw.metadata.annotations)
+    && canonicalJson(existing.spec) === canonicalJson(spec);
+  if (same) {
+    out(`pod/${p.name} unchanged\n`);
+    return true;
+  }
+  const r = await request(ep, 'PUT', podsPath(ns, p.name), { ...raw, spec, metadata: { ...existing.metadata, labels: raw.metadata.labels, annotations: raw.metadata.annotations } });
+  if (r.status >= 300) {
+    err(`${statusMessage(r)}\n`);
+    return false;
+  }
+  out(`pod/${p.name} configured\n`);
+  return true;
+}
+
+/**
+ * `podvisor apply -f FILE...`: creates each object of the files, or updates it when it exists
+ * (client-side apply: labels, annotations and content are replaced). A bundle is applied in
+ * dependency order whatever the order in the files: Namespaces first, then ConfigMaps and
+ * Secrets, then Pods. Objects without a namespace go to `-n` (default `default`); with `-n`
+ * given, an object naming another namespace is refused, as kubectl refuses it. Every file is
+ * read and checked before anything is sent; invalid objects are reported and skipped.
+ * Exit code 1 when anything failed.
+ */
+export async function runApply(files: string[], f: ClientFlags, opts: ApplyOptions = {}): Promise<number> {
   const ep = connect(f);
   if (!ep) return 1;
   let code = 0;
+  const requestNs = f.namespace || 'default';
+  const namespaces: LoadedObject[] = [];
+  const configs: LoadedObject[] = [];
+  const pods: LoadedPod[] = [];
+  // With -n given, an object of another namespace stops the whole apply (nothing is sent), as for kubectl.
+  const mismatches = new Set<string>();
+  const otherNamespace = (ns: string | undefined): boolean => {
+    if (!opts.namespaceGiven || (ns ?? requestNs) === requestNs) return false;
+    mismatches.add(`error: the namespace from the provided object ${JSON.stringify(ns)} does not match the namespace ${JSON.stringify(requestNs)}. You must pass '--namespace=${ns ?? ''}' to perform this operation.\n`);
+    return true;
+  };
   for (const file of files) {
     const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
-    const loaded = loadPods(text, file);
+    const loaded = loadManifests(text, file, { namespace: requestNs });
     for (const e of loaded.errors) {
       err(`error: ${renderManifestError(e)}\n`);
       code = 1;
+    }
+    for (const o of loaded.objects) {
+      for (const w of o.warnings) err(`Warning: ${w}\n`);
+      if (o.errors.length > 0) {
+        err(`${formatInvalidObject(o.kind, o.name, o.errors)}\n`);
+        code = 1;
+      } else if (o.kind === 'Namespace') namespaces.push(o);
+      else if (!otherNamespace(o.object.metadata.namespace)) configs.push(o);
     }
     for (const p of loaded.pods) {
       if (p.errors.length > 0) {
         err(`${formatInvalidPod(p.name, p.errors)}\n`);
         code = 1;
-        continue;
-      }
-      const ns = f.namespace ?? p.pod.metadata.namespace ?? 'default';
-      const raw = { ...p.pod, metadata: { ...p.pod.metadata, namespace: ns } };
-      const cur = await request(ep, 'GET', podsPath(ns, p.name));
-      if (cur.status === 404) {
-        const r = await request(ep, 'POST', podsPath(ns), raw);
-        if (r.status >= 300) {
-          err(`${statusMessage(r)}\n`);
-          code = 1;
-        } else out(`pod/${p.name} created\n`);
-        continue;
-      }
-      const existing = JSON.parse(cur.body) as Pod;
-      const same = JSON.stringify(existing.metadata.labels ?? {}) === JSON.stringify(raw.metadata.labels ?? {})
-        && JSON.stringify(existing.metadata.annotations ?? {}) === JSON.stringify(raw.metadata.annotations ?? {})
-        && JSON.stringify(existing.spec) === JSON.stringify(raw.spec);
-      if (same) {
-        out(`pod/${p.name} unchanged\n`);
-        continue;
-      }
-      const r = await request(ep, 'PUT', podsPath(ns, p.name), { ...raw, metadata: { ...existing.metadata, labels: raw.metadata.labels, annotations: raw.metadata.annotations } });
-      if (r.status >= 300) {
-        err(`${statusMessage(r)}\n`);
-        code = 1;
-      } else out(`pod/${p.name} configured\n`);
+      } else if (!otherNamespace(p.pod.metadata.namespace)) pods.push(p);
     }
   }
+  if (mismatches.size > 0) {
+    for (const m of mismatches) err(m);
+    return 1;
+  }
+  for (const o of [...namespaces, ...configs]) if (!(await applyObject(ep, o))) code = 1;
+  for (const p of pods) if (!(await applyPod(ep, p))) code = 1;
   return code;
 }
 

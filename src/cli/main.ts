@@ -78,15 +78,15 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride();
   program
     .command('validate')
-    .description('Check Pod manifests as a Kubernetes 1.36 API server would, without running them')
+    .description('Check manifests (Pods, and the Namespaces, ConfigMaps and Secrets of a bundle) as a Kubernetes 1.36 API server would, without running them')
     .requiredOption('-f, --filename <file>', 'manifest file (YAML or JSON, several documents allowed); "-" reads stdin; repeatable', collect, [])
     .action(async (opts: { filename: string[] }) => {
       exitCode = await runValidate(opts.filename);
     });
   runImageOptions(program
     .command('run'))
-    .description('Run the pods of a manifest on this machine and supervise them until they finish')
-    .requiredOption('-f, --filename <file>', 'manifest file (YAML or JSON); "-" reads stdin; repeatable', collect, [])
+    .description('Run the pods of a manifest on this machine and supervise them until they finish; the ConfigMaps and Secrets of the files are what the pods read')
+    .requiredOption('-f, --filename <file>', 'manifest file (YAML or JSON): Pods, and the Namespaces, ConfigMaps and Secrets they use; "-" reads stdin; repeatable', collect, [])
     .option('--timeout <duration>', 'terminate the pods gracefully after this long (e.g. 30s, 5m) and exit 124')
     .option('--backoff-initial <duration>', 'CrashLoopBackOff initial delay, node-wide (default 10s; 0 disables)')
     .option('--backoff-max <duration>', 'CrashLoopBackOff maximum delay, node-wide (default 5m)')
@@ -115,10 +115,10 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (opts: ServeFlags) => {
       exitCode = await runServe(opts);
     });
-  clientOptions(program.command('apply').description('Create pods, or update their labels and annotations, on podvisor serve')
+  clientOptions(program.command('apply').description('Create or update the objects of a manifest on podvisor serve: Namespaces first, then ConfigMaps and Secrets, then Pods')
     .requiredOption('-f, --filename <file>', 'manifest file; repeatable', collect, []))
-    .action(async (opts: ClientFlags & { filename: string[] }) => {
-      exitCode = await oneLineErrors(() => runApply(opts.filename, opts));
+    .action(async (opts: ClientFlags & { filename: string[] }, cmd: Command) => {
+      exitCode = await oneLineErrors(() => runApply(opts.filename, opts, { namespaceGiven: cmd.getOptionValueSource('namespace') === 'cli' }));
     });
   clientOptions(program.command('get').description('List pods (kubectl get pods)').argument('<resource>', 'pods').argument('[name]')
     .option('-o, --output <format>', 'wide, json or yaml').option('-w, --watch', 'watch for changes'))

@@ -1,19 +1,22 @@
 /**
  * `podvisor validate -f FILE...`: checks manifests the way a Kubernetes 1.36 API server would
- * on create, plus podvisor's annotations, without running anything.
+ * on create, plus podvisor's annotations, without running anything: Pods, and the Namespaces,
+ * ConfigMaps and Secrets a bundle gives them.
  *
- * Output, per Pod in file order: `pod/NAME valid` on stdout (its warnings first, on stderr, as
- * `Warning: <text>` like kubectl), or on stderr kubectl's rendering of the 422 response:
- * `The Pod "NAME" is invalid: <error>`, or for several errors the line
- * `The Pod "NAME" is invalid:` followed by one `* <path>: <type>[: <value>]: <detail>` line each.
- * File-level problems (unreadable file, YAML syntax, wrong kind) print
+ * Output, per object in file order: `pod/NAME valid` (`namespace/`, `configmap/`, `secret/`)
+ * on stdout (its warnings first, on stderr, as `Warning: <text>` like kubectl), or on stderr
+ * kubectl's rendering of the 422 response: `The Pod "NAME" is invalid: <error>`, or for
+ * several errors the line `The Pod "NAME" is invalid:` followed by one
+ * `* <path>: <type>[: <value>]: <detail>` line each (`The ConfigMap "NAME" ...` for the others).
+ * File-level problems (unreadable file, YAML syntax, unsupported kind) print
  * `error: <file>:<line>:<col>: <message>` on stderr.
  *
- * Exit code: 0 when every pod is valid, 1 when some pod is invalid, 2 when a file cannot be
- * read or parsed (this wins over 1).
+ * Exit code: 0 when every object is valid, 1 when some object is invalid, 2 when a file cannot
+ * be read or parsed (this wins over 1).
  */
 import { readFile } from 'node:fs/promises';
-import { decodeManifestBytes, formatInvalidPod, loadPods, renderManifestError } from '../api/index.js';
+import { decodeManifestBytes, formatInvalidPod, renderManifestError } from '../api/index.js';
+import { formatInvalidObject, loadManifests } from '../api/load.js';
 
 /** Where the command writes; the process streams by default (tests may substitute). */
 export interface Output {
@@ -66,28 +69,33 @@ export async function runValidate(files: readonly string[], output: Output = pro
       code = 2;
       continue;
     }
-    const result = loadPods(decoded.text, source);
-    // Report in file order: pods and file-level errors interleaved by document.
-    type Item = { document: number; write: () => void };
+    const result = loadManifests(decoded.text, source);
+    // Report in file order: objects and file-level errors interleaved by document (and line, for List items).
+    type Item = { document: number; line: number; write: () => void };
     const items: Item[] = [];
     for (const e of result.errors) {
-      items.push({ document: e.document ?? -1, write: () => output.err(`error: ${renderManifestError(e)}\n`) });
+      items.push({ document: e.document ?? -1, line: e.line ?? 0, write: () => output.err(`error: ${renderManifestError(e)}\n`) });
       code = 2;
     }
-    for (const p of result.pods) {
+    const checked = [
+      ...result.pods.map((p) => ({ ...p, kind: 'Pod', invalid: () => formatInvalidPod(p.name, p.errors) })),
+      ...result.objects.map((o) => ({ ...o, invalid: () => formatInvalidObject(o.kind, o.name, o.errors) })),
+    ];
+    for (const o of checked) {
       items.push({
-        document: p.document,
+        document: o.document,
+        line: o.line ?? 0,
         write: () => {
-          for (const w of p.warnings) output.err(`Warning: ${w}\n`);
-          if (p.errors.length === 0) output.out(`pod/${p.name} valid\n`);
-          else output.err(`${formatInvalidPod(p.name, p.errors)}\n`);
+          for (const w of o.warnings) output.err(`Warning: ${w}\n`);
+          if (o.errors.length === 0) output.out(`${o.kind.toLowerCase()}/${o.name} valid\n`);
+          else output.err(`${o.invalid()}\n`);
         },
       });
-      if (p.errors.length > 0 && code === 0) code = 1;
+      if (o.errors.length > 0 && code === 0) code = 1;
     }
-    items.sort((a, b) => a.document - b.document);
+    items.sort((a, b) => a.document - b.document || a.line - b.line);
     for (const it of items) it.write();
-    if (result.errors.length === 0 && result.pods.length === 0) {
+    if (result.errors.length === 0 && checked.length === 0) {
       output.err(`error: ${source}: no objects found\n`);
       code = 2;
     }

@@ -22,8 +22,14 @@
  *
  * Linux/POSIX only (process groups, `/bin/sh`). See `HostCapabilities` for what is probed.
  * Not isolated: network, PIDs, users, the filesystem outside volume mounts. `oomKilled` is
- * always false: the start spec carries no memory limit, so no memory cgroup is set up (with one,
- * cgroup v1 `memory.oom_control` `oom_kill > 0` would be the signal).
+ * always false: the start spec carries no memory limit, so none is set (with one, cgroup v1
+ * `memory.oom_control` `oom_kill > 0` would be the signal).
+ *
+ * Resource usage (`stats`, for `kubectl top`): a container's leaf counts its CPU time and
+ * memory. On cgroup v2 that is the leaf itself (`cpu.stat`, and `memory.*` once the memory
+ * controller is enabled below the root); on cgroup v1, whose leaf is in the `pids` hierarchy,
+ * the container also joins a leaf of the same name in the `cpuacct` and `memory` hierarchies
+ * (accounting only, no limits). Without cgroups there are no stats.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -31,13 +37,14 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
-  StartError, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult, type ExitInfo,
+  StartError, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ContainerStats, type ExecResult, type ExitInfo,
   type MountSpec, type Sandbox, type SandboxSpec,
 } from './types.js';
 import {
   Background, DEFAULT_PATH, SH, confineSubPaths, runExec, within, removeCgroupDir, findExecutable, shq, mountScript, isSafeSegment, safeSegment, errText, watchChild, tryKill, parseSetup,
   finalScript, run, procStartTime, sweepCgroup, mountSourceKinds, containerEnv, startErrorOf, bareId as stripPrefix,
 } from './proc-util.js';
+import { readCgroupStats, v1AccountingHierarchies, type StatsDirs } from './cgroup-stats.js';
 import { InstanceLogs } from './logs.js';
 import { DirectMonitor } from './monitor/direct.js';
 import { createMonitor, type MonitorChoice } from './monitor/index.js';
@@ -55,9 +62,11 @@ export interface HostCapabilities {
   /**
    * Per-container cgroups used to find and kill every process of a container (including ones
    * that left the process group with `setsid`). `root` is the absolute directory under which
-   * `<pod-uid>/<container-id>` leaves are created. Absent: only the process group is killed.
+   * `<pod-uid>.<container-id>` leaves are created. Absent: only the process group is killed.
+   * `accounting` (cgroup v1): the directories under which a leaf of the same name is made in
+   * the `cpuacct` and `memory` hierarchies, for the container's resource usage (`stats`).
    */
-  cgroup?: { version: 1 | 2; root: string };
+  cgroup?: { version: 1 | 2; root: string; accounting?: { cpuacct?: string; memory?: string } };
   /**
    * How volume mounts are made: `root` = private mount namespace with bind mounts (needs root),
    * `userns` = the same inside an unprivileged user namespace (the container sees itself as
@@ -171,7 +180,8 @@ export class HostRuntime implements ContainerRuntime {
     if (!monitor) {
       // cgroup v1 leaves can be renamed, so spares can join theirs ahead (v2 cannot rename).
       const cg = capabilities.cgroup;
-      const made = await createMonitor(path.resolve(opts.dataDir), opts.monitorChoice ?? 'auto', cg?.version === 1 ? { spareCgroupRoot: cg.root } : {});
+      const spareCgroups = cg?.version === 1 ? { spareCgroupRoot: cg.root, spareAccountingRoots: Object.values(cg.accounting ?? {}) } : {};
+      const made = await createMonitor(path.resolve(opts.dataDir), opts.monitorChoice ?? 'auto', spareCgroups);
       monitor = made.monitor;
       if (made.note !== undefined) capabilities = { ...capabilities, notes: [...capabilities.notes, made.note] };
     }
@@ -217,6 +227,7 @@ export class HostRuntime implements ContainerRuntime {
       }
       if (cgroup) break;
     }
+    if (cgroup) cgroup = await probeAccounting(cgroup, notes);
 
     let mounts: HostCapabilities['mounts'] = 'none';
     if (tools.unshare === undefined || tools.mount === undefined || tools.mkdir === undefined) {
@@ -342,7 +353,7 @@ export class HostRuntime implements ContainerRuntime {
       const made = await cgroupMade;
       await fsp.rm(bundle, { recursive: true, force: true });
       await this.monitor.forget(id);
-      if (made !== undefined) await fsp.rmdir(made.dir).catch(() => {});
+      if (made !== undefined) for (const d of [made.dir, ...made.accounting]) await fsp.rmdir(d).catch(() => {});
       throw err;
     }
     const made = await cgroupMade;
@@ -353,6 +364,9 @@ export class HostRuntime implements ContainerRuntime {
     if (made !== undefined && !made.joined) {
       script += `{ echo $$ > ${shq(path.join(made.dir, 'cgroup.procs'))}; } 2>&3 || { echo 'E cgroup' >&3; exit 126; }\n`;
     }
+    // The accounting leaves (v1) the prepared process is not in yet. For stats only: a failed
+    // join costs the stats, not the start.
+    if (made !== undefined && made.toJoin.length > 0) script += `${joinAccounting(made.toJoin)}\n`;
     const mountNamespace = spec.mounts.length > 0;
     if (mountNamespace) {
       const tools = this.capabilities.tools;
@@ -471,7 +485,9 @@ export class HostRuntime implements ContainerRuntime {
     }
     if (inst.cgroupDir !== undefined) {
       // Best effort: the container may be exiting and its cgroup already gone.
-      argv = [SH, '-c', `{ echo $$ > ${shq(path.join(inst.cgroupDir, 'cgroup.procs'))}; } 2>/dev/null; exec "$@"`, 'sh', ...argv];
+      const accounting = accountingDirsOf(this.capabilities.cgroup, inst.cgroupDir);
+      const joins = accounting.length > 0 ? `${joinAccounting(accounting)}; ` : '';
+      argv = [SH, '-c', `{ echo $$ > ${shq(path.join(inst.cgroupDir, 'cgroup.procs'))}; } 2>/dev/null; ${joins}exec "$@"`, 'sh', ...argv];
     }
 
     return runExec(argv, inst.env, { timeoutMs: opts.timeoutMs, cmd: command[0] ?? '', workingDir: inst.workingDir }, {
@@ -617,8 +633,13 @@ export class HostRuntime implements ContainerRuntime {
       tryKill(-inst.pid, 'SIGKILL');
       const deadline = Date.now() + SWEEP_DEADLINE_MS;
       if (inst.cgroupDir !== undefined) {
-        if (await this.sweepCgroup(inst.cgroupDir, deadline)) await removeCgroupDir(inst.cgroupDir, deadline);
-        else this.log('cgroup not empty after sweep', { podUid: inst.podUid, container: inst.name, cgroup: inst.cgroupDir });
+        if (await this.sweepCgroup(inst.cgroupDir, deadline)) {
+          await removeCgroupDir(inst.cgroupDir, deadline);
+          // Its processes are gone with the leaf's: the accounting leaves are empty. Removed off
+          // the restart path (release and close wait for it).
+          const accounting = accountingDirsOf(this.capabilities.cgroup, inst.cgroupDir);
+          if (accounting.length > 0) this.background.run(() => removeCgroupDirs(accounting));
+        } else this.log('cgroup not empty after sweep', { podUid: inst.podUid, container: inst.name, cgroup: inst.cgroupDir });
       } else if (!(await sweepSession(inst.pid, deadline))) {
         this.log('processes of the container survived the sweep', { podUid: inst.podUid, container: inst.name, pid: inst.pid });
       }
@@ -646,6 +667,7 @@ export class HostRuntime implements ContainerRuntime {
       n++;
       await this.sweepCgroup(leaf.dir, Date.now() + SWEEP_DEADLINE_MS);
       await fsp.rmdir(leaf.dir).catch(() => {});
+      await removeCgroupDirs(accountingDirsOf(cg, leaf.dir));
     }
     this.cgroupPods.add(podUid);
     this.log('reaped leftover containers of an earlier podvisor process', { podUid, containers: n });
@@ -662,15 +684,18 @@ export class HostRuntime implements ContainerRuntime {
    * are flat under the root (a v1 leaf can only be renamed under its parent); the name says the
    * pod. Containers started before this layout have `<root>/<podUid>/<id>` (see reapOrphans).
    */
-  private async makeCgroup(podUid: string, id: string, container: string, ready: string | undefined): Promise<{ dir: string; joined: boolean; stale?: string } | undefined> {
+  private async makeCgroup(
+    podUid: string, id: string, container: string, ready: string | undefined,
+  ): Promise<{ dir: string; joined: boolean; stale?: string; accounting: string[]; toJoin: string[] } | undefined> {
     const cg = this.capabilities.cgroup;
     if (!cg) return undefined;
     const dir = path.join(cg.root, leafName(podUid, id));
     this.cgroupPods.add(podUid);
+    const accountingMade = this.makeAccountingLeaves(dir, ready, podUid, container);
     if (ready !== undefined) {
       try {
         await fsp.rename(ready, dir);
-        return { dir, joined: true };
+        return { dir, joined: true, ...await accountingMade };
       } catch (err) {
         // The prepared process stays in the monitor's leaf until it joins the new one.
         this.log('cannot rename the prepared cgroup; the container joins a new one', { podUid, container, cgroup: ready, error: errText(err) });
@@ -678,17 +703,78 @@ export class HostRuntime implements ContainerRuntime {
     }
     try {
       await fsp.mkdir(dir, { recursive: true });
-      return ready !== undefined ? { dir, joined: false, stale: ready } : { dir, joined: false };
+      return ready !== undefined ? { dir, joined: false, stale: ready, ...await accountingMade } : { dir, joined: false, ...await accountingMade };
     } catch (err) {
       this.log('cannot create container cgroup; falling back to the process group', { podUid, container, cgroup: dir, error: errText(err) });
+      for (const d of (await accountingMade).accounting) await fsp.rmdir(d).catch(() => {});
       return undefined;
     }
   }
 
-  /** A pod's leaf cgroups: `<root>/<podUid>.<id>`, and `<root>/<podUid>/<id>` of older builds. */
-  private async podLeaves(podUid: string): Promise<{ id: string; dir: string }[]> {
+  /**
+   * The leaves of a container in the v1 accounting hierarchies (see {@link HostCapabilities}),
+   * named as its leaf `dir` (none on v2, where `dir` counts itself): the prepared process's
+   * leaves of the same name as `ready` renamed (it joined them ahead, off the restart path: a
+   * join after a quiet moment waits for an RCU grace period), else new ones it must join
+   * (`toJoin`). Those that could not be made are left out (no usage, never a failed start).
+   */
+  private async makeAccountingLeaves(dir: string, ready: string | undefined, podUid: string, container: string): Promise<{ accounting: string[]; toJoin: string[] }> {
+    const accounting: string[] = [];
+    const toJoin: string[] = [];
+    for (const d of accountingDirsOf(this.capabilities.cgroup, dir)) {
+      if (ready !== undefined) {
+        try {
+          await fsp.rename(path.join(path.dirname(d), path.basename(ready)), d);
+          accounting.push(d);
+          continue;
+        } catch {
+          // The prepared process did not join one there: the new leaf is joined at launch.
+        }
+      }
+      try {
+        await fsp.mkdir(d, { recursive: true });
+        accounting.push(d);
+        toJoin.push(d);
+      } catch (err) {
+        this.log('cannot create the container\'s accounting cgroup; it has no resource usage', { podUid, container, cgroup: d, error: errText(err) });
+      }
+    }
+    return { accounting, toJoin };
+  }
+
+  /** Where the counters of the container whose leaf is `cgroupDir` are. */
+  private statsDirs(cgroupDir: string): StatsDirs | undefined {
     const cg = this.capabilities.cgroup;
-    if (!cg) return [];
+    if (!cg) return undefined;
+    if (cg.version === 2) return { version: 2, cpu: cgroupDir, memory: cgroupDir };
+    const rel = leafRel(cg.root, cgroupDir);
+    if (rel === undefined) return undefined;
+    const dirs: StatsDirs = { version: 1 };
+    if (cg.accounting?.cpuacct !== undefined) dirs.cpu = path.join(cg.accounting.cpuacct, rel);
+    if (cg.accounting?.memory !== undefined) dirs.memory = path.join(cg.accounting.memory, rel);
+    return dirs;
+  }
+
+  /**
+   * The instance's CPU time and memory working set from its cgroup (see the module comment);
+   * undefined when it is not running or has no cgroup with both counters.
+   */
+  async stats(id: string): Promise<ContainerStats | undefined> {
+    const inst = this.instances.get(bareId(id));
+    if (!inst?.alive || inst.cgroupDir === undefined) return undefined;
+    const dirs = this.statsDirs(inst.cgroupDir);
+    if (!dirs) return undefined;
+    const stats = await readCgroupStats(dirs);
+    // The instance may have ended while its counters were read: no stats of a dead container.
+    return inst.alive ? stats : undefined;
+  }
+
+  /**
+   * A pod's leaf cgroups: `<root>/<podUid>.<id>`, and `<root>/<podUid>/<id>` of older builds.
+   * `root` is the runtime's (default) or an accounting hierarchy's.
+   */
+  private async podLeaves(podUid: string, root = this.capabilities.cgroup?.root): Promise<{ id: string; dir: string }[]> {
+    if (root === undefined) return [];
     const out: { id: string; dir: string }[] = [];
     const dirsIn = async (dir: string): Promise<string[]> => {
       try {
@@ -697,11 +783,11 @@ export class HostRuntime implements ContainerRuntime {
         return [];
       }
     };
-    for (const name of await dirsIn(cg.root)) {
+    for (const name of await dirsIn(root)) {
       const id = name.slice(podUid.length + 1);
-      if (name === leafName(podUid, id) && /^[0-9a-f]{32}$/.test(id)) out.push({ id, dir: path.join(cg.root, name) });
+      if (name === leafName(podUid, id) && /^[0-9a-f]{32}$/.test(id)) out.push({ id, dir: path.join(root, name) });
     }
-    const legacy = path.join(cg.root, podUid);
+    const legacy = path.join(root, podUid);
     for (const id of await dirsIn(legacy)) out.push({ id, dir: path.join(legacy, id) });
     return out;
   }
@@ -711,10 +797,13 @@ export class HostRuntime implements ContainerRuntime {
     const cg = this.capabilities.cgroup;
     if (!cg || !this.cgroupPods.has(podUid)) return;
     let failed: unknown;
-    for (const leaf of await this.podLeaves(podUid)) {
-      await fsp.rmdir(leaf.dir).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') failed = err;
-      });
+    const accounting = Object.values(cg.accounting ?? {});
+    for (const root of [cg.root, ...accounting]) {
+      for (const leaf of await this.podLeaves(podUid, root)) {
+        await fsp.rmdir(leaf.dir).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') failed = err;
+        });
+      }
     }
     await fsp.rmdir(path.join(cg.root, podUid)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') failed = err;
@@ -727,7 +816,9 @@ export class HostRuntime implements ContainerRuntime {
     await this.logs.discard(podUid, name, logFile);
     // The monitor first: a prepared process it ends may still be in the leaf.
     await this.monitor.forget(path.basename(bundle));
-    if (cgroupDir !== undefined) await fsp.rmdir(cgroupDir).catch(() => {});
+    if (cgroupDir !== undefined) {
+      for (const d of [cgroupDir, ...accountingDirsOf(this.capabilities.cgroup, cgroupDir)]) await fsp.rmdir(d).catch(() => {});
+    }
     await fsp.rm(bundle, { recursive: true, force: true });
   }
 
@@ -741,6 +832,74 @@ export class HostRuntime implements ContainerRuntime {
 /** A container's leaf cgroup name under the runtime's cgroup root. */
 function leafName(podUid: string, id: string): string {
   return `${podUid}.${id}`;
+}
+
+/** `dir` relative to `root` when it is inside it (a recorded leaf is not trusted further). */
+function leafRel(root: string, dir: string): string | undefined {
+  const rel = path.relative(root, dir);
+  return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? undefined : rel;
+}
+
+/** The v1 accounting leaves of the container whose leaf is `dir` (none on v2 or without them). */
+function accountingDirsOf(cg: HostCapabilities['cgroup'], dir: string): string[] {
+  if (!cg || cg.version !== 1 || !cg.accounting) return [];
+  const rel = leafRel(cg.root, dir);
+  if (rel === undefined) return [];
+  return Object.values(cg.accounting).map((root) => path.join(root, rel));
+}
+
+/** A shell line moving the shell into each accounting leaf, ignoring failures. */
+function joinAccounting(dirs: readonly string[]): string {
+  return `{ ${dirs.map((d) => `echo $$ > ${shq(path.join(d, 'cgroup.procs'))};`).join(' ')} } 2>/dev/null`;
+}
+
+/** Removes empty cgroup directories (bounded wait for a busy one); never throws. */
+async function removeCgroupDirs(dirs: readonly string[]): Promise<void> {
+  const deadline = Date.now() + SWEEP_DEADLINE_MS;
+  for (const d of dirs) await removeCgroupDir(d, deadline).catch(() => {});
+}
+
+/**
+ * Completes a usable cgroup with what resource usage needs (see {@link HostCapabilities}):
+ * on v1 the `cpuacct` and `memory` hierarchies where podvisor can make a leaf and move a
+ * process into it; on v2 the memory controller enabled below the root (cpu.stat counts
+ * without a controller). What is missing is said in `notes`; the cgroup stays usable.
+ */
+async function probeAccounting(cgroup: NonNullable<HostCapabilities['cgroup']>, notes: string[]): Promise<NonNullable<HostCapabilities['cgroup']>> {
+  const missing = 'kubectl top shows no usage of host containers';
+  if (cgroup.version === 2) {
+    try {
+      const available = (await fsp.readFile(path.join(cgroup.root, 'cgroup.controllers'), 'utf8')).split(/\s+/);
+      if (!available.includes('memory')) throw new Error(`the memory controller is not enabled for ${cgroup.root} (cgroup.subtree_control of its parent)`);
+      const enabled = (await fsp.readFile(path.join(cgroup.root, 'cgroup.subtree_control'), 'utf8')).split(/\s+/);
+      if (!enabled.includes('memory')) await fsp.writeFile(path.join(cgroup.root, 'cgroup.subtree_control'), '+memory');
+    } catch (err) {
+      notes.push(`no memory usage per container (${errText(err)}): ${missing}`);
+    }
+    return cgroup;
+  }
+  const accounting: { cpuacct?: string; memory?: string } = {};
+  const found = v1AccountingHierarchies();
+  for (const ctrl of ['cpuacct', 'memory'] as const) {
+    const hierarchy = found[ctrl];
+    if (hierarchy === undefined) {
+      notes.push(`no cgroup v1 ${ctrl} hierarchy at /sys/fs/cgroup: ${missing}`);
+      continue;
+    }
+    const root = path.join(hierarchy, 'podvisor');
+    const probeDir = path.join(root, `probe-${randomBytes(6).toString('hex')}`);
+    try {
+      await fsp.mkdir(probeDir, { recursive: true });
+      const r = await run([SH, '-c', `echo $$ > ${shq(path.join(probeDir, 'cgroup.procs'))}`], { timeoutMs: 5_000 });
+      if (r.code !== 0) throw new Error((r.stdout + r.stderr).trim() || `exit ${r.code}`);
+      accounting[ctrl] = root;
+    } catch (err) {
+      notes.push(`cgroup v1 ${ctrl} at ${hierarchy} is not usable (${errText(err)}): ${missing}`);
+    } finally {
+      await removeCgroupDir(probeDir, Date.now() + 1_000).catch(() => {});
+    }
+  }
+  return accounting.cpuacct !== undefined || accounting.memory !== undefined ? { ...cgroup, accounting } : cgroup;
 }
 
 // ---- process helpers -----------------------------------------------------------------------

@@ -33,7 +33,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { OciLauncher } from './oci/launcher.js';
 import {
-  StartError, type ImageService, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult,
+  StartError, type ImageService, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ContainerStats, type ExecResult,
   type MountSpec, type Sandbox, type SandboxSpec,
 } from './types.js';
 import { errText, isSafeSegment, safeSegment } from './proc-util.js';
@@ -278,6 +278,11 @@ export class SandboxRuntime implements ContainerRuntime {
    */
   killAll(id: string): Promise<void> {
     return this.containers.killAll(id);
+  }
+
+  /** The container's CPU time and memory working set from its leaf cgroups; see `SandboxContainers.stats`. */
+  stats(id: string): Promise<ContainerStats | undefined> {
+    return this.containers.stats(id);
   }
 
   /** Runs `command` in the container's namespaces, cgroup, environment and working directory. */

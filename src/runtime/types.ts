@@ -230,6 +230,23 @@ export interface ExecResult {
   timedOut: boolean;
 }
 
+/**
+ * A running container's resource usage read from its cgroup at one moment (the kubelet's
+ * `ContainerStats` as metrics-server consumes it): a cumulative CPU counter, from which a
+ * consumer computes a rate between two readings, and a memory gauge.
+ */
+export interface ContainerStats {
+  /** When the counters were read, epoch ms (fractional: rates over short windows need it). */
+  timestamp: number;
+  /** CPU time used by every process of the container since it started, ns (cumulative). */
+  cpuUsageNanos: number;
+  /**
+   * Memory working set, bytes: usage minus the inactive file cache, as the kubelet (cAdvisor)
+   * defines it.
+   */
+  memoryWorkingSetBytes: number;
+}
+
 /** The port every runtime adapter implements. All methods are safe to call more than once. */
 export interface ContainerRuntime {
   /** `host`, `sandbox` or `oci`: the prefix of container IDs. */
@@ -281,4 +298,11 @@ export interface ContainerRuntime {
    * it found.
    */
   reapOrphans?(podUid: string, adopted?: ReadonlySet<string>): Promise<number>;
+  /**
+   * The instance's resource usage read from its own cgroup now (no polling: every call reads).
+   * Undefined when the instance is unknown or not running, or has no cgroup with both counters
+   * (the host runtime without root; a hierarchy that is not mounted). Never rejects. Absent on
+   * runtimes that never have them.
+   */
+  stats?(id: string): Promise<ContainerStats | undefined>;
 }

@@ -25,7 +25,10 @@ export interface GroupDef {
   resources: { name: string; singularName: string; namespaced: boolean; kind: string; verbs: string[] }[];
 }
 
-/** The named groups: who the client is and what it may do (`kubectl auth whoami`, `auth can-i`). */
+/**
+ * The named groups: who the client is and what it may do (`kubectl auth whoami`, `auth can-i`),
+ * and the resource metrics `kubectl top` reads (metrics-server's group and resources).
+ */
 export const GROUPS: readonly GroupDef[] = [
   { name: 'authentication.k8s.io', version: 'v1', resources: [{ name: 'selfsubjectreviews', singularName: 'selfsubjectreview', namespaced: false, kind: 'SelfSubjectReview', verbs: ['create'] }] },
   {
@@ -34,6 +37,14 @@ export const GROUPS: readonly GroupDef[] = [
     resources: [
       { name: 'selfsubjectaccessreviews', singularName: 'selfsubjectaccessreview', namespaced: false, kind: 'SelfSubjectAccessReview', verbs: ['create'] },
       { name: 'selfsubjectrulesreviews', singularName: 'selfsubjectrulesreview', namespaced: false, kind: 'SelfSubjectRulesReview', verbs: ['create'] },
+    ],
+  },
+  {
+    name: 'metrics.k8s.io',
+    version: 'v1beta1',
+    resources: [
+      { name: 'nodes', singularName: '', namespaced: false, kind: 'NodeMetrics', verbs: ['get', 'list'] },
+      { name: 'pods', singularName: '', namespaced: true, kind: 'PodMetrics', verbs: ['get', 'list'] },
     ],
   },
 ];

@@ -94,8 +94,16 @@ export async function listenOn(handler: Handler, target: ListenTarget, timeouts:
   }
   // With TLS, a front socket server looks at each connection's first byte: a TLS handshake
   // goes to the HTTPS server, anything else gets Go's answer to plain HTTP on a TLS port.
-  const sniffing = new Set<Socket>();
-  const front: NetServer | Server = tls ? createNetServer((socket) => sniff(socket, server, timeouts.headersTimeoutMs, sniffing)) : server;
+  // Every raw connection, so that close ends them all at once (a TLS connection's raw socket is
+  // not the one the HTTPS server tracks).
+  const open = new Set<Socket>();
+  const front: NetServer | Server = tls
+    ? createNetServer((socket) => {
+        open.add(socket);
+        socket.once('close', () => open.delete(socket));
+        sniff(socket, server, timeouts.headersTimeoutMs);
+      })
+    : server;
   await new Promise<void>((resolve, reject) => {
     front.once('error', reject);
     front.listen(target.port, target.host, () => {
@@ -111,8 +119,8 @@ export async function listenOn(handler: Handler, target: ListenTarget, timeouts:
     // Stop accepting, then end every connection (watches and follows included): the front
     // server's close completes once the last one is gone.
     const closed = new Promise<void>((resolve) => (front as NetServer).close(() => resolve()));
-    for (const s of sniffing) s.destroy();
     server.closeAllConnections();
+    for (const s of open) s.destroy();
     await closed;
   };
   return { address: `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`, close };
@@ -129,13 +137,10 @@ const PLAIN_HTTP_ANSWER = 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP r
  * it as Go does and closes it. A connection that sends nothing is closed after the headers
  * timeout, as the HTTPS server would.
  */
-function sniff(socket: Socket, https: Server, timeoutMs: number, sniffing: Set<Socket>): void {
-  sniffing.add(socket);
-  socket.once('close', () => sniffing.delete(socket));
+function sniff(socket: Socket, https: Server, timeoutMs: number): void {
   socket.setTimeout(timeoutMs, () => socket.destroy());
   socket.once('error', () => socket.destroy());
   socket.once('data', (chunk: Buffer) => {
-    sniffing.delete(socket);
     socket.setTimeout(0);
     if (chunk[0] === TLS_HANDSHAKE) {
       socket.pause();

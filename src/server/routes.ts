@@ -7,8 +7,10 @@
 import { isDNS1123Label, isDNS1123Subdomain } from '../api/names.js';
 import { API_GROUP_LIST, API_VERSIONS, apiGroup, apiResourceList, GROUPS, groupResourceList, versionInfo } from './discovery.js';
 import { selfSubjectAccessReview, selfSubjectReview, selfSubjectRulesReview } from './handlers/auth.js';
+import { getNode, getNodeMetrics, getPodMetrics, listNodeMetrics, listNodes, listPodMetrics } from './handlers/metrics.js';
 import { create, getOne, listOrWatch, patch, remove, replace, serveWatch, type Target } from './handlers/objects.js';
 import { podLogs, podRestarts, podVerb } from './handlers/pods.js';
+import { NODE_RESOURCE } from './kinds/nodes.js';
 import { openApiContentType, openApiV2, openApiV3Group, openApiV3Root, type OpenApiDocument } from './openapi.js';
 import type { Resource } from './registry/types.js';
 import { queryBool, type Ctx } from './request.js';
@@ -151,7 +153,7 @@ export const ROUTES: readonly Route[] = [
   { path: 'metrics', methods: { GET: metrics } },
   { path: 'api', methods: { GET: json(() => API_VERSIONS) } },
   { path: 'apis', methods: { GET: json(() => API_GROUP_LIST) } },
-  { path: 'api/v1', methods: { GET: json((env) => apiResourceList(env.registry.all())) } },
+  { path: 'api/v1', methods: { GET: json((env) => apiResourceList([...env.registry.all(), NODE_RESOURCE])) } },
   ...GROUPS.flatMap((g): Route[] => [
     { path: `apis/${g.name}`, methods: { GET: json(() => apiGroup(g)) } },
     { path: `apis/${g.name}/${g.version}`, methods: { GET: json(() => groupResourceList(g)) } },
@@ -159,6 +161,15 @@ export const ROUTES: readonly Route[] = [
   { path: 'apis/authentication.k8s.io/v1/selfsubjectreviews', methods: { POST: selfSubjectReview } },
   { path: 'apis/authorization.k8s.io/v1/selfsubjectaccessreviews', methods: { POST: selfSubjectAccessReview } },
   { path: 'apis/authorization.k8s.io/v1/selfsubjectrulesreviews', methods: { POST: selfSubjectRulesReview } },
+  // Resource metrics (`kubectl top`), computed on request.
+  { path: 'apis/metrics.k8s.io/v1beta1/pods', methods: { GET: (env, ctx) => listPodMetrics(env, ctx, undefined) } },
+  { path: 'apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods', methods: { GET: (env, ctx, p) => listPodMetrics(env, ctx, namespaceOf(p['namespace'] ?? '')) } },
+  { path: 'apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods/{name}', methods: { GET: (env, ctx, p) => getPodMetrics(env, ctx, namespaceOf(p['namespace'] ?? ''), p['name'] ?? '') } },
+  { path: 'apis/metrics.k8s.io/v1beta1/nodes', methods: { GET: listNodeMetrics } },
+  { path: 'apis/metrics.k8s.io/v1beta1/nodes/{name}', methods: { GET: (env, ctx, p) => getNodeMetrics(env, ctx, p['name'] ?? '') } },
+  // The one Node (read-only, built on request): before the generic routes, which serve the registry's kinds.
+  { path: 'api/v1/nodes', methods: { GET: listNodes } },
+  { path: 'api/v1/nodes/{name}', methods: { GET: (env, ctx, p) => getNode(env, ctx, p['name'] ?? '') } },
   { path: 'openapi/v2', methods: { GET: (_env, ctx) => sendOpenApi(ctx, openApiV2(), '/openapi/v2') } },
   { path: 'openapi/v3', methods: { GET: json(() => openApiV3Root()) } },
   { path: 'openapi/v3/api/v1', methods: { GET: openApiGroup } },

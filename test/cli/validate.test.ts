@@ -141,8 +141,73 @@ spec:
     expect(podvisor(['validate', '-f', p])).toEqual({
       code: 2,
       stdout: '',
-      stderr: `The Pod "x" is invalid: spec.containers: Required value\nerror: ${p}:6:1: document 2: kind "Deployment" is not supported: podvisor runs Pods (kind Pod, List or PodList)\n`,
+      stderr: `The Pod "x" is invalid: spec.containers: Required value\nerror: ${p}:6:1: document 2: kind "Deployment" is not supported: podvisor reads Pods and the Namespaces, ConfigMaps and Secrets they use (kind Pod, Namespace, ConfigMap or Secret, or a List of them)\n`,
     });
+  });
+
+  it('a bundle: Namespaces, ConfigMaps and Secrets are validated with the pods, in file order', () => {
+    const p = file('bundle.yaml', `apiVersion: v1
+kind: Namespace
+metadata: {name: demo}
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: settings, namespace: demo}
+  data: {mode: slow}
+- apiVersion: v1
+  kind: Secret
+  metadata: {name: creds, namespace: demo}
+  stringData: {password: s3cret}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: reader, namespace: demo}
+spec:
+  containers:
+  - name: main
+    image: busybox:1.36
+    env:
+    - {name: MODE, valueFrom: {configMapKeyRef: {name: settings, key: mode}}}
+    - {name: PASS, valueFrom: {secretKeyRef: {name: creds, key: password}}}
+`);
+    expect(podvisor(['validate', '-f', p])).toEqual({
+      code: 0,
+      stdout: 'namespace/demo valid\nconfigmap/settings valid\nsecret/creds valid\npod/reader valid\n',
+      stderr: '',
+    });
+  });
+
+  it('invalid objects of a bundle exit 1 with the API server\'s errors, every error at once; their warnings too', () => {
+    const p = file('bad-objects.yaml', `apiVersion: v1
+kind: ConfigMap
+metadata: {name: Bad_Name}
+data: {"a b": x}
+colour: red
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: tls}
+type: kubernetes.io/tls
+data: {tls.crt: YQ==}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: fine}
+`);
+    const r = podvisor(['validate', '-f', p]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('namespace/fine valid\n');
+    expect(r.stderr).toBe([
+      'Warning: unknown field "colour"',
+      'The ConfigMap "Bad_Name" is invalid:',
+      `* metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
+      `* data[a b]: Invalid value: "a b": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
+      'The Secret "tls" is invalid: data[tls.key]: Required value',
+      '',
+    ].join('\n'));
   });
 
   it('an empty file or no -f exits 2', () => {

@@ -5,7 +5,7 @@
  * - the pod reads the ConfigMap and the Secret through `env`, `envFrom` and volumes, and its
  *   own name, namespace, IP and labels through the downward API, and prints them in its log;
  * - a ConfigMap update reaches the mounted file while the pod runs (event-driven: the test
- *   allows 10 s, it takes well under one);
+ *   allows 10 s, it takes well under one), and a label change the downward API file;
  * - a pod referencing a missing Secret waits in `CreateContainerConfigError` and starts once
  *   `kubectl create secret` creates it;
  * - `kubectl create namespace|configmap --from-literal|--from-file|secret generic|docker-registry|tls`
@@ -103,7 +103,7 @@ spec:
   containers:
   - name: main
     image: busybox:1.36
-    command: ["sh", "-c", "echo MODE=$MODE PASS=$PASS CFG_level=$CFG_level NAME=$MY_NAME NS=$MY_NS IP=$MY_IP; cat /etc/creds/password; echo; cat /etc/info/labels; echo; while true; do echo file=$(cat /etc/cfg/mode); sleep 0.2; done"]
+    command: ["sh", "-c", "echo MODE=$MODE PASS=$PASS CFG_level=$CFG_level NAME=$MY_NAME NS=$MY_NS IP=$MY_IP; cat /etc/creds/password; echo; cat /etc/info/labels; echo; while true; do echo file=$(cat /etc/cfg/mode) labels=$(tr '\\n' , < /etc/info/labels); sleep 0.2; done"]
     env:
     - {name: MODE, valueFrom: {configMapKeyRef: {name: settings, key: mode}}}
     - {name: PASS, valueFrom: {secretKeyRef: {name: creds, key: password}}}
@@ -152,6 +152,9 @@ for (const k of KUBECTLS) describe.skipIf(!existsSync(k.path))(`kubectl ${k.vers
     expect(patched.stdout.trim()).toBe('configmap/settings patched');
     await until('the new value in the mounted file', () => kubectl(['logs', 'reader', '-n', ns, '--tail', '3']).stdout.includes('file=fast'), 10_000);
     expect(Date.now() - t0).toBeLessThan(10_000);
+    // The downward API file follows the pod's labels in place.
+    expect(kubectl(['label', 'pod', 'reader', '-n', ns, 'stage=two']).stdout.trim()).toBe('pod/reader labeled');
+    await until('the new label in the mounted file', () => kubectl(['logs', 'reader', '-n', ns, '--tail', '3']).stdout.includes('labels=stage="two",team="ml"'), 10_000);
   });
 
   it.skipIf(!ROOT_USER)('a pod referencing a missing Secret waits in CreateContainerConfigError and starts once the Secret exists', async () => {

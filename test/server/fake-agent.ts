@@ -3,8 +3,9 @@
  * front of it is the real one (admission, defaulting, validation, update rules, watch caches);
  * this fake only stores what it is given, shows every pod as running at once (scripted
  * status), finishes a deletion after `deleteDelayMs`, keeps log files and events the tests
- * write, and answers podvisor's restart verbs with whatever refusal a test scripted. It holds
- * no rule of the agent's: what the agent decides is tested against the agent (test/agent).
+ * write, answers podvisor's restart verbs with whatever refusal a test scripted, and reports the
+ * resource usage a test scripted. It holds no rule of the agent's: what the agent decides is
+ * tested against the agent (test/agent).
  */
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { formatTimestamp } from '../../src/api/time.js';
 import { podGraceSeconds } from '../../src/api/defaults.js';
 import type { EventObject, RestartNotice } from '../../src/api/records.js';
 import { PodAlreadyExistsError, PodNotFoundError, RequestRefusedError } from '../../src/agent/errors.js';
-import type { ChangeSink, NodeApi, PodAdmission, Unsubscribe, WatchEvent } from '../../src/agent/node-api.js';
+import type { ChangeSink, NodeApi, NodeInfo, NodeUsage, PodAdmission, PodUsage, Unsubscribe, WatchEvent } from '../../src/agent/node-api.js';
 import type { FileStore } from '../../src/store/file-store.js';
 
 /** The fake agent. Public fields and helpers let tests arrange state. */
@@ -33,6 +34,12 @@ export class FakeAgent implements NodeApi {
   refusal: string | undefined;
   /** What admission says about every pod (scripted by a test). */
   admission: PodAdmission = { problems: [], warnings: [] };
+  /** The pods' usage `podMetrics` answers with, whatever runs (scripted by a test). */
+  podUsage: PodUsage[] = [];
+  /** The node's usage (scripted by a test). */
+  nodeUsage: NodeUsage | undefined;
+  /** The node. */
+  node: NodeInfo = { name: 'podvisor', since: Date.parse('2026-01-01T00:00:00Z'), addresses: ['127.0.0.1'], allocatable: { cpu: '2', memory: '4Gi', pods: '110' }, runtime: 'host' };
 
   constructor(private readonly store: FileStore, private readonly logDir: string) {
     mkdirSync(logDir, { recursive: true });
@@ -219,6 +226,20 @@ export class FakeAgent implements NodeApi {
   subscribe(sink: ChangeSink): Unsubscribe {
     this.sinks.add(sink);
     return () => this.sinks.delete(sink);
+  }
+
+  podMetrics(namespace?: string): Promise<PodUsage[]> {
+    this.calls.push(['podMetrics', namespace]);
+    return Promise.resolve(structuredClone(this.podUsage.filter((u) => namespace === undefined || u.namespace === namespace)));
+  }
+
+  nodeMetrics(): Promise<NodeUsage | undefined> {
+    this.calls.push(['nodeMetrics']);
+    return Promise.resolve(structuredClone(this.nodeUsage));
+  }
+
+  nodeInfo(): NodeInfo {
+    return structuredClone(this.node);
   }
 
   // ------------------------------------------------------------------ test helpers

@@ -6,8 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { createConnection } from 'node:net';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApiServer } from '../../src/server/http.js';
@@ -112,7 +112,7 @@ describe('discovery, health, auth', () => {
 
   it('serves the authentication and authorization groups: whoami and can-i for the token\'s user', async () => {
     const groups = await json(await api.req('/apis'));
-    expect(groups.groups.map((g: Obj) => g.name)).toEqual(['authentication.k8s.io', 'authorization.k8s.io']);
+    expect(groups.groups.map((g: Obj) => g.name)).toEqual(['authentication.k8s.io', 'authorization.k8s.io', 'metrics.k8s.io']);
     expect((await json(await api.req('/apis/authorization.k8s.io/v1'))).resources.map((r: Obj) => r.name)).toEqual(['selfsubjectaccessreviews', 'selfsubjectrulesreviews']);
     const who = await post(api, '/apis/authentication.k8s.io/v1/selfsubjectreviews', { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' });
     expect(who.status).toBe(201);
@@ -824,7 +824,21 @@ describe('listen', () => {
         }).on('error', reject).end();
       });
       expect(body).toBe('ok');
+      // A kept-alive TLS connection is ended by close (close does not wait for the client).
+      const agent = new HttpsAgent({ keepAlive: true, ca: cert });
+      const sockets: Socket[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const r = httpsRequest(`${l.address}/livez`, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve());
+        });
+        r.on('socket', (s) => sockets.push(s));
+        r.on('error', reject).end();
+      });
+      const ended = Promise.all(sockets.map((s) => new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())))));
       await l.close();
+      await ended;
+      agent.destroy();
       server.close();
       idle.destroy();
     } finally {

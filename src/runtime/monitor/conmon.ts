@@ -89,6 +89,8 @@ export interface ConmonOptions {
    * (`spare-<id>`) while it waits, off the restart path (see {@link Reservation.cgroup}).
    */
   spareCgroupRoot?: string;
+  /** Other cgroup v1 directories (usage accounting) where spares join a leaf of the same name ahead. */
+  spareAccountingRoots?: readonly string[];
   /** Spares kept ready (default {@link CONMON_SPARES}). */
   spares?: number;
 }
@@ -203,9 +205,9 @@ export class ConmonMonitor implements Monitor {
       await fsp.rm(bundle, { recursive: true, force: true }).catch(() => undefined);
       await fsp.rm(path.join(m.socketDir, id), { force: true });
       await m.exits.forget(id);
-      await removeSpareCgroup(opts.spareCgroupRoot, id);
+      await removeSpareCgroup(opts.spareCgroupRoot, id, opts.spareAccountingRoots);
     }
-    await sweepSpareCgroups(opts.spareCgroupRoot);
+    await sweepSpareCgroups(opts.spareCgroupRoot, opts.spareAccountingRoots);
     return m;
   }
 
@@ -277,7 +279,7 @@ export class ConmonMonitor implements Monitor {
       // conmon writes it before reporting the PID; without it only the container's PID is known
     }
     void exit.then(() => { spare.exited = true; });
-    const leaf = joinCgroup ? await joinSpareCgroup(this.opts.spareCgroupRoot, id, spare.pid) : undefined;
+    const leaf = joinCgroup ? await joinSpareCgroup(this.opts.spareCgroupRoot, id, spare.pid, this.opts.spareAccountingRoots) : undefined;
     if (leaf !== undefined) spare.cgroup = leaf;
     return spare;
   }
@@ -357,7 +359,7 @@ export class ConmonMonitor implements Monitor {
     await this.exits.forget(sp.id);
     await fsp.rm(sp.bundle, { recursive: true, force: true });
     await fsp.rm(path.join(this.socketDir, sp.id), { force: true });
-    await removeSpareCgroup(this.opts.spareCgroupRoot, sp.id);
+    await removeSpareCgroup(this.opts.spareCgroupRoot, sp.id, this.opts.spareAccountingRoots);
   }
 }
 

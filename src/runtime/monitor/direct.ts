@@ -24,6 +24,8 @@ export interface DirectOptions {
   dir?: string;
   /** A cgroup v1 directory where spares join a leaf of their own ahead (see {@link Reservation.cgroup}). */
   spareCgroupRoot?: string;
+  /** Other cgroup v1 directories (usage accounting) where spares join a leaf of the same name ahead. */
+  spareAccountingRoots?: readonly string[];
   /**
    * Spares kept ready (default 1: a spare costs a fork of nothing but a shell, and starting
    * several at once competed with the restarts they serve in the in-place restart benchmark).
@@ -64,7 +66,7 @@ export class DirectMonitor implements Monitor {
       await fsp.mkdir(opts.dir, { recursive: true, mode: 0o700 });
     }
     // Leaves of spares that ended with an earlier process (on the EOF of their pipe).
-    await sweepSpareCgroups(opts.spareCgroupRoot);
+    await sweepSpareCgroups(opts.spareCgroupRoot, opts.spareAccountingRoots);
     return new DirectMonitor(opts);
   }
 
@@ -84,7 +86,7 @@ export class DirectMonitor implements Monitor {
     if (spawned !== true || child.pid === undefined) throw new Error(`cannot start a spare shell: ${spawned === true ? 'no PID' : errText(spawned)}`);
     const spare: DirectSpare = { id, child, pid: child.pid, exit: watched.exit, file };
     void watched.exit.then(() => { spare.exited = true; });
-    const leaf = await joinSpareCgroup(this.opts.spareCgroupRoot, id, child.pid);
+    const leaf = await joinSpareCgroup(this.opts.spareCgroupRoot, id, child.pid, this.opts.spareAccountingRoots);
     if (leaf !== undefined) spare.cgroup = leaf;
     return spare;
   }
@@ -95,7 +97,7 @@ export class DirectMonitor implements Monitor {
     for (const st of s.child.stdio) st?.destroy();
     await within(s.exit, 2_000);
     await fsp.rm(s.file, { force: true });
-    await removeSpareCgroup(this.opts.spareCgroupRoot, s.id);
+    await removeSpareCgroup(this.opts.spareCgroupRoot, s.id, this.opts.spareAccountingRoots);
   }
 
   launch(spec: LaunchSpec): Promise<Launched> {

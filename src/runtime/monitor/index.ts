@@ -13,9 +13,11 @@ export type MonitorChoice = 'auto' | 'conmon' | 'direct';
 /**
  * The monitor for a data dir, and a note when conmon was wanted but is missing. With
  * `spareCgroupRoot` (a cgroup v1 directory), instances prepared ahead join a leaf there ahead
- * (see {@link Reservation.cgroup}).
+ * (see {@link Reservation.cgroup}), and one of the same name under each `spareAccountingRoots`.
  */
-export async function createMonitor(dataDir: string, choice: MonitorChoice = 'auto', opts: { spareCgroupRoot?: string } = {}): Promise<{ monitor: Monitor; note?: string }> {
+export async function createMonitor(
+  dataDir: string, choice: MonitorChoice = 'auto', opts: { spareCgroupRoot?: string; spareAccountingRoots?: readonly string[] } = {},
+): Promise<{ monitor: Monitor; note?: string }> {
   const direct = (): Promise<DirectMonitor> => DirectMonitor.create({ dir: path.join(dataDir, 'monitor', 'direct'), ...opts });
   if (choice === 'direct') return { monitor: await direct() };
   const found = findConmon(process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');

@@ -118,29 +118,38 @@ export class SparePool<S extends SpareBase> {
 /**
  * Moves a spare's waiting process into a new leaf `<root>/spare-<id>` (it has no children yet,
  * so whatever it starts is born there). The leaf, or undefined when that failed (the runtime's
- * wrapper joins its own leaf at launch instead).
+ * wrapper joins its own leaf at launch instead). With `accounting` (other v1 hierarchies the
+ * runtime counts usage in), it joins a leaf of the same name in each too, where it can: the
+ * runtime renames those as it renames the main one, and joins itself where one is missing.
  */
-export async function joinSpareCgroup(root: string | undefined, id: string, pid: number): Promise<string | undefined> {
+export async function joinSpareCgroup(root: string | undefined, id: string, pid: number, accounting: readonly string[] = []): Promise<string | undefined> {
   if (root === undefined) return undefined;
+  const join = async (leaf: string): Promise<boolean> => {
+    try {
+      await fsp.mkdir(leaf);
+      await fsp.writeFile(path.join(leaf, 'cgroup.procs'), String(pid));
+      return true;
+    } catch {
+      await fsp.rmdir(leaf).catch(() => undefined);
+      return false;
+    }
+  };
   const leaf = spareCgroupOf(root, id);
-  try {
-    await fsp.mkdir(leaf);
-    await fsp.writeFile(path.join(leaf, 'cgroup.procs'), String(pid));
-    return leaf;
-  } catch {
-    await fsp.rmdir(leaf).catch(() => undefined);
-    return undefined;
-  }
+  if (!(await join(leaf))) return undefined;
+  for (const r of accounting) await join(spareCgroupOf(r, id));
+  return leaf;
 }
 
 /**
- * Removes the empty `spare-*` leaves under `root` that processes which died before their spares
- * did left (a leaf with a live spare is not empty, and stays).
+ * Removes the empty `spare-*` leaves under `root` (and the `accounting` roots) that processes
+ * which died before their spares did left (a leaf with a live spare is not empty, and stays).
  */
-export async function sweepSpareCgroups(root: string | undefined): Promise<void> {
+export async function sweepSpareCgroups(root: string | undefined, accounting: readonly string[] = []): Promise<void> {
   if (root === undefined) return;
-  for (const name of await fsp.readdir(root).catch(() => [] as string[])) {
-    if (name.startsWith('spare-')) await fsp.rmdir(path.join(root, name)).catch(() => undefined);
+  for (const r of [root, ...accounting]) {
+    for (const name of await fsp.readdir(r).catch(() => [] as string[])) {
+      if (name.startsWith('spare-')) await fsp.rmdir(path.join(r, name)).catch(() => undefined);
+    }
   }
 }
 
@@ -149,9 +158,10 @@ export function spareCgroupOf(root: string, id: string): string {
   return path.join(root, `spare-${id}`);
 }
 
-/** Removes a spare's leaf once its process is gone (a leaf the runtime renamed is the runtime's). */
-export async function removeSpareCgroup(root: string | undefined, id: string): Promise<void> {
-  if (root !== undefined) await fsp.rmdir(spareCgroupOf(root, id)).catch(() => undefined);
+/** Removes a spare's leaves once its process is gone (a leaf the runtime renamed is the runtime's). */
+export async function removeSpareCgroup(root: string | undefined, id: string, accounting: readonly string[] = []): Promise<void> {
+  if (root === undefined) return;
+  for (const r of [root, ...accounting]) await fsp.rmdir(spareCgroupOf(r, id)).catch(() => undefined);
 }
 
 /**

@@ -1,20 +1,28 @@
 /**
  * The sandbox runtime's cgroups: `podvisor-sandbox/<pod UID>` per hierarchy with the pod's
  * `pids.max`, a `pause` leaf for the holder and a leaf per container (memory and CPU limits, the
- * OOM counter, and the complete kill of every process of a container). cgroup v2, or v1 with the
- * memory and pids controllers (cpu when mounted).
+ * OOM counter, the complete kill of every process of a container, and its resource usage).
+ * cgroup v2, or v1 with the memory and pids controllers (cpu, and cpuacct for the CPU usage,
+ * when mounted).
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import type { StatsDirs } from '../cgroup-stats.js';
 import { removeCgroupDir, sweepCgroup } from '../proc-util.js';
 import type { ContainerResources } from '../types.js';
 
 /** The cgroup hierarchies the runtime uses. */
 export interface CgroupLayout {
   version: 1 | 2;
-  /** `podvisor-sandbox` directory per hierarchy, by controller (v2: one entry, `unified`). */
-  bases: { ctrl: 'memory' | 'pids' | 'cpu' | 'unified'; dir: string }[];
+  /**
+   * `podvisor-sandbox` directory per hierarchy, by controller (v2: one entry, `unified`). v1
+   * `cpuacct` is listed only when it is a hierarchy of its own (co-mounted with `cpu`, the `cpu`
+   * entry has its counter: see {@link cpuUsageCtrl}).
+   */
+  bases: { ctrl: 'memory' | 'pids' | 'cpu' | 'cpuacct' | 'unified'; dir: string }[];
+  /** v1: the base whose leaves have `cpuacct.usage` (none: no CPU usage of containers). */
+  cpuUsageCtrl?: 'cpu' | 'cpuacct';
 }
 
 /** A container's leaf cgroups. */
@@ -46,7 +54,28 @@ export function probeCgroups(): { layout?: CgroupLayout; problem?: string } {
     if (fs.existsSync(path.join(root, 'cgroup.procs'))) bases.push({ ctrl, dir: path.join(root, CGROUP_NAME) });
     else if (ctrl !== 'cpu') return { problem: `the sandbox runtime needs the cgroup v1 ${ctrl} controller mounted at ${root} (or a cgroup v2 host with memory and pids at /sys/fs/cgroup)` };
   }
-  return { layout: { version: 1, bases } };
+  const layout: CgroupLayout = { version: 1, bases };
+  // CPU usage: cpuacct, a hierarchy of its own or the cpu one (`cpu,cpuacct`, both names links).
+  const cpuacct = '/sys/fs/cgroup/cpuacct';
+  if (fs.existsSync(path.join(cpuacct, 'cpuacct.usage'))) {
+    const cpu = bases.find((b) => b.ctrl === 'cpu');
+    if (cpu && sameDir(path.dirname(cpu.dir), cpuacct)) {
+      layout.cpuUsageCtrl = 'cpu';
+    } else {
+      bases.push({ ctrl: 'cpuacct', dir: path.join(cpuacct, CGROUP_NAME) });
+      layout.cpuUsageCtrl = 'cpuacct';
+    }
+  }
+  return { layout };
+}
+
+/** Whether two paths are the same directory (links resolved); false when either is missing. */
+function sameDir(a: string, b: string): boolean {
+  try {
+    return fs.realpathSync(a) === fs.realpathSync(b);
+  } catch {
+    return false;
+  }
 }
 
 /** Pod and container cgroups of the sandbox runtime. */
@@ -143,6 +172,8 @@ export class SandboxCgroups {
     try {
       for (const b of this.layout.bases) {
         const podDir = path.join(b.dir, podUid);
+        // cpuacct counts only (no limit): a pod made before podvisor used it has no directory there.
+        if (b.ctrl === 'cpuacct') await fsp.mkdir(podDir, { recursive: true });
         if (!fs.existsSync(podDir)) throw new Error(`the pod cgroup ${podDir} is missing`);
         const dir = path.join(podDir, id);
         await fsp.mkdir(dir);
@@ -193,6 +224,20 @@ export class SandboxCgroups {
   /** SIGKILLs everything listed in the cgroup until it is empty; false at the deadline. */
   sweep(dir: string, deadline: number): Promise<boolean> {
     return sweepCgroup(dir, this.layout.version, deadline);
+  }
+
+  /**
+   * Where a container's usage counters are, given its leaf directories (as started or as
+   * recorded: an instance an earlier podvisor started may lack a hierarchy added since).
+   */
+  statsDirs(leafDirs: readonly string[], procs: string, memory: string | undefined): StatsDirs {
+    if (this.layout.version === 2) return { version: 2, cpu: procs, memory: procs };
+    const dirs: StatsDirs = { version: 1 };
+    const base = this.layout.bases.find((b) => b.ctrl === this.layout.cpuUsageCtrl);
+    const cpu = base === undefined ? undefined : leafDirs.find((d) => path.dirname(path.dirname(d)) === base.dir);
+    if (cpu !== undefined) dirs.cpu = cpu;
+    if (memory !== undefined) dirs.memory = memory;
+    return dirs;
   }
 
   /** The kernel's OOM-kill counter of a leaf (v1 `memory.oom_control`, v2 `memory.events`). */

@@ -44,8 +44,9 @@ import {
   procStartTime, removeCgroupDir, runExec, safeSegment, shq, startErrorOf, tryKill, watchChild, within, type SetupFailure,
 } from '../proc-util.js';
 import {
-  StartError, type AdoptedInstance, type ContainerHandle, type ContainerStartSpec, type ExecResult, type ExitInfo,
+  StartError, type AdoptedInstance, type ContainerHandle, type ContainerStartSpec, type ContainerStats, type ExecResult, type ExitInfo,
 } from '../types.js';
+import { readCgroupStats } from '../cgroup-stats.js';
 import { PAUSE_LEAF, type Leaf, type SandboxCgroups } from './cgroups.js';
 import { podEtcFiles } from './holder.js';
 import type { PidMode } from './state.js';
@@ -383,8 +384,10 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
       const bad = checkSandboxDetails(details);
       if (bad !== undefined) return bad;
       const d = details as SandboxDetails;
-      const same = d.procsDir === procsDir && d.cgroupDirs.length === leafDirs.length && d.cgroupDirs.every((x, i) => x === leafDirs[i])
-        && (d.memoryDir === undefined || leafDirs.includes(d.memoryDir));
+      // Every leaf it names is one of this runtime's (an earlier podvisor may have used fewer
+      // hierarchies: cpuacct is newer).
+      const same = d.procsDir === procsDir && d.cgroupDirs.includes(procsDir) && d.cgroupDirs.every((x) => leafDirs.includes(x))
+        && (d.memoryDir === undefined || d.cgroupDirs.includes(d.memoryDir));
       return same ? undefined : 'its cgroups are not where this runtime puts them';
     };
     const attached = await reattachInstance<SandboxDetails>(this.monitor, id, this.bundleDir(podUid, id), this.runtime, check);
@@ -411,6 +414,17 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     if (!inst?.alive) return;
     if (inst.pidStartTime !== undefined && procStartTime(inst.pid) !== inst.pidStartTime) return; // gone: never a reused PID
     tryKill(inst.pid, signal);
+  }
+
+  /**
+   * The instance's CPU time and memory working set from its leaf cgroups; undefined when it is
+   * not running or a counter cannot be read (see `ContainerRuntime.stats`).
+   */
+  async stats(id: string): Promise<ContainerStats | undefined> {
+    const inst = this.instances.get(stripPrefix(this.prefix, id));
+    if (!inst?.alive) return undefined;
+    const stats = await readCgroupStats(this.cgroups.statsDirs(inst.cgroupDirs, inst.procsDir, inst.memoryDir));
+    return inst.alive ? stats : undefined;
   }
 
   /**
