@@ -439,6 +439,10 @@ export class NodeAgent implements NodeApi {
     else delete updated.pod.metadata.labels;
     if (next.metadata.annotations) updated.pod.metadata.annotations = next.metadata.annotations;
     else delete updated.pod.metadata.annotations;
+    // Who owns which field (the API's field manager); the agent stores it, never reads it.
+    const managed = (next.metadata as { managedFields?: unknown[] }).managedFields;
+    if (managed) (updated.pod.metadata as { managedFields?: unknown[] }).managedFields = managed;
+    else delete (updated.pod.metadata as { managedFields?: unknown[] }).managedFields;
     // The spec as the API admitted it (images, activeDeadlineSeconds, added tolerations).
     const specChanged = JSON.stringify(next.spec) !== JSON.stringify(rec.pod.spec);
     if (specChanged) updated.pod.spec = structuredClone(next.spec);

@@ -51,9 +51,20 @@ function preview(v: unknown): string {
 }
 
 /**
+ * The bounds every patched object keeps, whatever the patch type (server-side apply's merged
+ * object too): 413 past the size limit, 422 past the nesting limit, measured without encoding.
+ */
+export function checkPatchedBounds(next: unknown, bounds: PatchBounds): void {
+  const m = measureJson(next, bounds.maxBytes, bounds.maxDepth);
+  if (m.exceeded === 'bytes') throw new HttpError(tooLarge(bounds.maxBytes));
+  if (m.exceeded === 'depth') throw new HttpError(failure(422, 'Invalid', `the patched object is nested deeper than ${bounds.maxDepth} levels`));
+}
+
+/**
  * Applies `body` (of media type `type`) to the current object `cur`. Rejects with an `HttpError`
  * with the API server's status for a malformed patch (400), one that does not apply (422), or
- * one past a bound (413/422).
+ * one past a bound (413/422). Server-side apply (`application/apply-patch+yaml`) is not a patch
+ * of the current object: the handler gives it to the field manager (`apply/writes.ts`).
  */
 export async function applyPatch(type: PatchType, cur: Json, body: ParsedBody, mode: FieldValidation, bounds: PatchBounds): Promise<PatchOutcome> {
   const patch = body.value as Json;
@@ -76,9 +87,7 @@ export async function applyPatch(type: PatchType, cur: Json, body: ParsedBody, m
     throw err;
   }
   if (!isPlainObject(next)) throw new HttpError(failure(422, 'Invalid', 'the patched object is not a JSON object'));
-  const m = measureJson(next, bounds.maxBytes, bounds.maxDepth);
-  if (m.exceeded === 'bytes') throw new HttpError(tooLarge(bounds.maxBytes));
-  if (m.exceeded === 'depth') throw new HttpError(failure(422, 'Invalid', `the patched object is nested deeper than ${bounds.maxDepth} levels`));
+  checkPatchedBounds(next, bounds);
   const strict = body.duplicates.map((d) => `${type === 'application/json-patch+json' ? 'json patch ' : ''}duplicate field ${JSON.stringify(d)}`);
   if (strict.length > 0 && mode === 'Strict') {
     throw new HttpError(invalid('', '', [{ type: 'Invalid', field: 'patch', value: new VerbatimValue(preview(next)), detail: `strict decoding error: ${strict.join(', ')}` }]));

@@ -147,6 +147,9 @@ export class FakeAgent implements NodeApi {
     else delete cur.metadata.labels;
     if (next.metadata.annotations) cur.metadata.annotations = next.metadata.annotations;
     else delete cur.metadata.annotations;
+    const managed = (next.metadata as { managedFields?: unknown[] }).managedFields;
+    if (managed) (cur.metadata as { managedFields?: unknown[] }).managedFields = managed;
+    else delete (cur.metadata as { managedFields?: unknown[] }).managedFields;
     cur.spec = structuredClone(next.spec);
     return this.touch(cur);
   }

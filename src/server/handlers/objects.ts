@@ -1,15 +1,18 @@
 /**
  * The REST verbs every resource is served with: list (plain, Table, metadata), watch, get,
- * create (POST), replace (PUT), patch (four patch types; apply-patch creates what is missing)
- * and delete (with `DeleteOptions`). What differs between kinds is in their {@link Resource};
- * the handlers only speak HTTP.
+ * create (POST), replace (PUT), patch (three patch types, and server-side apply, which
+ * creates what is missing) and delete (with `DeleteOptions`). What differs between kinds is in
+ * their {@link Resource}; the handlers only speak HTTP. Every write stores the managed fields
+ * its field manager decides (`apply/writes.ts`), never a client's.
  */
 import { isPlainObject } from '../../api/decode.js';
 import type { ParsedBody } from '../body.js';
 import { MAX_BODY_NESTING, mediaType, parseBody, readBody } from '../body.js';
 import { DELETE_OPTIONS_INTEGER_KEYS, dryRunOf, fieldValidationOf, gracePeriodOf, type FieldValidation } from '../options.js';
 import type { Json } from '../patch.js';
-import { applyPatch, PATCH_TYPES, type PatchType } from '../patch-request.js';
+import { applyPatch, checkPatchedBounds, PATCH_TYPES, type PatchType } from '../patch-request.js';
+import { applyConfiguration, decided, lazyDecision, managedFieldsOfWrite, patchFieldOptions, withManagedFields, writeManager, type PatchFieldOptions } from '../apply/writes.js';
+import type { ManagedFieldsDecision } from '../apply/write-context.js';
 import type { ApiObject, Resource, WriteOptions } from '../registry/types.js';
 import { checkObjectBody, predicateOf, queryBool, readObjectBody, type Ctx } from '../request.js';
 import { baseHeaders, includeOf, renderList, renderOne, sendJson } from '../respond.js';
@@ -120,16 +123,19 @@ export async function create(env: ServerEnv, ctx: Ctx, t: Target): Promise<void>
   if (!t.resource.create) throw new HttpError(methodNotAllowed(), { Allow: 'GET' });
   const opts = writeOptions(ctx, undefined);
   const body = await readObjectBody(ctx, env.maxBody, env.bodyLog, t.resource.def.integerKeys ? { integerKeys: t.resource.def.integerKeys } : {});
-  createFrom(ctx, t, body, undefined, { ...opts, ...(body.literals ? { literals: body.literals } : {}) });
+  const manager = writeManager(ctx.query, ctx.req.headers['user-agent'], 'CreateOptions');
+  const obj = checkObjectBody(body.value, bodyTarget(t, undefined));
+  const extra = strictCheck(t, body, obj, opts.fieldValidation);
+  const withLiterals = { ...opts, ...(body.literals ? { literals: body.literals } : {}) };
+  createChecked(ctx, t, obj, withLiterals, lazyDecision(() => managedFieldsOfWrite(t.resource.def, undefined, obj, manager, env.now, body.literals)), extra);
 }
 
-function createFrom(ctx: Ctx, t: Target, body: ParsedBody, name: string | undefined, opts: WriteOptions): void {
+/** Creates a checked object body with the managed fields decided for it. */
+function createChecked(ctx: Ctx, t: Target, obj: Record<string, unknown>, opts: WriteOptions, managed: ManagedFieldsDecision, warnings: string[]): void {
   const create = t.resource.create;
   if (!create) throw new HttpError(methodNotAllowed());
-  const obj = checkObjectBody(body.value, bodyTarget(t, name));
-  const extra = strictCheck(t, body, obj, opts.fieldValidation);
-  const w = create.call(t.resource, t.namespace, obj, opts);
-  sendJson(ctx.res, 201, w.obj, [...extra, ...w.warnings]);
+  const w = withManagedFields(managed, () => create.call(t.resource, t.namespace, obj, opts));
+  sendJson(ctx.res, 201, w.obj, [...warnings, ...w.warnings]);
 }
 
 /** PUT of one object. */
@@ -138,14 +144,16 @@ export async function replace(env: ServerEnv, ctx: Ctx, t: Target): Promise<void
   if (!update) throw new HttpError(methodNotAllowed(), { Allow: 'GET' });
   const opts = writeOptions(ctx, undefined);
   const body = await readObjectBody(ctx, env.maxBody, env.bodyLog, t.resource.def.integerKeys ? { integerKeys: t.resource.def.integerKeys } : {});
-  mustGet(t);
+  const manager = writeManager(ctx.query, ctx.req.headers['user-agent'], 'UpdateOptions');
+  const cur = mustGet(t);
   const obj = checkObjectBody(body.value, bodyTarget(t, t.name));
   const extra = strictCheck(t, body, obj, opts.fieldValidation);
-  const w = update.call(t.resource, t.namespace, t.name ?? '', obj, { ...opts, ...(body.literals ? { literals: body.literals } : {}) });
+  const managed = lazyDecision(() => managedFieldsOfWrite(t.resource.def, cur, obj, manager, env.now, body.literals));
+  const w = withManagedFields(managed, () => update.call(t.resource, t.namespace, t.name ?? '', obj, { ...opts, ...(body.literals ? { literals: body.literals } : {}) }));
   sendJson(ctx.res, 200, w.obj, [...extra, ...w.warnings]);
 }
 
-/** PATCH of one object; an apply patch of a missing object creates it. */
+/** PATCH of one object; a server-side apply of a missing object creates it. */
 export async function patch(env: ServerEnv, ctx: Ctx, t: Target): Promise<void> {
   const update = t.resource.update;
   if (!update) throw new HttpError(methodNotAllowed(), { Allow: 'GET' });
@@ -156,16 +164,41 @@ export async function patch(env: ServerEnv, ctx: Ctx, t: Target): Promise<void> 
   }
   const opts = writeOptions(ctx, undefined);
   const body = parseBody(await readBody(ctx.req, env.maxBody), type, { log: env.bodyLog, maxBytes: env.maxBody });
+  const apply = type === 'application/apply-patch+yaml';
+  const fields = patchFieldOptions(ctx.query, ctx.req.headers['user-agent'], apply);
   const cur = t.resource.get(t.namespace, t.name ?? '');
-  if (!cur) {
-    if (type === 'application/apply-patch+yaml') return createFrom(ctx, t, body, t.name, opts);
-    throw new HttpError(notFound(t.resource.def.resource, t.name ?? ''));
-  }
+  if (apply) return serverSideApply(env, ctx, t, body, cur, opts, fields);
+  if (!cur) throw new HttpError(notFound(t.resource.def.resource, t.name ?? ''));
   const { next, warnings } = await applyPatch(type as PatchType, cur as unknown as Json, body, opts.fieldValidation, { maxBytes: env.maxBody, maxDepth: MAX_BODY_NESTING });
   checkObjectBody(next, bodyTarget(t, t.name));
   const extra = strictCheck(t, { value: next, duplicates: [], literals: undefined }, next, opts.fieldValidation);
-  const w = update.call(t.resource, t.namespace, t.name ?? '', next, opts);
+  const managed = lazyDecision(() => managedFieldsOfWrite(t.resource.def, cur, next, fields.manager, env.now));
+  const w = withManagedFields(managed, () => update.call(t.resource, t.namespace, t.name ?? '', next, opts));
   sendJson(ctx.res, 200, w.obj, [...warnings, ...extra, ...w.warnings]);
+}
+
+/**
+ * Server-side apply (`application/apply-patch+yaml`): the configuration is type-checked as any
+ * written object is (422 with every error; unknown and duplicate fields by `fieldValidation`),
+ * merged into the live object by the field manager (409 on conflicts unless `force`), and the
+ * result created or written as an update. An apply that changes nothing writes nothing.
+ */
+function serverSideApply(env: ServerEnv, ctx: Ctx, t: Target, body: ParsedBody, cur: ApiObject | undefined, opts: WriteOptions, fields: PatchFieldOptions): void {
+  const def = t.resource.def;
+  if (!isPlainObject(body.value)) throw new HttpError(badRequest('the patch must be a JSON object'));
+  const config = checkObjectBody(body.value, bodyTarget(t, t.name));
+  const extra = strictCheck(t, body, config, opts.fieldValidation);
+  const decoded = def.decode(config, undefined);
+  if (decoded.errors.length > 0) throw new HttpError(invalid(def.kind, t.name ?? '', decoded.errors));
+  const applied = applyConfiguration(def, cur, config, fields.manager, fields.force, env.now);
+  checkPatchedBounds(applied.object, { maxBytes: env.maxBody, maxDepth: MAX_BODY_NESTING });
+  const managed = decided(applied.managedFields);
+  if (!cur) return createChecked(ctx, t, checkObjectBody(applied.object, bodyTarget(t, t.name)), opts, managed, extra);
+  if (!applied.changed) return sendJson(ctx.res, 200, cur, extra);
+  const update = t.resource.update;
+  if (!update) throw new HttpError(methodNotAllowed());
+  const w = withManagedFields(managed, () => update.call(t.resource, t.namespace, t.name ?? '', applied.object, opts));
+  sendJson(ctx.res, 200, w.obj, [...extra, ...w.warnings]);
 }
 
 /** DELETE of one object, with `DeleteOptions` from the body or the query. */

@@ -10,6 +10,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { FieldError } from '../../api/errors.js';
 import { GENERATE_NAME_ATTEMPTS, generateNameFrom } from '../../api/names.js';
 import { formatTimestamp } from '../../api/time.js';
+import { stampManagedFields } from '../apply/write-context.js';
 import { badRequest, conflict, HttpError, OPTIMISTIC_LOCK_MESSAGE } from '../status.js';
 import type { DeleteOptions, Meta } from './types.js';
 
@@ -34,7 +35,10 @@ export function retryGeneratedName(meta: Meta, again: (() => void) | undefined, 
   for (let attempt = 1; again && taken(meta.name ?? '') && attempt < GENERATE_NAME_ATTEMPTS; attempt++) again();
 }
 
-/** The server-set metadata of a new object: uid and creationTimestamp; what a client may not set is cleared. */
+/**
+ * The server-set metadata of a new object: uid and creationTimestamp, and the managed fields
+ * the field manager decided; what a client may not set is cleared.
+ */
 export function stampCreate(meta: Meta, now: number): void {
   if (meta.resourceVersion !== undefined && meta.resourceVersion !== '') {
     throw new HttpError(badRequest('resourceVersion should not be set on objects to be created'));
@@ -42,7 +46,7 @@ export function stampCreate(meta: Meta, now: number): void {
   delete meta.resourceVersion;
   delete meta.deletionTimestamp;
   delete meta.deletionGracePeriodSeconds;
-  delete meta.managedFields;
+  stampManagedFields(meta);
   meta.uid = randomUUID();
   meta.creationTimestamp = formatTimestamp(now);
 }
@@ -51,7 +55,7 @@ export function stampCreate(meta: Meta, now: number): void {
  * Carries the server-set metadata of the stored object into an update (`BeforeUpdate`):
  * creationTimestamp always (a client's is ignored), uid when the client sent none,
  * deletionTimestamp and its grace period once set, generation. `managedFields` are not kept
- * from a client.
+ * from a client: they are the field manager's decision for the request (none outside one).
  */
 export function carryServerMeta(next: Meta, cur: Meta): void {
   if (cur.creationTimestamp !== undefined) next.creationTimestamp = cur.creationTimestamp;
@@ -63,7 +67,7 @@ export function carryServerMeta(next: Meta, cur: Meta): void {
   else delete next.deletionGracePeriodSeconds;
   if (cur.generation !== undefined) next.generation = cur.generation;
   else delete next.generation;
-  delete next.managedFields;
+  stampManagedFields(next);
 }
 
 /**

@@ -16,7 +16,7 @@ import { POD_KIND } from '../kinds/pods.js';
 import { HttpError, invalid, notFound } from '../status.js';
 import { carryServerMeta, checkPreconditions, checkResourceVersion, generateName, immutableMetaErrors, retryGeneratedName, stampCreate } from './meta.js';
 import type { NamespaceGate } from './namespaces.js';
-import type { DeleteOptions, Resource, WriteOptions, Written } from './types.js';
+import type { DeleteOptions, Meta, Resource, WriteOptions, Written } from './types.js';
 import { WatchCache } from './watch-cache.js';
 
 /** The annotation podvisor keeps the re-creation count in (set by the agent, never by a client). */
@@ -152,6 +152,10 @@ export class PodResource implements Resource<Pod> {
     else delete merged.metadata.labels;
     if (pod.metadata.annotations) merged.metadata.annotations = pod.metadata.annotations;
     else delete merged.metadata.annotations;
+    // The field manager's decision (see apply/): who owns which field after this write.
+    const managed = (pod.metadata as Meta).managedFields;
+    if (managed) (merged.metadata as Meta).managedFields = managed;
+    else delete (merged.metadata as Meta).managedFields;
     const v = validatePod(merged, { create: false, allowManaged: true });
     if (v.errors.length > 0) throw new HttpError(invalid('Pod', name, v.errors));
     if (opts.dryRun) return { obj: merged, warnings: v.warnings };
