@@ -454,7 +454,8 @@ function jsonKind(v: unknown): string {
 }
 
 /** The offending value as an error shows it. */
-function badValue(v: unknown): unknown {
+/** The offending value as a field error shows it: a string cut at 128 characters, a number or boolean as is, anything else a short preview. */
+export function badValue(v: unknown): unknown {
   if (typeof v === 'string') return v.length > STRING_MAX ? `${v.slice(0, STRING_MAX)}...` : v;
   if (typeof v === 'number' || typeof v === 'boolean') return v;
   return new VerbatimValue(preview(v));

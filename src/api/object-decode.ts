@@ -16,7 +16,8 @@
  * the API server's Secret validation does. Decoding never throws; the schemas are finite, so
  * recursion is bounded, and opaque values (`fieldsV1`) are not descended.
  */
-import { fieldErrors, VerbatimValue, type FieldError } from './errors.js';
+import { badValue, isPlainObject } from './decode.js';
+import { fieldErrors, type FieldError } from './errors.js';
 import { base64Decode, base64Encode } from './go-encoding.js';
 
 /** The shape of a field, enough to type-check it. */
@@ -101,40 +102,9 @@ const TYPE_NAME: Record<Schema['t'], string> = {
   object: 'object',
 };
 
-/** True for `{...}` objects as JSON/YAML produce them (not arrays, buffers, dates, maps). */
-function isPlain(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  const proto: unknown = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
-
-const PREVIEW_MAX = 80;
-const STRING_MAX = 128;
-
-/** A short JSON-like preview of any value, bounded in depth and length (never throws). */
-function preview(v: unknown, depth = 0): string {
-  if (v === null || v === undefined) return 'null';
-  if (typeof v === 'string') return JSON.stringify(v.length > 32 ? `${v.slice(0, 32)}...` : v);
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  if (depth >= 3) return Array.isArray(v) ? '[...]' : '{...}';
-  const parts: string[] = [];
-  if (Array.isArray(v) || isPlain(v)) {
-    const entries: [string | undefined, unknown][] = Array.isArray(v) ? v.map((x) => [undefined, x]) : Object.keys(v).map((k) => [k, v[k]]);
-    for (const [k, x] of entries) {
-      parts.push(k === undefined ? preview(x, depth + 1) : `${JSON.stringify(k)}:${preview(x, depth + 1)}`);
-      if (parts.join(',').length > PREVIEW_MAX) break;
-    }
-  }
-  const out = Array.isArray(v) ? `[${parts.join(',')}]` : isPlain(v) ? `{${parts.join(',')}}` : `<${typeof v}>`;
-  return out.length > PREVIEW_MAX ? `${out.slice(0, PREVIEW_MAX)}...` : out;
-}
-
 /** The offending value as an error shows it. */
 function shown(v: unknown, redact: boolean): unknown {
-  if (redact) return REDACTED;
-  if (typeof v === 'string') return v.length > STRING_MAX ? `${v.slice(0, STRING_MAX)}...` : v;
-  if (typeof v === 'number' || typeof v === 'boolean') return v;
-  return new VerbatimValue(preview(v));
+  return redact ? REDACTED : badValue(v);
 }
 
 function report<T>(list: T[], item: T): void {
@@ -172,7 +142,7 @@ function decodeValue(v: unknown, s: Schema, path: string, ctx: Ctx, redact: bool
       return v.map((item, i) => decodeValue(item, s.of, `${path}[${i}]`, ctx, redact) ?? zeroOf(s.of));
     }
     case 'map': {
-      if (!isPlain(v)) return typeError(ctx, path, v, s, redact);
+      if (!isPlainObject(v)) return typeError(ctx, path, v, s, redact);
       const out: Record<string, unknown> = {};
       for (const k of Object.keys(v)) {
         const d = decodeValue(v[k], s.of, `${path}[${k}]`, ctx, redact);
@@ -182,7 +152,7 @@ function decodeValue(v: unknown, s: Schema, path: string, ctx: Ctx, redact: bool
       return out;
     }
     case 'object': {
-      if (!isPlain(v)) return typeError(ctx, path, v, s, redact);
+      if (!isPlainObject(v)) return typeError(ctx, path, v, s, redact);
       const out: Record<string, unknown> = {};
       for (const k of Object.keys(v)) {
         const p = path === '' ? k : `${path}.${k}`;
@@ -227,12 +197,12 @@ function zeroOf(s: Schema): unknown {
 export function decodeObject<T>(value: unknown, root: Schema, apiVersion: string, kind: string): ObjectDecodeResult<T> {
   const ctx: Ctx = { errors: [], warnings: [], typeErrors: 0 };
   let decoded: Record<string, unknown> = {};
-  if (!isPlain(value)) typeError(ctx, '', value, root);
+  if (!isPlainObject(value)) typeError(ctx, '', value, root);
   else {
     const d = decodeValue(value, root, '', ctx, false);
-    if (isPlain(d)) decoded = d;
+    if (isPlainObject(d)) decoded = d;
   }
   const { apiVersion: _v, kind: _k, metadata, ...rest } = decoded;
-  const object = { apiVersion, kind, metadata: isPlain(metadata) ? metadata : {}, ...rest } as unknown as T;
+  const object = { apiVersion, kind, metadata: isPlainObject(metadata) ? metadata : {}, ...rest } as unknown as T;
   return { object, errors: ctx.errors, warnings: ctx.warnings, typeErrors: ctx.typeErrors > 0 };
 }
