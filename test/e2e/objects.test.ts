@@ -10,7 +10,7 @@
  *   `kubectl create secret` creates it;
  * - `kubectl create namespace|configmap --from-literal|--from-file|secret generic|docker-registry|tls`
  *   (protobuf bodies), `get`, and `delete namespace` (Terminating, its pods stopped, then gone);
- * - `cluster-info` exits 0, `debug` never panics, `auth whoami`, `auth can-i`;
+ * - `explain`, `cluster-info` exits 0, `debug` never panics, `auth whoami`, `auth can-i`;
  * - `set image` restarts the container from the new definition; `activeDeadlineSeconds` may be
  *   set and lowered, never raised.
  * Volume mounts on the host runtime need root (or user namespaces): the volume parts skip
@@ -178,6 +178,13 @@ spec:
     expect(p.status.containerStatuses[0].state.waiting).toEqual({ reason: 'CreateContainerConfigError', message: 'secret "later" not found' });
     expect(kubectl(['create', 'secret', 'generic', 'later', '-n', ns, '--from-literal=token=abc']).stdout.trim()).toBe('secret/later created');
     await until('it runs with the value', () => kubectl(['logs', 'waits', '-n', ns]).stdout.includes('token=abc'), 20_000);
+  });
+
+  it('explain reads the served OpenAPI schemas (1.36 fields included)', () => {
+    const r = kubectl(['explain', 'pod.spec.containers.restartPolicyRules']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/FIELD: restartPolicyRules <\[\]ContainerRestartRule>/);
+    expect(kubectl(['explain', 'configmap.data']).stdout).toMatch(/FIELD: data <map\[string\]string>/);
   });
 
   it('cluster-info exits 0; debug never panics (ephemeral containers are answered 404 with details)', () => {
