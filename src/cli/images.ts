@@ -79,6 +79,31 @@ function parsePlatform(text: string): Platform | string {
   return p;
 }
 
+/**
+ * The progress of `podvisor pull` on `out`: on a TTY one line redrawn in place; otherwise one
+ * line per blob when it completes. Completion is known from the counts, not from the printed
+ * text: an earlier report can show the same rounded sizes as the last one (a blob just above a
+ * multiple of the 64 KiB report step), and that blob's line would be missing.
+ */
+export function pullProgressPrinter(out: NodeJS.WritableStream, tty: boolean): { report: (pr: { kind: string; digest: string; done: number; total: number }) => void; end: () => void } {
+  let shown = false;
+  const completed = new Set<string>();
+  return {
+    report: (pr) => {
+      const line = `${pr.kind} ${pr.digest.slice(7, 19)}: ${humanSize(pr.done)} / ${humanSize(pr.total)}`;
+      shown = true;
+      if (tty) out.write(`\r\u001b[2K${line}`);
+      else if (pr.done === pr.total && !completed.has(pr.digest)) {
+        completed.add(pr.digest);
+        out.write(`${line}\n`);
+      }
+    },
+    end: () => {
+      if (tty && shown) out.write('\r\u001b[2K');
+    },
+  };
+}
+
 /** `podvisor pull IMAGE`: pulls into the store, with progress on stderr. */
 export async function runPull(image: string, f: ImageFlags, io: Io = stdio): Promise<number> {
   const p = palette(io.stderr.isTTY === true && !process.env['NO_COLOR']);
@@ -96,17 +121,9 @@ export async function runPull(image: string, f: ImageFlags, io: Io = stdio): Pro
     const client = new RegistryClient({ credentials: readDockerConfig(f.registryConfig ?? defaultRegistryConfig()), insecure: f.insecureRegistry ?? [] });
     const t0 = Date.now();
     const tty = io.stderr.isTTY === true;
-    const shown = new Map<string, string>();
-    const res = await pullImage(client, store, image, {
-      ...(platform ? { platform } : {}),
-      onProgress: (pr) => {
-        const line = `${pr.kind} ${pr.digest.slice(7, 19)}: ${humanSize(pr.done)} / ${humanSize(pr.total)}`;
-        if (tty) io.stderr.write(`\r\u001b[2K${line}`);
-        else if (pr.done === pr.total && shown.get(pr.digest) !== line) io.stderr.write(`${line}\n`);
-        shown.set(pr.digest, line);
-      },
-    });
-    if (tty && shown.size > 0) io.stderr.write('\r\u001b[2K');
+    const progress = pullProgressPrinter(io.stderr, tty);
+    const res = await pullImage(client, store, image, { ...(platform ? { platform } : {}), onProgress: progress.report });
+    progress.end();
     const secs = ((Date.now() - t0) / 1000).toFixed(3);
     io.stdout.write(`${p.green('Pulled')} ${res.image.name} (${res.image.repoDigest}) in ${secs}s: ${res.fetched} blobs fetched (${humanSize(res.fetchedBytes)}). Image size: ${res.image.size} bytes.\n`);
     return 0;
