@@ -88,6 +88,38 @@ export class UnknownContainerError extends AgentErrorBase {
 }
 
 /**
+ * A stream into a container (exec, attach) named a container that has no running instance
+ * now (waiting, terminated, or not started yet): the kubelet finds no running container.
+ */
+export class ContainerNotRunningError extends AgentErrorBase {
+  /** Discriminant of {@link AgentError}. */
+  readonly kind = 'ContainerNotRunning' as const;
+  constructor(
+    readonly namespace: string,
+    readonly podName: string,
+    readonly container: string,
+  ) {
+    super(`container ${container} of pod ${namespace}/${podName} is not running`);
+  }
+}
+
+/**
+ * A stream into a pod could not be opened for a reason of the node (a tool the runtime needs is
+ * missing, the pod has no network yet): `reason` says what, and what to do.
+ */
+export class StreamUnavailableError extends AgentErrorBase {
+  /** Discriminant of {@link AgentError}. */
+  readonly kind = 'StreamUnavailable' as const;
+  constructor(
+    readonly namespace: string,
+    readonly podName: string,
+    readonly reason: string,
+  ) {
+    super(`pod ${namespace}/${podName}: ${reason}`);
+  }
+}
+
+/**
  * A change to a pod could not be stored durably (an I/O failure of the store: disk full,
  * read-only, a directory gone). Nothing of the change took effect: the agent serves and runs
  * what is on disk, as before the request.
@@ -114,6 +146,8 @@ export type AgentError =
   | RequestRefusedError
   | ContainerNotSpecifiedError
   | UnknownContainerError
+  | ContainerNotRunningError
+  | StreamUnavailableError
   | StorageFailedError;
 
 /** True for a domain error of the agent (a refusal to render), false for anything else (a bug or an I/O failure). */

@@ -8,8 +8,12 @@
  * and the agent depends on nothing of the server's. Refusals are the domain errors of
  * `agent/errors.ts`, never HTTP errors.
  */
+import type { Socket } from 'node:net';
 import type { EventObject, RestartNotice } from '../api/records.js';
 import type { Pod } from '../api/types.js';
+import type { ExecStream, ExecStreamOptions } from '../runtime/types.js';
+
+export type { ExecStream, ExecStreamExit, ExecStreamOptions, TerminalSize } from '../runtime/types.js';
 
 /** A change to watch (`ADDED`, `MODIFIED`, `DELETED`), with the object at that resourceVersion. */
 export interface WatchEvent<T> {
@@ -126,6 +130,19 @@ export interface NodeApi {
   logPath(namespace: string, name: string, container: string | undefined, previous: boolean): string | undefined;
   /** True while the container's current instance runs (for `follow`). */
   containerRunning(namespace: string, name: string, container: string | undefined): boolean;
+  /**
+   * Starts `command` in the running container (`kubectl exec`): not a container instance, never
+   * counted, never seen by restart decisions. Throws PodNotFoundError,
+   * ContainerNotSpecifiedError, UnknownContainerError, ContainerNotRunningError, or
+   * StreamUnavailableError (the runtime lacks what the options need).
+   */
+  execStream(namespace: string, name: string, container: string | undefined, command: string[], opts: ExecStreamOptions): Promise<ExecStream>;
+  /**
+   * Opens a TCP connection to `port` on the pod's network (`kubectl port-forward`). Throws
+   * PodNotFoundError, StreamUnavailableError (no sandbox yet); rejects with the connect error
+   * (`ECONNREFUSED`) when nothing listens there.
+   */
+  portForward(namespace: string, name: string, port: number): Promise<Socket>;
   /** Every kept event, or those of one namespace. */
   listEvents(namespace?: string): EventObject[];
   /** Forgets every event of a namespace (its deletion). */

@@ -5,17 +5,19 @@
  * re-adopting the containers that outlived the earlier process.
  */
 import type { EventObject, RecordedEvent, RestartNotice } from '../api/records.js';
+import type { Socket } from 'node:net';
 import { podGraceSeconds } from '../api/defaults.js';
 import { securityContextWarnings } from '../api/security-warnings.js';
 import { formatTimestamp } from '../api/time.js';
 import type { Pod } from '../api/types.js';
 import { newPodState, type PodState } from '../core/model.js';
 import type { CoreOptions } from '../core/plan/index.js';
-import type { ContainerRuntime, ContainerStats } from '../runtime/types.js';
+import { StreamUnavailableError as RuntimeStreamUnavailable, type ContainerRuntime, type ContainerStats, type ExecStream, type ExecStreamOptions } from '../runtime/types.js';
 import type { PodRecord, PodStore } from '../store/types.js';
 import type { Clock, Timer } from './clock.js';
 import {
-  ContainerNotSpecifiedError, PodAlreadyExistsError, PodNotFoundError, RequestRefusedError, StorageFailedError, UnknownContainerError,
+  ContainerNotRunningError, ContainerNotSpecifiedError, PodAlreadyExistsError, PodNotFoundError, RequestRefusedError, StorageFailedError,
+  StreamUnavailableError, UnknownContainerError,
 } from './errors.js';
 import { PodvisorMetrics, readHostUsage, UsageRates } from './metrics.js';
 import type { ChangeSink, ContainerUsage, NodeApi, NodeInfo, NodeUsage, PodAdmission, PodUsage, Unsubscribe, WatchEvent } from './node-api.js';
@@ -507,6 +509,28 @@ export class NodeAgent implements NodeApi {
     const c = this.containerName(rec, container);
     const st = [...(rec.pod.status?.initContainerStatuses ?? []), ...(rec.pod.status?.containerStatuses ?? [])].find((s) => s.name === c);
     return st?.state.running !== undefined;
+  }
+
+  async execStream(namespace: string, name: string, container: string | undefined, command: string[], opts: ExecStreamOptions): Promise<ExecStream> {
+    const { rec } = this.mustGet(namespace, name);
+    const c = this.containerName(rec, container);
+    const id = this.supervisor.get(`${namespace}/${name}`)?.runningInstance(c);
+    if (id === undefined) throw new ContainerNotRunningError(namespace, name, c);
+    try {
+      return await this.runtime.execStream(id, command, opts);
+    } catch (err) {
+      if (!(err instanceof RuntimeStreamUnavailable)) throw err;
+      // The instance ended between the lookup and the start: as if it had not been running.
+      if (this.supervisor.get(`${namespace}/${name}`)?.runningInstance(c) !== id) throw new ContainerNotRunningError(namespace, name, c);
+      throw new StreamUnavailableError(namespace, name, err.message);
+    }
+  }
+
+  async portForward(namespace: string, name: string, port: number): Promise<Socket> {
+    this.mustGet(namespace, name);
+    const sandbox = this.supervisor.get(`${namespace}/${name}`)?.liveSandbox();
+    if (sandbox === undefined) throw new StreamUnavailableError(namespace, name, 'the pod has no network yet (its sandbox is not ready)');
+    return this.runtime.connect(sandbox, port);
   }
 
   listEvents(namespace?: string): EventObject[] {

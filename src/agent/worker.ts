@@ -281,6 +281,17 @@ export class PodWorker {
   }
 
   /** Current (or previous) log file of a container. */
+  /** The runtime ID of the container's instance while it runs (exec, attach), else undefined. */
+  runningInstance(container: string): string | undefined {
+    const inst = this.state.containers[container]?.instance;
+    return inst?.phase === 'running' && inst.id !== '' ? inst.id : undefined;
+  }
+
+  /** The pod's sandbox while it exists (port-forward), else undefined. */
+  liveSandbox(): Sandbox | undefined {
+    return this.state.sandbox.state === 'ready' ? this.sandbox : undefined;
+  }
+
   logPath(container: string, previous: boolean): string | undefined {
     return this.runtime.logPath(this.state.uid, container, previous);
   }

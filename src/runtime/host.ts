@@ -35,15 +35,16 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
+import type { Socket } from 'node:net';
 import {
-  StartError, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ContainerStats, type ExecResult, type ExitInfo,
-  type MountSpec, type Sandbox, type SandboxSpec,
+  StartError, StreamUnavailableError, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ContainerStats, type ExecResult,
+  type ExecStream, type ExecStreamOptions, type ExitInfo, type MountSpec, type Sandbox, type SandboxSpec,
 } from './types.js';
 import {
-  Background, DEFAULT_PATH, SH, confineSubPaths, runExec, within, removeCgroupDir, findExecutable, shq, mountScript, isSafeSegment, safeSegment, errText, watchChild, tryKill, parseSetup,
-  finalScript, run, procStartTime, sweepCgroup, mountSourceKinds, containerEnv, startErrorOf, bareId as stripPrefix,
+  Background, DEFAULT_PATH, SH, confineSubPaths, within, removeCgroupDir, findExecutable, shq, mountScript, isSafeSegment, safeSegment, errText, tryKill, parseSetup,
+  finalScript, run, procStartTime, sweepCgroup, sweepSession, mountSourceKinds, containerEnv, startErrorOf, bareId as stripPrefix,
 } from './proc-util.js';
+import { ExecStreams, connectTcp, runExecPlan, startExecStream, type ExecPlan } from './exec-stream.js';
 import { readCgroupStats, v1AccountingHierarchies, type StatsDirs } from './cgroup-stats.js';
 import { InstanceLogs } from './logs.js';
 import { DirectMonitor } from './monitor/direct.js';
@@ -154,6 +155,8 @@ export class HostRuntime implements ContainerRuntime {
   private readonly cgroupPods = new Set<string>();
   /** Files of removed instances being deleted. */
   private readonly background = new Background();
+  /** Live `kubectl exec` streams, by instance (killed with it). */
+  private readonly execs = new ExecStreams();
   private closed = false;
 
   /** Synchronous constructor; does no I/O. Prefer {@link HostRuntime.create}. */
@@ -477,6 +480,36 @@ export class HostRuntime implements ContainerRuntime {
     const inst = this.instances.get(bareId(id));
     if (!inst?.alive) return { exitCode: 126, output: `container ${id} is not running`, timedOut: false };
     if (command.length === 0) return { exitCode: 126, output: 'exec: empty command', timedOut: false };
+    return runExecPlan(this.execPlan(inst, command), opts.timeoutMs);
+  }
+
+  /**
+   * `kubectl exec`: `command` in the same context as {@link exec} (see `exec-stream.ts` for the
+   * streams, the terminal and the kill). Rejects with {@link StreamUnavailableError} when the
+   * instance does not run or a terminal's tools are missing.
+   */
+  async execStream(id: string, command: string[], opts: ExecStreamOptions): Promise<ExecStream> {
+    const inst = this.instances.get(bareId(id));
+    if (!inst?.alive) throw new StreamUnavailableError(`container ${id} is not running`);
+    if (command.length === 0) throw new StreamUnavailableError('exec: empty command');
+    const s = await startExecStream(this.execPlan(inst, command), opts);
+    this.execs.add(inst.id, s);
+    if (!inst.alive) s.kill(); // it ended meanwhile: no exec outlives its container
+    return s;
+  }
+
+  /** `kubectl port-forward`: pods share the host's network, so `127.0.0.1:port`. */
+  connect(_sandbox: Sandbox, port: number): Promise<Socket> {
+    return connectTcp('127.0.0.1', port);
+  }
+
+  /**
+   * How a command runs in the instance's context (probe and streaming exec): its environment,
+   * the working-dir and command checks of the last shell (set-up channel fd 3), `nsenter
+   * --mount` into its mount namespace when it has one, its cgroup joined first (best effort: the
+   * container may be exiting and its cgroup gone).
+   */
+  private execPlan(inst: Instance, command: string[]): ExecPlan {
     const tools = this.capabilities.tools;
     let argv: string[] = [SH, '-c', finalScript(inst.workingDir, inst.env, false), 'sh', ...command];
     if (inst.mountNamespace && tools.nsenter !== undefined) {
@@ -484,22 +517,19 @@ export class HostRuntime implements ContainerRuntime {
       argv = [tools.nsenter, '--target', String(inst.pid), ...userns, '--mount', '--', ...argv];
     }
     if (inst.cgroupDir !== undefined) {
-      // Best effort: the container may be exiting and its cgroup already gone.
       const accounting = accountingDirsOf(this.capabilities.cgroup, inst.cgroupDir);
       const joins = accounting.length > 0 ? `${joinAccounting(accounting)}; ` : '';
       argv = [SH, '-c', `{ echo $$ > ${shq(path.join(inst.cgroupDir, 'cgroup.procs'))}; } 2>/dev/null; ${joins}exec "$@"`, 'sh', ...argv];
     }
-
-    return runExec(argv, inst.env, { timeoutMs: opts.timeoutMs, cmd: command[0] ?? '', workingDir: inst.workingDir }, {
-      watch: watchChild,
-      parseSetup,
-      afterExit: async (pgid) => {
+    return {
+      argv, env: inst.env, cmd: command[0] ?? '', workingDir: inst.workingDir, parseSetup,
+      afterProbe: async (pgid) => {
         // Without a cgroup nothing else stops what the exec left behind from outliving it.
         if (inst.cgroupDir !== undefined) return;
         tryKill(-pgid, 'SIGKILL');
         await sweepSession(pgid, Date.now() + SWEEP_DEADLINE_MS);
       },
-    });
+    };
   }
 
   /** Forgets the instance (killing it first if it still runs); its log stays as the previous one. */
@@ -587,6 +617,7 @@ export class HostRuntime implements ContainerRuntime {
    */
   async close(opts: { keepContainers?: boolean } = {}): Promise<void> {
     this.closed = true;
+    await this.execs.closeAll(); // podvisor's children: they end with it, whatever the containers do
     if (opts.keepContainers === true && this.monitor.outlivesPodvisor) {
       // Left to their monitors: this process forgets them (a later close kills nothing).
       await this.background.drain();
@@ -629,6 +660,7 @@ export class HostRuntime implements ContainerRuntime {
     inst.alive = false;
     const info: ExitInfo = { exitCode: e.exitCode, oomKilled: false, finishedAt };
     if (e.signal !== undefined) info.signal = e.signal;
+    this.execs.killInstance(inst.id);
     try {
       tryKill(-inst.pid, 'SIGKILL');
       const deadline = Date.now() + SWEEP_DEADLINE_MS;
@@ -900,50 +932,6 @@ async function probeAccounting(cgroup: NonNullable<HostCapabilities['cgroup']>, 
     }
   }
   return accounting.cpuacct !== undefined || accounting.memory !== undefined ? { ...cgroup, accounting } : cgroup;
-}
-
-// ---- process helpers -----------------------------------------------------------------------
-
-/**
- * The fallback without cgroups: SIGKILL every live process whose process group or session is
- * `leader`'s (a container's main process is the leader of both, being spawned detached), until
- * none is left or the deadline passes. Waiting matters: a SIGKILLed process is not gone at once,
- * and "exited" must mean nothing of the container runs. Matching the session also catches
- * process groups made by a job-control shell; a process that called setsid escapes (only a cgroup
- * finds it). Linux reads /proc; elsewhere only the process group is signalled. Zombies count as
- * gone: they run nothing and only wait for their new parent to reap them.
- */
-async function sweepSession(leader: number, deadline: number): Promise<boolean> {
-  if (process.platform !== 'linux') return true;
-  for (let round = 0; ; round++) {
-    const members = await sessionMembers(leader);
-    if (members.length === 0) return true;
-    for (const p of members) tryKill(p, 'SIGKILL');
-    if (Date.now() >= deadline) return false;
-    await delay(Math.min(2 + round * 2, 20));
-  }
-}
-
-async function sessionMembers(leader: number): Promise<number[]> {
-  let entries: string[];
-  try {
-    entries = await fsp.readdir('/proc');
-  } catch {
-    return [];
-  }
-  const found: number[] = [];
-  await Promise.all(entries.filter((e) => /^\d+$/.test(e)).map(async (e) => {
-    try {
-      const stat = await fsp.readFile(`/proc/${e}/stat`, 'utf8');
-      // fields after "(comm) ": state ppid pgrp session ...
-      const [state, , pgrp, session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (state === 'Z' || state === 'X') return;
-      if (Number(pgrp) === leader || Number(session) === leader) found.push(Number(e));
-    } catch {
-      // exited meanwhile
-    }
-  }));
-  return found;
 }
 
 // ---- shell snippets ------------------------------------------------------------------------

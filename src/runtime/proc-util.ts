@@ -391,6 +391,80 @@ export function childrenOf(pid: number): number[] {
   }
 }
 
+/** One live process as `/proc/<pid>/stat` describes it (PIDs as seen from podvisor's PID namespace). */
+export interface ProcEntry {
+  pid: number;
+  ppid: number;
+  pgrp: number;
+  session: number;
+  /** Start time in clock ticks: tells a PID from its reuse. */
+  start: string;
+}
+
+/**
+ * Every live process (zombies left out: they run nothing and only wait for their parent to
+ * reap them), read from /proc; [] where there is none (not Linux).
+ */
+export async function processTable(): Promise<ProcEntry[]> {
+  let entries: string[];
+  try {
+    entries = await fsp.readdir('/proc');
+  } catch {
+    return [];
+  }
+  const found: ProcEntry[] = [];
+  await Promise.all(entries.filter((e) => /^\d+$/.test(e)).map(async (e) => {
+    try {
+      const stat = await fsp.readFile(`/proc/${e}/stat`, 'utf8');
+      // fields after "(comm) ": state ppid pgrp session ... (starttime is the 20th)
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (f[0] === 'Z' || f[0] === 'X') return;
+      found.push({ pid: Number(e), ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]), start: f[19] ?? '' });
+    } catch {
+      // exited meanwhile
+    }
+  }));
+  return found;
+}
+
+/**
+ * SIGKILLs every live process whose process group or session is one of `leaders`' (a process
+ * spawned detached leads both), until none is left or the deadline passes; false then. Waiting
+ * matters: a SIGKILLed process is not gone at once, and "exited" must mean nothing runs any more.
+ * Matching the session also catches process groups made by a job-control shell; a process that
+ * called setsid escapes (only a cgroup finds it). Linux reads /proc; elsewhere nothing is done
+ * (true). Never matches podvisor itself, its own session or group, or PIDs 0 and 1.
+ */
+export async function sweepSessions(leaders: Iterable<number>, deadline: number): Promise<boolean> {
+  if (process.platform !== 'linux') return true;
+  const own = ownSession();
+  const set = new Set([...leaders].filter((l) => l > 1 && l !== process.pid && l !== own.session && l !== own.pgrp));
+  if (set.size === 0) return true;
+  for (let round = 0; ; round++) {
+    const members = (await processTable()).filter((p) => p.pid !== process.pid && (set.has(p.pgrp) || set.has(p.session)));
+    if (members.length === 0) return true;
+    for (const p of members) tryKill(p.pid, 'SIGKILL');
+    if (Date.now() >= deadline) return false;
+    await delay(Math.min(2 + round * 2, 20));
+  }
+}
+
+/** {@link sweepSessions} of one leader (a container's main process, spawned detached). */
+export function sweepSession(leader: number, deadline: number): Promise<boolean> {
+  return sweepSessions([leader], deadline);
+}
+
+/** podvisor's own session and process group (never swept). */
+function ownSession(): { session: number; pgrp: number } {
+  try {
+    const s = fs.readFileSync('/proc/self/stat', 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { session: Number(f[3]), pgrp: Number(f[2]) };
+  } catch {
+    return { session: -1, pgrp: -1 };
+  }
+}
+
 /** Exec output kept (stdout and stderr together). */
 export const EXEC_OUTPUT_LIMIT = 10 * 1024;
 /** How long an exec's streams and setup pipe may take to close after its exit. */

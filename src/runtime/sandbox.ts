@@ -30,12 +30,14 @@
  * namespace PIDs.
  */
 import * as fsp from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import * as path from 'node:path';
 import type { OciLauncher } from './oci/launcher.js';
 import {
-  StartError, type ImageService, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ContainerStats, type ExecResult,
-  type MountSpec, type Sandbox, type SandboxSpec,
+  StartError, StreamUnavailableError, type ImageService, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ContainerStats,
+  type ExecResult, type ExecStream, type ExecStreamOptions, type MountSpec, type Sandbox, type SandboxSpec,
 } from './types.js';
+import { connectTcp } from './exec-stream.js';
 import { errText, isSafeSegment, safeSegment } from './proc-util.js';
 import { InstanceLogs } from './logs.js';
 import { createMonitor, type MonitorChoice } from './monitor/index.js';
@@ -288,6 +290,22 @@ export class SandboxRuntime implements ContainerRuntime {
   /** Runs `command` in the container's namespaces, cgroup, environment and working directory. */
   exec(id: string, command: string[], opts: { timeoutMs: number }): Promise<ExecResult> {
     return this.containers.exec(id, command, opts);
+  }
+
+  /** `kubectl exec` into the container (same context as {@link exec}); see `SandboxContainers.execStream`. */
+  execStream(id: string, command: string[], opts: ExecStreamOptions): Promise<ExecStream> {
+    return this.containers.execStream(id, command, opts);
+  }
+
+  /**
+   * `kubectl port-forward`: a connection to `port` on the pod's IP (the host reaches it through
+   * the bridge). Rejects with {@link StreamUnavailableError} when this runtime has no running
+   * sandbox with an IP for the pod, else with the connect error.
+   */
+  async connect(sandbox: Sandbox, port: number): Promise<Socket> {
+    const state = this.sandboxes.get(sandbox.podUid);
+    if (state?.ip === undefined) throw new StreamUnavailableError(`the sandbox of pod ${sandbox.podUid} is not running`);
+    return connectTcp(state.ip, port);
   }
 
   /** Forgets the instance (killing it first if it still runs); its log stays as the previous one. */

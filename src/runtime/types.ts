@@ -19,6 +19,7 @@ export interface MountSpec {
   subPath?: { volumeRoot: string; path: string };
 }
 
+import type { Socket } from 'node:net';
 import type { ContainerProcess, ImageProcessConfig } from '../api/oci.js';
 
 /** What a sandbox needs to exist. */
@@ -230,6 +231,61 @@ export interface ExecResult {
   timedOut: boolean;
 }
 
+/** What an interactive exec asks for (`kubectl exec -i -t`). */
+export interface ExecStreamOptions {
+  /** Give the command a stdin the caller writes (`-i`); without it, the command reads an empty stdin. */
+  stdin: boolean;
+  /** Run the command on a pseudo-terminal (`-t`): one output stream, the terminal's echo and line discipline. */
+  tty: boolean;
+  /** The terminal's first size, when `tty` (the client sends it before the command reads it). */
+  size?: TerminalSize;
+}
+
+/** A terminal's size in character cells (the `resize` channel's `Width`/`Height`). */
+export interface TerminalSize {
+  width: number;
+  height: number;
+}
+
+/** How an exec ended: the command's exit code (128 + signal number when a signal killed it). */
+export interface ExecStreamExit {
+  exitCode: number;
+  /** The signal that ended the command, if one did. */
+  signal?: string;
+}
+
+/**
+ * A command running in a container's context with its streams open (`kubectl exec`): not a
+ * container, never counted, never seen by restart decisions. Its processes are killed when it
+ * is killed or the container ends.
+ */
+export interface ExecStream {
+  /** The command's stdin (with `stdin`); ending it closes the command's stdin (EOF; on a tty: the terminal's EOF). */
+  stdin?: NodeJS.WritableStream;
+  /** The command's stdout; on a tty the terminal's output (stdout and stderr together). */
+  stdout: NodeJS.ReadableStream;
+  /** The command's stderr; absent on a tty. */
+  stderr?: NodeJS.ReadableStream;
+  /** Sets the terminal's size (the foreground process gets `SIGWINCH`); ignored without a tty. */
+  resize(size: TerminalSize): void;
+  /** SIGKILLs the command and every process it started (the client went away). Idempotent. */
+  kill(): void;
+  /**
+   * Resolves once the command has exited, every process it started is gone, and its output has
+   * been read to the end. A command that cannot be found exits 127 and one that cannot be run
+   * 126, with the reason on its stderr (on a tty: its output), as a shell says it.
+   */
+  exited: Promise<ExecStreamExit>;
+}
+
+/** Why an exec or a port-forward could not start (the container is not running, a tool is missing). */
+export class StreamUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StreamUnavailableError';
+  }
+}
+
 /**
  * A running container's resource usage read from its cgroup at one moment (the kubelet's
  * `ContainerStats` as metrics-server consumes it): a cumulative CPU counter, from which a
@@ -269,6 +325,19 @@ export interface ContainerRuntime {
   killAll(id: string): Promise<void>;
   /** Runs `command` in the instance's context (env, working dir, mounts); kills it at the timeout. */
   exec(id: string, command: string[], opts: { timeoutMs: number }): Promise<ExecResult>;
+  /**
+   * Starts `command` in the running instance's context with its streams open (`kubectl exec`):
+   * the same context as {@link exec} (environment, working dir, mounts, namespaces, cgroup,
+   * the image's user on `oci`). Rejects with {@link StreamUnavailableError} when the instance
+   * does not run or the runtime lacks a tool the options need (a pseudo-terminal).
+   */
+  execStream(id: string, command: string[], opts: ExecStreamOptions): Promise<ExecStream>;
+  /**
+   * Opens a TCP connection to `port` on the pod's network (`kubectl port-forward`): 127.0.0.1 on
+   * `host` (pods share the host's network), the pod's IP on runtimes that give pods their own
+   * network namespace. Rejects with the connect error (`ECONNREFUSED`, …) when nothing listens.
+   */
+  connect(sandbox: Sandbox, port: number): Promise<Socket>;
   /** Forgets the instance; its log becomes the container's previous log. */
   removeContainer(id: string): Promise<void>;
   /** Path of the current (or previous) log file of a container, if any. */

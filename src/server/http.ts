@@ -7,7 +7,9 @@
  * checked by the e2e tests with real kubectl.
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Status } from '../api/errors.js';
 import type { NodeApi } from '../agent/node-api.js';
@@ -24,6 +26,9 @@ import { badRequest, HttpError, pathNotFound, statusFromError, unauthorized } fr
 import { DEFAULT_WATCH_LIMITS, MAX_WATCH_BUFFERED_BYTES, WatchRegistry, type WatchLimits } from './watch-limits.js';
 
 export { DEFAULT_MAX_BODY_BYTES } from './body.js';
+
+/** The kubelet's streaming idle timeout (`--streaming-connection-idle-timeout`, 4 h). */
+export const DEFAULT_STREAM_IDLE_MS = 4 * 60 * 60 * 1000;
 export type { ApiListener, ListenTarget, ServerTimeouts } from './listen.js';
 export type { ApiLogger, ApiLogLevel } from './request.js';
 
@@ -58,20 +63,16 @@ export interface ApiServerOptions {
   maxWatchBufferedBytes?: number;
   /** Connection timeouts of {@link ApiServer.listen} (default kube-apiserver's, see `listen.ts`). */
   timeouts?: Partial<ServerTimeouts>;
+  /** A stream (exec, attach, port-forward) without traffic for this long is closed, ms (default 4 h, the kubelet's). */
+  streamIdleTimeoutMs?: number;
 }
 
 /** The API server: a request handler and a way to serve it on TCP or a Unix socket. */
 export interface ApiServer {
   /** The request handler, usable with any `node:http` or `node:https` server. */
   handler: (req: IncomingMessage, res: ServerResponse) => void;
-  /** Serves on `host:port` (HTTP, or HTTPS with `tls`) or on a Unix socket created with mode 0600. */
-  listen(target: ListenTarget): Promise<ApiListener>;
-}
-
-/** The API server: a request handler and a way to serve it on TCP or a Unix socket. */
-export interface ApiServer {
-  /** The request handler, usable with any `node:http` or `node:https` server. */
-  handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The handler of `upgrade` events (exec, attach, port-forward streams), for the same servers. */
+  upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Serves on `host:port` (HTTP, or HTTPS with `tls`) or on a Unix socket created with mode 0600. */
   listen(target: ListenTarget): Promise<ApiListener>;
   /** The object registry (every served resource). */
@@ -102,6 +103,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     watches: new WatchRegistry(opts.watchLimits ?? DEFAULT_WATCH_LIMITS),
     maxWatchBuffered: opts.maxWatchBufferedBytes ?? MAX_WATCH_BUFFERED_BYTES,
     logRecheckMs: opts.logRecheckMs ?? 1000,
+    streamIdleMs: opts.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_MS,
     resourceVersion: () => opts.backend.resourceVersion(),
     gitVersion: opts.version ?? DEFAULT_GIT_VERSION,
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
@@ -134,7 +136,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     return got.length === tokenBuf.length && timingSafeEqual(got, tokenBuf);
   };
 
-  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+  const serve = (req: IncomingMessage, res: ServerResponse, upgrade?: Ctx['upgrade']): void => {
     const t0 = performance.now();
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
@@ -149,7 +151,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       if (qi >= 0) fields['query'] = url.slice(qi + 1);
       log(status >= 500 ? 'error' : 'info', 'http request', fields);
     });
-    const ctx: Ctx = { req, res, method, path, query: new URLSearchParams(qi < 0 ? '' : url.slice(qi + 1)), wanted: negotiate(req.headers.accept), params: {} };
+    const ctx: Ctx = { req, res, method, path, query: new URLSearchParams(qi < 0 ? '' : url.slice(qi + 1)), wanted: negotiate(req.headers.accept), params: {}, ...(upgrade ? { upgrade } : {}) };
     const fail = (err: unknown): void => {
       let s: Status;
       let headers: Record<string, string> = {};
@@ -179,8 +181,27 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     }
   };
 
-  const timeouts: ServerTimeouts = { ...DEFAULT_SERVER_TIMEOUTS, ...opts.timeouts };
-  const listen = (target: ListenTarget): Promise<ApiListener> => listenOn(handler, target, timeouts);
+  const handler = (req: IncomingMessage, res: ServerResponse): void => serve(req, res);
 
-  return { handler, listen, registry, close: () => registry.stop() };
+  /**
+   * A request with `Connection: Upgrade` (node hands these over with the raw socket): routed
+   * like any other, with a response bound to the socket for plain answers (refusals), and the
+   * socket for the handler that upgrades (exec, attach, port-forward).
+   */
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => {});
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.shouldKeepAlive = false;
+    res.once('finish', () => {
+      res.detachSocket(socket as Socket);
+      socket.end();
+    });
+    serve(req, res, { socket, head });
+  };
+
+  const timeouts: ServerTimeouts = { ...DEFAULT_SERVER_TIMEOUTS, ...opts.timeouts };
+  const listen = (target: ListenTarget): Promise<ApiListener> => listenOn(handler, target, timeouts, upgrade);
+
+  return { handler, upgrade, listen, registry, close: () => registry.stop() };
 }

@@ -7,6 +7,7 @@
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
 import { createConnection, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 
 /** A listening endpoint. */
@@ -62,12 +63,15 @@ export function serverOptions(timeouts: ServerTimeouts): ServerOptions {
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+/** Node's `upgrade` event: a request with `Connection: Upgrade`, its raw socket and the bytes past its head. */
+type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 /** Serves `handler` on `target` (HTTP, HTTPS with `tls`, or a Unix socket created with mode 0600). */
-export async function listenOn(handler: Handler, target: ListenTarget, timeouts: ServerTimeouts = DEFAULT_SERVER_TIMEOUTS): Promise<ApiListener> {
+export async function listenOn(handler: Handler, target: ListenTarget, timeouts: ServerTimeouts = DEFAULT_SERVER_TIMEOUTS, upgrade?: UpgradeHandler): Promise<ApiListener> {
   const tls = 'socket' in target ? undefined : target.tls;
   const options = serverOptions(timeouts);
   const server: Server = tls ? createHttpsServer({ ...options, key: tls.key, cert: tls.cert }, handler) : createServer(options, handler);
+  if (upgrade) server.on('upgrade', upgrade);
   if ('socket' in target) {
     await removeStaleSocket(target.socket);
     await new Promise<void>((resolve, reject) => {

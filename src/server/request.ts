@@ -3,6 +3,7 @@
  * booleans as the API server converts them, object bodies checked against the URL, selectors.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { isPlainObject } from '../api/decode.js';
 import { checkObjectBodyType, parseBody, readBody, type ParsedBody } from './body.js';
 import type { Wanted } from './respond.js';
@@ -25,6 +26,12 @@ export interface Ctx {
   wanted: Wanted;
   /** Path parameters of the matched route (`namespace`, `name`, ...). */
   params: Record<string, string>;
+  /**
+   * Set when the request asked for a protocol upgrade (`Connection: Upgrade`: WebSocket or
+   * SPDY/3.1 streams): the raw connection and the bytes read past the request's head. `res` is
+   * still usable for a plain HTTP answer (a refusal) until a handler takes the connection.
+   */
+  upgrade?: { socket: Duplex; head: Buffer };
 }
 
 /**

@@ -10,6 +10,7 @@ import { selfSubjectAccessReview, selfSubjectReview, selfSubjectRulesReview } fr
 import { getNode, getNodeMetrics, getPodMetrics, listNodeMetrics, listNodes, listPodMetrics } from './handlers/metrics.js';
 import { create, getOne, listOrWatch, patch, remove, replace, serveWatch, type Target } from './handlers/objects.js';
 import { podLogs, podRestarts, podVerb } from './handlers/pods.js';
+import { podExec, podPortForward } from './handlers/streams.js';
 import { NODE_RESOURCE } from './kinds/nodes.js';
 import { openApiContentType, openApiV2, openApiV3Group, openApiV3Root, type OpenApiDocument } from './openapi.js';
 import type { Resource } from './registry/types.js';
@@ -186,6 +187,8 @@ export const ROUTES: readonly Route[] = [
   { path: `${podPath}/log`, resource: 'pods', methods: { GET: (env, ctx, p) => podLogs(env, ctx, ...pod(env, p)) } },
   { path: `${podPath}/restart`, resource: 'pods', methods: { POST: (env, ctx, p) => podVerb(env, ctx, ...pod(env, p), 'restart') } },
   { path: `${podPath}/recreate`, resource: 'pods', methods: { POST: (env, ctx, p) => podVerb(env, ctx, ...pod(env, p), 'recreate') } },
+  { path: `${podPath}/exec`, resource: 'pods', methods: { GET: (env, ctx, p) => podExec(env, ctx, ...pod(env, p)), POST: (env, ctx, p) => podExec(env, ctx, ...pod(env, p)) } },
+  { path: `${podPath}/portforward`, resource: 'pods', methods: { GET: (env, ctx, p) => podPortForward(env, ctx, ...pod(env, p)), POST: (env, ctx, p) => podPortForward(env, ctx, ...pod(env, p)) } },
   { path: `${podPath}/restarts`, resource: 'pods', methods: { GET: (env, ctx, p) => podRestarts(env, ctx, ...pod(env, p)) } },
   // Every namespace, and cluster-scoped resources.
   { path: 'api/v1/{resource}', methods: collection(topTarget) },

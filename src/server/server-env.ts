@@ -28,6 +28,8 @@ export interface ServerEnv {
   resourceVersion(): string;
   /** `gitVersion` of `/version`. */
   gitVersion: string;
+  /** A stream (exec, attach, port-forward) with no traffic for this long is closed (ms; the kubelet's default is 4 h). */
+  streamIdleMs: number;
   /** Prometheus exposition of `/metrics`, when served. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
 }

@@ -149,6 +149,11 @@ export function statusOfAgentError(err: AgentError): Status {
       return badRequest(`a container name must be specified for pod ${err.podName}, choose one of: [${err.containers.join(' ')}] or one of the init containers: [${err.initContainers.join(' ')}]`);
     case 'UnknownContainer':
       return badRequest(`container ${err.container} is not valid for pod ${err.podName}`);
+    case 'ContainerNotRunning':
+      // The kubelet's words when it finds no running container of that name.
+      return badRequest(`container not found (${JSON.stringify(err.container)})`);
+    case 'StreamUnavailable':
+      return internalError(err.reason);
     case 'StorageFailed':
       return internalError(err.message);
     default: {

@@ -4,9 +4,10 @@
  * earlier instances is an adoption table the test fills ({@link FakeRuntime.adoptRunning},
  * {@link FakeRuntime.adoptExited}; anything else is `unknown`). It decides nothing.
  */
+import type { Socket } from 'node:net';
 import {
-  StartError, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult,
-  type ExitInfo, type ImageService, type MountSpec, type Sandbox, type SandboxSpec,
+  StartError, StreamUnavailableError, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult,
+  type ExecStream, type ExitInfo, type ImageService, type MountSpec, type Sandbox, type SandboxSpec,
 } from '../../src/runtime/types.js';
 import type { FakeClock } from './fake-clock.js';
 
@@ -134,6 +135,13 @@ export class FakeRuntime implements ContainerRuntime {
   async exec(id: string, command: string[]): Promise<ExecResult> {
     this.calls.push(`exec ${this.find(id)?.name ?? id} ${command.join(' ')}`);
     return this.execResult(command);
+  }
+  /** The fake runs no processes: streaming exec and port-forward are unavailable. */
+  async execStream(): Promise<ExecStream> {
+    throw new StreamUnavailableError('the fake runtime has no exec streams');
+  }
+  async connect(): Promise<Socket> {
+    throw new StreamUnavailableError('the fake runtime has no pod network');
   }
   async removeContainer(id: string): Promise<void> {
     this.calls.push(`remove ${this.find(id)?.name ?? id}`);

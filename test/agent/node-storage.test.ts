@@ -8,6 +8,7 @@
  *   retry once the fault is gone;
  */
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,7 +20,10 @@ import type { WatchEvent } from '../../src/agent/node-api.js';
 import type { EventObject } from '../../src/api/records.js';
 import type { Pod } from '../../src/api/types.js';
 import type { PodState } from '../../src/core/model.js';
-import type { AdoptedInstance, ContainerHandle, ContainerRuntime, ContainerStartSpec, ExecResult, ExitInfo, Sandbox, SandboxSpec } from '../../src/runtime/types.js';
+import {
+  StreamUnavailableError, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult, type ExecStream, type ExitInfo,
+  type Sandbox, type SandboxSpec,
+} from '../../src/runtime/types.js';
 import { FileStore } from '../../src/store/file-store.js';
 
 
@@ -72,6 +76,12 @@ class FakeRuntime implements ContainerRuntime {
   }
   async exec(): Promise<ExecResult> {
     return { exitCode: 0, output: '', timedOut: false };
+  }
+  async execStream(): Promise<ExecStream> {
+    throw new StreamUnavailableError('no exec streams in this fake');
+  }
+  async connect(): Promise<Socket> {
+    throw new StreamUnavailableError('no pod network in this fake');
   }
   async removeContainer(): Promise<void> {}
   logPath(): string | undefined {

@@ -9,13 +9,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { ContainerStatus, Pod } from '../../src/api/types.js';
 import { formatTimestamp } from '../../src/api/time.js';
 import { podGraceSeconds } from '../../src/api/defaults.js';
 import type { EventObject, RestartNotice } from '../../src/api/records.js';
-import { PodAlreadyExistsError, PodNotFoundError, RequestRefusedError } from '../../src/agent/errors.js';
-import type { ChangeSink, NodeApi, NodeInfo, NodeUsage, PodAdmission, PodUsage, Unsubscribe, WatchEvent } from '../../src/agent/node-api.js';
+import { PodAlreadyExistsError, PodNotFoundError, RequestRefusedError, StreamUnavailableError } from '../../src/agent/errors.js';
+import type { ChangeSink, ExecStream, ExecStreamOptions, NodeApi, NodeInfo, NodeUsage, PodAdmission, PodUsage, Unsubscribe, WatchEvent } from '../../src/agent/node-api.js';
 import type { FileStore } from '../../src/store/file-store.js';
 
 /** The fake agent. Public fields and helpers let tests arrange state. */
@@ -206,6 +207,29 @@ export class FakeAgent implements NodeApi {
     if (!pod) return false;
     const c = container ?? pod.spec.containers[0]?.name ?? '';
     return pod.status?.containerStatuses?.find((s) => s.name === c)?.state.running !== undefined;
+  }
+
+  /** What `execStream` starts (scripted by a test: e.g. a real child process); default: refused. */
+  exec: ((command: string[], opts: ExecStreamOptions) => ExecStream) | undefined;
+
+  execStream(namespace: string, name: string, container: string | undefined, command: string[], opts: ExecStreamOptions): Promise<ExecStream> {
+    this.calls.push(['execStream', namespace, name, container, command, opts]);
+    this.mustGet(namespace, name);
+    if (!this.exec) return Promise.reject(new StreamUnavailableError(namespace, name, 'no exec scripted'));
+    return Promise.resolve(this.exec(command, opts));
+  }
+
+  /** Port-forward reaches 127.0.0.1 (the host runtime's network), or the port a test maps it to. */
+  portMap = new Map<number, number>();
+
+  portForward(namespace: string, name: string, port: number): Promise<Socket> {
+    this.calls.push(['portForward', namespace, name, port]);
+    this.mustGet(namespace, name);
+    return new Promise((resolve, reject) => {
+      const s = connect(this.portMap.get(port) ?? port, '127.0.0.1');
+      s.once('connect', () => resolve(s));
+      s.once('error', reject);
+    });
   }
 
   listEvents(namespace?: string): EventObject[] {

@@ -39,6 +39,7 @@ export async function startApi(opts: Partial<Omit<ApiServerOptions, 'backend' | 
   const server: Server = tls
     ? createHttpsServer({ key: readFileSync(new URL('localhost-key.pem', fixtures)), cert: readFileSync(new URL('localhost-cert.pem', fixtures)) }, api.handler)
     : createServer(api.handler);
+  server.on('upgrade', api.upgrade);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();
   if (addr === null || typeof addr !== 'object') throw new Error('no address');

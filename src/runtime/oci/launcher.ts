@@ -29,8 +29,10 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { OciSpecInput, SpecDevice, SpecMount } from '../../api/oci.js';
-import { SH, errText, run, runExec, watchChild, type ExecRunner } from '../proc-util.js';
-import { StartError, type ContainerStartSpec, type ExecResult } from '../types.js';
+import { randomBytes } from 'node:crypto';
+import type { ExecFailure, ExecPlan } from '../exec-stream.js';
+import { SH, errText, run, setupMessage } from '../proc-util.js';
+import { StartError, type ContainerStartSpec, type TerminalSize } from '../types.js';
 import type { LayerStore } from './unpack.js';
 import { SETUP_FILE } from '../monitor/setup-channel.js';
 import { addImageUser, removeImageUser } from './image-gc.js';
@@ -76,7 +78,6 @@ const INIT_PATH = '/dev/init';
 
 const STATE_FILE = 'state.json';
 const RUNC_LOG = 'runc.log';
-const NO_OUTPUT: ExecRunner = { watch: watchChild, parseSetup: () => undefined };
 
 /** The `oci` runtime's launches (see the module comment). */
 export class OciLauncher {
@@ -209,19 +210,109 @@ export class OciLauncher {
   }
 
   /**
-   * `runc exec`: the command in the container with its process settings (environment, working
-   * dir, user, capabilities), killed at the timeout. A command that cannot be found or run gives
-   * 127 or 126, as on the other runtimes.
+   * How a command runs in the container (probe and streaming exec): `runc exec`, with the
+   * container's process settings (environment, working dir, user, capabilities). With a
+   * `terminal`, the process is the container's own (`config.json`) with the command, a terminal,
+   * `TERM=xterm` (as containerd sets for a tty exec) and the terminal's first size
+   * (`consoleSize`: runc sizes the pty it makes in the container before the command starts; the
+   * size it copies from its own terminal afterwards would race with the command), given with
+   * `--process`. runc in the foreground proxies that pty to its own stdin, which must be a
+   * terminal (the caller runs it under `script`), and forwards its SIGWINCH. runc's errors go
+   * to a JSON log of this exec, which tells a command that cannot be found (127) or run (126);
+   * the exec'd process (`--pid-file`) leads its own session (runc's init calls setsid) and is
+   * watched: runc in the foreground copies the process's output through its own pipes and ends
+   * only once every holder closed them, so what the command leaves behind is killed when it has
+   * ended.
    */
-  async exec(id: string, command: string[], opts: { timeoutMs: number }): Promise<ExecResult> {
-    const argv = [this.o.runtimePath, '--root', this.o.stateRoot, 'exec', id, ...command];
-    const r = await runExec(argv, { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, { timeoutMs: opts.timeoutMs, cmd: command[0] ?? '', workingDir: '/' }, NO_OUTPUT);
-    if (r.exitCode !== 0 && !r.timedOut) {
-      if (/exec failed: .*(executable file not found|no such file or directory)/.test(r.output)) return { ...r, exitCode: 127 };
-      if (/exec failed: .*permission denied/.test(r.output)) return { ...r, exitCode: 126 };
+  execPlan(id: string, bundle: string, command: string[], terminal?: { size?: TerminalSize }): ExecPlan {
+    const tag = randomBytes(6).toString('hex');
+    const log = path.join(bundle, `exec-${tag}.log`);
+    const pidFile = path.join(bundle, `exec-${tag}.pid`);
+    const processFile = path.join(bundle, `exec-${tag}.json`);
+    const cmd = command[0] ?? '';
+    // runc takes its options before the container ID.
+    let how = [id, ...command];
+    if (terminal) {
+      how = ['--tty', '--env', 'TERM=xterm', id, ...command];
+      const proc = execProcess(bundle, command, terminal.size);
+      if (proc !== undefined) {
+        fs.writeFileSync(processFile, JSON.stringify(proc), { mode: 0o600 });
+        how = ['--process', processFile, id];
+      }
     }
-    return r;
+    return {
+      argv: [this.o.runtimePath, '--root', this.o.stateRoot, '--log', log, '--log-format', 'json', 'exec', '--pid-file', pidFile, ...how],
+      env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+      cmd,
+      workingDir: '/',
+      signalledByCode: true, // runc exits with 128 + n when signal n killed the process
+      wrapperFailure: { prefix: 'exec failed: ', read: () => execFailure(log, cmd) },
+      ownTerminal: terminal !== undefined, // runc -t proxies the container's pty through script's
+      commandPid: () => {
+        try {
+          const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+          return Number.isSafeInteger(pid) && pid > 1 ? pid : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      cleanup: async () => {
+        await Promise.all([log, pidFile, processFile].map((f) => fsp.rm(f, { force: true }).catch(() => undefined)));
+      },
+    };
   }
+}
+
+/**
+ * The process of a terminal exec: the container's own (its `config.json`) running `command` on
+ * a terminal of `size`, with `TERM=xterm`; undefined when the config cannot be read (the caller
+ * falls back to runc's flags, without the first size).
+ */
+function execProcess(bundle: string, command: string[], size: TerminalSize | undefined): Record<string, unknown> | undefined {
+  let proc: Record<string, unknown>;
+  try {
+    const cfg = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8')) as { process?: unknown };
+    if (typeof cfg.process !== 'object' || cfg.process === null) return undefined;
+    proc = { ...(cfg.process as Record<string, unknown>) };
+  } catch {
+    return undefined;
+  }
+  const env = Array.isArray(proc['env']) ? (proc['env'] as unknown[]).filter((e): e is string => typeof e === 'string' && !e.startsWith('TERM=')) : [];
+  proc['args'] = command;
+  proc['env'] = [...env, 'TERM=xterm'];
+  proc['terminal'] = true;
+  const rows = Math.trunc(size?.height ?? 0);
+  const cols = Math.trunc(size?.width ?? 0);
+  if (rows > 0 && cols > 0) proc['consoleSize'] = { height: Math.min(rows, 0xffff), width: Math.min(cols, 0xffff) };
+  else delete proc['consoleSize'];
+  return proc;
+}
+
+/**
+ * Why `runc exec` did not start the command, from its JSON log (its `exec failed: …` error): not
+ * found (127), or not runnable (126: permission denied, a working dir gone, …). Undefined when
+ * it logged no error (the command ran).
+ */
+function execFailure(log: string, cmd: string): ExecFailure | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(log, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let msg: string | undefined;
+  for (const line of text.split('\n')) {
+    try {
+      const e = JSON.parse(line) as { level?: unknown; msg?: unknown };
+      if (e.level === 'error' && typeof e.msg === 'string') msg = e.msg;
+    } catch {
+      // not a log line
+    }
+  }
+  if (msg === undefined) return undefined;
+  if (/exec: "[^"]*": .*(executable file not found|no such file or directory)/.test(msg)) return { exitCode: 127, message: setupMessage({ code: 'notfound', details: '' }, cmd, '/').text };
+  if (/exec: "[^"]*": .*permission denied/.test(msg)) return { exitCode: 126, message: setupMessage({ code: 'noexec', details: '' }, cmd, '/').text };
+  return { exitCode: 126, message: msg };
 }
 
 const TERMINATION_LOG = 'termination-log';

@@ -41,11 +41,13 @@ import { signalOfExitCode } from '../monitor/signals.js';
 import type { Launched, Monitor, MonitorExit, Reattached } from '../monitor/types.js';
 import {
   Background, DEFAULT_PATH, SH, confineSubPaths, bareId as stripPrefix, childrenOf, containerEnv, errText, finalScript, isSafeSegment, mountScript, mountSourceKinds, parseSetup,
-  procStartTime, removeCgroupDir, runExec, safeSegment, shq, startErrorOf, tryKill, watchChild, within, type SetupFailure,
+  procStartTime, removeCgroupDir, safeSegment, shq, startErrorOf, tryKill, within, type SetupFailure,
 } from '../proc-util.js';
 import {
-  StartError, type AdoptedInstance, type ContainerHandle, type ContainerStartSpec, type ContainerStats, type ExecResult, type ExitInfo,
+  StartError, StreamUnavailableError, type AdoptedInstance, type ContainerHandle, type ContainerStartSpec, type ContainerStats, type ExecResult, type ExecStream,
+  type ExecStreamOptions, type ExitInfo, type TerminalSize,
 } from '../types.js';
+import { ExecStreams, runExecPlan, startExecStream, type ExecPlan } from '../exec-stream.js';
 import { readCgroupStats } from '../cgroup-stats.js';
 import { PAUSE_LEAF, type Leaf, type SandboxCgroups } from './cgroups.js';
 import { podEtcFiles } from './holder.js';
@@ -147,6 +149,8 @@ export class SandboxContainers {
   private readonly log: (msg: string, fields?: object) => void;
   /** Files of removed instances being deleted. */
   private readonly background = new Background();
+  /** Live `kubectl exec` streams, by instance (killed with it). */
+  private readonly execs = new ExecStreams();
   private readonly oci: OciLauncher | undefined;
   /** `sandbox` or `oci`: the runtime's name in launch records. */
   private readonly runtime: string;
@@ -450,22 +454,65 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
   /**
    * Runs `command` in the container: its network, IPC, UTS, PID and mount namespaces (entered
    * through the command's PID with `nsenter`), its cgroup (what it leaves behind dies with the
-   * container), environment and working directory. Output, timeout and error codes as on the
-   * host runtime; never throws.
+   * container), environment and working directory; on oci `runc exec`. Output, timeout and
+   * error codes as on the host runtime; never throws.
    */
   async exec(id: string, command: string[], opts: { timeoutMs: number }): Promise<ExecResult> {
+    const inst = this.running(id);
+    if (!inst) return { exitCode: 126, output: `container ${id} is not running`, timedOut: false };
+    if (command.length === 0) return { exitCode: 126, output: 'exec: empty command', timedOut: false };
+    return runExecPlan(this.execPlan(inst, command, { tty: false }), opts.timeoutMs);
+  }
+
+  /**
+   * `kubectl exec`: `command` in the same context as {@link exec}, with its streams open (see
+   * `exec-stream.ts`). Rejects with {@link StreamUnavailableError} when the instance does not run
+   * or a terminal's tools are missing.
+   */
+  async execStream(id: string, command: string[], opts: ExecStreamOptions): Promise<ExecStream> {
+    const inst = this.running(id);
+    if (!inst) throw new StreamUnavailableError(`container ${id} is not running`);
+    if (command.length === 0) throw new StreamUnavailableError('exec: empty command');
+    const s = await startExecStream(this.execPlan(inst, command, opts), opts);
+    this.execs.add(inst.id, s);
+    if (!inst.alive) s.kill(); // it ended meanwhile: no exec outlives its container
+    return s;
+  }
+
+  /** The instance when it runs (its command's PID is still the recorded process). */
+  private running(id: string): Instance | undefined {
     const inst = this.instances.get(stripPrefix(this.prefix, id));
     const gone = inst?.pidStartTime !== undefined && procStartTime(inst.pid) !== inst.pidStartTime;
-    if (!inst?.alive || gone) return { exitCode: 126, output: `container ${id} is not running`, timedOut: false };
-    if (command.length === 0) return { exitCode: 126, output: 'exec: empty command', timedOut: false };
-    if (this.oci) return this.oci.exec(inst.id, command, opts);
-    const ns = ['-n', '-i', '-u', '-p', '-m'];
+    return inst?.alive === true && !gone ? inst : undefined;
+  }
+
+  /**
+   * How a command runs in the instance (probe and streaming exec): on oci `runc exec` (on a
+   * terminal of the given first size, see `OciLauncher.execPlan`); else the container's cgroups
+   * joined, then `nsenter` into its namespaces through the command's PID, then the last shell's
+   * working-dir and command checks (set-up channel fd 3), with the container's environment. On
+   * a terminal the command leads a session of its own inside (`setsid --ctty`, taking the
+   * terminal over as root may): `nsenter -p` forks, so the terminal's process group would
+   * otherwise be nsenter's, which does not exist in the container's PID namespace (a job-control
+   * shell fails to hand the terminal back at its exit: "Cannot set tty process group", exit 2).
+   * Throws {@link StreamUnavailableError} when a terminal is asked for without `setsid`.
+   */
+  private execPlan(inst: Instance, command: string[], opts: { tty: boolean; size?: TerminalSize }): ExecPlan {
+    const tty = opts.tty;
+    if (this.oci) return this.oci.execPlan(inst.id, inst.bundle, command, tty ? { ...(opts.size ? { size: opts.size } : {}) } : undefined);
     const join = inst.cgroupDirs.map((d) => `echo $$ > ${shq(path.join(d, 'cgroup.procs'))}`).join('; ');
+    let session: string[] = [];
+    let script = finalScript(inst.workingDir, inst.env, false);
+    if (tty) {
+      if (this.tools.setsid === undefined) throw new StreamUnavailableError('a terminal (kubectl exec -t) needs setsid from util-linux, which is not installed: apt-get install util-linux');
+      session = [this.tools.setsid, '--ctty', '--wait'];
+      script = `echo >&4; exec 4>&-\n${script}`; // the terminal is the command's now (see ExecPlan.readyInContext)
+    }
     const argv = [
       SH, '-c', `{ ${join}; } 2>/dev/null; exec "$@"`, 'sh',
-      this.tools.nsenter, '-t', String(inst.pid), ...ns, '--', SH, '-c', finalScript(inst.workingDir, inst.env, false), 'sh', ...command,
+      this.tools.nsenter, '-t', String(inst.pid), '-n', '-i', '-u', '-p', '-m', '--', ...session, SH, '-c', script, 'sh', ...command,
     ];
-    return runExec(argv, inst.env, { timeoutMs: opts.timeoutMs, cmd: command[0] ?? '', workingDir: inst.workingDir }, { watch: watchChild, parseSetup });
+    return { argv, env: inst.env, cmd: command[0] ?? '', workingDir: inst.workingDir, parseSetup, readyInContext: tty };
   }
 
   /**
@@ -563,6 +610,7 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
    */
   async close(keepRunning: boolean): Promise<void> {
     this.closed = true;
+    await this.execs.closeAll(); // podvisor's children: they end with it, whatever the containers do
     await this.background.drain();
     if (keepRunning) {
       this.instances.clear();
@@ -592,6 +640,7 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     // so does `runc run`.
     const signal = e.signal ?? (inst.init || this.oci ? signalOfExitCode(e.exitCode) : undefined);
     if (signal !== undefined) info.signal = signal;
+    this.execs.killInstance(inst.id);
     try {
       this.killGroup(inst);
       const deadline = Date.now() + SWEEP_DEADLINE_MS;

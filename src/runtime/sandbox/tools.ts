@@ -15,6 +15,11 @@ export interface Tools {
   mount: string;
   mkdir: string;
   busybox: string;
+  /**
+   * util-linux `setsid` (a terminal exec makes the command lead a session in the container's PID
+   * namespace with it); absent: `kubectl exec -t` is unavailable, the rest works.
+   */
+  setsid?: string;
   pause: { kind: 'catatonit' | 'tini'; path: string };
   cniDir: string;
 }
@@ -52,7 +57,8 @@ export function probeTools(prefer?: 'catatonit' | 'tini'): { tools?: Tools; prob
   if (cniDir === undefined) problems.push(`the sandbox runtime needs the CNI plugins (bridge, host-local, loopback in ${CNI_DIRS.join(' or ')}): apt-get install containernetworking-plugins`);
   if (problems.length > 0) return { problems };
   const pause = catatonit !== undefined ? { kind: 'catatonit' as const, path: catatonit } : { kind: 'tini' as const, path: tini ?? '' };
-  return { tools: { ip, nsenter, unshare, mount, mkdir, busybox, pause, cniDir: cniDir ?? '' }, problems };
+  const setsid = findExecutable('setsid', p);
+  return { tools: { ip, nsenter, unshare, mount, mkdir, busybox, pause, cniDir: cniDir ?? '', ...(setsid !== undefined ? { setsid } : {}) }, problems };
 }
 
 /**

@@ -1,0 +1,216 @@
+/**
+ * End-to-end (issue 15): into the containers with the real kubectl 1.32 and 1.35 against the
+ * built `podvisor serve`, on the host runtime, the sandbox runtime (root) and the oci runtime
+ * (images from a local registry):
+ * - `exec POD -- sh -c 'echo hi; exit 3'` prints `hi` and exits 3;
+ * - `exec -i` with piped stdin;
+ * - `exec -it` driven through a pseudo-terminal (util-linux `script` gives kubectl a terminal):
+ *   an interactive shell's prompt, a command's output, and a resize of kubectl's terminal seen
+ *   by `stty size` inside;
+ * - `cp` a file in and back out, byte-identical;
+ * - `port-forward` to an HTTP server in the pod answers 20 concurrent requests;
+ * - closing the client kills the exec'd processes (none left in /proc), and no exec changes the
+ *   container's restartCount or the pod's phase.
+ * A missing kubectl, root or oci fixture skips its part, except under CI=true, where it fails.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandboxAvailability } from '../../src/runtime/sandbox.js';
+import { alive, cli, ensureBuilt, freePort, ROOT, tempDir, until } from './helpers.js';
+import { forOci, ociProblem, ociRegistry, stopOciRegistry } from './oci-images.js';
+import { processesOf, ServeNode } from './serve-node.js';
+
+const CI = process.env['CI'] === 'true';
+const KUBECTLS = [
+  { version: '1.32', path: process.env['KUBECTL'] ?? '/usr/bin/kubectl' },
+  { version: '1.35', path: join(ROOT, '.cache/kubectl-1.35/kubectl') },
+];
+for (const k of KUBECTLS) {
+  if (!existsSync(k.path) && CI) throw new Error(`kubectl ${k.version} not found at ${k.path}: CI must run the kubectl tests (scripts/fetch-kubectl.sh)`);
+}
+const sandboxProblem = await sandboxAvailability();
+if (sandboxProblem !== undefined && CI) throw new Error(`the sandbox runtime must run on CI: ${sandboxProblem}`);
+const ociMissing = await ociProblem();
+
+const tmp = tempDir('podvisor-exec-');
+
+afterAll(async () => {
+  await stopOciRegistry();
+  tmp.cleanup();
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const RUNTIMES = [
+  { runtime: 'host', skip: undefined as string | undefined },
+  { runtime: 'sandbox', skip: sandboxProblem },
+  { runtime: 'oci', skip: ociMissing },
+];
+
+for (const { runtime, skip } of RUNTIMES) {
+  describe.skipIf(skip !== undefined)(`streams into the containers on the ${runtime} runtime`, () => {
+    let n: ServeNode;
+    let kubeconfig = '';
+    let webPort = 0;
+    const marker = `pv-exec-${runtime}-${process.pid}`;
+
+    const kubectl = (k: string, args: string[], input?: string | Buffer, timeoutMs = 30_000): Promise<Run> =>
+      new Promise((resolve) => {
+        const child = spawn(k, ['--kubeconfig', kubeconfig, '--cache-dir', join(tmp.dir, `kc-${runtime}-${k.length}`), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        child.stdout.on('data', (d: Buffer) => out.push(d));
+        child.stderr.on('data', (d: Buffer) => err.push(d));
+        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString('latin1'), stderr: Buffer.concat(err).toString() });
+        });
+        child.stdin.end(input);
+      });
+
+    beforeAll(async () => {
+      ensureBuilt();
+      n = new ServeNode(runtime, await freePort(), tmp.dir, 'streams');
+      if (runtime === 'oci') n.transform = async (yaml) => forOci(yaml, { busybox: (await ociRegistry()).busybox, hostDirs: [], init: true });
+      await n.start();
+      const k = await cli(['kubeconfig', '--server', `https://127.0.0.1:${n.port}`, '--data-dir', n.dataDir]);
+      expect(k.code).toBe(0);
+      kubeconfig = join(tmp.dir, `kubeconfig-${runtime}`);
+      writeFileSync(kubeconfig, k.stdout);
+      // On the host runtime pods share the host's network: the web server needs a free port.
+      webPort = runtime === 'host' ? await freePort() : 8080;
+      await n.apply(`
+apiVersion: v1
+kind: Pod
+metadata: {name: shell}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: busybox:1.36
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done", "${marker}-main"]
+  - name: web
+    image: busybox:1.36
+    command: ["busybox", "httpd", "-f", "-p", "${webPort}", "-h", "/"]
+`);
+      await until('shell running', async () => {
+        const p = await n.pod('shell');
+        return p.status?.containerStatuses?.every((c: any) => c.state?.running) ? p : undefined;
+      }, 60_000);
+    }, 120_000);
+
+    afterAll(async () => {
+      await n?.cleanup();
+    }, 60_000);
+
+    const counts = async (): Promise<{ phase: string; restarts: number[] }> => {
+      const p = await n.pod('shell');
+      return { phase: p.status.phase, restarts: p.status.containerStatuses.map((c: any) => c.restartCount) };
+    };
+
+    for (const { version, path: k } of KUBECTLS) {
+      describe.skipIf(!existsSync(k))(`kubectl ${version}`, () => {
+        it('exec prints the output and exits with the command\'s code', async () => {
+          const r = await kubectl(k, ['exec', 'shell', '-c', 'main', '--', 'sh', '-c', 'echo hi; exit 3']);
+          expect(r.stdout).toBe('hi\n');
+          expect(r.stderr).toContain('command terminated with exit code 3');
+          expect(r.code).toBe(3);
+        });
+
+        it('exec -i reads piped stdin to its end', async () => {
+          const data = 'one\ntwo\nthree\n'.repeat(10_000);
+          const piped = await kubectl(k, ['exec', '-i', 'shell', '-c', 'main', '--', 'sh', '-c', 'wc -lc'], data);
+          expect(piped.code, piped.stderr).toBe(0);
+          expect(piped.stdout.trim().split(/\s+/).map(Number)).toEqual([30_000, data.length]);
+        });
+
+        it('exec -it: an interactive shell on a terminal, its prompt, and a resize', async () => {
+          // util-linux `script` runs kubectl on a pseudo-terminal of its own.
+          const cmd = [k, '--kubeconfig', kubeconfig, '--cache-dir', join(tmp.dir, `kc-${runtime}-${k.length}`), 'exec', '-it', 'shell', '-c', 'main', '--', 'sh'].map((a) => `'${a}'`).join(' ');
+          const child = spawn('script', ['-q', '-e', '-f', '-c', `stty rows 30 cols 90; exec ${cmd}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+          let out = '';
+          child.stdout.on('data', (d: Buffer) => (out += d.toString('latin1')));
+          child.stderr.on('data', (d: Buffer) => (out += d.toString('latin1')));
+          const closed = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+          try {
+            // The prompt (terminal escape sequences removed: ESC [ … letter).
+            const plain = (): string => out.split(String.fromCharCode(27)).map((p, i) => (i === 0 ? p : p.replace(/^\[[0-9;?]*[A-Za-z]/, ''))).join('');
+            await until('the shell\'s prompt', () => /[#$] $/m.test(plain()), 20_000);
+            child.stdin.write('echo $((6*7))x; stty size\n');
+            await until('the command\'s output and the first size', () => out.includes('42x') && /30 90/.test(out), 20_000);
+            // Resize kubectl's terminal: the kernel signals kubectl (SIGWINCH), which sends the new size.
+            const kpid = await until('kubectl on the terminal', () => {
+              const ps = spawnSync('pgrep', ['-f', '-n', `exec -it shell -c main`], { encoding: 'utf8' }).stdout.trim().split('\n').map(Number).filter((p) => p > 0 && p !== child.pid);
+              return ps.find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith(k));
+            });
+            spawnSync('stty', ['-F', `/proc/${kpid}/fd/0`, 'rows', '41', 'cols', '123']);
+            await until('the resize inside', async () => {
+              child.stdin.write('stty size\n');
+              await new Promise((r) => setTimeout(r, 100));
+              return /41 123/.test(out);
+            }, 20_000);
+            child.stdin.write('exit 4\n');
+            expect(await closed).toBe(4);
+          } finally {
+            child.kill('SIGKILL');
+          }
+        });
+
+        it('cp copies a file in and back out, byte-identical', async () => {
+          const src = join(tmp.dir, `in-${runtime}-${version}.bin`);
+          const bytes = Buffer.alloc(300_000);
+          for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + 7) % 256;
+          writeFileSync(src, bytes);
+          const dest = runtime !== 'oci' ? join(tmp.dir, `copied-${version}.bin`) : `/tmp/copied-${version}.bin`;
+          const put = await kubectl(k, ['cp', src, `shell:${dest}`, '-c', 'main']);
+          expect(put.code, put.stderr).toBe(0);
+          const back = join(tmp.dir, `back-${runtime}-${version}.bin`);
+          const get = await kubectl(k, ['cp', `shell:${dest}`, back, '-c', 'main']);
+          expect(get.code, get.stderr).toBe(0);
+          expect(readFileSync(back).equals(bytes)).toBe(true);
+        });
+
+        it('port-forward answers 20 concurrent HTTP requests', async () => {
+          const local = await freePort();
+          const pf = spawn(k, ['--kubeconfig', kubeconfig, '--cache-dir', join(tmp.dir, `kc-${runtime}-${k.length}`), 'port-forward', 'pod/shell', `${local}:${webPort}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+          let said = '';
+          pf.stdout.on('data', (d: Buffer) => (said += d.toString()));
+          pf.stderr.on('data', (d: Buffer) => (said += d.toString()));
+          try {
+            await until('port-forward listening', () => said.includes('Forwarding from'), 20_000);
+            const answers = await Promise.all(Array.from({ length: 20 }, () => new Promise<Run>((resolve) => {
+              const c = spawn('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${local}/proc/version`]);
+              let o = '';
+              c.stdout.on('data', (d: Buffer) => (o += d.toString()));
+              c.on('close', (code) => resolve({ code: code ?? -1, stdout: o, stderr: '' }));
+            })));
+            expect(answers.map((a) => a.stdout)).toEqual(Array(20).fill('200'));
+          } finally {
+            pf.kill('SIGTERM');
+          }
+        });
+
+        it('closing the client kills what the exec started; no exec touches restartCount or phase', async () => {
+          const before = await counts();
+          const tag = `${marker}-x${version}`;
+          const child = spawn(k, ['--kubeconfig', kubeconfig, '--cache-dir', join(tmp.dir, `kc-${runtime}-${k.length}`), 'exec', 'shell', '-c', 'main', '--', 'sh', '-c', 'sleep 1000 & sleep 1001; wait', tag], { stdio: 'ignore' });
+          const pids = await until('the exec\'s processes', () => {
+            const p = processesOf(tag);
+            return p.length >= 1 ? p : undefined;
+          }, 20_000);
+          child.kill('SIGKILL');
+          await until('no process of the exec left', () => pids.every((p) => !alive(p)) && processesOf(tag).length === 0, 20_000);
+          expect(await counts()).toEqual(before);
+          expect(before.phase).toBe('Running');
+        });
+      });
+    }
+  });
+}

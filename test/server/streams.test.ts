@@ -1,0 +1,295 @@
+/**
+ * The streaming subresources against real clients: `kubectl exec` (1.32 and 1.35, WebSocket
+ * `v5.channel.k8s.io`) and `@kubernetes/client-node`'s `Exec`, with the API server in process
+ * and a fake agent whose exec is a real child process (the runtimes' own exec is tested against
+ * real containers in test/runtime and test/e2e). Exit codes, piped stdin, stderr, refusals
+ * before the upgrade (NotFound, a container that does not run, no token).
+ * A missing kubectl skips its cases, except under CI=true, where it fails.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { PassThrough, Writable, type Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExecStream, ExecStreamOptions } from '../../src/agent/node-api.js';
+import { podManifest, startApi, type TestApi } from './helpers.js';
+
+const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+const TOKEN = 'streams-test-token';
+const KUBECTLS = [
+  { version: '1.32', path: process.env['KUBECTL'] ?? '/usr/bin/kubectl' },
+  { version: '1.35', path: join(ROOT, '.cache/kubectl-1.35/kubectl') },
+];
+for (const k of KUBECTLS) {
+  if (!existsSync(k.path) && process.env['CI'] === 'true') throw new Error(`kubectl ${k.version} not found at ${k.path}: CI must run the kubectl tests`);
+}
+
+/** The fake agent's exec: the command as a real child process in its own process group. */
+function childExec(command: string[], opts: ExecStreamOptions): ExecStream {
+  const child = spawn(command[0] ?? 'false', command.slice(1), { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
+  const exited = new Promise<{ exitCode: number }>((resolveExit) => {
+    child.on('error', () => resolveExit({ exitCode: 127 }));
+    child.on('close', (code, signal) => resolveExit({ exitCode: code ?? (signal === 'SIGKILL' ? 137 : 143) }));
+  });
+  return {
+    ...(child.stdin ? { stdin: child.stdin } : {}),
+    stdout: child.stdout as Readable,
+    stderr: child.stderr as Readable,
+    resize: () => {},
+    kill: () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    },
+    exited,
+  };
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let api: TestApi;
+let kubeconfig: string;
+
+beforeAll(async () => {
+  api = await startApi({ token: TOKEN }, true);
+  api.fake.exec = childExec;
+  kubeconfig = join(api.dir, 'kubeconfig');
+  writeFileSync(kubeconfig, `apiVersion: v1
+kind: Config
+clusters:
+- name: podvisor
+  cluster:
+    server: ${api.url}
+    insecure-skip-tls-verify: true
+users:
+- name: podvisor
+  user:
+    token: ${TOKEN}
+contexts:
+- name: podvisor
+  context:
+    cluster: podvisor
+    user: podvisor
+current-context: podvisor
+`);
+  for (const name of ['box', 'duo']) {
+    const status = await post('/api/v1/namespaces/default/pods', podManifest(name, name === 'duo' ? { containers: ['a', 'b'] } : {}));
+    expect(status).toBe(201);
+  }
+});
+
+afterAll(async () => {
+  await api.close();
+});
+
+function kubectl(path: string, args: string[], input?: string | Buffer, env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolveRun) => {
+    const child = execFile(path, ['--kubeconfig', kubeconfig, '--cache-dir', join(api.dir, 'kube-cache'), ...args], { timeout: 30_000, maxBuffer: 64 * 1024 * 1024, encoding: 'buffer', env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolveRun({ code, stdout: stdout.toString('latin1'), stderr: stderr.toString() });
+    });
+    if (input !== undefined) child.stdin?.end(input);
+    else child.stdin?.end();
+  });
+}
+
+for (const k of KUBECTLS) {
+  describe.skipIf(!existsSync(k.path))(`kubectl ${k.version} exec`, () => {
+    it('prints the output and exits with the command\'s code', async () => {
+      const r = await kubectl(k.path, ['exec', 'box', '--', 'sh', '-c', 'echo hi; echo oops >&2; exit 3']);
+      expect(r.stdout).toBe('hi\n');
+      expect(r.stderr).toContain('oops');
+      expect(r.stderr).toContain('command terminated with exit code 3');
+      expect(r.code).toBe(3);
+    });
+
+    it('exit 0 is success; -c picks the container of a pod with two', async () => {
+      const r = await kubectl(k.path, ['exec', 'duo', '-c', 'b', '--', 'sh', '-c', 'echo fine']);
+      expect(r).toMatchObject({ code: 0, stdout: 'fine\n' });
+      expect(api.fake.calls.some((c) => c[0] === 'execStream' && c[2] === 'duo' && c[3] === 'b')).toBe(true);
+    });
+
+    it('-i passes piped stdin through, byte for byte, and its end', async () => {
+      const data = Buffer.alloc(3 * 1024 * 1024);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 7919) % 251;
+      const r = await kubectl(k.path, ['exec', '-i', 'box', '--', 'sh', '-c', 'cat | od -An -tx1 | md5sum; echo done'], data);
+      const expected = await new Promise<string>((res) => {
+        const c = spawn('sh', ['-c', 'od -An -tx1 | md5sum']);
+        let out = '';
+        c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        c.on('close', () => res(out));
+        c.stdin.end(data);
+      });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`${expected}done\n`);
+    });
+
+    it('exec over SPDY/3.1 (kubectl\'s fallback): output, stdin, exit code', async () => {
+      const spdy = { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' };
+      const r = await kubectl(k.path, ['exec', '-i', 'box', '--', 'sh', '-c', 'tr a-z A-Z; echo err >&2; exit 7'], 'hello spdy\n', spdy);
+      expect(r.stdout).toBe('HELLO SPDY\n');
+      expect(r.stderr).toContain('err');
+      expect(r.stderr).toContain('command terminated with exit code 7');
+      expect(r.code).toBe(7);
+    });
+
+    for (const transport of ['websocket', 'spdy'] as const) {
+      it(`port-forward (${transport === 'websocket' ? 'SPDY tunnelled in WebSocket' : 'plain SPDY/3.1'}) answers 20 concurrent requests`, async () => {
+        const web = createServer((req, res) => res.end(`hi ${req.url ?? ''}`));
+        await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+        api.fake.portMap.set(8080, (web.address() as AddressInfo).port);
+        const local = await new Promise<number>((r) => {
+          const s = createNetServer();
+          s.listen(0, '127.0.0.1', () => {
+            const p = (s.address() as AddressInfo).port;
+            s.close(() => r(p));
+          });
+        });
+        const env = transport === 'spdy' ? { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' } : {};
+        const pf = spawn(k.path, ['--kubeconfig', kubeconfig, '--cache-dir', join(api.dir, 'kube-cache'), 'port-forward', 'pod/box', `${local}:8080`], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let said = '';
+        pf.stdout.on('data', (d: Buffer) => (said += d.toString()));
+        pf.stderr.on('data', (d: Buffer) => (said += d.toString()));
+        try {
+          const deadline = Date.now() + 15_000;
+          while (!said.includes('Forwarding from') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+          expect(said).toContain('Forwarding from');
+          const answers = await Promise.all(Array.from({ length: 20 }, async (_, i) => (await fetch(`http://127.0.0.1:${local}/r${i}`)).text()));
+          expect(answers).toEqual(Array.from({ length: 20 }, (_, i) => `hi /r${i}`));
+          const used = api.logs.filter((l) => l.msg === 'port-forward').at(-1)?.fields['transport'];
+          expect(used).toBe(transport === 'websocket' ? 'spdy-websocket' : 'spdy');
+        } finally {
+          pf.kill('SIGTERM');
+          web.close();
+          web.closeAllConnections();
+        }
+      });
+    }
+
+    it('refusals come before the upgrade, as API errors', async () => {
+      const missing = await kubectl(k.path, ['exec', 'nope', '--', 'true']);
+      expect(missing.code).not.toBe(0);
+      expect(missing.stderr).toContain('pods "nope" not found');
+      const bad = await kubectl(k.path, ['exec', 'duo', '-c', 'zzz', '--', 'true']);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toContain('container zzz is not valid for pod duo');
+    });
+  });
+}
+
+describe('exec with @kubernetes/client-node', () => {
+  it('Exec streams stdout and stderr and reports the exit code in the status', async () => {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    const exec = new k8s.Exec(kc);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const sink = (to: Buffer[]): Writable => new Writable({ write: (c: Buffer, _e, cb) => { to.push(c); cb(); } });
+    const stdin = new PassThrough();
+    const status = await new Promise<k8s.V1Status>((res, rej) => {
+      exec.exec('default', 'box', 'main', ['sh', '-c', 'read x; echo got:$x; echo e >&2; exit 5'], sink(out), sink(err), stdin, false, (s) => res(s)).catch(rej);
+      stdin.end('line\n');
+    });
+    expect(Buffer.concat(out).toString()).toBe('got:line\n');
+    expect(Buffer.concat(err).toString()).toBe('e\n');
+    expect(status.status).toBe('Failure');
+    expect(status.reason).toBe('NonZeroExitCode');
+    expect(status.details?.causes?.[0]).toMatchObject({ reason: 'ExitCode', message: '5' });
+  });
+
+  it('an upgrade without the token is refused with 401', async () => {
+    const status = await rawUpgradeStatus('/api/v1/namespaces/default/pods/box/exec?command=true&stdout=true');
+    expect(status).toBe(401);
+  });
+});
+
+describe('port-forward with @kubernetes/client-node (WebSocket channels)', () => {
+  let web: Server;
+  beforeAll(async () => {
+    web = createServer((req, res) => res.end(`hello ${req.url ?? ''}`));
+    await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+    api.fake.portMap.set(80, (web.address() as AddressInfo).port);
+  });
+  afterAll(() => new Promise<void>((r) => web.close(() => r())));
+
+  it('PortForward carries 20 concurrent HTTP requests, one connection each', async () => {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    const pf = new k8s.PortForward(kc);
+    const local = createNetServer((sock) => {
+      void pf.portForward('default', 'box', [80], sock, null, sock);
+    });
+    await new Promise<void>((r) => local.listen(0, '127.0.0.1', r));
+    const port = (local.address() as AddressInfo).port;
+    try {
+      const answers = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+        const r = await fetch(`http://127.0.0.1:${port}/n${i}`, { headers: { connection: 'close' } });
+        return r.text();
+      }));
+      expect(answers).toEqual(Array.from({ length: 20 }, (_, i) => `hello /n${i}`));
+    } finally {
+      local.close();
+    }
+  });
+
+  it('a port nothing listens on is reported on the error channel in the kubelet\'s words', async () => {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    const pf = new k8s.PortForward(kc, false);
+    api.fake.portMap.set(81, 1);
+    const errOut: Buffer[] = [];
+    const err = new Writable({ write: (c: Buffer, _e, cb) => { errOut.push(c); cb(); } });
+    const out = new PassThrough();
+    const input = new PassThrough();
+    await pf.portForward('default', 'box', [81], out, err, input);
+    const deadline = Date.now() + 10_000;
+    while (Buffer.concat(errOut).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(Buffer.concat(errOut).toString()).toMatch(/^error forwarding port 81 to pod box, uid [0-9a-f-]+: .*connection refused/);
+    input.end();
+  });
+});
+
+/** POSTs a JSON object with the token (the test certificate is self-signed); resolves with the status. */
+async function post(path: string, body: unknown): Promise<number> {
+  const https = await import('node:https');
+  return new Promise((resolveStatus, reject) => {
+    const req = https.request(`${api.url}${path}`, { method: 'POST', rejectUnauthorized: false, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } });
+    req.on('response', (res) => {
+      res.resume();
+      resolveStatus(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+/** The status line of a WebSocket upgrade request sent without a token. */
+async function rawUpgradeStatus(path: string): Promise<number> {
+  const https = await import('node:https');
+  return new Promise((resolveStatus, reject) => {
+    const req = https.request(`${api.url}${path}`, {
+      rejectUnauthorized: false,
+      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Protocol': 'v5.channel.k8s.io' },
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolveStatus(res.statusCode ?? 0);
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolveStatus(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
