@@ -291,6 +291,29 @@ describe('spec §9 rows 31-33: ephemeral containers, no reset', () => {
     expect(sim.status.phase).toBe('Succeeded');
   });
 
+  it('X4: an ephemeral container added to a running pod starts once and is never restarted', () => {
+    const sim = new Sim(mkPod({ restartPolicy: 'Always', containers: [ctr('main')] })).sync();
+    expect(sim.starts).toEqual(['main']);
+    sim.pod.spec.ephemeralContainers = [ctr('debug')];
+    sim.mark().sync();
+    expect(sim.starts).toEqual(['debug']);
+    expect(sim.cs('debug').state.running).toBeDefined();
+    sim.mark().exit('debug', 3).sync();
+    sim.mark().sync();
+    expect(sim.starts).toEqual([]);
+    expect(sim.cs('debug').state.terminated?.exitCode).toBe(3);
+    expect(sim.cs('debug').restartCount).toBe(0);
+  });
+
+  it('X4: an ephemeral container starts while an init container still runs (a stuck pod can be debugged)', () => {
+    const sim = new Sim(mkPod({ restartPolicy: 'Always', init: [ctr('init1')], containers: [ctr('main')] })).sync();
+    expect(sim.starts).toEqual(['init1']);
+    sim.pod.spec.ephemeralContainers = [ctr('debug')];
+    sim.mark().sync();
+    expect(sim.starts).toEqual(['debug']);
+    expect(sim.status.phase).toBe('Pending');
+  });
+
   it('row 33: B, no reset in progress -> normal path, nothing removed', () => {
     const sim = new Sim(B('Always')).sync();
     sim.mark().exit('foo2', 1).sync();

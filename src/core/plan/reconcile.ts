@@ -17,6 +17,7 @@ import { compileEnv, decide, each, isTerminalPhase, join, keep, andThen, withOut
 import { decideExits } from './exits.js';
 import { closeReset, driveReset } from './reset.js';
 import { ensureSandbox, handleSandboxLoss } from './sandbox.js';
+import { orderStart } from './start.js';
 import { beginStop, driveTermination, finishPod } from './termination.js';
 import type { ReconcileInput, ReconcileResult } from './types.js';
 
@@ -97,6 +98,9 @@ function syncStop(env: Env, s: PodState): Decision {
 /** §3 and reset Step 5: manual restarts, the init sequence, the regular containers, then closing. */
 function syncContainers(env: Env, s: PodState): Decision {
   let d = each(keep(s), env.all, (st, ref) => handleManualRestart(env, st, ref));
+  // X4: an ephemeral container starts once, as soon as the sandbox is ready (the kubelet starts
+  // them before the init containers, so that a pod stuck in init can be debugged), never again.
+  d = each(d, env.ephemerals, (st, ref) => (st.containers[ref.name]?.everRan === true ? keep(st) : orderStart(env, st, ref)));
   const init = driveInit(env, d.state);
   d = join(d, init);
   if (init.outcome === 'failed') return andThen(d, (st) => finishPod(env, st));
