@@ -139,6 +139,7 @@ export function containerStartSpec(pod: Pod, c: Container, sandbox: Sandbox, ctx
   if (c.workingDir !== undefined) spec.workingDir = c.workingDir;
   if (imageSpec) spec.image = imageSpec;
   if (ctx.gpus.length > 0) spec.gpus = [...ctx.gpus];
+  if (c.stdin === true || c.tty === true) spec.stdio = { stdin: c.stdin === true, stdinOnce: c.stdin === true && c.stdinOnce === true, tty: c.tty === true };
   if (c.terminationMessagePath !== undefined && c.terminationMessagePath !== '') {
     spec.terminationMessage = { path: c.terminationMessagePath, policy: c.terminationMessagePolicy === 'FallbackToLogsOnError' ? 'FallbackToLogsOnError' : 'File' };
   }

@@ -138,6 +138,14 @@ export interface NodeApi {
    */
   execStream(namespace: string, name: string, container: string | undefined, command: string[], opts: ExecStreamOptions): Promise<ExecStream>;
   /**
+   * Attaches to the running container's own stdio (`kubectl attach`, `run -it`, `debug -it`):
+   * its output from now on, and with `stdin` what the client writes reaches the container's
+   * stdin (a container started with `stdin: true`). The returned stream's `kill` detaches (the
+   * container keeps running) and its `exited` resolves, with code 0, when the attach ended (the
+   * container exited, or it was detached). Throws like {@link execStream}.
+   */
+  attachStream(namespace: string, name: string, container: string | undefined, opts: ExecStreamOptions): Promise<ExecStream>;
+  /**
    * Opens a TCP connection to `port` on the pod's network (`kubectl port-forward`). Throws
    * PodNotFoundError, StreamUnavailableError (no sandbox yet); rejects with the connect error
    * (`ECONNREFUSED`) when nothing listens there.

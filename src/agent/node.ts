@@ -12,7 +12,7 @@ import { formatTimestamp } from '../api/time.js';
 import type { Pod } from '../api/types.js';
 import { newPodState, type PodState } from '../core/model.js';
 import type { CoreOptions } from '../core/plan/index.js';
-import { StreamUnavailableError as RuntimeStreamUnavailable, type ContainerRuntime, type ContainerStats, type ExecStream, type ExecStreamOptions } from '../runtime/types.js';
+import { StreamUnavailableError as RuntimeStreamUnavailable, type ContainerRuntime, type ContainerStats, type AttachStream, type ExecStream, type ExecStreamOptions } from '../runtime/types.js';
 import type { PodRecord, PodStore } from '../store/types.js';
 import type { Clock, Timer } from './clock.js';
 import {
@@ -488,7 +488,7 @@ export class NodeAgent implements NodeApi {
   }
 
   private containerName(rec: PodRecord<PodState>, container: string | undefined): string {
-    const all = [...(rec.pod.spec.initContainers ?? []), ...rec.pod.spec.containers];
+    const all = [...(rec.pod.spec.initContainers ?? []), ...rec.pod.spec.containers, ...(rec.pod.spec.ephemeralContainers ?? [])];
     if (container === undefined) {
       if (rec.pod.spec.containers.length === 1 && (rec.pod.spec.initContainers ?? []).length === 0) return rec.pod.spec.containers[0]?.name ?? '';
       throw new ContainerNotSpecifiedError(rec.pod.metadata.namespace ?? 'default', rec.pod.metadata.name ?? '', rec.pod.spec.containers.map((c) => c.name), (rec.pod.spec.initContainers ?? []).map((c) => c.name));
@@ -507,7 +507,7 @@ export class NodeAgent implements NodeApi {
     const rec = this.latest(`${namespace}/${name}`);
     if (!rec) return false;
     const c = this.containerName(rec, container);
-    const st = [...(rec.pod.status?.initContainerStatuses ?? []), ...(rec.pod.status?.containerStatuses ?? [])].find((s) => s.name === c);
+    const st = [...(rec.pod.status?.initContainerStatuses ?? []), ...(rec.pod.status?.containerStatuses ?? []), ...(rec.pod.status?.ephemeralContainerStatuses ?? [])].find((s) => s.name === c);
     return st?.state.running !== undefined;
   }
 
@@ -524,6 +524,38 @@ export class NodeAgent implements NodeApi {
       if (this.supervisor.get(`${namespace}/${name}`)?.runningInstance(c) !== id) throw new ContainerNotRunningError(namespace, name, c);
       throw new StreamUnavailableError(namespace, name, err.message);
     }
+  }
+
+  async attachStream(namespace: string, name: string, container: string | undefined, opts: ExecStreamOptions): Promise<ExecStream> {
+    const { rec } = this.mustGet(namespace, name);
+    const c = this.containerName(rec, container);
+    const id = this.supervisor.get(`${namespace}/${name}`)?.runningInstance(c);
+    if (id === undefined) throw new ContainerNotRunningError(namespace, name, c);
+    const spec = [...(rec.pod.spec.initContainers ?? []), ...rec.pod.spec.containers, ...(rec.pod.spec.ephemeralContainers ?? [])].find((x) => x.name === c);
+    let a: AttachStream;
+    try {
+      // stdin only reaches a container that keeps one open (kubectl warns its user about the rest).
+      a = await this.runtime.attach(id, { stdin: opts.stdin && spec?.stdin === true });
+    } catch (err) {
+      if (!(err instanceof RuntimeStreamUnavailable)) throw err;
+      if (this.supervisor.get(`${namespace}/${name}`)?.runningInstance(c) !== id) throw new ContainerNotRunningError(namespace, name, c);
+      throw new StreamUnavailableError(namespace, name, err.message);
+    }
+    if (opts.tty && opts.size) a.resize(opts.size);
+    const ended = (s: NodeJS.ReadableStream | undefined): Promise<void> => new Promise((resolve) => {
+      if (!s) return resolve();
+      s.once('end', () => resolve());
+      s.once('close', () => resolve());
+    });
+    return {
+      ...(a.stdin ? { stdin: a.stdin } : {}),
+      stdout: a.stdout,
+      ...(a.stderr ? { stderr: a.stderr } : {}),
+      resize: (size) => a.resize(size),
+      kill: () => a.detach(),
+      // An attach reports no exit code: the kubelet ends it with Success (kubectl run reads the code from the status).
+      exited: Promise.all([ended(a.stdout), ended(a.stderr)]).then(() => ({ exitCode: 0 })),
+    };
   }
 
   async portForward(namespace: string, name: string, port: number): Promise<Socket> {

@@ -213,7 +213,6 @@ const UNMODELLED_POD_SPEC_FIELDS: Record<string, Schema> = {
 
 /** Container fields without effect on one machine. */
 const UNMODELLED_CONTAINER_FIELDS: Record<string, Schema> = {
-  stdinOnce: bool,
   resizePolicy: arr(obj({ resourceName: str, restartPolicy: str })),
 };
 
@@ -299,6 +298,7 @@ const containerFields: Record<string, Schema> = {
   terminationMessagePolicy: str,
   imagePullPolicy: str,
   stdin: bool,
+  stdinOnce: bool,
   tty: bool,
   securityContext,
 };

@@ -191,7 +191,11 @@ export interface Container {
   terminationMessagePath?: string;
   terminationMessagePolicy?: 'File' | 'FallbackToLogsOnError';
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  /** Keep the container's stdin open for attach (`kubectl attach -i`, `run -i`). */
   stdin?: boolean;
+  /** Close the container's stdin when the first attach that used it ends. */
+  stdinOnce?: boolean;
+  /** Run the container's command on a terminal (its stdin too, with `stdin`). */
   tty?: boolean;
   /** Applied by the `oci` runtime (user, groups, capabilities, privileged, read-only root, no new privileges). */
   securityContext?: SecurityContext;
@@ -678,7 +682,6 @@ export interface UnmodelledPodSpec {
 export interface UnmodelledContainer {
   /** Modelled in {@link Container}; here for the validation rules that read the unmodelled view. */
   securityContext?: SecurityContext;
-  stdinOnce?: boolean;
   resizePolicy?: ContainerResizePolicy[];
 }
 

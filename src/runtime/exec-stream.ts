@@ -146,8 +146,11 @@ export async function runExecPlan(plan: ExecPlan, timeoutMs: number): Promise<Ex
   }
 }
 
-/** Absolute paths of the tools a terminal needs, or what to install. */
-function ttyTools(): { script: string; stty: string } | { missing: string } {
+/**
+ * Absolute paths of the tools a terminal needs (util-linux `script`, coreutils `stty`), or what
+ * to install. Also used for containers with `tty` (`stdio.ts`).
+ */
+export function ttyTools(): { script: string; stty: string } | { missing: string } {
   const where = `${process.env.PATH ?? ''}:${DEFAULT_PATH}`;
   const script = findExecutable('script', where);
   if (script === undefined) return { missing: 'a terminal (kubectl exec -t) needs script from util-linux, which is not installed: apt-get install bsdutils (util-linux on other distributions)' };
@@ -156,8 +159,8 @@ function ttyTools(): { script: string; stty: string } | { missing: string } {
   return { script, stty };
 }
 
-/** A size in character cells `stty` accepts. */
-function cells(n: number): number {
+/** A size in character cells `stty` accepts (an integer from 0 to 65535). */
+export function cells(n: number): number {
   return Number.isFinite(n) ? Math.min(MAX_CELLS, Math.max(0, Math.trunc(n))) : 0;
 }
 
@@ -339,16 +342,7 @@ class RunningExec implements ExecStream {
 
   /** `/proc/<script>/fd/<n>`: the pty slave script holds (the only terminal among its fds). */
   private slavePath(): string | undefined {
-    if (this.root === undefined) return undefined;
-    const dir = `/proc/${this.root}/fd`;
-    try {
-      for (const fd of fs.readdirSync(dir)) {
-        if (/^\/dev\/pts\/\d+$/.test(fs.readlinkSync(`${dir}/${fd}`))) return `${dir}/${fd}`;
-      }
-    } catch {
-      // script is gone
-    }
-    return undefined;
+    return this.root === undefined ? undefined : ptySlaveOf(this.root);
   }
 
   private gate(target: PassThrough): Gate | undefined {
@@ -478,6 +472,22 @@ class RunningExec implements ExecStream {
       seen = this.readBytes;
     }
   }
+}
+
+/**
+ * `/proc/<pid>/fd/<n>` of the first pseudo-terminal slave (`/dev/pts/N`) process `pid` holds
+ * (`script` keeps its pty's slave open), for `stty -F`; undefined when it has none or is gone.
+ */
+export function ptySlaveOf(pid: number): string | undefined {
+  const dir = `/proc/${pid}/fd`;
+  try {
+    for (const fd of fs.readdirSync(dir)) {
+      if (/^\/dev\/pts\/\d+$/.test(fs.readlinkSync(`${dir}/${fd}`))) return `${dir}/${fd}`;
+    }
+  } catch {
+    // the process is gone
+  }
+  return undefined;
 }
 
 /** The live descendants of `root` in `table`, `root` included (breadth first). */

@@ -30,6 +30,11 @@
  * controller is enabled below the root); on cgroup v1, whose leaf is in the `pids` hierarchy,
  * the container also joins a leaf of the same name in the `cpuacct` and `memory` hierarchies
  * (accounting only, no limits). Without cgroups there are no stats.
+ *
+ * `stdin` / `tty` containers (stdio.ts, attach.ts): the outermost shell opens the stdin FIFO
+ * on fd 5 and the last step moves it to fd 0; with a tty the last step exec's `script`, whose
+ * child (the command) is the main process `signal` targets (`mainPid`), while the wrapper PID
+ * (script) keeps its role for the group kill and the monitor's exit.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -37,19 +42,24 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Socket } from 'node:net';
 import {
-  StartError, StreamUnavailableError, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ContainerStats, type ExecResult,
-  type ExecStream, type ExecStreamOptions, type ExitInfo, type MountSpec, type Sandbox, type SandboxSpec,
+  StartError, StreamUnavailableError, type AdoptedInstance, type AttachOptions, type AttachStream, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec,
+  type ContainerStats, type ExecResult, type ExecStream, type ExecStreamOptions, type ExitInfo, type MountSpec, type Sandbox, type SandboxSpec,
 } from './types.js';
 import {
   Background, DEFAULT_PATH, SH, confineSubPaths, within, removeCgroupDir, findExecutable, shq, mountScript, isSafeSegment, safeSegment, errText, tryKill, parseSetup,
-  finalScript, run, procStartTime, sweepCgroup, sweepSession, mountSourceKinds, containerEnv, startErrorOf, bareId as stripPrefix,
+  finalScript, run, procStartTime, sweepCgroup, sweepSession, sweepSessions, mountSourceKinds, containerEnv, startErrorOf, bareId as stripPrefix,
 } from './proc-util.js';
+import { Attaches, InstanceStdio, outputEnded } from './attach.js';
+import {
+  STDIN_FROM_FD, checkStdioRecord, effectiveStdio, openStdinLine, prepareStdio, releasePrepared, stdioEnv, terminalChild, ttyExec, type PreparedStdio, type StdioRecord,
+} from './stdio.js';
+import { signalOfExitCode } from './monitor/signals.js';
 import { ExecStreams, connectTcp, runExecPlan, startExecStream, type ExecPlan } from './exec-stream.js';
 import { readCgroupStats, v1AccountingHierarchies, type StatsDirs } from './cgroup-stats.js';
 import { InstanceLogs } from './logs.js';
 import { DirectMonitor } from './monitor/direct.js';
 import { createMonitor, type MonitorChoice } from './monitor/index.js';
-import { monitorRecordOf, reattachInstance, writeInstanceRecord, RECORD_FORMAT, type InstanceRecord } from './monitor/instance-record.js';
+import { monitorRecordOf, reattachInstance, writeInstanceRecord, recordFormat, type InstanceRecord } from './monitor/instance-record.js';
 import type { Launched, Monitor, MonitorExit } from './monitor/types.js';
 
 /** Structured log sink: a constant message plus fields (`podUid`, `container`, …). */
@@ -131,6 +141,16 @@ interface Instance {
   /** When the start was reported (finishedAt is never earlier). */
   startedAt?: number;
   exited: Promise<ExitInfo>;
+  /** Settles once the monitor wrote the last output to the log (see `Launched.logged`). */
+  logged?: Promise<void>;
+  /** `stdin` / `tty` (see stdio.ts): the FIFO, the terminal and the attached writers. */
+  stdio?: InstanceStdio;
+  /**
+   * With `tty`: the command (script's child, see stdio.ts), which `signal` targets; `pid` is
+   * the wrapper (script), whose group and session are the container's as without a tty.
+   */
+  mainPid?: number;
+  mainStartTime?: string;
 }
 
 /**
@@ -157,6 +177,8 @@ export class HostRuntime implements ContainerRuntime {
   private readonly background = new Background();
   /** Live `kubectl exec` streams, by instance (killed with it). */
   private readonly execs = new ExecStreams();
+  /** Live `kubectl attach` clients. */
+  private readonly attaches = new Attaches();
   private closed = false;
 
   /** Synchronous constructor; does no I/O. Prefer {@link HostRuntime.create}. */
@@ -339,7 +361,8 @@ export class HostRuntime implements ContainerRuntime {
 
     const reservation = await this.monitor.reserve();
     const { id } = reservation;
-    const env = containerEnv(spec.env);
+    const stdio = effectiveStdio(spec.stdio);
+    const env = stdioEnv(containerEnv(spec.env), stdio);
     const workingDir = spec.workingDir ?? '/';
     const bundle = this.bundleDir(podUid, id);
     // The cgroup is made (or renamed) while the bundle and the log file are (on the restart
@@ -347,8 +370,9 @@ export class HostRuntime implements ContainerRuntime {
     const cgroupMade = this.makeCgroup(podUid, id, name, reservation.cgroup);
     let logFile: string;
     try {
-      // Only a monitor that outlives podvisor keeps files there (podvisor's own children need none).
-      if (this.monitor.outlivesPodvisor) fs.mkdirSync(bundle, { recursive: true, mode: 0o700 });
+      // Only a monitor that outlives podvisor keeps files there (podvisor's own children need
+      // none), and a container with stdio its FIFO.
+      if (this.monitor.outlivesPodvisor || stdio) fs.mkdirSync(bundle, { recursive: true, mode: 0o700 });
       const opened = await this.logs.open(podUid, name, spec.attempt);
       fs.closeSync(opened.fd); // the monitor writes the log
       logFile = opened.file;
@@ -362,8 +386,18 @@ export class HostRuntime implements ContainerRuntime {
     const made = await cgroupMade;
     const cgroupDir = made?.dir;
 
+    let prepared: PreparedStdio | undefined;
+    if (stdio) {
+      try {
+        prepared = await prepareStdio(name, bundle, stdio);
+      } catch (err) {
+        await this.discardFailedStart(podUid, name, logFile, cgroupDir, bundle);
+        throw err;
+      }
+    }
     const prefix: string[] = [];
-    let script = '';
+    // The FIFO is opened by the outermost shell (see stdio.ts).
+    let script = prepared ? openStdinLine(prepared) : '';
     if (made !== undefined && !made.joined) {
       script += `{ echo $$ > ${shq(path.join(made.dir, 'cgroup.procs'))}; } 2>&3 || { echo 'E cgroup' >&3; exit 126; }\n`;
     }
@@ -383,17 +417,22 @@ export class HostRuntime implements ContainerRuntime {
     if (!mountNamespace) {
       const early = precheck(spec.argv[0] ?? '', env['PATH'] ?? '', workingDir);
       if (early !== undefined) {
+        releasePrepared(prepared);
         await this.discardFailedStart(podUid, name, logFile, cgroupDir, bundle);
         throw startErrorOf({ code: early, details: '' }, spec, workingDir);
       }
     }
-    const argv = [...prefix, SH, '-c', script + finalScript(workingDir, env, true, mountNamespace, ''), 'sh', ...spec.argv];
+    const launch = prepared && {
+      stdin: STDIN_FROM_FD, ...(prepared.tty ? { tty: ttyExec(prepared.tty, spec.argv, { raw: false, reportOk: true, env }) } : {}),
+    };
+    const argv = [...prefix, SH, '-c', script + finalScript(workingDir, env, true, mountNamespace, '', launch), 'sh', ...spec.argv];
 
     let launched: Launched;
     try {
       this.assertOpen(); // close() may have run during the awaits above
       launched = await this.monitor.launch({ id, bundle, argv, env, logPath: logFile });
     } catch (err) {
+      releasePrepared(prepared);
       await this.discardFailedStart(podUid, name, logFile, cgroupDir, bundle);
       if (this.closed) throw err;
       throw new StartError('RunContainerError', `failed to start container "${name}": ${errText(err)}`);
@@ -404,16 +443,25 @@ export class HostRuntime implements ContainerRuntime {
       exited: undefined as unknown as Promise<ExitInfo>,
     };
     if (cgroupDir !== undefined) inst.cgroupDir = cgroupDir;
+    if (launched.logged) inst.logged = launched.logged;
+    if (prepared) inst.stdio = new InstanceStdio(prepared);
     // The start time is the launch's (the runtime's "started", as a CRI runtime reports it). The
     // launch record is written while the wrapper sets up, before the start is reported.
     const startedAt = Date.now();
     inst.startedAt = startedAt;
     inst.exited = launched.exit.then((e) => this.finish(inst, e));
     this.instances.set(id, inst);
-    this.record(inst, startedAt, launched);
+    if (!inst.stdio?.stdio.tty) this.record(inst, startedAt, launched);
 
     const setup = await launched.setup;
     const failure = setup.ok ? undefined : parseSetup(setup.text);
+    if (setup.ok && inst.stdio?.stdio.tty) {
+      // The shell under script wrote OK: script (the wrapper, all layers exec) and its child, the command, exist.
+      inst.stdio.setTerminalHolder(inst.pid);
+      const main = terminalChild(inst.pid);
+      if (main !== undefined) Object.assign(inst, main);
+      this.record(inst, startedAt, launched);
+    }
     if (!setup.ok) {
       await inst.exited;
       this.instances.delete(id);
@@ -424,18 +472,21 @@ export class HostRuntime implements ContainerRuntime {
     if (made?.stale !== undefined) await fsp.rmdir(made.stale).catch(() => undefined);
     this.logs.rotate(podUid, name, logFile);
     this.log('container process started', { podUid, container: name, containerID: ID_PREFIX + id, pid: inst.pid, cgroup: cgroupDir ?? null, monitor: this.monitor.kind });
-    return { id: ID_PREFIX + id, pid: inst.pid, startedAt, exited: inst.exited };
+    return this.handleOf(inst, startedAt);
   }
 
   /** Writes the launch record a later podvisor process re-attaches with (monitors that outlive it only). */
   private record(inst: Instance, startedAt: number, launched: Launched): void {
     if (!this.monitor.outlivesPodvisor) return;
     const rec: InstanceRecord<HostDetails> = {
-      format: RECORD_FORMAT, runtime: this.name, id: inst.id, podUid: inst.podUid, container: inst.name, startedAt, logFile: inst.logFile,
+      format: recordFormat(inst.stdio !== undefined), runtime: this.name, id: inst.id, podUid: inst.podUid, container: inst.name, startedAt, logFile: inst.logFile,
       monitor: monitorRecordOf(this.monitor, launched),
       details: { env: inst.env, workingDir: inst.workingDir, mountNamespace: inst.mountNamespace },
     };
     if (inst.cgroupDir !== undefined) rec.details.cgroupDir = inst.cgroupDir;
+    if (inst.stdio) rec.details.stdio = inst.stdio.record();
+    if (inst.mainPid !== undefined) rec.details.mainPid = inst.mainPid;
+    if (inst.mainStartTime !== undefined) rec.details.mainStartTime = inst.mainStartTime;
     try {
       writeInstanceRecord(inst.bundle, rec);
     } catch (err) {
@@ -444,11 +495,15 @@ export class HostRuntime implements ContainerRuntime {
     }
   }
 
-  /** Signals the main PID only (Kubernetes sends the stop signal to the container's PID 1). */
+  /**
+   * Signals the main PID only (Kubernetes sends the stop signal to the container's PID 1); with
+   * a tty the command under script (see stdio.ts).
+   */
   signal(id: string, signal: 'SIGTERM' | 'SIGKILL' | 'SIGINT' | 'SIGHUP'): void {
     const inst = this.instances.get(bareId(id));
     if (!inst?.alive) return;
-    tryKill(inst.pid, signal);
+    if (inst.mainPid === undefined) tryKill(inst.pid, signal);
+    else if (inst.mainStartTime === undefined || procStartTime(inst.mainPid) === inst.mainStartTime) tryKill(inst.mainPid, signal);
   }
 
   /**
@@ -460,6 +515,7 @@ export class HostRuntime implements ContainerRuntime {
     const inst = this.instances.get(bareId(id));
     if (!inst?.alive) return;
     tryKill(-inst.pid, 'SIGKILL');
+    if (inst.mainPid !== undefined) tryKill(-inst.mainPid, 'SIGKILL'); // a tty's command leads its own group
     if (inst.cgroupDir !== undefined) await this.sweepCgroup(inst.cgroupDir, Date.now() + SWEEP_DEADLINE_MS);
     if (!(await within(inst.exited, KILL_WAIT_MS))) {
       this.log('container did not exit after SIGKILL', { podUid: inst.podUid, container: inst.name, containerID: ID_PREFIX + inst.id, pid: inst.pid });
@@ -496,6 +552,18 @@ export class HostRuntime implements ContainerRuntime {
     this.execs.add(inst.id, s);
     if (!inst.alive) s.kill(); // it ended meanwhile: no exec outlives its container
     return s;
+  }
+
+  /**
+   * `kubectl attach` (see attach.ts): the instance's live output and, for a container started
+   * with `stdin`, its stdin. Rejects with {@link StreamUnavailableError} when the instance does
+   * not run or `stdin` is asked of a container without it.
+   */
+  attach(id: string, opts: AttachOptions): Promise<AttachStream> {
+    const inst = this.instances.get(bareId(id));
+    return this.attaches.open(id, inst?.alive === true ? {
+      id: ID_PREFIX + inst.id, logFile: inst.logFile, ended: outputEnded(inst.exited, inst.logged), ...(inst.stdio ? { stdio: inst.stdio } : {}),
+    } : undefined, opts);
   }
 
   /** `kubectl port-forward`: pods share the host's network, so `127.0.0.1:port`. */
@@ -539,7 +607,10 @@ export class HostRuntime implements ContainerRuntime {
     if (inst.alive) await this.killAll(inst.id);
     await within(inst.exited, KILL_WAIT_MS);
     this.instances.delete(inst.id);
-    if (!this.monitor.outlivesPodvisor) return;
+    if (!this.monitor.outlivesPodvisor) {
+      if (inst.stdio) this.background.run(() => fsp.rm(inst.bundle, { recursive: true, force: true })); // its FIFO
+      return;
+    }
     // Its files go after the return: a restart waits for nothing of a dead instance.
     this.background.run(async () => {
       await this.monitor.forget(inst.id);
@@ -592,6 +663,9 @@ export class HostRuntime implements ContainerRuntime {
       inst.cgroupDir = rec.details.cgroupDir;
       this.cgroupPods.add(podUid);
     }
+    if (rec.details.stdio) inst.stdio = InstanceStdio.adopted(rec.details.stdio, bundle);
+    if (rec.details.mainPid !== undefined) inst.mainPid = rec.details.mainPid;
+    if (rec.details.mainStartTime !== undefined) inst.mainStartTime = rec.details.mainStartTime;
     if (found.state === 'exited') {
       const exit = await this.finish(inst, found.exit);
       // Known, so that removeContainer cleans up its state directory and exit record.
@@ -607,7 +681,7 @@ export class HostRuntime implements ContainerRuntime {
   }
 
   private handleOf(inst: Instance, startedAt: number): ContainerHandle {
-    return { id: ID_PREFIX + inst.id, pid: inst.pid, startedAt, exited: inst.exited };
+    return { id: ID_PREFIX + inst.id, pid: inst.mainPid ?? inst.pid, startedAt, exited: inst.exited };
   }
 
   /**
@@ -618,6 +692,9 @@ export class HostRuntime implements ContainerRuntime {
   async close(opts: { keepContainers?: boolean } = {}): Promise<void> {
     this.closed = true;
     await this.execs.closeAll(); // podvisor's children: they end with it, whatever the containers do
+    this.attaches.detachAll();
+    // The keepers of stdinOnce containers go with this process (see stdio.ts).
+    for (const i of this.instances.values()) i.stdio?.end();
     if (opts.keepContainers === true && this.monitor.outlivesPodvisor) {
       // Left to their monitors: this process forgets them (a later close kills nothing).
       await this.background.drain();
@@ -659,10 +736,14 @@ export class HostRuntime implements ContainerRuntime {
     inst.finishedAt = finishedAt;
     inst.alive = false;
     const info: ExitInfo = { exitCode: e.exitCode, oomKilled: false, finishedAt };
-    if (e.signal !== undefined) info.signal = e.signal;
+    // With a tty, script exits with 128 + n when signal n killed the command (see stdio.ts).
+    const signal = e.signal ?? (inst.stdio?.stdio.tty ? signalOfExitCode(e.exitCode) : undefined);
+    if (signal !== undefined) info.signal = signal;
     this.execs.killInstance(inst.id);
+    inst.stdio?.end();
     try {
       tryKill(-inst.pid, 'SIGKILL');
+      if (inst.mainPid !== undefined) tryKill(-inst.mainPid, 'SIGKILL');
       const deadline = Date.now() + SWEEP_DEADLINE_MS;
       if (inst.cgroupDir !== undefined) {
         if (await this.sweepCgroup(inst.cgroupDir, deadline)) {
@@ -672,7 +753,7 @@ export class HostRuntime implements ContainerRuntime {
           const accounting = accountingDirsOf(this.capabilities.cgroup, inst.cgroupDir);
           if (accounting.length > 0) this.background.run(() => removeCgroupDirs(accounting));
         } else this.log('cgroup not empty after sweep', { podUid: inst.podUid, container: inst.name, cgroup: inst.cgroupDir });
-      } else if (!(await sweepSession(inst.pid, deadline))) {
+      } else if (!(await sweepSessions([inst.pid, ...(inst.mainPid !== undefined ? [inst.mainPid] : [])], deadline))) {
         this.log('processes of the container survived the sweep', { podUid: inst.podUid, container: inst.name, pid: inst.pid });
       }
     } catch (err) {
@@ -988,6 +1069,11 @@ interface HostDetails {
   workingDir: string;
   mountNamespace: boolean;
   cgroupDir?: string;
+  /** A container with `stdin` or `tty` (absent in records of earlier builds: none). */
+  stdio?: StdioRecord;
+  /** With `tty`: the command under script, and its start time. */
+  mainPid?: number;
+  mainStartTime?: string;
 }
 
 function checkHostDetails(d: unknown): string | undefined {
@@ -995,5 +1081,6 @@ function checkHostDetails(d: unknown): string | undefined {
   const x = d as Partial<HostDetails>;
   if (typeof x.env !== 'object' || x.env === null || typeof x.workingDir !== 'string' || typeof x.mountNamespace !== 'boolean') return 'environment, working dir or mounts missing';
   if (x.cgroupDir !== undefined && typeof x.cgroupDir !== 'string') return 'bad cgroup';
-  return undefined;
+  if ((x.mainPid !== undefined && typeof x.mainPid !== 'number') || (x.mainStartTime !== undefined && typeof x.mainStartTime !== 'string')) return 'bad main PID';
+  return checkStdioRecord(x.stdio);
 }

@@ -260,18 +260,31 @@ export function mountScript(mounts: readonly MountSpec[], hostIsFile: readonly b
 }
 
 /**
+ * How a container's last wrapper step differs with `stdin` or `tty` (see stdio.ts): `stdin`, a
+ * redirection of its stdin (from the FIFO); `tty`, the shell text that exec's the command under
+ * `script` instead of `exec "$@"` (it writes `OK` itself, under script, and keeps fd 3 for it).
+ */
+export interface FinalLaunch {
+  stdin?: string;
+  tty?: string;
+}
+
+/**
  * The last wrapper step, in the container's final view: cd to the working dir, check that the
  * command can be exec'd (in a subshell, so the user's variables are untouched; `check` false
  * when the caller checked it in-process, which spares a fork per start), restore PWD/OLDPWD
  * (dash sets them), then exec. With `reportOk` it writes `OK` on fd 3 just before the exec, and
  * applies the `stderr` redirection (default `2>&1`: back to stdout, the log, when the wrappers'
- * own stderr went to fd 3 so that their errors become the StartError's text; `''` keeps it).
+ * own stderr went to fd 3 so that their errors become the StartError's text; `''` keeps it) and
+ * the `launch` changes of a container with stdio.
  */
-export function finalScript(workingDir: string, env: Record<string, string>, reportOk: boolean, check = true, stderr = '2>&1'): string {
+export function finalScript(workingDir: string, env: Record<string, string>, reportOk: boolean, check = true, stderr = '2>&1', launch?: FinalLaunch): string {
   const restore = (['PWD', 'OLDPWD'] as const)
     .map((v) => (env[v] !== undefined ? `${v}=${shq(env[v])}; export ${v}` : `unset ${v}`))
     .join('; ');
-  const execLine = reportOk ? `echo OK >&3\nexec "$@" ${stderr === '' ? '' : `${stderr} `}3>&-\n` : 'exec "$@" 3>&-\n';
+  const redirs = [stderr, launch?.stdin ?? ''].filter((r) => r !== '').map((r) => `${r} `).join('');
+  let execLine = 'exec "$@" 3>&-\n';
+  if (reportOk) execLine = launch?.tty !== undefined ? `${launch.tty} ${redirs}\n` : `echo OK >&3\nexec "$@" ${redirs}3>&-\n`;
   const cd = `cd -- ${shq(workingDir)} >/dev/null 2>&1 || { echo 'E workdir' >&3; exit 126; }\n`;
   if (!check) return `${cd}${restore}\n${execLine}`;
   return `${cd}( set -f; c=$1

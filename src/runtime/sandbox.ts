@@ -34,7 +34,7 @@ import type { Socket } from 'node:net';
 import * as path from 'node:path';
 import type { OciLauncher } from './oci/launcher.js';
 import {
-  StartError, StreamUnavailableError, type ImageService, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ContainerStats,
+  StartError, StreamUnavailableError, type ImageService, type AdoptedInstance, type AttachOptions, type AttachStream, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ContainerStats,
   type ExecResult, type ExecStream, type ExecStreamOptions, type MountSpec, type Sandbox, type SandboxSpec,
 } from './types.js';
 import { connectTcp } from './exec-stream.js';
@@ -306,6 +306,11 @@ export class SandboxRuntime implements ContainerRuntime {
     const state = this.sandboxes.get(sandbox.podUid);
     if (state?.ip === undefined) throw new StreamUnavailableError(`the sandbox of pod ${sandbox.podUid} is not running`);
     return connectTcp(state.ip, port);
+  }
+
+  /** `kubectl attach` to the instance (live output; stdin of a container started with it); see `SandboxContainers.attach`. */
+  attach(id: string, opts: AttachOptions): Promise<AttachStream> {
+    return this.containers.attach(id, opts);
   }
 
   /** Forgets the instance (killing it first if it still runs); its log stays as the previous one. */

@@ -167,6 +167,31 @@ export interface ContainerStartSpec {
    * from it, and `argv`, `env` and `workingDir` above are what the container spec says alone.
    */
   image?: ContainerImageSpec;
+  /**
+   * The container's `stdin`, `stdinOnce` and `tty` fields (the agent copies them from the
+   * container spec). Absent, or all false: the command's stdin is `/dev/null` and its output
+   * goes to pipes, exactly as without this field (no cost at start). See {@link ContainerStdio}.
+   */
+  stdio?: ContainerStdio;
+}
+
+/**
+ * Kubernetes' stdio fields of a container, with the kubelet's (CRI's) meaning:
+ * - `stdin`: the command's stdin stays open while it runs, and what clients attached with
+ *   {@link AttachOptions.stdin} write reaches it (several attaches may come and go; without
+ *   `stdinOnce` the command never sees EOF);
+ * - `stdinOnce` (with `stdin`): the command's stdin is closed (EOF) when the first attach that
+ *   had stdin ends (its stdin stream ends, or it detaches): `kubectl run -i --rm … < file`
+ *   relies on it. Later attaches' input is dropped. A podvisor restart before that closes it too;
+ * - `tty`: the command runs on a pseudo-terminal (its output is the terminal's output, logged as
+ *   stdout; 24 rows and 80 columns until an attach resizes it; `TERM=xterm` unless the
+ *   environment sets `TERM`). Without `stdin` nothing is ever typed on it (reads block, as with
+ *   `docker run -t`).
+ */
+export interface ContainerStdio {
+  stdin: boolean;
+  stdinOnce: boolean;
+  tty: boolean;
 }
 
 /** How an instance ended (spec D10): `exitCode` is the code, or 128 + signal number. */
@@ -278,12 +303,45 @@ export interface ExecStream {
   exited: Promise<ExecStreamExit>;
 }
 
-/** Why an exec or a port-forward could not start (the container is not running, a tool is missing). */
+/** Why an exec, an attach or a port-forward could not start (the container is not running, a tool is missing). */
 export class StreamUnavailableError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'StreamUnavailableError';
   }
+}
+
+/** What an attach asks for (`kubectl attach [-i]`, `kubectl run -i`). */
+export interface AttachOptions {
+  /**
+   * Write to the container's stdin: only for containers started with {@link ContainerStdio.stdin}
+   * (else the attach is refused).
+   */
+  stdin: boolean;
+}
+
+/**
+ * A client attached to a running container's main process (`kubectl attach`): the container's
+ * live output from the moment of the attach (not its log's history) and, with `stdin`, its
+ * stdin. Output streams end once the instance has exited and its last output was passed on, or
+ * at {@link detach}. Attaching and detaching never affect the container, except that the end of
+ * the first stdin attach of a `stdinOnce` container closes its stdin.
+ */
+export interface AttachStream {
+  /**
+   * Writes to the container's stdin (with {@link AttachOptions.stdin}). Ending it ends this
+   * client's input only (on a `stdinOnce` container, the first stdin attach's end closes the
+   * container's stdin: EOF). Input written after the container's stdin closed is dropped.
+   */
+  stdin?: NodeJS.WritableStream;
+  /** The container's stdout from now on; on a tty the terminal's output (stdout and stderr together). */
+  stdout: NodeJS.ReadableStream;
+  /** The container's stderr from now on; absent on a tty. */
+  stderr?: NodeJS.ReadableStream;
+  /** Sets the container's terminal size (its foreground process gets `SIGWINCH`); ignored without a tty. */
+  resize(size: TerminalSize): void;
+  /** Ends this attach (its streams end; its stdin is closed). Never affects the container. Idempotent. */
+  detach(): void;
 }
 
 /**
@@ -338,6 +396,13 @@ export interface ContainerRuntime {
    * network namespace. Rejects with the connect error (`ECONNREFUSED`, …) when nothing listens.
    */
   connect(sandbox: Sandbox, port: number): Promise<Socket>;
+  /**
+   * Attaches to the running instance's main process (`kubectl attach`, `kubectl run -i`; see
+   * {@link AttachStream} and {@link ContainerStdio}). Rejects with
+   * {@link StreamUnavailableError} when the instance does not run, or when `stdin` is asked of a
+   * container started without {@link ContainerStdio.stdin}.
+   */
+  attach(id: string, opts: AttachOptions): Promise<AttachStream>;
   /** Forgets the instance; its log becomes the container's previous log. */
   removeContainer(id: string): Promise<void>;
   /** Path of the current (or previous) log file of a container, if any. */

@@ -69,10 +69,14 @@ export interface DiscoveredResource {
 }
 
 /** Subresources served besides the generic verbs, by resource. */
-const SUBRESOURCES: Record<string, { name: string; verbs: string[] }[]> = {
+const SUBRESOURCES: Record<string, { name: string; verbs: string[]; kind?: string }[]> = {
   namespaces: [{ name: 'status', verbs: ['get'] }],
   pods: [
+    { name: 'attach', verbs: ['create', 'get'], kind: 'PodAttachOptions' },
+    { name: 'ephemeralcontainers', verbs: ['get', 'patch', 'update'] },
+    { name: 'exec', verbs: ['create', 'get'], kind: 'PodExecOptions' },
     { name: 'log', verbs: ['get'] },
+    { name: 'portforward', verbs: ['create', 'get'], kind: 'PodPortForwardOptions' },
     { name: 'recreate', verbs: ['create'] },
     { name: 'restart', verbs: ['create'] },
     { name: 'status', verbs: ['get'] },
@@ -88,7 +92,7 @@ export function apiResourceList(resources: readonly DiscoveredResource[]): Recor
     if (def.categories) r['categories'] = def.categories;
     list.push(r);
     for (const sub of SUBRESOURCES[def.resource] ?? []) {
-      list.push({ name: `${def.resource}/${sub.name}`, singularName: '', namespaced: def.namespaced, kind: def.kind, verbs: sub.verbs });
+      list.push({ name: `${def.resource}/${sub.name}`, singularName: '', namespaced: def.namespaced, kind: sub.kind ?? def.kind, verbs: sub.verbs });
     }
   }
   return { kind: 'APIResourceList', groupVersion: 'v1', resources: list };

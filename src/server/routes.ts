@@ -10,10 +10,11 @@ import { selfSubjectAccessReview, selfSubjectReview, selfSubjectRulesReview } fr
 import { getNode, getNodeMetrics, getPodMetrics, listNodeMetrics, listNodes, listPodMetrics } from './handlers/metrics.js';
 import { create, getOne, listOrWatch, patch, remove, replace, serveWatch, type Target } from './handlers/objects.js';
 import { podLogs, podRestarts, podVerb } from './handlers/pods.js';
-import { podExec, podPortForward } from './handlers/streams.js';
+import { podAttach, podExec, podPortForward } from './handlers/streams.js';
 import { NODE_RESOURCE } from './kinds/nodes.js';
 import { openApiContentType, openApiV2, openApiV3Group, openApiV3Root, type OpenApiDocument } from './openapi.js';
-import type { Resource } from './registry/types.js';
+import { PodResource } from './registry/pods.js';
+import type { Resource, WriteOptions } from './registry/types.js';
 import { queryBool, type Ctx } from './request.js';
 import { baseHeaders, sendJson, sendText } from './respond.js';
 import type { ServerEnv } from './server-env.js';
@@ -54,6 +55,17 @@ function named(r: Resource, name: string): string {
   const bad = r.def.resource === 'namespaces' ? isDNS1123Label(name) : isDNS1123Subdomain(name);
   if (bad.length > 0) throw new HttpError(notFound(r.def.resource, name));
   return name;
+}
+
+/** A pod's `ephemeralcontainers` subresource: the pod, written only through its ephemeral containers. */
+function ephemeralTarget(env: ServerEnv, p: Record<string, string>): Target {
+  const t = nsTarget(env, { ...p, resource: 'pods' });
+  const pods = t.resource;
+  if (!(pods instanceof PodResource)) throw new HttpError(pathNotFound());
+  const resource: Resource = Object.assign(Object.create(pods) as Resource, {
+    update: (ns: string | undefined, name: string, next: Record<string, unknown>, opts: WriteOptions) => pods.updateEphemeralContainers(ns, name, next, opts),
+  });
+  return { ...t, resource };
 }
 
 /** `/api/v1/namespaces/{namespace}/{resource}[/{name}]` */
@@ -187,6 +199,12 @@ export const ROUTES: readonly Route[] = [
   { path: `${podPath}/log`, resource: 'pods', methods: { GET: (env, ctx, p) => podLogs(env, ctx, ...pod(env, p)) } },
   { path: `${podPath}/restart`, resource: 'pods', methods: { POST: (env, ctx, p) => podVerb(env, ctx, ...pod(env, p), 'restart') } },
   { path: `${podPath}/recreate`, resource: 'pods', methods: { POST: (env, ctx, p) => podVerb(env, ctx, ...pod(env, p), 'recreate') } },
+  { path: `${podPath}/ephemeralcontainers`, resource: 'pods', methods: {
+    GET: (env, ctx, p) => getOne(env, ctx, nsTarget(env, { ...p, resource: 'pods' })),
+    PUT: (env, ctx, p) => replace(env, ctx, ephemeralTarget(env, p)),
+    PATCH: (env, ctx, p) => patch(env, ctx, ephemeralTarget(env, p)),
+  } },
+  { path: `${podPath}/attach`, resource: 'pods', methods: { GET: (env, ctx, p) => podAttach(env, ctx, ...pod(env, p)), POST: (env, ctx, p) => podAttach(env, ctx, ...pod(env, p)) } },
   { path: `${podPath}/exec`, resource: 'pods', methods: { GET: (env, ctx, p) => podExec(env, ctx, ...pod(env, p)), POST: (env, ctx, p) => podExec(env, ctx, ...pod(env, p)) } },
   { path: `${podPath}/portforward`, resource: 'pods', methods: { GET: (env, ctx, p) => podPortForward(env, ctx, ...pod(env, p)), POST: (env, ctx, p) => podPortForward(env, ctx, ...pod(env, p)) } },
   { path: `${podPath}/restarts`, resource: 'pods', methods: { GET: (env, ctx, p) => podRestarts(env, ctx, ...pod(env, p)) } },

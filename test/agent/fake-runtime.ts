@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import {
-  StartError, StreamUnavailableError, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult,
+  StartError, StreamUnavailableError, type AdoptedInstance, type AttachStream, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult,
   type ExecStream, type ExitInfo, type ImageService, type MountSpec, type Sandbox, type SandboxSpec,
 } from '../../src/runtime/types.js';
 import type { FakeClock } from './fake-clock.js';
@@ -139,6 +139,9 @@ export class FakeRuntime implements ContainerRuntime {
   /** The fake runs no processes: streaming exec and port-forward are unavailable. */
   async execStream(): Promise<ExecStream> {
     throw new StreamUnavailableError('the fake runtime has no exec streams');
+  }
+  async attach(): Promise<AttachStream> {
+    throw new StreamUnavailableError('the fake runtime has no attach');
   }
   async connect(): Promise<Socket> {
     throw new StreamUnavailableError('the fake runtime has no pod network');

@@ -21,7 +21,7 @@ import type { EventObject } from '../../src/api/records.js';
 import type { Pod } from '../../src/api/types.js';
 import type { PodState } from '../../src/core/model.js';
 import {
-  StreamUnavailableError, type AdoptedInstance, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult, type ExecStream, type ExitInfo,
+  StreamUnavailableError, type AdoptedInstance, type AttachStream, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecResult, type ExecStream, type ExitInfo,
   type Sandbox, type SandboxSpec,
 } from '../../src/runtime/types.js';
 import { FileStore } from '../../src/store/file-store.js';
@@ -79,6 +79,9 @@ class FakeRuntime implements ContainerRuntime {
   }
   async execStream(): Promise<ExecStream> {
     throw new StreamUnavailableError('no exec streams in this fake');
+  }
+  async attach(): Promise<AttachStream> {
+    throw new StreamUnavailableError('no attach in this fake');
   }
   async connect(): Promise<Socket> {
     throw new StreamUnavailableError('no pod network in this fake');

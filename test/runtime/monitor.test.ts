@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HostRuntime } from '../../src/runtime/host.js';
 import { findConmon } from '../../src/runtime/monitor/conmon.js';
+import { RECORD_FORMAT } from '../../src/runtime/monitor/instance-record.js';
 import type { ContainerStartSpec, Sandbox } from '../../src/runtime/types.js';
 import { isAlive, logContent, logRecords, makeTempDir, rand, waitFor } from './helpers.js';
 
@@ -112,7 +113,8 @@ describeConmon('host runtime under conmon: containers outlive the runtime', () =
     const first = await firstRun('sleep 30');
     const file = join(dataDir(), 'pods', first.podUid, 'containers', first.id.replace('host://', ''), 'instance.json');
     const rec = JSON.parse(readFileSync(file, 'utf8')) as { format: number };
-    writeFileSync(file, JSON.stringify({ ...rec, format: rec.format + 1 }));
+    expect(rec.format).toBe(1); // no stdio: readable by every build
+    writeFileSync(file, JSON.stringify({ ...rec, format: RECORD_FORMAT + 1 }));
     const rt = await runtime();
     expect((await rt.adoptContainer(first.podUid, first.id)).state).toBe('unknown');
     expect(isAlive(first.pid)).toBe(true); // its PID is not trusted: nothing is killed by PID

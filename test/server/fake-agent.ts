@@ -219,6 +219,16 @@ export class FakeAgent implements NodeApi {
     return Promise.resolve(this.exec(command, opts));
   }
 
+  /** What `attachStream` attaches to (scripted by a test); default: refused. */
+  attach: ((opts: ExecStreamOptions) => ExecStream) | undefined;
+
+  attachStream(namespace: string, name: string, container: string | undefined, opts: ExecStreamOptions): Promise<ExecStream> {
+    this.calls.push(['attachStream', namespace, name, container, opts]);
+    this.mustGet(namespace, name);
+    if (!this.attach) return Promise.reject(new StreamUnavailableError(namespace, name, 'no attach scripted'));
+    return Promise.resolve(this.attach(opts));
+  }
+
   /** Port-forward reaches 127.0.0.1 (the host runtime's network), or the port a test maps it to. */
   portMap = new Map<number, number>();
 

@@ -288,7 +288,11 @@ describe('pods', () => {
     expect(await json(put)).toMatchObject({ kind: 'Status', reason: 'MethodNotAllowed', code: 405 });
     expect((await api.req(`${PODS}/web/log`, { method: 'POST' })).status).toBe(405);
     expect((await api.req(`${PODS}/web/restart`)).status).toBe(405);
-    for (const p of ['/apis/apps/v1', '/api/v2', '/api/v1/deployments', '/api/v1/namespaces/default/deployments', `${PODS}/web/exec`, '/metrics2']) {
+    // A streaming subresource without an upgrade is a bad request, as on the API server.
+    const plainExec = await api.req(`${PODS}/web/exec?command=true&stdout=true`);
+    expect(plainExec.status).toBe(400);
+    expect(await json(plainExec)).toMatchObject({ kind: 'Status', message: 'Upgrade request required', code: 400 });
+    for (const p of ['/apis/apps/v1', '/api/v2', '/api/v1/deployments', '/api/v1/namespaces/default/deployments', `${PODS}/web/shell`, '/metrics2']) {
       const res = await api.req(p);
       expect(res.status, p).toBe(404);
       expect(res.headers.get('content-type')).toBe('application/json');

@@ -176,6 +176,16 @@ for (const k of KUBECTLS) {
       });
     }
 
+    it('debug adds an ephemeral container through pods/ephemeralcontainers, with the host runtime\'s notice', async () => {
+      const dbg = `dbg${k.version.replace('.', '')}`;
+      const r = await kubectl(k.path, ['debug', 'box', '--image=busybox:1.36', `--container=${dbg}`, '--target=main', '--', 'sh', '-c', 'echo hi']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`ephemeral container "${dbg}": the host runtime runs its command from the host's filesystem`);
+      const got = await kubectl(k.path, ['get', 'pod', 'box', '-o', 'json']);
+      const eph = (JSON.parse(got.stdout) as { spec: { ephemeralContainers?: { name: string; targetContainerName?: string; image: string }[] } }).spec.ephemeralContainers ?? [];
+      expect(eph.find((c) => c.name === dbg)).toMatchObject({ targetContainerName: 'main', image: 'busybox:1.36' });
+    });
+
     it('refusals come before the upgrade, as API errors', async () => {
       const missing = await kubectl(k.path, ['exec', 'nope', '--', 'true']);
       expect(missing.code).not.toBe(0);
@@ -186,6 +196,56 @@ for (const k of KUBECTLS) {
     });
   });
 }
+
+/** The parts of a response body the ephemeral-container tests read. */
+interface EphBody {
+  message: string;
+  details: { causes: { field: string }[] };
+  spec: { ephemeralContainers?: Record<string, unknown>[] };
+  metadata: { labels?: Record<string, string> };
+}
+
+describe('pods/ephemeralcontainers as the API server validates it', () => {
+  const patchEph = async (body: unknown, type = 'application/strategic-merge-patch+json'): Promise<{ status: number; body: EphBody }> => {
+    const https = await import('node:https');
+    return new Promise((resolveRes, reject) => {
+      const req = https.request(`${api.url}/api/v1/namespaces/default/pods/duo/ephemeralcontainers`, { method: 'PATCH', rejectUnauthorized: false, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': type } });
+      req.on('response', (res) => {
+        let b = '';
+        res.on('data', (d: Buffer) => (b += d.toString()));
+        res.on('end', () => resolveRes({ status: res.statusCode ?? 0, body: JSON.parse(b) as EphBody }));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(body));
+    });
+  };
+
+  it('refuses ports, probes, resources and lifecycle, a duplicate name and an unknown target, all at once', async () => {
+    const r = await patchEph({ spec: { ephemeralContainers: [{
+      name: 'a', image: 'busybox', ports: [{ containerPort: 80 }], readinessProbe: { exec: { command: ['true'] } },
+      resources: { limits: { cpu: '1' } }, lifecycle: { preStop: { exec: { command: ['true'] } } }, targetContainerName: 'nope',
+    }] } });
+    expect(r.status).toBe(422);
+    const fields = r.body.details.causes.map((c) => c.field);
+    expect(fields).toEqual(expect.arrayContaining([
+      'spec.ephemeralContainers[0].name', 'spec.ephemeralContainers[0].ports', 'spec.ephemeralContainers[0].readinessProbe',
+      'spec.ephemeralContainers[0].resources', 'spec.ephemeralContainers[0].lifecycle', 'spec.ephemeralContainers[0].targetContainerName',
+    ]));
+  });
+
+  it('adds one; it may then be neither changed nor removed; nothing else of the pod changes', async () => {
+    const added = await patchEph({ metadata: { labels: { sneaky: 'yes' } }, spec: { ephemeralContainers: [{ name: 'dbg', image: 'busybox', command: ['sh'] }] } });
+    expect(added.status).toBe(200);
+    expect(added.body.spec.ephemeralContainers).toEqual([expect.objectContaining({ name: 'dbg', image: 'busybox', terminationMessagePolicy: 'File', imagePullPolicy: 'Always' })]);
+    expect(added.body.metadata.labels?.sneaky).toBeUndefined();
+    const changed = await patchEph({ spec: { ephemeralContainers: [{ name: 'dbg', image: 'alpine' }] } });
+    expect(changed.status).toBe(422);
+    expect(changed.body.message).toContain('existing ephemeral containers "dbg" may not be changed');
+    const removed = await patchEph([{ op: 'replace', path: '/spec/ephemeralContainers', value: [] }], 'application/json-patch+json');
+    expect(removed.status).toBe(422);
+    expect(removed.body.message).toContain('existing ephemeral containers "dbg" may not be removed');
+  });
+});
 
 describe('exec with @kubernetes/client-node', () => {
   it('Exec streams stdout and stderr and reports the exit code in the status', async () => {

@@ -157,7 +157,7 @@ export class DirectMonitor implements Monitor {
       if (e.signal !== null) m.signal = e.signal;
       return m;
     });
-    return { pid, setup: readSetup(child.stdio[3]), exit };
+    return { pid, setup: readSetup(child.stdio[3]), exit, logged: log.done };
   }
 
   reattach(): Promise<Reattached> {

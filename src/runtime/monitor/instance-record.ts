@@ -15,8 +15,19 @@ import * as path from 'node:path';
 import { procStartTime } from '../proc-util.js';
 import type { Launched, Monitor, MonitorRecord, Reattached } from './types.js';
 
-/** The record layout this build writes. */
-export const RECORD_FORMAT = 1;
+/**
+ * The newest record layout this build reads and writes. Format 2 adds a container's stdio
+ * (`details.stdio`, and on the host runtime the command under a terminal, `details.mainPid`);
+ * it is written only for containers started with `stdin` or `tty` ({@link recordFormat}), so
+ * that an older build, which would signal `script` instead of the command, never adopts them,
+ * and still adopts every other container.
+ */
+export const RECORD_FORMAT = 2;
+
+/** The format of a record: 1 (readable by every build) unless it has stdio (2). */
+export function recordFormat(hasStdio: boolean): number {
+  return hasStdio ? RECORD_FORMAT : 1;
+}
 
 /** File name of the record inside a bundle. */
 export const RECORD_FILE = 'instance.json';

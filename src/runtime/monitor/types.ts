@@ -21,7 +21,8 @@ export interface LaunchSpec {
   /**
    * The wrapper command. It runs in its own session, with stdin `/dev/null`, stdout and stderr
    * going to the log, and fd 3 appending to the set-up channel (`<bundle>/setup`): the wrapper
-   * writes `OK` there just before exec'ing the container's command, or a failure code.
+   * writes `OK` there just before exec'ing the container's command, or a failure code. (A
+   * container with `stdin` or `tty` gets its stdin from the wrapper itself: see stdio.ts.)
    */
   argv: string[];
   /** The exact environment of the wrapper (and so of the command). */
@@ -67,6 +68,12 @@ export interface Launched {
   setup: Promise<{ ok: boolean; text: string }>;
   /** Settles exactly once, when the wrapper process has exited. */
   exit: Promise<MonitorExit>;
+  /**
+   * Settles once the monitor has written the instance's last output to the log (the direct
+   * monitor: both output pipes ended and the file is flushed). Absent where {@link exit}
+   * implies it (conmon drains the output into the log before it records the exit).
+   */
+  logged?: Promise<void>;
 }
 
 /** What a monitor found for an instance an earlier podvisor process launched. */

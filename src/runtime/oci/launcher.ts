@@ -22,7 +22,13 @@
  *   file in its own bundle, or the direct monitor's pipe) gets `OK` from the wrapper just before
  *   it exec's runc, and is closed: the monitor is done with the launch (its spares are
  *   replenished, its FIFO closed), the runtime waits for the hook; runc's own
- *   errors (`exec: "x": executable file not found in $PATH`) are read from its JSON log.
+ *   errors (`exec: "x": executable file not found in $PATH`) are read from its JSON log;
+ * - a container with `stdin` or `tty` (see stdio.ts): runc's stdin is the bundle's FIFO, which
+ *   runc in the foreground copies to the container's stdin (and closes at its EOF); with `tty`,
+ *   `process.terminal` is set (`TERM=xterm`, `consoleSize` 24x80) and `runc run` runs under
+ *   `script`: runc makes the container's terminal and proxies it through script's (set raw,
+ *   without echo), forwarding script's size on SIGWINCH. The container's init stays the main
+ *   PID (from the hook); script is the monitor's child, whose exit code is runc's.
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -33,6 +39,7 @@ import { randomBytes } from 'node:crypto';
 import type { ExecFailure, ExecPlan } from '../exec-stream.js';
 import { SH, errText, run, setupMessage } from '../proc-util.js';
 import { StartError, type ContainerStartSpec, type TerminalSize } from '../types.js';
+import { DEFAULT_TTY_SIZE, stdinFromFifo, ttyExec, type PreparedStdio } from '../stdio.js';
 import type { LayerStore } from './unpack.js';
 import { SETUP_FILE } from '../monitor/setup-channel.js';
 import { addImageUser, removeImageUser } from './image-gc.js';
@@ -71,6 +78,13 @@ export interface OciLaunchContext {
    * 1, as in a Kubernetes container.
    */
   init?: string;
+  /**
+   * The container's `stdin` / `tty` (see stdio.ts): runc's stdin comes from the FIFO (runc copies
+   * it to the container's stdin, its EOF too); with `tty`, `process.terminal` is set (and the
+   * first size, `consoleSize`) and runc runs in the foreground under script, whose terminal it
+   * proxies to the container's own.
+   */
+  stdio?: PreparedStdio;
 }
 
 /** Where the init is bound in the container (`/dev` is the container's own tmpfs). */
@@ -120,8 +134,14 @@ export class OciLauncher {
       }
       for (const [src, dst] of await podFiles(ctx.podDir)) mounts.push({ destination: dst, source: src, readOnly: false });
       const ns = (n: string): string => `/proc/${ctx.pausePid}/ns/${n}`;
+      const tty = ctx.stdio?.tty !== undefined;
+      // A terminal's type, as containerd sets it for a tty container (kept when the image or spec sets one).
+      const env = tty && !p.env.some((e) => e.startsWith('TERM=')) ? [...p.env, 'TERM=xterm'] : p.env;
       const input: OciSpecInput = {
-        process: { args: ctx.init !== undefined ? [INIT_PATH, '--', ...p.args] : p.args, env: p.env, cwd: p.cwd, uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+        process: {
+          args: ctx.init !== undefined ? [INIT_PATH, '--', ...p.args] : p.args, env, cwd: p.cwd, uid: user.uid, gid: user.gid, additionalGids: user.additionalGids,
+          ...(tty ? { terminal: true } : {}),
+        },
         rootfs: merged,
         readonlyRootfs: img.security.readOnlyRootFilesystem,
         namespaces: { network: ns('net'), ipc: ns('ipc'), uts: ns('uts'), ...(ctx.sharePid ? { pid: ns('pid') } : {}) },
@@ -133,13 +153,22 @@ export class OciLauncher {
         annotations: { 'io.kubernetes.pod.name': spec.podName, 'io.kubernetes.pod.namespace': spec.namespace, 'io.kubernetes.container.name': spec.name },
         poststart: [{ path: SH, args: ['sh', '-c', `IFS= read -r s; printf '%s\\n' "$s" > "$1/${STATE_FILE}" && echo OK >> "$1/${SETUP_FILE}"`, 'sh', ctx.bundle] }],
       };
-      await fsp.writeFile(path.join(ctx.bundle, 'config.json'), JSON.stringify(this.o.buildSpec(input)));
+      const config = this.o.buildSpec(input);
+      const proc = config['process'];
+      // runc sizes the container's terminal before the command starts (it copies script's later).
+      if (tty && typeof proc === 'object' && proc !== null) (proc as Record<string, unknown>)['consoleSize'] = { height: DEFAULT_TTY_SIZE.height, width: DEFAULT_TTY_SIZE.width };
+      await fsp.writeFile(path.join(ctx.bundle, 'config.json'), JSON.stringify(config));
     } catch (err) {
       await removeRootfs(rootDir).catch(() => undefined);
       if (err instanceof StartError) throw err;
       throw new StartError('CreateContainerError', `failed to create container "${spec.name}": ${errText(err)}`);
     }
-    return [SH, '-c', 'echo OK >&3; exec 3>&- && exec "$@"', 'sh', this.o.runtimePath, '--root', this.o.stateRoot, '--log', path.join(ctx.bundle, RUNC_LOG), '--log-format', 'json', 'run', '--keep', '--bundle', ctx.bundle, ctx.id];
+    const runc = [this.o.runtimePath, '--root', this.o.stateRoot, '--log', path.join(ctx.bundle, RUNC_LOG), '--log-format', 'json', 'run', '--keep', '--bundle', ctx.bundle, ctx.id];
+    const stdio = ctx.stdio;
+    if (!stdio) return [SH, '-c', 'echo OK >&3; exec 3>&- && exec "$@"', 'sh', ...runc];
+    // With a terminal, script's is set raw without echo: the container's own terminal echoes.
+    const exec = stdio.tty ? ttyExec(stdio.tty, runc, { raw: true, reportOk: false, env: undefined }) : 'exec "$@"';
+    return [SH, '-c', `echo OK >&3; exec 3>&-\n${exec} ${stdinFromFifo(stdio)}`, 'sh', ...(stdio.tty ? [] : runc)];
   }
 
   /**

@@ -31,12 +31,17 @@
  * The main PID (what `signal` and `exec` target) is found below the wrapper once the command
  * reported `OK`: the wrapper's child (busybox unshare's, or nsenter -p's), and with an init that
  * child's child. It is recorded, with its start time, in the launch record.
+ *
+ * `stdin` / `tty` containers (stdio.ts, attach.ts): the outer shell opens the stdin FIFO on fd 5
+ * (in the host's mount namespace) and `C`'s exec moves it to fd 0. With a tty `C` exec's
+ * `script`, found where the command would be, and the main PID is script's child (the command);
+ * on oci the wrapper runs `runc run` under script (see `oci/launcher.ts`).
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { InstanceLogs } from '../logs.js';
-import { reattachInstance, writeInstanceRecord, monitorRecordOf, RECORD_FORMAT, type InstanceRecord } from '../monitor/instance-record.js';
+import { reattachInstance, writeInstanceRecord, monitorRecordOf, recordFormat, type InstanceRecord } from '../monitor/instance-record.js';
 import { signalOfExitCode } from '../monitor/signals.js';
 import type { Launched, Monitor, MonitorExit, Reattached } from '../monitor/types.js';
 import {
@@ -44,9 +49,13 @@ import {
   procStartTime, removeCgroupDir, safeSegment, shq, startErrorOf, tryKill, within, type SetupFailure,
 } from '../proc-util.js';
 import {
-  StartError, StreamUnavailableError, type AdoptedInstance, type ContainerHandle, type ContainerStartSpec, type ContainerStats, type ExecResult, type ExecStream,
-  type ExecStreamOptions, type ExitInfo, type TerminalSize,
+  StartError, StreamUnavailableError, type AdoptedInstance, type AttachOptions, type AttachStream, type ContainerHandle, type ContainerStartSpec, type ContainerStats,
+  type ExecResult, type ExecStream, type ExecStreamOptions, type ExitInfo, type TerminalSize,
 } from '../types.js';
+import { Attaches, InstanceStdio, outputEnded } from '../attach.js';
+import {
+  STDIN_FROM_FD, checkStdioRecord, effectiveStdio, openStdinLine, prepareStdio, releasePrepared, stdioEnv, terminalChild, ttyExec, type PreparedStdio, type StdioRecord,
+} from '../stdio.js';
 import { ExecStreams, runExecPlan, startExecStream, type ExecPlan } from '../exec-stream.js';
 import { readCgroupStats } from '../cgroup-stats.js';
 import { PAUSE_LEAF, type Leaf, type SandboxCgroups } from './cgroups.js';
@@ -89,6 +98,8 @@ export interface SandboxDetails {
   cgroupDirs: string[];
   procsDir: string;
   memoryDir?: string;
+  /** A container with `stdin` or `tty` (absent in records of earlier builds: none). */
+  stdio?: StdioRecord;
 }
 
 interface Instance {
@@ -120,6 +131,10 @@ interface Instance {
   startedAt?: number;
   finishedAt?: number;
   exited: Promise<ExitInfo>;
+  /** Settles once the monitor wrote the last output to the log (see `Launched.logged`). */
+  logged?: Promise<void>;
+  /** `stdin` / `tty` (see stdio.ts); with `tty`, `pid` is the command under script. */
+  stdio?: InstanceStdio;
 }
 
 /** Options of {@link SandboxContainers}. */
@@ -151,6 +166,8 @@ export class SandboxContainers {
   private readonly background = new Background();
   /** Live `kubectl exec` streams, by instance (killed with it). */
   private readonly execs = new ExecStreams();
+  /** Live `kubectl attach` clients. */
+  private readonly attaches = new Attaches();
   private readonly oci: OciLauncher | undefined;
   /** `sandbox` or `oci`: the runtime's name in launch records. */
   private readonly runtime: string;
@@ -182,7 +199,8 @@ export class SandboxContainers {
     spec = { ...spec, mounts: confineSubPaths(name, spec.mounts) };
     const hostIsFile = await mountSourceKinds(name, spec.mounts);
     const { id } = await this.monitor.reserve();
-    const env = containerEnv(spec.env);
+    const stdio = effectiveStdio(spec.stdio);
+    const env = stdioEnv(containerEnv(spec.env), stdio);
     const workingDir = spec.workingDir ?? '/';
     const bundle = this.bundleDir(podUid, id);
     let leaf: Leaf;
@@ -205,6 +223,15 @@ export class SandboxContainers {
       throw err;
     }
 
+    let prepared: PreparedStdio | undefined;
+    if (stdio) {
+      try {
+        prepared = await prepareStdio(name, bundle, stdio);
+      } catch (err) {
+        await this.discardFailedStart(podUid, name, logFile, leaf.dirs, id, bundle);
+        throw err;
+      }
+    }
     const pidMode = pod.pidMode;
     // On the oci runtime the command is PID 1 of its namespace, as in a Kubernetes container.
     const init = pidMode === 'container' && pod.containerInit && !this.oci;
@@ -215,21 +242,23 @@ export class SandboxContainers {
         const ociInit = pidMode === 'container' && pod.containerInit && this.tools.pause.kind === 'catatonit' ? this.tools.pause.path : undefined;
         argv = await this.oci.prepare(spec, {
           id, bundle, pausePid: pod.pausePid, sharePid: pidMode === 'pod', podDir: pod.podDir, cgroupsPath: this.cgroups.relPath(podUid, id),
-          ...(ociInit !== undefined ? { init: ociInit } : {}),
+          ...(ociInit !== undefined ? { init: ociInit } : {}), ...(prepared ? { stdio: prepared } : {}),
         });
       } catch (err) {
+        releasePrepared(prepared);
         await this.discardFailedStart(podUid, name, logFile, leaf.dirs, id, bundle);
         throw err;
       }
       wrapperEnv = { PATH: DEFAULT_PATH };
     } else {
-      argv = this.wrapper(spec, pod, leaf, hostIsFile, env, workingDir, init);
+      argv = this.wrapper(spec, pod, leaf, hostIsFile, env, workingDir, init, prepared);
     }
     let launched: Launched;
     try {
       if (this.closed) throw new Error('sandbox runtime is closed'); // close() may have run during the awaits above
       launched = await this.monitor.launch({ id, bundle, argv, env: wrapperEnv, logPath: logFile });
     } catch (err) {
+      releasePrepared(prepared);
       await this.discardFailedStart(podUid, name, logFile, leaf.dirs, id, bundle);
       if (this.closed) throw err;
       throw new StartError('RunContainerError', `failed to start container "${name}": ${errText(err)}`);
@@ -242,6 +271,8 @@ export class SandboxContainers {
     const wrapperStart = procStartTime(launched.pid);
     if (wrapperStart !== undefined) inst.wrapperStartTime = wrapperStart;
     if (leaf.memory !== undefined) inst.memoryDir = leaf.memory;
+    if (launched.logged) inst.logged = launched.logged;
+    if (prepared) inst.stdio = new InstanceStdio(prepared);
     inst.exited = launched.exit.then((e) => this.finish(inst, e));
     this.instances.set(id, inst);
 
@@ -270,6 +301,7 @@ export class SandboxContainers {
   /** The wrapper command of a start (see the module comment). */
   private wrapper(
     spec: ContainerStartSpec, pod: PodContext, leaf: Leaf, hostIsFile: boolean[], env: Record<string, string>, workingDir: string, init: boolean,
+    stdio: PreparedStdio | undefined,
   ): string[] {
     const t = this.tools;
     const join = leaf.dirs.map((d) => `echo $$ > ${shq(path.join(d, 'cgroup.procs'))}`).join(' && ');
@@ -278,7 +310,8 @@ export class SandboxContainers {
       : [t.unshare, '--mount', '--propagation', 'private', '--'];
     const nsFlags = pod.pidMode === 'pod' ? '-n -i -u -p' : '-n -i -u';
     // fd 4 keeps the container's stderr while the wrappers' own goes to the set-up channel.
-    const outer = `{ ${join}; } 2>&3 || { echo 'E cgroup' >&3; exit 126; }
+    // A container's stdin FIFO is opened first, in the host's mount namespace (see stdio.ts).
+    const outer = `${stdio ? openStdinLine(stdio) : ''}{ ${join}; } 2>&3 || { echo 'E cgroup' >&3; exit 126; }
 s=$1; shift
 exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' ')} ${SH} -c "$s" sh "$@" 4>&2 2>&3
 `;
@@ -288,7 +321,10 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     }
     if (pod.pidMode === 'pod') inner += `${shq(t.mount)} -t proc proc /proc || { echo 'E proc' >&3; exit 126; }\n`;
     inner += mountScript(spec.mounts, hostIsFile, t.mkdir, t.mount);
-    inner += finalScript(workingDir, env, true, true, '2>&4 4>&-');
+    const launch = stdio && {
+      stdin: STDIN_FROM_FD, ...(stdio.tty ? { tty: ttyExec(stdio.tty, spec.argv, { raw: false, reportOk: true, env }) } : {}),
+    };
+    inner += finalScript(workingDir, env, true, true, '2>&4 4>&-', launch);
     return [SH, '-c', outer, 'sh', inner, ...spec.argv];
   }
 
@@ -300,6 +336,13 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
   private findMainPid(inst: Instance): void {
     let pid = this.oci ? this.oci.mainPid(inst.bundle) ?? inst.wrapperPid : childrenOf(inst.wrapperPid)[0] ?? inst.wrapperPid;
     if (inst.init && pid !== inst.wrapperPid) pid = childrenOf(pid)[0] ?? pid;
+    if (inst.stdio?.stdio.tty) {
+      // script holds the terminal: on oci it is the wrapper (runc's parent); else it is found
+      // where the command would be, and the command is its child (see stdio.ts).
+      const script = this.oci ? inst.wrapperPid : pid;
+      inst.stdio.setTerminalHolder(script);
+      if (!this.oci) pid = terminalChild(script)?.mainPid ?? pid;
+    }
     inst.pid = pid;
     const t = procStartTime(pid);
     if (t !== undefined) inst.pidStartTime = t;
@@ -315,8 +358,9 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     if (inst.wrapperStartTime !== undefined) details.wrapperStartTime = inst.wrapperStartTime;
     if (inst.pidStartTime !== undefined) details.pidStartTime = inst.pidStartTime;
     if (inst.memoryDir !== undefined) details.memoryDir = inst.memoryDir;
+    if (inst.stdio) details.stdio = inst.stdio.record();
     const rec: InstanceRecord<SandboxDetails> = {
-      format: RECORD_FORMAT, runtime: this.runtime, id: inst.id, podUid: inst.podUid, container: inst.name, startedAt, logFile: inst.logFile,
+      format: recordFormat(inst.stdio !== undefined), runtime: this.runtime, id: inst.id, podUid: inst.podUid, container: inst.name, startedAt, logFile: inst.logFile,
       monitor: monitorRecordOf(this.monitor, launched), details,
     };
     try {
@@ -362,6 +406,7 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     if (d.wrapperStartTime !== undefined) inst.wrapperStartTime = d.wrapperStartTime;
     if (d.pidStartTime !== undefined) inst.pidStartTime = d.pidStartTime;
     if (d.memoryDir !== undefined) inst.memoryDir = d.memoryDir;
+    if (d.stdio) inst.stdio = InstanceStdio.adopted(d.stdio, bundle);
     if (found.state === 'exited') {
       inst.exited = this.finish(inst, found.exit);
       // Known (exited) until removeContainer, which forgets its exit file and bundle.
@@ -477,6 +522,18 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     this.execs.add(inst.id, s);
     if (!inst.alive) s.kill(); // it ended meanwhile: no exec outlives its container
     return s;
+  }
+
+  /**
+   * `kubectl attach` (see attach.ts): the instance's live output and, for a container started
+   * with `stdin`, its stdin. Rejects with {@link StreamUnavailableError} when the instance does
+   * not run or `stdin` is asked of a container without it.
+   */
+  attach(id: string, opts: AttachOptions): Promise<AttachStream> {
+    const inst = this.running(id);
+    return this.attaches.open(id, inst && {
+      id: this.prefix + inst.id, logFile: inst.logFile, ended: outputEnded(inst.exited, inst.logged), ...(inst.stdio ? { stdio: inst.stdio } : {}),
+    }, opts);
   }
 
   /** The instance when it runs (its command's PID is still the recorded process). */
@@ -611,6 +668,9 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
   async close(keepRunning: boolean): Promise<void> {
     this.closed = true;
     await this.execs.closeAll(); // podvisor's children: they end with it, whatever the containers do
+    this.attaches.detachAll();
+    // The keepers of stdinOnce containers go with this process (see stdio.ts).
+    for (const i of this.instances.values()) i.stdio?.end();
     await this.background.drain();
     if (keepRunning) {
       this.instances.clear();
@@ -638,9 +698,11 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     const info: ExitInfo = { exitCode: e.exitCode, oomKilled: false, finishedAt };
     // The init ends with 128 + n when a signal killed the command (as tini and docker --init do);
     // so does `runc run`.
-    const signal = e.signal ?? (inst.init || this.oci ? signalOfExitCode(e.exitCode) : undefined);
+    // So does script under a tty (see stdio.ts).
+    const signal = e.signal ?? (inst.init || this.oci || inst.stdio?.stdio.tty ? signalOfExitCode(e.exitCode) : undefined);
     if (signal !== undefined) info.signal = signal;
     this.execs.killInstance(inst.id);
+    inst.stdio?.end();
     try {
       this.killGroup(inst);
       const deadline = Date.now() + SWEEP_DEADLINE_MS;
@@ -690,5 +752,5 @@ function checkSandboxDetails(d: unknown): string | undefined {
   if (!Array.isArray(x.cgroupDirs) || !x.cgroupDirs.every((c) => typeof c === 'string') || typeof x.procsDir !== 'string') return 'cgroups missing';
   if (x.memoryDir !== undefined && typeof x.memoryDir !== 'string') return 'bad memory cgroup';
   for (const k of ['wrapperStartTime', 'pidStartTime'] as const) if (x[k] !== undefined && typeof x[k] !== 'string') return `bad ${k}`;
-  return undefined;
+  return checkStdioRecord(x.stdio);
 }

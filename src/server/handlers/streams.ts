@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws';
 import { ContainerNotRunningError, ContainerNotSpecifiedError, PodNotFoundError, UnknownContainerError } from '../../agent/errors.js';
 import type { ExecStream, ExecStreamOptions, TerminalSize } from '../../agent/node-api.js';
@@ -71,6 +72,12 @@ export function upgradeKind(ctx: Ctx): 'websocket' | 'spdy' | undefined {
   return undefined;
 }
 
+/** Ends an upgraded connection that carried nothing either way for `ms` (the kubelet's streaming idle timeout). */
+function closeWhenIdle(socket: Duplex, ms: number): void {
+  const sock = socket as Socket;
+  if (typeof sock.setTimeout === 'function') sock.setTimeout(ms, () => sock.destroy());
+}
+
 /**
  * Upgrades to WebSocket with subprotocol `protocol` (already negotiated; empty when the client
  * offered none) and hands over the socket. `ws` refuses subprotocol names that are not HTTP
@@ -87,8 +94,7 @@ export function acceptWebSocket(ctx: Ctx, idleMs: number, protocol: string): Pro
   }
   return new Promise((resolve) => {
     wss.handleUpgrade(ctx.req, up.socket, up.head, (ws) => {
-      const sock = up.socket as Socket;
-      if (typeof sock.setTimeout === 'function') sock.setTimeout(idleMs, () => sock.destroy());
+      closeWhenIdle(up.socket, idleMs);
       resolve(ws);
     });
   });
@@ -139,10 +145,33 @@ function streamContainer(env: ServerEnv, ns: string, name: string, container: st
   return c;
 }
 
+/** Starts what a remote-command session drives (a command, or an attach to the container's stdio). */
+type Starter = (opts: ExecStreamOptions) => Promise<ExecStream>;
+
 /** `GET|POST …/pods/{name}/exec`: runs a command in a running container. */
 export async function podExec(env: ServerEnv, ctx: Ctx, ns: string, name: string): Promise<void> {
   const r = execRequest(ctx, false);
-  r.container = streamContainer(env, ns, name, r.container);
+  const container = streamContainer(env, ns, name, r.container);
+  r.container = container;
+  const start: Starter = (opts) => env.agent.execStream(ns, name, container, r.command, opts);
+  await serveRemoteCommand(env, ctx, r, start, { verb: 'exec', pod: `${ns}/${name}`, container });
+}
+
+/**
+ * `GET|POST …/pods/{name}/attach`: the running container's own stdin, stdout and stderr (or
+ * terminal), from now on; the session ends when the container does or the client detaches.
+ */
+export async function podAttach(env: ServerEnv, ctx: Ctx, ns: string, name: string): Promise<void> {
+  const r = execRequest(ctx, true);
+  const container = streamContainer(env, ns, name, r.container);
+  r.container = container;
+  const start: Starter = (opts) => env.agent.attachStream(ns, name, container, opts);
+  await serveRemoteCommand(env, ctx, r, start, { verb: 'attach', pod: `${ns}/${name}`, container });
+}
+
+/** Serves one remote-command session over the upgrade the client asked for. */
+async function serveRemoteCommand(env: ServerEnv, ctx: Ctx, r: ExecRequest, start: Starter, what: { verb: string; pod: string; container: string }): Promise<void> {
+  const runSession = (streams: RemoteCommandStreams): Promise<void> => runStarted(env, r, streams, start, what);
   const kind = upgradeKind(ctx);
   if (kind === 'websocket') {
     const proto = channelProtocol(offeredProtocols(ctx.req), EXEC_WS_PROTOCOLS);
@@ -164,7 +193,7 @@ export async function podExec(env: ServerEnv, ctx: Ctx, ns: string, name: string
       },
       closed: ch.closed,
     };
-    await runSession(env, ns, name, r, streams);
+    await runSession(streams);
     return;
   }
   if (kind === 'spdy') {
@@ -177,9 +206,10 @@ export async function podExec(env: ServerEnv, ctx: Ctx, ns: string, name: string
       session: { idleTimeoutMs: env.streamIdleMs, onStream: (st) => (collector ? collector.onStream(st) : early.push(st)) },
     });
     if (!result.ok) return;
+    closeWhenIdle(up.socket, env.streamIdleMs);
     const done = new Promise<void>((resolve) => {
       collector = new RemoteCommandCollector(remoteCommandVersion(result.protocol), r, (streams) => {
-        void runSession(env, ns, name, r, streams).finally(resolve);
+        void runSession(streams).finally(resolve);
       });
       result.session.once('close', () => resolve());
     });
@@ -196,7 +226,7 @@ export async function podExec(env: ServerEnv, ctx: Ctx, ns: string, name: string
  * or a short wait for it) and runs the session; a start that fails is reported on the error
  * channel, as the kubelet does.
  */
-async function runSession(env: ServerEnv, ns: string, name: string, r: ExecRequest, s: RemoteCommandStreams): Promise<void> {
+async function runStarted(env: ServerEnv, r: ExecRequest, s: RemoteCommandStreams, start: Starter, what: { verb: string; pod: string; container: string }): Promise<void> {
   const { resize, ...streams } = s;
   // One reader of the resize channel for the whole session: sizes before the start pick the
   // terminal's first size, later ones resize it.
@@ -223,7 +253,7 @@ async function runSession(env: ServerEnv, ns: string, name: string, r: ExecReque
   const opts: ExecStreamOptions = { stdin: r.stdin, tty: r.tty, ...(started ? { size: started } : {}) };
   let exec: ExecStream;
   try {
-    exec = await env.agent.execStream(ns, name, r.container, r.command, opts);
+    exec = await start(opts);
   } catch (err) {
     const bytes = errorChannelBytes(s.version, execErrorStatus(`error executing command in container: ${err instanceof Error ? err.message : String(err)}`));
     if (bytes) await s.writeError(bytes).catch(() => undefined);
@@ -232,7 +262,7 @@ async function runSession(env: ServerEnv, ns: string, name: string, r: ExecReque
   }
   to.apply = (size) => exec.resize(size);
   if (latest !== undefined && latest !== started) exec.resize(latest);
-  env.log('info', 'exec', { pod: `${ns}/${name}`, container: r.container, command: r.command[0], tty: r.tty });
+  env.log('info', what.verb, { pod: what.pod, container: what.container, command: r.command[0], tty: r.tty });
   await runRemoteCommand(exec, streams, r.command);
 }
 
@@ -286,6 +316,7 @@ export async function podPortForward(env: ServerEnv, ctx: Ctx, ns: string, name:
       session: { idleTimeoutMs: env.streamIdleMs, onStream: (st) => (to.pairs ? to.pairs.onStream(st) : early.push(st)) },
     });
     if (!result.ok) return;
+    closeWhenIdle(up.socket, env.streamIdleMs);
     const pairs = spdyPairs(env, target, result.session);
     to.pairs = pairs;
     for (const st of early.splice(0)) pairs.onStream(st);

@@ -6,7 +6,7 @@
 import { checkDecodedPod } from '../../api/load.js';
 import { decodePod } from '../../api/decode.js';
 import { defaultPod } from '../../api/defaults.js';
-import type { FieldError } from '../../api/errors.js';
+import { fieldErrors, type FieldError } from '../../api/errors.js';
 import { IMMUTABLE_PODVISOR_ANNOTATIONS } from '../../api/annotations.js';
 import type { Pod } from '../../api/types.js';
 import { NODE_NAME } from '../table.js';
@@ -160,6 +160,42 @@ export class PodResource implements Resource<Pod> {
     if (v.errors.length > 0) throw new HttpError(invalid('Pod', name, v.errors));
     if (opts.dryRun) return { obj: merged, warnings: v.warnings };
     return { obj: this.agent.updatePod(ns, name, merged), warnings: v.warnings };
+  }
+
+  /**
+   * The `ephemeralcontainers` subresource's update (the API server's
+   * `podEphemeralContainersStrategy`): of `next` only `spec.ephemeralContainers` is taken, the
+   * rest stays the stored pod; ephemeral containers may be added, never changed or removed
+   * (`ValidatePodEphemeralContainersUpdate`), and each is validated as the API server does (no
+   * ports, probes, resources or lifecycle; unique names; a target that exists).
+   */
+  updateEphemeralContainers(namespace: string | undefined, name: string, next: Record<string, unknown>, opts: WriteOptions): Written<Pod> {
+    const ns = namespace ?? 'default';
+    const cur = this.mustGet(ns, name);
+    const decoded = decodePod(next, opts.literals ? { literals: opts.literals } : {});
+    if (decoded.typeErrors) throw new HttpError(invalid('Pod', name, checkDecodedPod(decoded).errors));
+    checkResourceVersion(decoded.pod.metadata, cur.metadata, 'pods', name);
+    const added = defaultPod({ ...decoded.pod, metadata: cur.metadata }).spec.ephemeralContainers ?? [];
+    const merged: Pod = structuredClone(cur);
+    if (added.length > 0) merged.spec.ephemeralContainers = added;
+    else delete merged.spec.ephemeralContainers;
+    const errors: FieldError[] = [];
+    const byName = new Map(added.map((c) => [c.name, c]));
+    for (const old of cur.spec.ephemeralContainers ?? []) {
+      const now = byName.get(old.name);
+      if (!now) errors.push(fieldErrors.forbidden('spec.ephemeralContainers', `existing ephemeral containers ${JSON.stringify(old.name)} may not be removed\n`));
+      else if (JSON.stringify(canon(now)) !== JSON.stringify(canon(old))) errors.push(fieldErrors.forbidden('spec.ephemeralContainers', `existing ephemeral containers ${JSON.stringify(old.name)} may not be changed\n`));
+    }
+    const v = validatePod(merged, { create: false, allowManaged: true });
+    errors.push(...v.errors);
+    if (errors.length > 0) throw new HttpError(invalid('Pod', name, errors));
+    if (opts.dryRun) return { obj: merged, warnings: v.warnings };
+    // Runtimes without images run an ephemeral container's command from the host's filesystem: say so (kubectl prints it).
+    const runtime = this.agent.nodeInfo().runtime;
+    const known = new Set((cur.spec.ephemeralContainers ?? []).map((c) => c.name));
+    const notices = runtime === 'oci' ? [] : added.filter((c) => !known.has(c.name)).map((c) =>
+      `ephemeral container ${JSON.stringify(c.name)}: the ${runtime} runtime runs its command from the host's filesystem; image ${JSON.stringify(c.image ?? '')} is not used (podvisor serve --runtime oci runs images)`);
+    return { obj: this.agent.updatePod(ns, name, merged), warnings: [...v.warnings, ...notices] };
   }
 
   delete(namespace: string | undefined, name: string, opts: DeleteOptions): Pod {
