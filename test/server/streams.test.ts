@@ -186,6 +186,19 @@ for (const k of KUBECTLS) {
       expect(eph.find((c) => c.name === dbg)).toMatchObject({ targetContainerName: 'main', image: 'busybox:1.36' });
     });
 
+    it('cp into a container without tar says what to do', async () => {
+      api.fake.exec = (command, opts) => childExec(command[0] === 'tar' ? ['sh', '-c', 'echo "sh: tar: not found" >&2; exit 127'] : command, opts);
+      try {
+        const src = join(api.dir, 'cp-src.txt');
+        writeFileSync(src, 'data\n');
+        const r = await kubectl(k.path, ['cp', src, 'box:/tmp/x']);
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toContain('podvisor: kubectl cp runs tar in the container, and this container has none');
+      } finally {
+        api.fake.exec = childExec;
+      }
+    });
+
     it('refusals come before the upgrade, as API errors', async () => {
       const missing = await kubectl(k.path, ['exec', 'nope', '--', 'true']);
       expect(missing.code).not.toBe(0);

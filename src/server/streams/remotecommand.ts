@@ -113,7 +113,7 @@ function parseSize(text: string): TerminalSize | undefined {
 }
 
 /** Copies `from` to `to` until `from` ends; resolves either way (a closed client is not an error here). */
-async function copy(from: NodeJS.ReadableStream | undefined, to: Writable | undefined): Promise<void> {
+async function copy(from: NodeJS.ReadableStream | undefined, to: Writable | undefined, end = true): Promise<void> {
   if (!from) return;
   if (!to) {
     from.resume();
@@ -124,7 +124,26 @@ async function copy(from: NodeJS.ReadableStream | undefined, to: Writable | unde
     });
     return;
   }
-  await pipeline(from, to).catch(() => undefined);
+  await pipeline(from, to, { end }).catch(() => undefined);
+}
+
+/** Writes `text` to `to` and ends it; resolves when written (or at once when `to` is gone). */
+function endWith(to: Writable | undefined, text: string | undefined): Promise<void> {
+  if (!to || to.destroyed || to.writableEnded) return Promise.resolve();
+  return new Promise((resolve) => {
+    to.once('error', () => resolve());
+    if (text !== undefined) to.write(text);
+    to.end(() => resolve());
+  });
+}
+
+/**
+ * What a failed `kubectl cp` needs to hear: it runs `tar` in the container, and an exit 127 of
+ * `tar` means the container has none (the shell's "not found" alone does not say what to do).
+ */
+export function missingTarHint(command: readonly string[], exit: ExecStreamExit): string | undefined {
+  if (exit.exitCode !== 127 || command[0] !== 'tar') return undefined;
+  return 'podvisor: kubectl cp runs tar in the container, and this container has none: use an image with tar (busybox has one), or copy through a shell: kubectl exec -i POD -- sh -c \'cat > FILE\' < FILE\n';
 }
 
 /**
@@ -146,9 +165,10 @@ export async function runRemoteCommand(exec: ExecStream, s: RemoteCommandStreams
   } else s.stdin?.resume();
   if (s.resize) readSizes(s.resize, (size) => exec.resize(size));
   const out = copy(exec.stdout, s.stdout);
-  const err = copy(exec.stderr, s.stderr);
+  const err = copy(exec.stderr, s.stderr, false);
   const exit = await exec.exited;
   await Promise.all([out, err]);
+  await endWith(s.stderr, missingTarHint(command, exit));
   s.stdin?.unpipe();
   if (gone) return undefined;
   const bytes = errorChannelBytes(s.version, execStatus(command, exit));
