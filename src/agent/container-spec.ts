@@ -53,6 +53,18 @@ export interface InstanceContext {
   gpus: readonly string[];
   /** ConfigMaps, Secrets and node facts for `env[].valueFrom` and `envFrom` (none: every reference is missing). */
   config?: PodConfig;
+  /**
+   * The runtime container ID of a container's running instance, or undefined when it has none
+   * running (the worker's `runningInstance`): an ephemeral container's target is looked up
+   * with it. Absent: no container of the pod runs.
+   */
+  runningInstance?: (container: string) => string | undefined;
+}
+
+/** The `targetContainerName` of an ephemeral container of the pod (`kubectl debug --target`); undefined for any other container. */
+export function targetContainerOf(pod: Pod, c: Container): string | undefined {
+  const target = (pod.spec.ephemeralContainers ?? []).find((e) => e.name === c.name)?.targetContainerName;
+  return target === undefined || target === '' ? undefined : target;
 }
 
 /** The node facts a pod sees when no server tells the agent its node's (`podvisor run`). */
@@ -98,8 +110,21 @@ export function containerSecurity(pod: Pod, c: Container): ContainerSecurity {
  * is the image's config combined with the container as Kubernetes does (core `containerProcess`,
  * which also refuses `runAsNonRoot` with a root image); without, it is the container's
  * `command` and `args`, which must be set.
+ *
+ * An ephemeral container with a `targetContainerName` gets the target's running instance as
+ * {@link ContainerStartSpec.targetPidOf} (it joins the target's PID namespace). When the target
+ * has no running instance it is not started: a configuration error with the kubelet's message
+ * (`unable to find target container X`, `CreateContainerConfigError`), as the kubelet's
+ * `startContainer` fails it when it finds no target for the CRI's `target_id`, rather than
+ * starting it in a PID namespace of its own, where `ps` would silently show none of the
+ * processes the user asked to debug. (The kubelet tries such a container again at later syncs;
+ * podvisor starts an ephemeral container once, X4.)
  */
 export function containerStartSpec(pod: Pod, c: Container, sandbox: Sandbox, ctx: InstanceContext, image?: PulledImage): { spec: ContainerStartSpec } | { configError: string } {
+  // The kubelet resolves the target first (after the image pull), before the container's config.
+  const target = targetContainerOf(pod, c);
+  const targetPidOf = target !== undefined ? ctx.runningInstance?.(target) : undefined;
+  if (target !== undefined && targetPidOf === undefined) return { configError: `unable to find target container ${target}` };
   let argv = [...(c.command ?? []), ...(c.args ?? [])];
   if (argv.length === 0 && !image) return { configError: `container ${c.name} has no command: the host runtime runs no image entrypoint; set command` };
   const env: Record<string, string> = {
@@ -139,6 +164,7 @@ export function containerStartSpec(pod: Pod, c: Container, sandbox: Sandbox, ctx
   if (c.workingDir !== undefined) spec.workingDir = c.workingDir;
   if (imageSpec) spec.image = imageSpec;
   if (ctx.gpus.length > 0) spec.gpus = [...ctx.gpus];
+  if (targetPidOf !== undefined) spec.targetPidOf = targetPidOf;
   if (c.stdin === true || c.tty === true) spec.stdio = { stdin: c.stdin === true, stdinOnce: c.stdin === true && c.stdinOnce === true, tty: c.tty === true };
   if (c.terminationMessagePath !== undefined && c.terminationMessagePath !== '') {
     spec.terminationMessage = { path: c.terminationMessagePath, policy: c.terminationMessagePolicy === 'FallbackToLogsOnError' ? 'FallbackToLogsOnError' : 'File' };

@@ -630,6 +630,7 @@ export class PodWorker {
     }
     const built = containerStartSpec(this.pod, spec, this.sandbox, {
       restartCount: rc, podRestartCount: this.state.resetCount ?? 0, gpus: this.gpus, ...(this.config ? { config: this.config } : {}),
+      runningInstance: (name) => this.runningInstance(name),
     }, image);
     if ('configError' in built) {
       this.state = recordStartFailed(this.state, a.container, 'CreateContainerConfigError', built.configError, this.clock.now());

@@ -63,7 +63,10 @@ export interface OciSpecInput {
   /** The mounted root file system (absolute). */
   rootfs: string;
   readonlyRootfs: boolean;
-  /** Paths of the sandbox's namespaces to join (`/proc/<pid>/ns/net`); `pid` absent: a new one. */
+  /**
+   * Paths of the sandbox's namespaces to join (`/proc/<pid>/ns/net`); `pid`: the pod's shared
+   * one, or an ephemeral container's target's (`/proc/<target's pid>/ns/pid`); absent: a new one.
+   */
   namespaces: { network: string; ipc: string; uts: string; pid?: string };
   /** The sandbox's shared `/dev/shm`, when it has one. */
   shm?: string;

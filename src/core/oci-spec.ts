@@ -2,7 +2,9 @@
  * The OCI runtime `config.json` of a container instance (pure), as containerd's CRI plugin
  * builds it for the kubelet: the process (see oci-process.ts) with its resolved IDs; the pod
  * sandbox's network, IPC and UTS namespaces joined by path (the sandbox set the hostname), a mount and a cgroup namespace of its
- * own, the PID namespace of its own or the pod's; containerd's default mounts without `/run`
+ * own, the PID namespace of its own or one joined by the path the caller gives (the pod's with
+ * `shareProcessNamespace`, an ephemeral container's target's: CRI `NamespaceMode.TARGET`);
+ * containerd's default mounts without `/run`
  * (as CRI drops it), `/dev/shm` from the sandbox when it has one, then the volumes and the files
  * the kubelet writes (`/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`); containerd's default
  * capabilities with the security context's `add`/`drop` (`ALL` first, then each name; a name

@@ -347,7 +347,9 @@ export class HostRuntime implements ContainerRuntime {
    * that is not found or not executable (or a failed spawn). The environment is exactly
    * `spec.env`, plus podvisor's `PATH` when the spec has none (a process without PATH could not
    * find anything; real runtimes take it from the image). Without `workingDir` the process
-   * starts in `/`, as in a container whose image sets no WorkingDir.
+   * starts in `/`, as in a container whose image sets no WorkingDir. `targetPidOf` (an
+   * ephemeral container's target, `kubectl debug --target`) needs nothing here: every process
+   * of every container already shares the host's PID namespace, so the target's are visible.
    */
   async startContainer(spec: ContainerStartSpec): Promise<ContainerHandle> {
     this.assertOpen();

@@ -173,6 +173,18 @@ export interface ContainerStartSpec {
    * goes to pipes, exactly as without this field (no cost at start). See {@link ContainerStdio}.
    */
   stdio?: ContainerStdio;
+  /**
+   * An ephemeral container's `targetContainerName` (`kubectl debug --target=C`): the runtime
+   * container ID (`<runtime>://<id>`) of the target's running instance in the same pod, whose
+   * PID namespace the container joins instead of getting its own (CRI `NamespaceOption.pid =
+   * TARGET`, `target_id`), so that its `ps` shows the target's processes. The agent sets it only
+   * when the target runs. Ignored where the container would not have a PID namespace of its own
+   * anyway: on `host` (every process shares the host's) and in a pod with
+   * `shareProcessNamespace` (the pod's is shared). A runtime that gives containers their own
+   * PID namespace rejects the start with {@link StartError} (`CreateContainerError`) when the
+   * instance is not (any more) running in this pod, rather than start the container elsewhere.
+   */
+  targetPidOf?: string;
 }
 
 /**

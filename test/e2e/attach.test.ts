@@ -17,22 +17,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandboxAvailability } from '../../src/runtime/sandbox.js';
-import { cli, ensureBuilt, freePort, ROOT, tempDir, until } from './helpers.js';
-import { forOci, ociProblem, ociRegistry, stopOciRegistry } from './oci-images.js';
+import { cli, ensureBuilt, freePort, tempDir, until } from './helpers.js';
+import { forOci, ociRegistry, stopOciRegistry } from './oci-images.js';
 import { ServeNode } from './serve-node.js';
-
-const CI = process.env['CI'] === 'true';
-const KUBECTLS = [
-  { version: '1.32', path: process.env['KUBECTL'] ?? '/usr/bin/kubectl' },
-  { version: '1.35', path: join(ROOT, '.cache/kubectl-1.35/kubectl') },
-];
-for (const k of KUBECTLS) {
-  if (!existsSync(k.path) && CI) throw new Error(`kubectl ${k.version} not found at ${k.path}: CI must run the kubectl tests (scripts/fetch-kubectl.sh)`);
-}
-const sandboxProblem = await sandboxAvailability();
-if (sandboxProblem !== undefined && CI) throw new Error(`the sandbox runtime must run on CI: ${sandboxProblem}`);
-const ociMissing = await ociProblem();
+import { KUBECTLS, plain, RUNTIMES, type Run } from './streams-env.js';
 
 const tmp = tempDir('podvisor-attach-');
 
@@ -40,17 +28,6 @@ afterAll(async () => {
   await stopOciRegistry();
   tmp.cleanup();
 });
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Terminal output without escape sequences (ESC [ … letter). */
-function plain(out: string): string {
-  return out.split(String.fromCharCode(27)).map((p, i) => (i === 0 ? p : p.replace(/^\[[0-9;?]*[A-Za-z]/, ''))).join('');
-}
 
 /** kubectl with a terminal of its own (util-linux `script`), input written by the test. */
 class OnTerminal {
@@ -84,11 +61,6 @@ class OnTerminal {
   }
 }
 
-const RUNTIMES = [
-  { runtime: 'host', skip: undefined as string | undefined },
-  { runtime: 'sandbox', skip: sandboxProblem },
-  { runtime: 'oci', skip: ociMissing },
-];
 
 for (const { runtime, skip } of RUNTIMES) {
   describe.skipIf(skip !== undefined)(`attach, run -i and debug on the ${runtime} runtime`, () => {

@@ -17,22 +17,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandboxAvailability } from '../../src/runtime/sandbox.js';
-import { alive, cli, ensureBuilt, freePort, ROOT, tempDir, until } from './helpers.js';
-import { forOci, ociProblem, ociRegistry, stopOciRegistry } from './oci-images.js';
+import { alive, cli, ensureBuilt, freePort, tempDir, until } from './helpers.js';
+import { forOci, ociRegistry, stopOciRegistry } from './oci-images.js';
 import { processesOf, ServeNode } from './serve-node.js';
-
-const CI = process.env['CI'] === 'true';
-const KUBECTLS = [
-  { version: '1.32', path: process.env['KUBECTL'] ?? '/usr/bin/kubectl' },
-  { version: '1.35', path: join(ROOT, '.cache/kubectl-1.35/kubectl') },
-];
-for (const k of KUBECTLS) {
-  if (!existsSync(k.path) && CI) throw new Error(`kubectl ${k.version} not found at ${k.path}: CI must run the kubectl tests (scripts/fetch-kubectl.sh)`);
-}
-const sandboxProblem = await sandboxAvailability();
-if (sandboxProblem !== undefined && CI) throw new Error(`the sandbox runtime must run on CI: ${sandboxProblem}`);
-const ociMissing = await ociProblem();
+import { KUBECTLS, plain, RUNTIMES, type Run } from './streams-env.js';
 
 const tmp = tempDir('podvisor-exec-');
 
@@ -41,17 +29,6 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-const RUNTIMES = [
-  { runtime: 'host', skip: undefined as string | undefined },
-  { runtime: 'sandbox', skip: sandboxProblem },
-  { runtime: 'oci', skip: ociMissing },
-];
 
 for (const { runtime, skip } of RUNTIMES) {
   describe.skipIf(skip !== undefined)(`streams into the containers on the ${runtime} runtime`, () => {
@@ -140,9 +117,7 @@ spec:
           child.stderr.on('data', (d: Buffer) => (out += d.toString('latin1')));
           const closed = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
           try {
-            // The prompt (terminal escape sequences removed: ESC [ … letter).
-            const plain = (): string => out.split(String.fromCharCode(27)).map((p, i) => (i === 0 ? p : p.replace(/^\[[0-9;?]*[A-Za-z]/, ''))).join('');
-            await until('the shell\'s prompt', () => /[#$] $/m.test(plain()), 20_000);
+            await until('the shell\'s prompt', () => /[#$] $/m.test(plain(out)), 20_000);
             child.stdin.write('echo $((6*7))x; stty size\n');
             await until('the command\'s output and the first size', () => out.includes('42x') && /30 90/.test(out), 20_000);
             // Resize kubectl's terminal: the kernel signals kubectl (SIGWINCH), which sends the new size.

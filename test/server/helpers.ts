@@ -3,7 +3,7 @@
  * temporary directory) on a real `node:http` server on 127.0.0.1:0, the pod lifecycle behind
  * it a small fake agent, plus helpers to read watch streams.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -66,6 +66,34 @@ export async function startApi(opts: Partial<Omit<ApiServerOptions, 'backend' | 
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Writes a kubeconfig for the test server at `<dir>/kubeconfig` (the server's URL, its
+ * self-signed certificate not verified, the bearer `token`) and returns its path.
+ */
+export function writeKubeconfig(api: TestApi, token: string): string {
+  const file = join(api.dir, 'kubeconfig');
+  writeFileSync(file, `apiVersion: v1
+kind: Config
+clusters:
+- name: podvisor
+  cluster:
+    server: ${api.url}
+    insecure-skip-tls-verify: true
+users:
+- name: podvisor
+  user:
+    token: ${token}
+contexts:
+- name: podvisor
+  context:
+    cluster: podvisor
+    user: podvisor
+    namespace: default
+current-context: podvisor
+`);
+  return file;
 }
 
 /** A minimal valid pod manifest. */

@@ -11,7 +11,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCriRecord, formatRfc3339Nano, formatRfc3339NanoFixed } from '../../src/api/cri-log.js';
-import { startApi, until, type TestApi } from './helpers.js';
+import { startApi, until, writeKubeconfig, type TestApi } from './helpers.js';
 
 const KUBECTL = process.env['KUBECTL'] ?? '/usr/bin/kubectl';
 const haveKubectl = existsSync(KUBECTL);
@@ -64,27 +64,8 @@ spec:
   beforeAll(async () => {
     // HTTPS: kubectl (client-go) only sends credentials over TLS; see the last test.
     api = await startApi({ token: TOKEN }, true);
-    kubeconfig = join(api.dir, 'kubeconfig');
+    kubeconfig = writeKubeconfig(api, TOKEN);
     cacheDir = join(api.dir, 'kube-cache');
-    writeFileSync(kubeconfig, `apiVersion: v1
-kind: Config
-clusters:
-- name: podvisor
-  cluster:
-    server: ${api.url}
-    insecure-skip-tls-verify: true
-users:
-- name: podvisor
-  user:
-    token: ${TOKEN}
-contexts:
-- name: podvisor
-  context:
-    cluster: podvisor
-    user: podvisor
-    namespace: default
-current-context: podvisor
-`);
   });
 
   afterAll(async () => {

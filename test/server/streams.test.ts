@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecStream, ExecStreamOptions } from '../../src/agent/node-api.js';
-import { podManifest, startApi, type TestApi } from './helpers.js';
+import { podManifest, startApi, writeKubeconfig, type TestApi } from './helpers.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const TOKEN = 'streams-test-token';
@@ -63,25 +63,7 @@ let kubeconfig: string;
 beforeAll(async () => {
   api = await startApi({ token: TOKEN }, true);
   api.fake.exec = childExec;
-  kubeconfig = join(api.dir, 'kubeconfig');
-  writeFileSync(kubeconfig, `apiVersion: v1
-kind: Config
-clusters:
-- name: podvisor
-  cluster:
-    server: ${api.url}
-    insecure-skip-tls-verify: true
-users:
-- name: podvisor
-  user:
-    token: ${TOKEN}
-contexts:
-- name: podvisor
-  context:
-    cluster: podvisor
-    user: podvisor
-current-context: podvisor
-`);
+  kubeconfig = writeKubeconfig(api, TOKEN);
   for (const name of ['box', 'duo']) {
     const status = await post('/api/v1/namespaces/default/pods', podManifest(name, name === 'duo' ? { containers: ['a', 'b'] } : {}));
     expect(status).toBe(201);

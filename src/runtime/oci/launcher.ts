@@ -69,6 +69,12 @@ export interface OciLaunchContext {
   pausePid: number;
   /** `pod`: the pod's PID namespace (the holder's) is joined. */
   sharePid: boolean;
+  /**
+   * Without `sharePid`: the host PID of a process whose PID namespace the container joins
+   * instead of getting its own (an ephemeral container's target's main process: `kubectl debug
+   * --target`, see `ContainerStartSpec.targetPidOf`); its `/proc` is the joined namespace's.
+   */
+  targetPid?: number;
   podDir: string;
   /** The container's leaf cgroup, relative to each hierarchy's root (`/podvisor-sandbox/<pod>/<id>`). */
   cgroupsPath: string;
@@ -85,6 +91,15 @@ export interface OciLaunchContext {
    * proxies to the container's own.
    */
   stdio?: PreparedStdio;
+}
+
+/**
+ * The PID namespace a container joins by path: the pod's (the pause process's) when it is
+ * shared, else its target's (an ephemeral container's); none: a new one.
+ */
+function pidNamespace(ctx: OciLaunchContext): { pid?: string } {
+  if (ctx.sharePid) return { pid: `/proc/${ctx.pausePid}/ns/pid` };
+  return ctx.targetPid !== undefined ? { pid: `/proc/${ctx.targetPid}/ns/pid` } : {};
 }
 
 /** Where the init is bound in the container (`/dev` is the container's own tmpfs). */
@@ -144,7 +159,7 @@ export class OciLauncher {
         },
         rootfs: merged,
         readonlyRootfs: img.security.readOnlyRootFilesystem,
-        namespaces: { network: ns('net'), ipc: ns('ipc'), uts: ns('uts'), ...(ctx.sharePid ? { pid: ns('pid') } : {}) },
+        namespaces: { network: ns('net'), ipc: ns('ipc'), uts: ns('uts'), ...pidNamespace(ctx) },
         mounts,
         security: { privileged: img.security.privileged, add: img.security.add, drop: img.security.drop, ...(img.security.allowPrivilegeEscalation !== undefined ? { allowPrivilegeEscalation: img.security.allowPrivilegeEscalation } : {}) },
         resources: { ...spec.resources },

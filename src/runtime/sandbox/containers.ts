@@ -17,8 +17,16 @@
  *   own PID ns (default):   busybox unshare --mount --propagation private --pid --fork --mount-proc -- catatonit --
  *   own PID ns, no init:    busybox unshare --mount --propagation private --pid --fork --mount-proc --
  *   pod PID ns (shared):    (nsenter -p forks) unshare --mount --propagation private --
+ *   target's PID ns:        (nsenter --pid=/proc/T/ns/pid forks) unshare --mount --propagation private --
  *   /bin/sh -c '<bind /etc/hosts, /etc/hostname, volumes>; cd; <check command>; echo OK >&3; exec "$@" 2>&4 4>&- 3>&-'  (C)
  * ```
+ *
+ * The last form is an ephemeral container's with a target (`kubectl debug --target`,
+ * {@link ContainerStartSpec.targetPidOf}) in a pod without a shared PID namespace: it joins the
+ * PID namespace of the target's running instance (T, its main process) instead of getting one,
+ * as CRI's `NamespaceMode.TARGET` does, with no init of its own (PID 1 is the target's). In both
+ * joined forms `C` mounts a `/proc` of the joined namespace on its private mount namespace, so
+ * `ps` lists the pod's (the target's) processes.
  *
  * The forking parents (busybox unshare, nsenter -p) pass the command's exit code through and
  * re-raise the signal that killed it, so the exit status the monitor sees for the wrapper is the
@@ -61,6 +69,12 @@ import { readCgroupStats } from '../cgroup-stats.js';
 import { PAUSE_LEAF, type Leaf, type SandboxCgroups } from './cgroups.js';
 import { podEtcFiles } from './holder.js';
 import type { PidMode } from './state.js';
+
+/**
+ * The PID namespace of one container: the pod's modes ({@link PidMode}), or `target`: an
+ * ephemeral container in its target's (see the module comment).
+ */
+export type ContainerPidMode = PidMode | 'target';
 import type { Tools } from './tools.js';
 import type { OciLauncher } from '../oci/launcher.js';
 import { watchSetup } from '../monitor/setup-channel.js';
@@ -91,7 +105,7 @@ export interface SandboxDetails {
   /** The command's host PID, and its `/proc` start time. */
   pid: number;
   pidStartTime?: string;
-  pidMode: PidMode;
+  pidMode: ContainerPidMode;
   init: boolean;
   env: Record<string, string>;
   workingDir: string;
@@ -115,7 +129,7 @@ interface Instance {
   pidStartTime?: string;
   /** An init is PID 1 of the container's namespace and the command's parent. */
   init: boolean;
-  pidMode: PidMode;
+  pidMode: ContainerPidMode;
   env: Record<string, string>;
   workingDir: string;
   /** Leaf cgroup directories, one per hierarchy. */
@@ -191,11 +205,14 @@ export class SandboxContainers {
    * Starts an instance in the pod's sandbox (see the module comment). Resolves once the command
    * is being exec'd; rejects with {@link StartError} (`CreateContainerError`: workingDir, volume,
    * cgroup; `RunContainerError`: command not found or not executable, sandbox not enterable).
-   * Memory and CPU limits from `resources` go on the container's leaf cgroup.
+   * Memory and CPU limits from `resources` go on the container's leaf cgroup. With
+   * `targetPidOf` (in a pod without a shared PID namespace) it joins the target's PID namespace,
+   * and is refused (`CreateContainerError`) when the target does not run in this pod.
    */
   async start(spec: ContainerStartSpec, pod: PodContext): Promise<ContainerHandle> {
     const podUid = safeSegment(spec.sandbox.podUid, 'pod UID');
     const name = safeSegment(spec.name, 'container name');
+    const targetPid = this.targetPid(spec, pod, name);
     spec = { ...spec, mounts: confineSubPaths(name, spec.mounts) };
     const hostIsFile = await mountSourceKinds(name, spec.mounts);
     const { id } = await this.monitor.reserve();
@@ -232,7 +249,7 @@ export class SandboxContainers {
         throw err;
       }
     }
-    const pidMode = pod.pidMode;
+    const pidMode: ContainerPidMode = targetPid !== undefined ? 'target' : pod.pidMode;
     // On the oci runtime the command is PID 1 of its namespace, as in a Kubernetes container.
     const init = pidMode === 'container' && pod.containerInit && !this.oci;
     let argv: string[];
@@ -242,7 +259,7 @@ export class SandboxContainers {
         const ociInit = pidMode === 'container' && pod.containerInit && this.tools.pause.kind === 'catatonit' ? this.tools.pause.path : undefined;
         argv = await this.oci.prepare(spec, {
           id, bundle, pausePid: pod.pausePid, sharePid: pidMode === 'pod', podDir: pod.podDir, cgroupsPath: this.cgroups.relPath(podUid, id),
-          ...(ociInit !== undefined ? { init: ociInit } : {}), ...(prepared ? { stdio: prepared } : {}),
+          ...(targetPid !== undefined ? { targetPid } : {}), ...(ociInit !== undefined ? { init: ociInit } : {}), ...(prepared ? { stdio: prepared } : {}),
         });
       } catch (err) {
         releasePrepared(prepared);
@@ -251,7 +268,7 @@ export class SandboxContainers {
       }
       wrapperEnv = { PATH: DEFAULT_PATH };
     } else {
-      argv = this.wrapper(spec, pod, leaf, hostIsFile, env, workingDir, init, prepared);
+      argv = this.wrapper(spec, pod, pidMode, targetPid, leaf, hostIsFile, env, workingDir, init, prepared);
     }
     let launched: Launched;
     try {
@@ -298,17 +315,38 @@ export class SandboxContainers {
     return this.handleOf(inst, inst.startedAt);
   }
 
+  /**
+   * The host PID of the process whose PID namespace an ephemeral container joins
+   * (`spec.targetPidOf`: the target instance's main process); undefined when it joins none: no
+   * target, or a pod whose PID namespace all containers share anyway. Throws
+   * {@link StartError} (`CreateContainerError`, as containerd fails a CreateContainer whose
+   * target is gone) when the target is no running instance of this runtime in this pod: the
+   * container never runs in another PID namespace than the one asked for. The target's main PID
+   * was checked to be the recorded process (start time) just now; it is opened by `nsenter` (or
+   * runc) a few milliseconds later.
+   */
+  private targetPid(spec: ContainerStartSpec, pod: PodContext, name: string): number | undefined {
+    const target = spec.targetPidOf;
+    if (target === undefined || pod.pidMode === 'pod') return undefined;
+    const inst = target.startsWith(this.prefix) ? this.running(target) : undefined;
+    if (inst?.podUid !== spec.sandbox.podUid) {
+      throw new StartError('CreateContainerError', `failed to create container "${name}": its target container ${target} is not running in this pod`);
+    }
+    return inst.pid;
+  }
+
   /** The wrapper command of a start (see the module comment). */
   private wrapper(
-    spec: ContainerStartSpec, pod: PodContext, leaf: Leaf, hostIsFile: boolean[], env: Record<string, string>, workingDir: string, init: boolean,
-    stdio: PreparedStdio | undefined,
+    spec: ContainerStartSpec, pod: PodContext, pidMode: ContainerPidMode, targetPid: number | undefined, leaf: Leaf, hostIsFile: boolean[],
+    env: Record<string, string>, workingDir: string, init: boolean, stdio: PreparedStdio | undefined,
   ): string[] {
     const t = this.tools;
     const join = leaf.dirs.map((d) => `echo $$ > ${shq(path.join(d, 'cgroup.procs'))}`).join(' && ');
-    const chain = pod.pidMode === 'container'
+    const chain = pidMode === 'container'
       ? [t.busybox, 'unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--mount-proc', '--', ...(init ? [t.pause.path, '--'] : [])]
       : [t.unshare, '--mount', '--propagation', 'private', '--'];
-    const nsFlags = pod.pidMode === 'pod' ? '-n -i -u -p' : '-n -i -u';
+    // The target's PID namespace by path (nsenter forks into it as with -p); the others the pause process's.
+    const nsFlags = pidMode === 'pod' ? '-n -i -u -p' : pidMode === 'target' ? `-n -i -u --pid=/proc/${targetPid ?? 0}/ns/pid` : '-n -i -u';
     // fd 4 keeps the container's stderr while the wrappers' own goes to the set-up channel.
     // A container's stdin FIFO is opened first, in the host's mount namespace (see stdio.ts).
     const outer = `${stdio ? openStdinLine(stdio) : ''}{ ${join}; } 2>&3 || { echo 'E cgroup' >&3; exit 126; }
@@ -319,7 +357,8 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     for (const [src, dst] of podEtcFiles(pod.podDir)) {
       if (fs.existsSync(dst)) inner += `${shq(t.mount)} --bind -- ${shq(src)} ${dst} || { echo 'E etc' >&3; exit 126; }\n`;
     }
-    if (pod.pidMode === 'pod') inner += `${shq(t.mount)} -t proc proc /proc || { echo 'E proc' >&3; exit 126; }\n`;
+    // A joined PID namespace's /proc (the pod's, the target's) on the private mount namespace.
+    if (pidMode !== 'container') inner += `${shq(t.mount)} -t proc proc /proc || { echo 'E proc' >&3; exit 126; }\n`;
     inner += mountScript(spec.mounts, hostIsFile, t.mkdir, t.mount);
     const launch = stdio && {
       stdin: STDIN_FROM_FD, ...(stdio.tty ? { tty: ttyExec(stdio.tty, spec.argv, { raw: false, reportOk: true, env }) } : {}),
@@ -330,7 +369,7 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
 
   /**
    * The command's PID below the wrapper: busybox unshare's child (the init, whose child is the
-   * command) in an own PID namespace, nsenter -p's child in the pod's. The command wrote the
+   * command) in an own PID namespace, nsenter -p's child in the pod's (or the target's). The command wrote the
    * set-up line itself, so it exists (unless it already ended: then the wrapper's PID stays).
    */
   private findMainPid(inst: Instance): void {
@@ -747,7 +786,7 @@ function checkSandboxDetails(d: unknown): string | undefined {
   if (typeof d !== 'object' || d === null) return 'no details';
   const x = d as Partial<SandboxDetails>;
   if (typeof x.wrapperPid !== 'number' || typeof x.pid !== 'number') return 'PIDs missing';
-  if (x.pidMode !== 'container' && x.pidMode !== 'pod') return 'bad PID namespace mode';
+  if (x.pidMode !== 'container' && x.pidMode !== 'pod' && x.pidMode !== 'target') return 'bad PID namespace mode';
   if (typeof x.init !== 'boolean' || typeof x.env !== 'object' || x.env === null || typeof x.workingDir !== 'string') return 'init, environment or working dir missing';
   if (!Array.isArray(x.cgroupDirs) || !x.cgroupDirs.every((c) => typeof c === 'string') || typeof x.procsDir !== 'string') return 'cgroups missing';
   if (x.memoryDir !== undefined && typeof x.memoryDir !== 'string') return 'bad memory cgroup';
