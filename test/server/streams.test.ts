@@ -260,6 +260,11 @@ describe('exec with @kubernetes/client-node', () => {
     expect(status.status).toBe('Failure');
     expect(status.reason).toBe('NonZeroExitCode');
     expect(status.details?.causes?.[0]).toMatchObject({ reason: 'ExitCode', message: '5' });
+    // The request log shows the upgrade (101) once the stream has ended.
+    const deadline = Date.now() + 10_000;
+    const logged = (): unknown => api.logs.find((l) => l.msg === 'http request' && l.fields['path'] === '/api/v1/namespaces/default/pods/box/exec' && l.fields['status'] === 101);
+    while (!logged() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(logged()).toBeDefined();
   });
 
   it('an upgrade without the token is refused with 401', async () => {

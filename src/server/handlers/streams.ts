@@ -94,6 +94,8 @@ export function acceptWebSocket(ctx: Ctx, idleMs: number, protocol: string): Pro
   }
   return new Promise((resolve) => {
     wss.handleUpgrade(ctx.req, up.socket, up.head, (ws) => {
+      // For the request log: the response that was sent is the 101 (ws wrote it on the socket).
+      ctx.res.statusCode = 101;
       closeWhenIdle(up.socket, idleMs);
       resolve(ws);
     });
@@ -205,7 +207,11 @@ async function serveRemoteCommand(env: ServerEnv, ctx: Ctx, r: ExecRequest, star
       protocols: SPDY_REMOTECOMMAND_PROTOCOLS,
       session: { idleTimeoutMs: env.streamIdleMs, onStream: (st) => (collector ? collector.onStream(st) : early.push(st)) },
     });
-    if (!result.ok) return;
+    if (!result.ok) {
+      ctx.res.statusCode = result.statusCode;
+      return;
+    }
+    ctx.res.statusCode = 101;
     closeWhenIdle(up.socket, env.streamIdleMs);
     const done = new Promise<void>((resolve) => {
       collector = new RemoteCommandCollector(remoteCommandVersion(result.protocol), r, (streams) => {
@@ -315,7 +321,11 @@ export async function podPortForward(env: ServerEnv, ctx: Ctx, ns: string, name:
       protocols: [SPDY_PORTFORWARD_PROTOCOL],
       session: { idleTimeoutMs: env.streamIdleMs, onStream: (st) => (to.pairs ? to.pairs.onStream(st) : early.push(st)) },
     });
-    if (!result.ok) return;
+    if (!result.ok) {
+      ctx.res.statusCode = result.statusCode;
+      return;
+    }
+    ctx.res.statusCode = 101;
     closeWhenIdle(up.socket, env.streamIdleMs);
     const pairs = spdyPairs(env, target, result.session);
     to.pairs = pairs;
