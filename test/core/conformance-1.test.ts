@@ -305,6 +305,21 @@ describe('spec §9 rows 31-33: ephemeral containers, no reset', () => {
     expect(sim.cs('debug').restartCount).toBe(0);
   });
 
+  it('X4/§7.2: an ephemeral container whose creation failed waits with the error and is tried again (back-off); once it ran, never', () => {
+    const sim = new Sim(mkPod({ restartPolicy: 'Always', containers: [ctr('main')] })).sync();
+    sim.pod.spec.ephemeralContainers = [ctr('debug')];
+    sim.failNextStart.set('debug', { reason: 'CreateContainerConfigError', message: 'unable to find target container main' });
+    sim.mark().sync();
+    expect(sim.starts).toEqual(['debug']);
+    expect(sim.cs('debug').state.waiting).toEqual({ reason: 'CreateContainerConfigError', message: 'unable to find target container main' });
+    sim.mark().advance(60_000).sync();
+    expect(sim.starts).toEqual(['debug']);
+    expect(sim.cs('debug').state.running).toBeDefined();
+    expect(sim.cs('debug').restartCount).toBe(0);
+    sim.mark().exit('debug', 0).advance(60_000).sync();
+    expect(sim.starts).toEqual([]);
+  });
+
   it('X4: an ephemeral container starts while an init container still runs (a stuck pod can be debugged)', () => {
     const sim = new Sim(mkPod({ restartPolicy: 'Always', init: [ctr('init1')], containers: [ctr('main')] })).sync();
     expect(sim.starts).toEqual(['init1']);

@@ -5,7 +5,7 @@
 import type { Container, Pod, PodStatus } from '../../src/api/types.js';
 import {
   recordCreated, recordExited, recordProbe, recordSandboxLost, recordSandboxReady,
-  recordStarted, recordUnknown, recordDeletion, recoverAfterRestart,
+  recordStarted, recordStartFailed, recordUnknown, recordDeletion, recoverAfterRestart,
 } from '../../src/core/facts.js';
 import { newPodState, type PodState } from '../../src/core/model.js';
 import {
@@ -104,6 +104,8 @@ export class Sim {
   wakeAt: number | undefined;
   /** Every start in order (container names). */
   starts: string[] = [];
+  /** Containers whose next start fails before the process runs (reason, message), once each. */
+  readonly failNextStart = new Map<string, { reason: string; message: string }>();
   /** Every kill in order: container name and whether it was SIGTERM first. */
   kills: { container: string; sigterm: boolean; preStop: boolean; cause: string }[] = [];
   removes: string[] = [];
@@ -155,6 +157,12 @@ export class Sim {
         break;
       case 'start': {
         this.starts.push(a.container);
+        const fail = this.failNextStart.get(a.container);
+        if (fail) {
+          this.failNextStart.delete(a.container);
+          this.state = recordStartFailed(this.state, a.container, fail.reason, fail.message, this.now);
+          break;
+        }
         const id = `host://${a.container}-${++this.seq}`;
         const spec = this.spec(a.container);
         this.state = recordCreated(this.state, a.container, id, this.now, undefined, spec?.image ?? '');

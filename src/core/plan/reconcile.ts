@@ -7,7 +7,7 @@
  * sequence of numbered steps, each a pure function that returns what it decided. Idempotent:
  * calling it again with the returned state and no new facts yields no new actions.
  */
-import { KILL_RETRY_MS, type PodState } from '../model.js';
+import { isCreateError, KILL_RETRY_MS, type PodState } from '../model.js';
 import { computePodStatus } from '../status.js';
 import {
   recordContainers, recordDeletionTakesOver, recordFinished, recordKillReissued, recordPublished, recordSandboxReleased,
@@ -17,7 +17,7 @@ import { compileEnv, decide, each, isTerminalPhase, join, keep, andThen, withOut
 import { decideExits } from './exits.js';
 import { closeReset, driveReset } from './reset.js';
 import { ensureSandbox, handleSandboxLoss } from './sandbox.js';
-import { orderStart } from './start.js';
+import { orderStart, tryRestart } from './start.js';
 import { beginStop, driveTermination, finishPod } from './termination.js';
 import type { ReconcileInput, ReconcileResult } from './types.js';
 
@@ -99,8 +99,16 @@ function syncStop(env: Env, s: PodState): Decision {
 function syncContainers(env: Env, s: PodState): Decision {
   let d = each(keep(s), env.all, (st, ref) => handleManualRestart(env, st, ref));
   // X4: an ephemeral container starts once, as soon as the sandbox is ready (the kubelet starts
-  // them before the init containers, so that a pod stuck in init can be debugged), never again.
-  d = each(d, env.ephemerals, (st, ref) => (st.containers[ref.name]?.everRan === true ? keep(st) : orderStart(env, st, ref)));
+  // them before the init containers, so that a pod stuck in init can be debugged), never again;
+  // only a creation that failed before its process ran is tried again, with the create-error
+  // back-off (§7.2: the kubelet finds no container and starts it at a later sync).
+  d = each(d, env.ephemerals, (st, ref) => {
+    const c = st.containers[ref.name];
+    if (c?.everRan !== true) return orderStart(env, st, ref);
+    const inst = c.instance;
+    if (inst?.phase === 'exited' && inst.decision?.kind === 'restart' && isCreateError(inst.startError?.reason)) return tryRestart(env, st, ref, false);
+    return keep(st);
+  });
   const init = driveInit(env, d.state);
   d = join(d, init);
   if (init.outcome === 'failed') return andThen(d, (st) => finishPod(env, st));

@@ -13,7 +13,7 @@
  * The wrapper command handed to the monitor (`C` is the command):
  *
  * ```
- * /bin/sh -c '<join the leaf cgroups>; exec nsenter -t PAUSE -n -i -u [-p] -- … 4>&2 2>&3' sh   (wrapper: the monitor's child)
+ * /bin/sh -c '<join the leaf cgroups>; exec nsenter -t PAUSE -n -i -u [-p | --pid=/proc/T/ns/pid] -- … 4>&2 2>&3' sh   (wrapper: the monitor's child)
  *   own PID ns (default):   busybox unshare --mount --propagation private --pid --fork --mount-proc -- catatonit --
  *   own PID ns, no init:    busybox unshare --mount --propagation private --pid --fork --mount-proc --
  *   pod PID ns (shared):    (nsenter -p forks) unshare --mount --propagation private --
