@@ -32,7 +32,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { cells, ptySlaveOf, ttyTools } from './exec-stream.js';
+import { cells, ptySlaveOf, ttyTools } from './tty.js';
 import { LogFollower } from './log-follow.js';
 import { procStartTime, run, within } from './proc-util.js';
 import { STDIN_FIFO, type PreparedStdio, type StdioRecord } from './stdio.js';

@@ -1,182 +1,42 @@
 /**
- * Commands run in a container's context, shared by the runtime adapters: the probe exec
- * (`ContainerRuntime.exec`, output collected) and the streaming exec (`execStream`, `kubectl
- * exec [-i] [-t]`), both from one {@link ExecPlan} each runtime builds (host: env, working dir,
- * mount namespace, cgroup; sandbox: `nsenter` into the pod's and the container's namespaces;
- * oci: `runc exec`). Also `connect` (`kubectl port-forward`).
+ * The streaming exec (`ContainerRuntime.execStream`, `kubectl exec [-i] [-t]`): runs a runtime's
+ * {@link ExecPlan} (exec-plan.ts, which also runs the probe exec) with its streams open, and
+ * follows it to its end.
  *
  * A streaming exec is spawned detached (its own session and process group), with pipes:
  *
  * - without a terminal: stdin a pipe only with `stdin` (else /dev/null), stdout and stderr pipes,
  *   and fd 3, the set-up channel of the wrapper's last shell (`finalScript`: `E notfound`, …);
- * - with a terminal (`tty`): the plan's argv runs under util-linux `script`, which gives it a
- *   real pseudo-terminal (podvisor cannot: Node has no openpty, and node-pty is a native module
- *   to build; `script` is in bsdutils, which is Essential on Debian and Ubuntu). Flags (util-linux
- *   2.38): `-q` (no "Script started" banner), `-e` (exit with the child's status, 128 + n after
- *   signal n), `-E always` (the slave's ECHO flag on: script's stdin is a pipe, so the echo of
- *   what the client types must come from the pty, as from a remote terminal), `-c <command>`,
- *   and `/dev/null` as the typescript (`-f`, flushing the typescript, is moot then: script writes
- *   the terminal's output to its stdout unbuffered). script runs `$SHELL -c`: `SHELL=/bin/sh` for
- *   script, the container's own given back to the command. That shell first runs `stty rows H
- *   cols W` on the pty (the initial size, set before the real command starts; plus `raw -echo`
- *   when the wrapper makes the container's terminal itself, `runc exec -t`, which proxies it
- *   through script's: only the container's pty may echo and edit lines), then exec's the plan's
- *   argv. A line on fd 4 says the terminal is set up: written by that shell, or with
- *   `readyInContext` by the last shell in the container's context (sandbox: after `setsid
- *   --ctty` inside the container's PID namespace). The client's input and resizes wait for it
- *   (input that came earlier would meet the pty in its first modes). A resize is `stty -F
- *   /proc/<script>/fd/<slave> rows H cols W`: script keeps the slave open, and setting its size
- *   makes the kernel send SIGWINCH to the terminal's foreground process group (works across
- *   mount namespaces; on oci, `runc exec` in the foreground is that group and copies the size to
- *   the container's own pty). Ending stdin writes the terminal's EOF character (^D; two when a
- *   line is pending: the first only submits it), as a user at a terminal does: in canonical mode
- *   the command's read() returns 0, so `cat` ends and an interactive `sh` exits. script's own
- *   stdin stays open (at its EOF it would write one ^D itself, after waiting up to 2 s for the
- *   terminal's input queue to empty). Without `stdin`, the EOF character is written at once
- *   (the command reads an empty terminal). script, sh and stty are the host's.
+ * - with a terminal (`tty`): the same, stdin always a pipe, plus fd 4 for the line that says the
+ *   terminal is set up. The plan's argv runs under util-linux `script` on a new pseudo-terminal:
+ *   its flags (`-q -e -E always`, typescript `/dev/null`), the initial size and modes, the ready
+ *   line, resizes and the EOF character that ends stdin are described in tty.ts.
  *
- * `kill()` SIGKILLs the whole tree: every descendant of the spawned process, every process in
- * its session and process group, and in every session one of them leads (script's child and
- * the exec'd process of `runc exec` call setsid), until none is left. Execs join the
- * container's cgroup (its accounting, limits, and its end), which is therefore never swept for
- * an exec. After a normal exit, what the command left in the sessions known (the spawned
- * process's, those of every process of a terminal exec once it is set up, runc's exec'd
- * process's) is killed too: `exited` resolves when the command has exited, its processes are
- * gone, and its output was read to the end. A process that left those sessions itself
- * (setsid) survives a normal exit, until its container ends. An exec never touches the
- * instance: its output goes to the caller only (never the container's log), its exit is its own.
+ * `kill()` SIGKILLs the whole tree (see exec-kill.ts). After a normal exit, what the command left
+ * in the sessions known (the spawned process's, those of every process of a terminal exec once it
+ * is set up, runc's exec'd process's) is killed too: `exited` resolves when the command has
+ * exited, its processes are gone, and its output was read to the end. A process that left those
+ * sessions itself (setsid) survives a normal exit, until its container ends. An exec never
+ * touches the instance: its output goes to the caller only (never the container's log), its exit
+ * is its own.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as net from 'node:net';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
+import { KILL_DEADLINE_MS, descendants, killExecTree } from './exec-kill.js';
+import type { ExecPlan } from './exec-plan.js';
 import { signalOfExitCode } from './monitor/signals.js';
 import {
-  DEFAULT_PATH, SH, destroyStreams, errText, exitCodeOf, findExecutable, procStartTime, processTable, readAll, run, runExec, setupMessage, shq, sweepSessions,
-  tryKill, watchChild, within, type ChildExit, type ProcEntry, type SetupFailure,
+  SH, destroyStreams, errText, exitCodeOf, procStartTime, processTable, readAll, run, setupMessage, sweepSessions,
+  watchChild, within, type ChildExit,
 } from './proc-util.js';
+import { EOF_CHAR, cells, ptySlaveOf, ttyTools, underScript } from './tty.js';
 import {
-  StreamUnavailableError, type ExecResult, type ExecStream, type ExecStreamExit, type ExecStreamOptions, type TerminalSize,
+  StreamUnavailableError, type ExecStream, type ExecStreamExit, type ExecStreamOptions, type TerminalSize,
 } from './types.js';
 
-/** Why an exec did not start, as its wrapper tells it (runc's error log). */
-export interface ExecFailure {
-  /** 127: the command was not found; 126: it could not be run (not executable, bad working dir, …). */
-  exitCode: 126 | 127;
-  /** What a shell would print (`exec: "x": executable file not found in $PATH`). */
-  message: string;
-}
-
-/**
- * How a runtime runs a command in one instance's context: built by one function per runtime,
- * used by both the probe exec ({@link runExecPlan}) and the streaming exec
- * ({@link startExecStream}).
- */
-export interface ExecPlan {
-  /** The wrapper's argv: ends by exec'ing the command in the container's context. */
-  argv: string[];
-  /** The wrapper's environment (on host and sandbox: the container's, which the command keeps). */
-  env: Record<string, string>;
-  /** The command's first word and the working dir, for set-up failure messages. */
-  cmd: string;
-  workingDir: string;
-  /**
-   * Reads the set-up failure the wrapper's last shell reported on fd 3 (`parseSetup`); absent
-   * when the wrapper reports none there (runc).
-   */
-  parseSetup?: (text: string) => SetupFailure | undefined;
-  /**
-   * A wrapper that tells its own start failure after the exit (runc): `read` says it (or
-   * undefined: the command ran), and output that begins with `prefix` (the wrapper's own words
-   * on the command's stderr) is held back until then and dropped when it was the failure.
-   */
-  wrapperFailure?: { prefix: string; read: () => ExecFailure | undefined };
-  /** Exit codes 128 + n of the wrapper mean "signal n killed the command" (runc, script). */
-  signalledByCode?: boolean;
-  /**
-   * The exec'd command's host PID once known (runc's `--pid-file`; it leads its own session).
-   * When it has ended while the wrapper still runs, what is left in its session is killed: runc
-   * in the foreground ends only once the command's output pipes (or its terminal) are closed by
-   * every process holding them.
-   */
-  commandPid?: () => number | undefined;
-  /**
-   * With `tty`: the wrapper makes the container's terminal itself and proxies script's (`runc
-   * exec -t`): script's pty is set raw, without echo, before it starts (the container's pty
-   * echoes and edits lines).
-   */
-  ownTerminal?: boolean;
-  /**
-   * With `tty`: the shell in the container's context writes the ready line on fd 4 (it is the
-   * last step before the command, in its final session), rather than script's command shell.
-   */
-  readyInContext?: boolean;
-  /** Probe exec only: after its main process exited (its process group `pgid`), e.g. kills leftovers no cgroup catches. */
-  afterProbe?: (pgid: number) => Promise<void>;
-  /** Removes what the plan made (files) once the exec is over. Never rejects. */
-  cleanup?: () => Promise<void>;
-}
-
-/** Upper bound for killing an exec's processes. */
-const KILL_DEADLINE_MS = 5_000;
 /** An exec's output that has not ended this long after its processes are gone, with nobody reading, is dropped. */
 const DRAIN_IDLE_MS = 1_000;
-/** The terminal's EOF character (VEOF, ^D). */
-const EOF_CHAR = '\x04';
-/** A terminal dimension as `stty` and the kernel take it (`unsigned short`). */
-const MAX_CELLS = 0xffff;
-
-/**
- * The probe exec: runs the plan's wrapper with {@link runExec} (combined output up to 10 KiB,
- * SIGKILL of the process group at the timeout, 127/126 for set-up failures), then applies the
- * wrapper's own failure report and cleans up. Never throws.
- */
-export async function runExecPlan(plan: ExecPlan, timeoutMs: number): Promise<ExecResult> {
-  try {
-    const r = await runExec(plan.argv, plan.env, { timeoutMs, cmd: plan.cmd, workingDir: plan.workingDir }, {
-      watch: watchChild,
-      parseSetup: plan.parseSetup ?? (() => undefined),
-      ...(plan.afterProbe ? { afterExit: plan.afterProbe } : {}),
-    });
-    const failure = r.timedOut || r.exitCode === 0 ? undefined : plan.wrapperFailure?.read();
-    return failure ? { exitCode: failure.exitCode, output: failure.message, timedOut: false } : r;
-  } finally {
-    await plan.cleanup?.();
-  }
-}
-
-/**
- * Absolute paths of the tools a terminal needs (util-linux `script`, coreutils `stty`), or what
- * to install. Also used for containers with `tty` (`stdio.ts`).
- */
-export function ttyTools(): { script: string; stty: string } | { missing: string } {
-  const where = `${process.env.PATH ?? ''}:${DEFAULT_PATH}`;
-  const script = findExecutable('script', where);
-  if (script === undefined) return { missing: 'a terminal (kubectl exec -t) needs script from util-linux, which is not installed: apt-get install bsdutils (util-linux on other distributions)' };
-  const stty = findExecutable('stty', where);
-  if (stty === undefined) return { missing: 'a terminal (kubectl exec -t) needs stty, which is not installed: apt-get install coreutils' };
-  return { script, stty };
-}
-
-/** A size in character cells `stty` accepts (an integer from 0 to 65535). */
-export function cells(n: number): number {
-  return Number.isFinite(n) ? Math.min(MAX_CELLS, Math.max(0, Math.trunc(n))) : 0;
-}
-
-/** The plan's argv run under `script` on a new pseudo-terminal (see the module comment). */
-function underScript(plan: ExecPlan, tools: { script: string; stty: string }, size: TerminalSize | undefined): { argv: string[]; env: Record<string, string> } {
-  // script runs $SHELL -c: /bin/sh, and the command gets the container's SHELL back.
-  const env: Record<string, string> = { ...plan.env, SHELL: SH };
-  // A terminal's type, as containerd gives a tty exec (kept when the container sets one).
-  if (plan.env.TERM === undefined) env.TERM = 'xterm';
-  const shell = plan.env.SHELL !== undefined ? `SHELL=${shq(plan.env.SHELL)}; export SHELL` : 'unset SHELL';
-  const modes = [...(plan.ownTerminal === true ? ['raw', '-echo'] : []), ...(size ? ['rows', String(cells(size.height)), 'cols', String(cells(size.width))] : [])];
-  const stty = modes.length > 0 ? `${shq(tools.stty)} ${modes.join(' ')} 2>/dev/null; ` : '';
-  const ready = plan.readyInContext === true ? '' : 'echo >&4; ';
-  const command = `${stty}${ready}${shell}; exec ${plan.argv.map(shq).join(' ')}${plan.readyInContext === true ? '' : ' 4>&-'}`;
-  return { argv: [tools.script, '-q', '-e', '-E', 'always', '-c', command, '/dev/null'], env };
-}
 
 /**
  * Starts the plan's command with its streams open (see the module comment and
@@ -472,120 +332,4 @@ class RunningExec implements ExecStream {
       seen = this.readBytes;
     }
   }
-}
-
-/**
- * `/proc/<pid>/fd/<n>` of the first pseudo-terminal slave (`/dev/pts/N`) process `pid` holds
- * (`script` keeps its pty's slave open), for `stty -F`; undefined when it has none or is gone.
- */
-export function ptySlaveOf(pid: number): string | undefined {
-  const dir = `/proc/${pid}/fd`;
-  try {
-    for (const fd of fs.readdirSync(dir)) {
-      if (/^\/dev\/pts\/\d+$/.test(fs.readlinkSync(`${dir}/${fd}`))) return `${dir}/${fd}`;
-    }
-  } catch {
-    // the process is gone
-  }
-  return undefined;
-}
-
-/** The live descendants of `root` in `table`, `root` included (breadth first). */
-function descendants(root: number, table: readonly ProcEntry[]): ProcEntry[] {
-  const byParent = new Map<number, ProcEntry[]>();
-  for (const p of table) byParent.set(p.ppid, [...(byParent.get(p.ppid) ?? []), p]);
-  const out: ProcEntry[] = [];
-  const seen = new Set<number>();
-  const queue = table.filter((p) => p.pid === root);
-  while (queue.length > 0) {
-    const p = queue.shift();
-    if (p === undefined || seen.has(p.pid) || p.pid === process.pid) continue;
-    seen.add(p.pid);
-    out.push(p);
-    queue.push(...(byParent.get(p.pid) ?? []));
-  }
-  return out;
-}
-
-/**
- * SIGKILLs an exec's process tree (see the module comment): the descendants of `root` (found
- * before anything is killed, while the tree is intact), and every process in the sessions and
- * process groups led by `root`, by `leaders` and by any of those descendants, until none is
- * left; false at the deadline.
- */
-export async function killExecTree(root: number, leaders: readonly number[], deadline: number): Promise<boolean> {
-  if (process.platform !== 'linux') {
-    tryKill(-root, 'SIGKILL');
-    return true;
-  }
-  const tree = descendants(root, await processTable());
-  const sessions = new Set<number>([root, ...leaders]);
-  for (const p of tree) {
-    sessions.add(p.session);
-    sessions.add(p.pgrp);
-  }
-  for (const p of tree) tryKill(p.pid, 'SIGKILL');
-  tryKill(-root, 'SIGKILL');
-  const swept = await sweepSessions(sessions, deadline);
-  // Descendants that were in none of those sessions (none expected: they are found there).
-  const started = new Map(tree.map((p) => [p.pid, p.start]));
-  for (let round = 0; ; round++) {
-    const alive = (await processTable()).filter((p) => started.get(p.pid) === p.start);
-    if (alive.length === 0) return swept;
-    for (const p of alive) tryKill(p.pid, 'SIGKILL');
-    if (Date.now() >= deadline) return false;
-    await delay(Math.min(2 + round * 2, 20));
-  }
-}
-
-/**
- * The live streaming execs of a runtime, by instance: they are killed when their instance ends
- * or the runtime closes (an exec never outlives its container).
- */
-export class ExecStreams {
-  private readonly live = new Map<string, Set<ExecStream>>();
-
-  /** Tracks `s` as an exec into instance `id` until it has exited. */
-  add(id: string, s: ExecStream): void {
-    let set = this.live.get(id);
-    if (!set) this.live.set(id, set = new Set());
-    set.add(s);
-    void s.exited.finally(() => {
-      set.delete(s);
-      if (set.size === 0 && this.live.get(id) === set) this.live.delete(id);
-    });
-  }
-
-  /** Kills every exec into instance `id` (it ended). */
-  killInstance(id: string): void {
-    for (const s of this.live.get(id) ?? []) s.kill();
-  }
-
-  /** Kills every exec and waits (bounded) until they have exited. */
-  async closeAll(): Promise<void> {
-    const all = [...this.live.values()].flatMap((set) => [...set]);
-    for (const s of all) s.kill();
-    await within(Promise.all(all.map((s) => s.exited)), KILL_DEADLINE_MS * 2);
-  }
-}
-
-/**
- * A TCP connection to `host:port` (`kubectl port-forward`): resolves once connected, rejects
- * with the connect error (`ECONNREFUSED`, …), or with {@link StreamUnavailableError} for a port
- * that is not one.
- */
-export function connectTcp(host: string, port: number): Promise<net.Socket> {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return Promise.reject(new StreamUnavailableError(`invalid port ${String(port)}`));
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
-    const onError = (err: Error): void => {
-      socket.destroy();
-      reject(err);
-    };
-    socket.once('error', onError);
-    socket.once('connect', () => {
-      socket.off('error', onError);
-      resolve(socket);
-    });
-  });
 }

@@ -54,7 +54,10 @@ import {
   STDIN_FROM_FD, checkStdioRecord, effectiveStdio, openStdinLine, prepareStdio, releasePrepared, stdioEnv, terminalChild, ttyExec, type PreparedStdio, type StdioRecord,
 } from './stdio.js';
 import { signalOfExitCode } from './monitor/signals.js';
-import { ExecStreams, connectTcp, runExecPlan, startExecStream, type ExecPlan } from './exec-stream.js';
+import { ExecStreams } from './exec-kill.js';
+import { runExecPlan, type ExecPlan } from './exec-plan.js';
+import { startExecStream } from './exec-stream.js';
+import { connectTcp } from './port-forward.js';
 import { readCgroupStats, v1AccountingHierarchies, type StatsDirs } from './cgroup-stats.js';
 import { InstanceLogs } from './logs.js';
 import { DirectMonitor } from './monitor/direct.js';

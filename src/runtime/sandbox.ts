@@ -37,7 +37,7 @@ import {
   StartError, StreamUnavailableError, type ImageService, type AdoptedInstance, type AttachOptions, type AttachStream, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ContainerStats,
   type ExecResult, type ExecStream, type ExecStreamOptions, type MountSpec, type Sandbox, type SandboxSpec,
 } from './types.js';
-import { connectTcp } from './exec-stream.js';
+import { connectTcp } from './port-forward.js';
 import { errText, isSafeSegment, safeSegment } from './proc-util.js';
 import { InstanceLogs } from './logs.js';
 import { createMonitor, type MonitorChoice } from './monitor/index.js';

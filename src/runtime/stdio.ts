@@ -20,7 +20,7 @@
  *   the container reads EOF then, and a later podvisor treats its stdin as closed.
  *
  * tty: the command runs under util-linux `script` (as `kubectl exec -t` does, see
- * exec-stream.ts: `-q -e -E always`, typescript `/dev/null`), which gives it a pseudo-terminal:
+ * tty.ts: `-q -e -E always`, typescript `/dev/null`), which gives it a pseudo-terminal:
  * script's child leads a new session on it and exec's the command, so the command is the
  * session leader with the terminal as its controlling terminal and its fds 0-2. script copies
  * its own stdin (the FIFO; without `stdin`, a FIFO nobody writes: reads block as with `docker run
@@ -46,7 +46,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cells, ttyTools } from './exec-stream.js';
+import { cells, ttyTools } from './tty.js';
 import { DEFAULT_PATH, SH, childrenOf, errText, findExecutable, procStartTime, run, shq } from './proc-util.js';
 import { StartError, type ContainerStdio, type TerminalSize } from './types.js';
 

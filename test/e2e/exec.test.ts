@@ -9,13 +9,17 @@
  *   by `stty size` inside;
  * - `cp` a file in and back out, byte-identical;
  * - `port-forward` to an HTTP server in the pod answers 20 concurrent requests;
+ * - `@kubernetes/client-node`'s `Exec` and `PortForward` against the daemon;
  * - closing the client kills the exec'd processes (none left in /proc), and no exec changes the
  *   container's restartCount or the pod's phase.
  * A missing kubectl, root or oci fixture skips its part, except under CI=true, where it fails.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive, cli, ensureBuilt, freePort, tempDir, until } from './helpers.js';
 import { forOci, ociRegistry, stopOciRegistry } from './oci-images.js';
@@ -91,6 +95,33 @@ spec:
       const p = await n.pod('shell');
       return { phase: p.status.phase, restarts: p.status.containerStatuses.map((c: any) => c.restartCount) };
     };
+
+    it('@kubernetes/client-node: Exec reports the exit code, PortForward reaches the pod\'s server', async () => {
+      const kc = new k8s.KubeConfig();
+      kc.loadFromFile(kubeconfig);
+      const out: Buffer[] = [];
+      const sink = new Writable({ write: (c: Buffer, _e, cb) => { out.push(c); cb(); } });
+      const status = await new Promise<k8s.V1Status>((resolve, reject) => {
+        new k8s.Exec(kc).exec('default', 'shell', 'main', ['sh', '-c', 'echo lib; exit 3'], sink, null, null, false, (st) => resolve(st)).catch(reject);
+      });
+      expect(Buffer.concat(out).toString()).toBe('lib\n');
+      expect(status).toMatchObject({ status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '3' }] } });
+      const pf = new k8s.PortForward(kc);
+      const local = createServer((sock) => void pf.portForward('default', 'shell', [webPort], sock, null, sock));
+      await new Promise<void>((r) => local.listen(0, '127.0.0.1', r));
+      try {
+        const port = (local.address() as AddressInfo).port;
+        const code = await new Promise<string>((resolve) => {
+          const c = spawn('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/proc/version`]);
+          let o = '';
+          c.stdout.on('data', (d: Buffer) => (o += d.toString()));
+          c.on('close', () => resolve(o));
+        });
+        expect(code).toBe('200');
+      } finally {
+        local.close();
+      }
+    });
 
     for (const { version, path: k } of KUBECTLS) {
       describe.skipIf(!existsSync(k))(`kubectl ${version}`, () => {

@@ -36,7 +36,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { OciSpecInput, SpecDevice, SpecMount } from '../../api/oci.js';
 import { randomBytes } from 'node:crypto';
-import type { ExecFailure, ExecPlan } from '../exec-stream.js';
+import type { ExecFailure, ExecPlan } from '../exec-plan.js';
 import { SH, errText, run, setupMessage } from '../proc-util.js';
 import { StartError, type ContainerStartSpec, type TerminalSize } from '../types.js';
 import { DEFAULT_TTY_SIZE, stdinFromFifo, ttyExec, type PreparedStdio } from '../stdio.js';

@@ -64,7 +64,9 @@ import { Attaches, InstanceStdio, outputEnded } from '../attach.js';
 import {
   STDIN_FROM_FD, checkStdioRecord, effectiveStdio, openStdinLine, prepareStdio, releasePrepared, stdioEnv, terminalChild, ttyExec, type PreparedStdio, type StdioRecord,
 } from '../stdio.js';
-import { ExecStreams, runExecPlan, startExecStream, type ExecPlan } from '../exec-stream.js';
+import { ExecStreams } from '../exec-kill.js';
+import { runExecPlan, type ExecPlan } from '../exec-plan.js';
+import { startExecStream } from '../exec-stream.js';
 import { readCgroupStats } from '../cgroup-stats.js';
 import { PAUSE_LEAF, type Leaf, type SandboxCgroups } from './cgroups.js';
 import { podEtcFiles } from './holder.js';
