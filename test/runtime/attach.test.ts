@@ -21,14 +21,15 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ociSpec } from '../../src/core/oci-spec.js';
 import { HostRuntime } from '../../src/runtime/host.js';
 import { findConmon } from '../../src/runtime/monitor/conmon.js';
 import { createOciRuntime, ociAvailability } from '../../src/runtime/oci-runtime.js';
 import { SandboxRuntime, sandboxAvailability } from '../../src/runtime/sandbox.js';
 import { StartError, StreamUnavailableError, type AttachStream, type ContainerHandle, type ContainerRuntime } from '../../src/runtime/types.js';
-import { buildBusybox, fixtureProblem, startRegistry, type TestRegistry } from '../oci/registry-fixture.js';
+import { fixtureProblem } from '../oci/registry-fixture.js';
+import { useOciImage } from './oci-fixture.js';
 import {
   PS1, STDIN, STDIN_ONCE, TTY, collect, hostCommandPod, imagePod, reattachSandboxes, see, type Pod,
 } from './attach-helpers.js';
@@ -328,29 +329,17 @@ describe.skipIf(sandboxProblem !== undefined && !CI)('sandbox runtime', () => {
 });
 
 describe.skipIf(ociProblem !== undefined && !CI)('oci runtime', () => {
-  let registry: TestRegistry | undefined;
-  let image = '';
-  let images: { dir: string; remove: () => void };
-  beforeAll(async () => {
-    expect(ociProblem).toBeUndefined();
-    images = makeTempDir('podvisor-attach-images-');
-    registry = await startRegistry();
-    image = await buildBusybox(registry);
-  });
-  afterAll(async () => {
-    await registry?.stop();
-    images.remove();
-  });
+  const fixture = useOciImage('podvisor-attach-images-', () => ociProblem);
 
   it('is available on this machine', () => {
     expect(ociProblem).toBeUndefined();
   });
   const oci = (dataDir: string, monitorChoice: 'conmon' | 'direct'): Promise<ContainerRuntime> =>
-    createOciRuntime({ dataDir, imageDir: images.dir, buildSpec: ociSpec, ...net, monitorChoice });
-  attachContract('oci (direct monitor)', async (dir) => imagePod(await oci(join(dir, 'data'), 'direct'), image));
+    createOciRuntime({ dataDir, imageDir: fixture.imageDir, buildSpec: ociSpec, ...net, monitorChoice });
+  attachContract('oci (direct monitor)', async (dir) => imagePod(await oci(join(dir, 'data'), 'direct'), fixture.image));
   describe.runIf(withConmon)('conmon', () => {
-    attachContract('oci (conmon monitor)', async (dir) => imagePod(await oci(join(dir, 'data'), 'conmon'), image));
-    adoptionCase('oci (conmon monitor)', (dataDir) => oci(dataDir, 'conmon'), (rt) => imagePod(rt, image), reattachSandboxes);
+    attachContract('oci (conmon monitor)', async (dir) => imagePod(await oci(join(dir, 'data'), 'conmon'), fixture.image));
+    adoptionCase('oci (conmon monitor)', (dataDir) => oci(dataDir, 'conmon'), (rt) => imagePod(rt, fixture.image), reattachSandboxes);
   });
 });
 

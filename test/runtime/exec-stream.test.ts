@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ociSpec } from '../../src/core/oci-spec.js';
 import { HostRuntime } from '../../src/runtime/host.js';
 import { createOciRuntime, ociAvailability } from '../../src/runtime/oci-runtime.js';
@@ -24,7 +24,8 @@ import { SandboxRuntime, sandboxAvailability } from '../../src/runtime/sandbox.j
 import {
   StreamUnavailableError, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type ExecStream, type ExecStreamOptions, type Sandbox,
 } from '../../src/runtime/types.js';
-import { BUSYBOX_IMAGE, buildBusybox, fixtureProblem, startRegistry, type TestRegistry } from '../oci/registry-fixture.js';
+import { BUSYBOX_IMAGE, fixtureProblem } from '../oci/registry-fixture.js';
+import { useOciImage } from './oci-fixture.js';
 import { hostPidsOf, isAlive, logContent, makeTempDir, privilegedTests, rand, sessionOf, settlesWithin, waitFor } from './helpers.js';
 
 const CI = process.env.CI === 'true';
@@ -344,27 +345,15 @@ describe.skipIf(sandboxProblem !== undefined && !CI)('sandbox runtime', () => {
 });
 
 describe.skipIf(ociProblem !== undefined && !CI)('oci runtime', () => {
-  let registry: TestRegistry | undefined;
-  let image = '';
-  let images: { dir: string; remove: () => void };
-  beforeAll(async () => {
-    expect(ociProblem).toBeUndefined();
-    images = makeTempDir('podvisor-exec-images-');
-    registry = await startRegistry();
-    image = await buildBusybox(registry);
-  });
-  afterAll(async () => {
-    await registry?.stop();
-    images.remove();
-  });
+  const fixture = useOciImage('podvisor-exec-images-', () => ociProblem);
 
   it('is available on this machine', () => {
     expect(ociProblem).toBeUndefined();
   });
   execStreamContract('oci', async (dir) => {
-    const rt = await createOciRuntime({ dataDir: join(dir, 'data'), imageDir: images.dir, buildSpec: ociSpec, ...net, monitorChoice: 'direct' });
-    const name = rt.images?.normalise(image);
-    if (!name || 'error' in name) throw new Error(`bad image reference ${image}`);
+    const rt = await createOciRuntime({ dataDir: join(dir, 'data'), imageDir: fixture.imageDir, buildSpec: ociSpec, ...net, monitorChoice: 'direct' });
+    const name = rt.images?.normalise(fixture.image);
+    if (!name || 'error' in name) throw new Error(`bad image reference ${fixture.image}`);
     const pulled = (await rt.images?.pull(name.name))?.image;
     if (!pulled) throw new Error('no image');
     const podUid = `uid-${rand()}`;

@@ -10,12 +10,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ociSpec } from '../../src/core/oci-spec.js';
 import { createOciRuntime, ociAvailability } from '../../src/runtime/oci-runtime.js';
 import { SandboxRuntime, sandboxAvailability } from '../../src/runtime/sandbox.js';
 import { StartError, type ContainerHandle, type ContainerRuntime, type ContainerStartSpec, type Sandbox } from '../../src/runtime/types.js';
-import { BUSYBOX_IMAGE, buildBusybox, fixtureProblem, startRegistry, type TestRegistry } from '../oci/registry-fixture.js';
+import { BUSYBOX_IMAGE, fixtureProblem } from '../oci/registry-fixture.js';
+import { useOciImage } from './oci-fixture.js';
 import { logContent, makeTempDir, rand, waitFor } from './helpers.js';
 
 const CI = process.env.CI === 'true';
@@ -111,27 +112,15 @@ describe.skipIf(sandboxProblem !== undefined && !CI)('sandbox runtime', () => {
 });
 
 describe.skipIf(ociProblem !== undefined && !CI)('oci runtime', () => {
-  let registry: TestRegistry | undefined;
-  let image = '';
-  let images: { dir: string; remove: () => void };
-  beforeAll(async () => {
-    expect(ociProblem).toBeUndefined();
-    images = makeTempDir('podvisor-tpid-images-');
-    registry = await startRegistry();
-    image = await buildBusybox(registry);
-  });
-  afterAll(async () => {
-    await registry?.stop();
-    images.remove();
-  });
+  const fixture = useOciImage('podvisor-tpid-images-', () => ociProblem);
 
   it('is available on this machine', () => {
     expect(ociProblem).toBeUndefined();
   });
   targetPidContract('oci', async (dir) => {
-    const rt = await createOciRuntime({ dataDir: join(dir, 'data'), imageDir: images.dir, buildSpec: ociSpec, ...net, monitorChoice: 'direct' });
-    const ref = rt.images?.normalise(image);
-    if (!ref || 'error' in ref) throw new Error(`bad image reference ${image}`);
+    const rt = await createOciRuntime({ dataDir: join(dir, 'data'), imageDir: fixture.imageDir, buildSpec: ociSpec, ...net, monitorChoice: 'direct' });
+    const ref = rt.images?.normalise(fixture.image);
+    if (!ref || 'error' in ref) throw new Error(`bad image reference ${fixture.image}`);
     const pulled = (await rt.images?.pull(ref.name))?.image;
     if (!pulled) throw new Error('no image');
     const sb = await rt.createSandbox({ podUid: `uid-${rand()}`, podName: 'p', namespace: 'default', emptyDirs: [] });
