@@ -74,13 +74,22 @@ export class WsChannels {
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => this.onMessage(toBuffer(data), isBinary));
     this.closed = new Promise((resolve) => {
       ws.once('close', () => {
-        for (const r of this.readers.values()) if (!r.readableEnded) r.push(null);
+        for (const [ch, r] of this.readers) this.end(ch, r);
         resolve();
       });
     });
     ws.on('error', () => {
       // The close that follows ends everything; an error has nothing else to tell the client.
     });
+  }
+
+  /** Inbound channels already ended (a push after EOF throws: `readableEnded` turns true only once read). */
+  private readonly ended = new Set<number>();
+
+  private end(ch: number, r: Readable): void {
+    if (this.ended.has(ch)) return;
+    this.ended.add(ch);
+    r.push(null);
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
@@ -93,11 +102,11 @@ export class WsChannels {
     if (!base64 && ch === CLOSE_CHANNEL && this.protocol.version >= 5) {
       const target = body[0];
       const r = target === undefined ? undefined : this.readers.get(target);
-      if (r && !r.readableEnded) r.push(null);
+      if (r && target !== undefined) this.end(target, r);
       return;
     }
     const r = this.readers.get(ch);
-    if (!r || r.readableEnded) return;
+    if (!r || this.ended.has(ch)) return;
     if (base64) {
       const text = body.toString('latin1');
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return;
@@ -137,8 +146,8 @@ export class WsChannels {
 
   /** Ends every inbound channel (what the client still sends is dropped). */
   endInbound(): void {
-    for (const r of this.readers.values()) {
-      if (!r.readableEnded) r.push(null);
+    for (const [ch, r] of this.readers) {
+      this.end(ch, r);
       r.resume();
     }
     this.readers.clear();
