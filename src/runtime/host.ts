@@ -122,6 +122,8 @@ const ID_PREFIX = 'host://';
 const SWEEP_DEADLINE_MS = 5_000;
 /** Upper bound for `killAll`/`close` waiting for an instance's exit to be processed. */
 const KILL_WAIT_MS = 10_000;
+/** How long an exit report waits for the instance's last output to reach its log. */
+const LOG_DRAIN_MS = 2_000;
 /** Mode of pod, volume and log directories: writable by podvisor's user only (see createSandbox). */
 const DIR_MODE = 0o755;
 
@@ -752,17 +754,30 @@ export class HostRuntime implements ContainerRuntime {
       const deadline = Date.now() + SWEEP_DEADLINE_MS;
       if (inst.cgroupDir !== undefined) {
         if (await this.sweepCgroup(inst.cgroupDir, deadline)) {
-          await removeCgroupDir(inst.cgroupDir, deadline);
-          // Its processes are gone with the leaf's: the accounting leaves are empty. Removed off
-          // the restart path (release and close wait for it).
-          const accounting = accountingDirsOf(this.capabilities.cgroup, inst.cgroupDir);
-          if (accounting.length > 0) this.background.run(() => removeCgroupDirs(accounting));
+          // Empty: nothing of the instance runs any more, which is what the exit report needs.
+          // The leaves (the main one and the accounting ones) are removed off the restart path
+          // (a cgroup rmdir costs about a millisecond, and may be busy for a while after the
+          // last exit); release and close wait for them.
+          const leaf = inst.cgroupDir;
+          const accounting = accountingDirsOf(this.capabilities.cgroup, leaf);
+          this.background.run(async () => {
+            await removeCgroupDir(leaf, deadline).catch((err: unknown) => {
+              this.log('cannot remove the cgroup of an exited container', { podUid: inst.podUid, container: inst.name, cgroup: leaf, error: errText(err) });
+            });
+            if (accounting.length > 0) await removeCgroupDirs(accounting);
+          });
         } else this.log('cgroup not empty after sweep', { podUid: inst.podUid, container: inst.name, cgroup: inst.cgroupDir });
       } else if (!(await sweepSessions([inst.pid, ...(inst.mainPid !== undefined ? [inst.mainPid] : [])], deadline))) {
         this.log('processes of the container survived the sweep', { podUid: inst.podUid, container: inst.name, pid: inst.pid });
       }
     } catch (err) {
       this.log('cleanup after container exit failed', { podUid: inst.podUid, container: inst.name, error: errText(err) });
+    }
+    // Its last output is in the log before the exit is reported (`logs --previous` right after a
+    // restart shows all of it, as conmon's log does): the output pipes end once nothing of the
+    // instance runs any more, which the sweep made sure of.
+    if (inst.logged !== undefined && !(await within(inst.logged, LOG_DRAIN_MS))) {
+      this.log('the log of an exited container was not complete in time', { podUid: inst.podUid, container: inst.name });
     }
     return info;
   }
@@ -812,7 +827,7 @@ export class HostRuntime implements ContainerRuntime {
     const accountingMade = this.makeAccountingLeaves(dir, ready, podUid, container);
     if (ready !== undefined) {
       try {
-        await fsp.rename(ready, dir);
+        fs.renameSync(ready, dir); // cgroupfs: direct calls, no thread pool round trip on the restart path
         return { dir, joined: true, ...await accountingMade };
       } catch (err) {
         // The prepared process stays in the monitor's leaf until it joins the new one.
@@ -820,7 +835,7 @@ export class HostRuntime implements ContainerRuntime {
       }
     }
     try {
-      await fsp.mkdir(dir, { recursive: true });
+      fs.mkdirSync(dir, { recursive: true });
       return ready !== undefined ? { dir, joined: false, stale: ready, ...await accountingMade } : { dir, joined: false, ...await accountingMade };
     } catch (err) {
       this.log('cannot create container cgroup; falling back to the process group', { podUid, container, cgroup: dir, error: errText(err) });
@@ -842,7 +857,7 @@ export class HostRuntime implements ContainerRuntime {
     for (const d of accountingDirsOf(this.capabilities.cgroup, dir)) {
       if (ready !== undefined) {
         try {
-          await fsp.rename(path.join(path.dirname(d), path.basename(ready)), d);
+          fs.renameSync(path.join(path.dirname(d), path.basename(ready)), d);
           accounting.push(d);
           continue;
         } catch {
@@ -850,7 +865,7 @@ export class HostRuntime implements ContainerRuntime {
         }
       }
       try {
-        await fsp.mkdir(d, { recursive: true });
+        fs.mkdirSync(d, { recursive: true });
         accounting.push(d);
         toJoin.push(d);
       } catch (err) {

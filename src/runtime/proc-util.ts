@@ -113,7 +113,9 @@ export async function within(p: Promise<unknown>, ms: number): Promise<boolean> 
 export async function removeCgroupDir(dir: string, deadline: number): Promise<void> {
   for (let round = 0; ; round++) {
     try {
-      await fsp.rmdir(dir);
+      // cgroupfs is in memory: a direct call costs microseconds, a thread pool round trip
+      // queues behind every other one (200 exits at once make 200 of these).
+      fs.rmdirSync(dir);
       return;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -130,11 +132,18 @@ export async function removeCgroupDir(dir: string, deadline: number): Promise<vo
  * A missing directory counts as empty.
  */
 export async function sweepCgroup(dir: string, version: 1 | 2, deadline: number): Promise<boolean> {
-  if (version === 2) await fsp.writeFile(path.join(dir, 'cgroup.kill'), '1').catch(() => {});
+  // Direct calls, as in removeCgroupDir: cgroupfs answers at once.
+  if (version === 2) {
+    try {
+      fs.writeFileSync(path.join(dir, 'cgroup.kill'), '1');
+    } catch {
+      // no cgroup.kill (kernel < 5.14) or no leaf: the list below decides
+    }
+  }
   for (let round = 0; ; round++) {
     let text: string;
     try {
-      text = await fsp.readFile(path.join(dir, 'cgroup.procs'), 'utf8');
+      text = fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8');
     } catch (err) {
       return (err as NodeJS.ErrnoException).code === 'ENOENT';
     }
