@@ -2,13 +2,10 @@
  * The `podvisor` command line: the composition root.
  */
 import { Command, CommanderError } from 'commander';
-import { runImages, runPull, runRmi, type ImageFlags } from './images.js';
-import { runValidate } from './validate.js';
-import { runRun, type RunFlags } from './run.js';
-import { runServe, type ServeFlags } from './serve.js';
-import {
-  runApply, runDelete, runDescribe, runGet, runHistory, runKubeconfig, runLogs, runRestartVerb, type ClientFlags, type LogsFlags,
-} from './client.js';
+import type { ImageFlags } from './images.js';
+import type { RunFlags } from './run.js';
+import type { ServeFlags } from './serve.js';
+import type { ClientFlags, LogsFlags } from './client.js';
 import { describeCliError } from './transport.js';
 
 /** How a client verb finds the daemon (the order of `endpoint.ts`), for `--help`. */
@@ -81,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('Check manifests (Pods, and the Namespaces, ConfigMaps and Secrets of a bundle) as a Kubernetes 1.36 API server would, without running them')
     .requiredOption('-f, --filename <file>', 'manifest file (YAML or JSON, several documents allowed); "-" reads stdin; repeatable', collect, [])
     .action(async (opts: { filename: string[] }) => {
-      exitCode = await runValidate(opts.filename);
+      exitCode = await (await import('./validate.js')).runValidate(opts.filename);
     });
   runImageOptions(program
     .command('run'))
@@ -98,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--gpus <n|ids>', 'GPU inventory for nvidia.com/gpu limits: a count or a list of IDs (default: nvidia-smi -L)')
     .option('--data-dir <dir>', 'where sandboxes, volumes and logs live (default: a fresh directory under the temp dir)')
     .action(async (opts: RunFlags) => {
-      exitCode = await runRun(opts);
+      exitCode = await (await import('./run.js')).runRun(opts);
     });
   runImageOptions(program
     .command('serve'))
@@ -113,12 +110,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--backoff-max <duration>', 'CrashLoopBackOff maximum delay (default 5m)')
     .option('--stop-pods-on-exit', 'stop the containers when serve stops (SIGTERM, then SIGKILL at the grace period); by default they keep running where the runtime allows it and the next start re-adopts them')
     .action(async (opts: ServeFlags) => {
-      exitCode = await runServe(opts);
+      exitCode = await (await import('./serve.js')).runServe(opts);
     });
   clientOptions(program.command('apply').description('Create or update the objects of a manifest on podvisor serve: Namespaces first, then ConfigMaps and Secrets, then Pods')
     .requiredOption('-f, --filename <file>', 'manifest file; repeatable', collect, []))
     .action(async (opts: ClientFlags & { filename: string[] }, cmd: Command) => {
-      exitCode = await oneLineErrors(() => runApply(opts.filename, opts, { namespaceGiven: cmd.getOptionValueSource('namespace') === 'cli' }));
+      exitCode = await oneLineErrors(async () => (await import('./client.js')).runApply(opts.filename, opts, { namespaceGiven: cmd.getOptionValueSource('namespace') === 'cli' }));
     });
   clientOptions(program.command('get').description('List pods (kubectl get pods)').argument('<resource>', 'pods').argument('[name]')
     .option('-o, --output <format>', 'wide, json or yaml').option('-w, --watch', 'watch for changes'))
@@ -128,11 +125,11 @@ export async function main(argv: string[]): Promise<number> {
         exitCode = 1;
         return;
       }
-      exitCode = await oneLineErrors(() => runGet(name, opts, opts));
+      exitCode = await oneLineErrors(async () => (await import('./client.js')).runGet(name, opts, opts));
     });
   clientOptions(program.command('describe').description('Show a pod: containers, conditions, restart records, events').argument('<resource>').argument('<name>'))
     .action(async (_kind: string, name: string, opts: ClientFlags) => {
-      exitCode = await oneLineErrors(() => runDescribe(name, opts));
+      exitCode = await oneLineErrors(async () => (await import('./client.js')).runDescribe(name, opts));
     });
   clientOptions(program.command('logs').description('Print the logs of a container').argument('<name>')
     .option('-c, --container <name>', 'container').option('-p, --previous', 'the previous instance').option('-f, --follow', 'follow')
@@ -140,42 +137,42 @@ export async function main(argv: string[]): Promise<number> {
     .option('--since <duration>', 'only logs newer than a relative duration like 5s, 2m or 3h')
     .option('--since-time <time>', 'only logs at or after an RFC3339 time like 2026-12-06T23:48:13Z'))
     .action(async (name: string, opts: ClientFlags & LogsFlags) => {
-      exitCode = await oneLineErrors(() => runLogs(name, opts, opts));
+      exitCode = await oneLineErrors(async () => (await import('./client.js')).runLogs(name, opts, opts));
     });
   clientOptions(program.command('delete').description('Delete a pod gracefully').argument('<resource>').argument('<name>')
     .option('--grace-period <seconds>', 'override terminationGracePeriodSeconds').option('--no-wait', 'do not wait until the pod is gone'))
     .action(async (_kind: string, name: string, opts: ClientFlags & { gracePeriod?: string; wait?: boolean }) => {
-      exitCode = await oneLineErrors(() => runDelete(name, opts, opts));
+      exitCode = await oneLineErrors(async () => (await import('./client.js')).runDelete(name, opts, opts));
     });
   clientOptions(program.command('restart').description('Restart one container, or the whole pod in place (init containers re-run, sandbox kept)').argument('<resource>').argument('<name>')
     .option('-c, --container <name>', 'restart only this container'))
     .action(async (_kind: string, name: string, opts: ClientFlags & { container?: string }) => {
-      exitCode = await oneLineErrors(() => runRestartVerb('restart', name, opts.container, opts));
+      exitCode = await oneLineErrors(async () => (await import('./client.js')).runRestartVerb('restart', name, opts.container, opts));
     });
   clientOptions(program.command('recreate').description('Re-create a pod: fresh sandbox, new UID, same manifest').argument('<resource>').argument('<name>'))
     .action(async (_kind: string, name: string, opts: ClientFlags) => {
-      exitCode = await oneLineErrors(() => runRestartVerb('recreate', name, undefined, opts));
+      exitCode = await oneLineErrors(async () => (await import('./client.js')).runRestartVerb('recreate', name, undefined, opts));
     });
   clientOptions(program.command('history').description('The restart timeline of a pod: every restart at every level, with its cause').argument('<resource>').argument('<name>'))
     .action(async (_kind: string, name: string, opts: ClientFlags) => {
-      exitCode = await oneLineErrors(() => runHistory(name, opts));
+      exitCode = await oneLineErrors(async () => (await import('./client.js')).runHistory(name, opts));
     });
   clientOptions(program.command('kubeconfig').description('Print a kubeconfig that points kubectl at podvisor serve'))
     .action(async (opts: ClientFlags) => {
-      exitCode = await oneLineErrors(() => runKubeconfig(opts));
+      exitCode = await oneLineErrors(async () => (await import('./client.js')).runKubeconfig(opts));
     });
   imageOptions(program.command('pull').description('Pull an image from its registry into the image store').argument('<image>'))
     .option('--platform <os/arch>', 'the platform to pull from a multi-platform image (default: this machine\'s)')
     .action(async (image: string, opts: ImageFlags) => {
-      exitCode = await oneLineErrors(() => runPull(image, opts));
+      exitCode = await oneLineErrors(async () => (await import('./images.js')).runPull(image, opts));
     });
   imageOptions(program.command('images').description('List the images in the image store'))
     .action(async (opts: ImageFlags) => {
-      exitCode = await oneLineErrors(() => runImages(opts));
+      exitCode = await oneLineErrors(async () => (await import('./images.js')).runImages(opts));
     });
   imageOptions(program.command('rmi').description('Remove images from the image store (and the blobs no other image uses)').argument('<image...>'))
     .action(async (images: string[], opts: ImageFlags) => {
-      exitCode = await oneLineErrors(() => runRmi(images, opts));
+      exitCode = await oneLineErrors(async () => (await import('./images.js')).runRmi(images, opts));
     });
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -9,11 +9,8 @@ import { dirname } from 'node:path';
 import type { PodConfig } from '../agent/pod-config.js';
 import type { ConfigLookups } from '../core/config-refs.js';
 import { writeAtomicVolume } from '../runtime/atomic-writer.js';
-import { ociSpec } from '../core/oci-spec.js';
 import { HostRuntime } from '../runtime/host.js';
-import { createOciRuntime } from '../runtime/oci-runtime.js';
-import { SandboxRuntime } from '../runtime/sandbox.js';
-import { defaultImageDir, defaultRegistryConfig, imageGcPolicy, type ImageFlags } from './images.js';
+import type { ImageFlags } from './images.js';
 import type { MonitorChoice } from '../runtime/monitor/index.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 
@@ -41,10 +38,13 @@ export async function createRuntime(o: RuntimeChoice): Promise<ContainerRuntime>
   if (!(MONITORS as readonly string[]).includes(monitor)) throw new Error(`unknown monitor ${JSON.stringify(monitor)}: use one of ${MONITORS.join(', ')}`);
   const monitorChoice = monitor as MonitorChoice;
   if (name === 'host') return HostRuntime.create({ dataDir, monitorChoice, ...(log ? { logger: log } : {}) });
-  if (name === 'sandbox') return SandboxRuntime.create({ dataDir, monitorChoice, ...(log ? { logger: log } : {}) });
+  // The sandbox and oci runtimes are loaded only when chosen (the host runtime's RSS stays small).
+  if (name === 'sandbox') return (await import('../runtime/sandbox.js')).SandboxRuntime.create({ dataDir, monitorChoice, ...(log ? { logger: log } : {}) });
   if (name === 'oci') {
+    const { defaultImageDir, defaultRegistryConfig, imageGcPolicy } = await import('./images.js');
     const gc = imageGcPolicy(o.images ?? {});
     if (typeof gc === 'string') throw new Error(gc);
+    const [{ createOciRuntime }, { ociSpec }] = await Promise.all([import('../runtime/oci-runtime.js'), import('../core/oci-spec.js')]);
     return createOciRuntime({
       imageGc: gc,
       dataDir, monitorChoice, ...(log ? { logger: log } : {}), buildSpec: ociSpec,

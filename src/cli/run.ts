@@ -21,7 +21,6 @@ import type { ConfigLookups } from '../core/config-refs.js';
 import { systemClock } from '../agent/clock.js';
 import type { RecordedEvent, RestartNotice } from '../api/records.js';
 import { PodRejectedError, Supervisor } from '../agent/supervisor.js';
-import { PodvisorMetrics } from '../agent/metrics.js';
 import { createServer, type Server } from 'node:http';
 import { DEFAULT_CORE_OPTIONS, type CoreOptions } from '../core/plan/index.js';
 import { createRuntime, gpuInventory, podConfig, RUNTIMES } from './node-setup.js';
@@ -173,7 +172,8 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
     pv.write(`${p.bold(header)}\n`);
   }
   const condSeen = new Map<string, string>();
-  const metrics = flags.metricsListen !== undefined ? new PodvisorMetrics() : undefined;
+  // prom-client is loaded only when metrics are asked for.
+  const metrics = flags.metricsListen !== undefined ? new (await import('../agent/metrics.js')).PodvisorMetrics() : undefined;
   let metricsServer: Server | undefined;
   if (metrics && flags.metricsListen) {
     const i = flags.metricsListen.lastIndexOf(':');
