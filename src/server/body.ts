@@ -87,7 +87,11 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
       if (!over) resolve(Buffer.concat(chunks));
     });
     req.on('error', (err) => {
-      if (!over) reject(err);
+      if (over) return;
+      // The client went away in the middle of its body (`aborted`): no server fault, and no
+      // one left to answer; a 400, not a 500 logged as an internal error.
+      if ((err as NodeJS.ErrnoException).code === 'ECONNRESET') reject(new HttpError(badRequest('the client closed the connection before the request body was complete')));
+      else reject(err);
     });
   });
 }

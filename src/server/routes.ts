@@ -244,10 +244,15 @@ export async function dispatch(env: ServerEnv, ctx: Ctx, segs: readonly string[]
     ctx.req.resume();
     throw new HttpError(pathNotFound());
   }
-  // Names that cannot exist are a 404 whatever the method (before a 405).
+  // Names that cannot exist are a 404 whatever the method (before a 405), and so are
+  // resources the server does not serve (`PUT /api/v1/nope` is no route, as on the API server).
   const p = m.params;
   if (p['namespace'] !== undefined) namespaceOf(p['namespace']);
   const r = env.registry.resource(p['resource'] ?? m.route.resource ?? '');
+  if (p['resource'] !== undefined && !r) {
+    ctx.req.resume();
+    throw new HttpError(pathNotFound());
+  }
   if (r && p['name'] !== undefined) named(r, p['name']);
   const h = m.route.methods[ctx.method as Method];
   if (!h) {

@@ -6,14 +6,43 @@
  * here (401 first).
  */
 import { isPlainObject } from '../../api/decode.js';
+import { decodeObject, OBJECT_META_SCHEMA, schema, type Schema } from '../../api/object-decode.js';
 import { formatTimestamp } from '../../api/time.js';
 import { readObjectBody, type Ctx } from '../request.js';
 import { sendJson } from '../respond.js';
 import type { ServerEnv } from '../server-env.js';
-import { badRequest, HttpError } from '../status.js';
+import { badRequest, HttpError, invalid } from '../status.js';
 
 /** The user the daemon's token stands for. */
 export const TOKEN_USER = { username: 'podvisor-admin', groups: ['system:masters', 'system:authenticated'] };
+
+const { str, bool, arr, map, obj } = schema;
+const selector = obj({ rawSelector: str, requirements: arr(obj({ key: str, operator: str, values: arr(str) })) });
+const review_ = (fields: Record<string, Schema>): Schema => obj({ apiVersion: str, kind: str, metadata: OBJECT_META_SCHEMA, ...fields });
+
+/**
+ * The reviews' types (authentication/v1 and authorization/v1): a field of the wrong JSON type
+ * is refused as every object's is (422 with every error at once; the API server's decoder
+ * answers 400), not echoed back in a 201.
+ */
+const REVIEW_SCHEMAS: Readonly<Record<string, Schema>> = {
+  SelfSubjectReview: review_({ status: obj({ userInfo: obj({ username: str, uid: str, groups: arr(str), extra: map(arr(str)) }) }) }),
+  SelfSubjectAccessReview: review_({
+    spec: obj({
+      resourceAttributes: obj({ namespace: str, verb: str, group: str, version: str, resource: str, subresource: str, name: str, fieldSelector: selector, labelSelector: selector }),
+      nonResourceAttributes: obj({ path: str, verb: str }),
+    }),
+    status: obj({ allowed: bool, denied: bool, reason: str, evaluationError: str }),
+  }),
+  SelfSubjectRulesReview: review_({
+    spec: obj({ namespace: str }),
+    status: obj({
+      resourceRules: arr(obj({ verbs: arr(str), apiGroups: arr(str), resources: arr(str), resourceNames: arr(str) })),
+      nonResourceRules: arr(obj({ verbs: arr(str), nonResourceURLs: arr(str) })),
+      incomplete: bool, evaluationError: str,
+    }),
+  }),
+};
 
 async function review(env: ServerEnv, ctx: Ctx, apiVersion: string, kind: string): Promise<Record<string, unknown>> {
   const body = (await readObjectBody(ctx, env.maxBody, env.bodyLog)).value;
@@ -21,6 +50,11 @@ async function review(env: ServerEnv, ctx: Ctx, apiVersion: string, kind: string
   if (body.kind !== undefined && body.kind !== kind) throw new HttpError(badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${kind})`));
   if (body.apiVersion !== undefined && body.apiVersion !== apiVersion) {
     throw new HttpError(badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${apiVersion})`));
+  }
+  const shape = REVIEW_SCHEMAS[kind];
+  if (shape) {
+    const { errors } = decodeObject(body, shape, apiVersion, kind);
+    if (errors.length > 0) throw new HttpError(invalid(`${kind}.${apiVersion.slice(0, apiVersion.indexOf('/'))}`, '', errors));
   }
   return body;
 }
