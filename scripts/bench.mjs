@@ -14,7 +14,9 @@
 // (a) and (b) run with each monitor: `direct` (podvisor is the containers' parent, as before
 // issue 12; `run`'s default) and `conmon` (containers outlive podvisor; `serve`'s default), when
 // conmon is installed. (c) uses serve's default. (e) is the OCI runtime, next to runc, skopeo and
-// Podman (see bench-oci.mjs). `--oci-only` runs (e) alone.
+// Podman (see bench-oci.mjs). `--oci-only` runs (e) alone. (f) validates 100,000 generated and
+// mutated manifests (bench-fuzz.mjs; `--fuzz-only` alone). `--peers` runs podvisor next to the
+// supervisors people use instead (see bench-peers.mjs).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -29,6 +31,9 @@ import { SandboxRuntime, sandboxAvailability } from '../dist/runtime/sandbox.js'
 import { findConmon } from '../dist/runtime/monitor/conmon.js';
 import { readFileSync, readdirSync } from 'node:fs';
 import { benchOci } from './bench-oci.mjs';
+import { benchPeers } from './bench-peers.mjs';
+import { benchValidationFuzz } from './bench-fuzz.mjs';
+import { printPeers, writeReadme } from './bench-peers-report.mjs';
 import { inPlaceVersusRecreate, instrument, restartGaps } from './bench-lib.mjs';
 
 const conmonFound = !('missing' in findConmon(process.env.PATH ?? ''));
@@ -269,6 +274,21 @@ if (childAt >= 0) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'podvisor-bench-'));
+if (process.argv.includes('--peers')) {
+  try {
+    const r = await benchPeers({ dir: join(dir, 'peers'), quick, progress });
+    printPeers(r);
+    writeFileSync('bench-peers.json', `${JSON.stringify(r, null, 2)}\n`);
+    console.log(`written: bench-peers.json${writeReadme(r) ? ', README.md (peers table)' : ''}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
+if (process.argv.includes('--fuzz-only')) {
+  const r = await benchValidationFuzz(quick ? 10_000 : 100_000);
+  process.exit(r.failed === 0 ? 0 : 1);
+}
 if (process.argv.includes('--oci-only')) {
   try {
     const oci = await benchOci({ dir: join(dir, 'e'), quick, progress, pct, fmt });
@@ -301,6 +321,8 @@ try {
   const sbProblem = await sandboxAvailability();
   const sb = sbProblem === undefined ? await benchSandbox(join(dir, 'd')) : undefined;
   const oci = await benchOci({ dir: join(dir, 'e'), quick, progress, pct, fmt });
+  progress('(f) validation fuzz');
+  const fuzz = await benchValidationFuzz(quick ? 10_000 : 100_000);
   progress('');
   const rows = [
     ['(a) exit-to-restart p50', fmt(pct(restart, 50)), fmt(pct(floor, 50)), `+${fmt(pct(restart, 50) - pct(floor, 50))}`, 'within 2 ms of the floor'],
@@ -332,6 +354,7 @@ try {
     console.log(`(d) sandbox figures skipped: ${sbProblem}`);
   }
   rows.push(...oci.rows);
+  rows.push([`(f) validation of ${fuzz.count} generated manifests`, `${fuzz.perManifestMs.toFixed(3)} ms each`, '-', `${fuzz.failed} failures`, '0 failures']);
   for (const n of oci.notes) console.log(n);
   const header = ['figure', 'podvisor', 'floor (same run)', 'overhead', 'target'];
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -350,6 +373,7 @@ try {
     ...(resetConmon ? { inPlaceRestartConmonMs: { p50: pct(resetConmon, 50), n: resetConmon.length } } : {}),
     idle: { pods: N_PODS, containers: N_PODS * 3, cpuPercent: idle.cpuPct, rssMb: idle.rssMb, monitor: idle.monitor, monitorsPssMb: idle.monitors.mb, monitors: idle.monitors.n },
     ...(oci.results ? { oci: oci.results } : {}),
+    validationFuzz: { manifests: fuzz.count, seconds: fuzz.seconds, perManifestMs: fuzz.perManifestMs, failures: fuzz.failed },
     ...(sb ? { sandbox: { createMs: pct(sb.create, 50), destroyMs: pct(sb.destroy, 50), inPlaceMs: pct(sb.inPlace, 50), recreateMs: pct(sb.recreate, 50), runs: sb.inPlace.length } } : {}),
   };
   writeFileSync('bench-results.json', `${JSON.stringify(results, null, 2)}\n`);
