@@ -761,6 +761,7 @@ export class HostRuntime implements ContainerRuntime {
           const leaf = inst.cgroupDir;
           const accounting = accountingDirsOf(this.capabilities.cgroup, leaf);
           this.background.run(async () => {
+            await new Promise((r) => setImmediate(r)); // after this turn: the restart goes first
             await removeCgroupDir(leaf, deadline).catch((err: unknown) => {
               this.log('cannot remove the cgroup of an exited container', { podUid: inst.podUid, container: inst.name, cgroup: leaf, error: errText(err) });
             });

@@ -86,6 +86,8 @@ export const ID_PREFIX = 'sandbox://';
 /** A bare container ID (also the name of its leaf cgroups, bundle and exit file). */
 const CONTAINER_ID = /^[0-9a-f]{32}$/;
 const SWEEP_DEADLINE_MS = 5_000;
+/** How long an exit report waits for the instance's last output to reach its log. */
+const LOG_DRAIN_MS = 2_000;
 const KILL_WAIT_MS = 10_000;
 
 /** What a container start needs of its pod's sandbox. */
@@ -747,7 +749,13 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
     try {
       this.killGroup(inst);
       const deadline = Date.now() + SWEEP_DEADLINE_MS;
-      if (await this.cgroups.sweep(inst.procsDir, deadline)) {
+      const swept = await this.cgroups.sweep(inst.procsDir, deadline);
+      // Its last output is in the log before the exit is reported (and before a termination
+      // message is read from it): the output pipes end once nothing of the instance runs.
+      if (inst.logged !== undefined && !(await within(inst.logged, LOG_DRAIN_MS))) {
+        this.log('the log of an exited container was not complete in time', { podUid: inst.podUid, container: inst.name });
+      }
+      if (swept) {
         if (info.exitCode === 137 && (await this.cgroups.oomKills(inst.memoryDir)) > 0) info.oomKilled = true;
         const message = this.oci?.terminationMessage(inst.bundle, info.exitCode, inst.logFile);
         if (message !== undefined && message !== '') info.message = message;
