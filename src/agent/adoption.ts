@@ -9,7 +9,7 @@
  * exits found through the normal reconcile, one at a time (see `PodWorker.resume`).
  */
 import type { Pod } from '../api/types.js';
-import { recordStarted, recordVanished, recoverAfterRestart } from '../core/facts.js';
+import { recordCreated, recordStarted, recordStartNotCarriedOut, recordVanished, recoverAfterRestart } from '../core/facts.js';
 import type { PodState } from '../core/model.js';
 import type { AdoptedInstance, ContainerHandle, ContainerRuntime, ExitInfo } from '../runtime/types.js';
 import { allContainers } from './container-spec.js';
@@ -48,21 +48,36 @@ export interface FoundInstance {
   container: string;
   instanceId: string;
   found: AdoptedInstance;
+  /**
+   * For an instance whose start was in flight when podvisor stopped (stored without an ID): the
+   * ID the runtime launched it under, when its launch record was found. Absent with `found`
+   * unknown: nothing was launched (or nothing of it can be found).
+   */
+  launchedAs?: string;
 }
 
 /**
  * Asks the runtime about every instance of `stored` that is not known to have exited
- * ({@link ContainerRuntime.adoptContainer}). An instance whose start was never confirmed (no
- * ID) cannot be asked for and is `unknown`; a runtime without monitors answers `unknown` for
- * every instance.
+ * ({@link ContainerRuntime.adoptContainer}). An instance whose start was in flight (no ID) is
+ * looked up among the runtime's launch records of the pod: the newest record of its container
+ * that no other instance of the state claims is the launch it was waiting for; without one it
+ * never launched. A runtime without monitors answers `unknown` for every instance.
  */
 export async function findInstances(runtime: ContainerRuntime, stored: PodState): Promise<FoundInstance[]> {
   const asked = Object.values(stored.containers).flatMap((c) => {
     const i = c.instance;
     return i && i.phase !== 'exited' ? [{ container: c.name, instanceId: i.id }] : [];
   });
+  const inFlight = asked.some((q) => q.instanceId === '');
+  const records = inFlight ? await runtime.launchedInstances?.(stored.uid).catch(() => []) ?? [] : [];
+  const claimed = new Set(Object.values(stored.containers).flatMap((c) => [c.instance?.id ?? '', c.last?.containerID ?? '']));
   return Promise.all(asked.map(async (q): Promise<FoundInstance> => {
-    if (q.instanceId === '') return { ...q, found: { state: 'unknown' } };
+    if (q.instanceId === '') {
+      const launch = records.filter((r) => r.container === q.container && !claimed.has(r.id)).sort((a, b) => b.startedAt - a.startedAt)[0];
+      if (!launch) return { ...q, found: { state: 'unknown' } };
+      const found = await runtime.adoptContainer(stored.uid, launch.id).catch((): AdoptedInstance => ({ state: 'unknown' }));
+      return found.state === 'unknown' ? { ...q, found } : { ...q, found, launchedAs: launch.id };
+    }
     // The port says it never rejects; a runtime that does anyway loses the instance, no more.
     const found = await runtime.adoptContainer(stored.uid, q.instanceId).catch((): AdoptedInstance => ({ state: 'unknown' }));
     return { ...q, found };
@@ -81,9 +96,20 @@ export function adoptionOf(state: PodState, pod: Pod, found: readonly FoundInsta
   const exited: ExitWhileDown[] = [];
   let lost = 0;
   const specs = allContainers(pod);
-  for (const { container, instanceId, found: f } of found) {
+  for (const { container, instanceId: storedId, found: f, launchedAs } of found) {
     const inst = s.containers[container]?.instance;
-    if (!inst || inst.id !== instanceId || inst.phase === 'exited') continue;
+    if (!inst || inst.id !== storedId || inst.phase === 'exited') continue;
+    let instanceId = storedId;
+    if (storedId === '') {
+      if (launchedAs === undefined || f.state === 'unknown') {
+        // The start was in flight and launched nothing that can be found: created, never
+        // started (§2.4), started again as the same start (a leftover is reaped).
+        s = recordStartNotCarriedOut(s, container);
+        continue;
+      }
+      s = recordCreated(s, container, launchedAs, f.state === 'running' ? f.handle.startedAt : f.startedAt);
+      instanceId = launchedAs;
+    }
     if (f.state === 'unknown') {
       s = recordVanished(s, container, instanceId, now);
       lost++;

@@ -65,6 +65,17 @@ export function recordCreated(state: PodState, container: string, instanceId: st
   });
 }
 
+/**
+ * After a podvisor restart: the start of `container` was in flight (its instance `creating`,
+ * no ID) and launched nothing the runtime can find. It is created, never started (§2.4): the
+ * next reconcile starts it, counted once (when it was first ordered).
+ */
+export function recordStartNotCarriedOut(state: PodState, container: string): PodState {
+  return updateInstance(state, container, '', (i) => {
+    if (i.phase === 'creating') i.phase = 'created';
+  });
+}
+
 /** The instance is running. `hasStartupProbe`: `started` waits for the probe (§2.5 P1). */
 export function recordStarted(state: PodState, container: string, instanceId: string, startedAt: number, hasStartupProbe: boolean, hasReadinessProbe: boolean): PodState {
   return updateInstance(state, container, instanceId, (i, c) => {

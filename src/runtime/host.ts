@@ -62,7 +62,7 @@ import { readCgroupStats, v1AccountingHierarchies, type StatsDirs } from './cgro
 import { InstanceLogs } from './logs.js';
 import { DirectMonitor } from './monitor/direct.js';
 import { createMonitor, type MonitorChoice } from './monitor/index.js';
-import { monitorRecordOf, reattachInstance, writeInstanceRecord, recordFormat, type InstanceRecord } from './monitor/instance-record.js';
+import { launchRecordsIn, monitorRecordOf, reattachInstance, writeInstanceRecord, recordFormat, type InstanceRecord } from './monitor/instance-record.js';
 import type { Launched, Monitor, MonitorExit } from './monitor/types.js';
 
 /** Structured log sink: a constant message plus fields (`podUid`, `container`, …). */
@@ -685,6 +685,12 @@ export class HostRuntime implements ContainerRuntime {
     this.instances.set(id, inst);
     this.log('container re-adopted', { podUid, container: rec.container, containerID: ID_PREFIX + id, pid: inst.pid });
     return { state: 'running', handle: this.handleOf(inst, rec.startedAt) };
+  }
+
+  launchedInstances(podUid: string): Promise<{ id: string; container: string; startedAt: number }[]> {
+    if (!isSafeSegment(podUid) || !this.monitor.outlivesPodvisor) return Promise.resolve([]);
+    const records = launchRecordsIn(path.join(this.podDir(podUid), 'containers'), this.name);
+    return Promise.resolve(records.map((r) => ({ ...r, id: ID_PREFIX + r.id })));
   }
 
   private handleOf(inst: Instance, startedAt: number): ContainerHandle {

@@ -332,6 +332,10 @@ export class SandboxRuntime implements ContainerRuntime {
     return this.containers.adopt(podUid, id);
   }
 
+  launchedInstances(podUid: string): Promise<{ id: string; container: string; startedAt: number }[]> {
+    return Promise.resolve(this.containers.launched(podUid));
+  }
+
   /**
    * Kills every live instance, then releases every sandbox this object created or re-attached
    * (without deleting data): nothing of it stays on the host. Further starts are refused.

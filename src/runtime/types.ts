@@ -439,6 +439,13 @@ export interface ContainerRuntime {
    */
   adoptContainer(podUid: string, id: string): Promise<AdoptedInstance>;
   /**
+   * After a podvisor restart: the instances of this pod an earlier process launched and recorded
+   * (IDs as {@link ContainerHandle.id}), also those the earlier process never learnt the ID of (it
+   * stopped while their start was in flight). Runtimes whose containers end with podvisor have
+   * none.
+   */
+  launchedInstances?(podUid: string): Promise<{ id: string; container: string; startedAt: number }[]>;
+  /**
    * After a podvisor restart and the adoptions: kills the processes an earlier podvisor process
    * left for this pod that were not adopted (IDs in `adopted`), and returns how many containers
    * it found.

@@ -213,6 +213,60 @@ describe('resume after a podvisor restart: re-adoption', () => {
     expect(statusOf(w, 'a')).toMatchObject({ containerID: inst.id, restartCount: 0, state: { running: { startedAt: iso(clock.t - 4_000) } } });
   });
 
+  /** The state a stop leaves while the start of `a` is in flight: `creating`, no ID, counted. */
+  function inFlight(state: PodState, restartCount: number, last?: PodState['containers'][string]['last']): PodState {
+    const s: PodState = structuredClone(state);
+    const c = s.containers['a'];
+    if (!c) throw new Error('no container');
+    c.restartCount = restartCount;
+    if (last) c.last = last;
+    c.instance = { id: '', phase: 'creating', createdAt: 0, started: false, ready: false };
+    return s;
+  }
+
+  it('a start in flight at the stop that launched nothing: started once as that same start (no count, no Unknown), even in a Never pod', async () => {
+    const { clock, pod: p, state } = await firstLife(pod([{ name: 'a', command: ['x'] }], { restartPolicy: 'Never' }));
+    clock.t += 5_000;
+    const { rt, w, restarts, logs } = life(clock, p, inFlight(state, 0));
+    await settle();
+    expect(rt.calls).toEqual(['launchedInstances', 'createSandbox', 'start a']);
+    expect(statusOf(w, 'a')).toMatchObject({ restartCount: 0, state: { running: {} }, lastState: {} });
+    expect(restarts).toEqual([]);
+    expect(logs.find((l) => l.msg === 'pod resumed after a podvisor restart')?.fields).toMatchObject({ adopted: 0, lost: 0 });
+  });
+
+  it('a start in flight at the stop that did launch: its launch record is adopted running under its ID, not started again', async () => {
+    const { clock, pod: p, state } = await firstLife(pod([{ name: 'a', command: ['x'] }]));
+    const old = idOf(state, 'a');
+    clock.t += 5_000;
+    const last = { containerID: old, exitCode: 1, reason: 'Error', startedAt: clock.t - 9_000, finishedAt: clock.t - 6_000 };
+    const { rt, w, events, restarts } = life(clock, p, inFlight(state, 1, last), (r) => {
+      // The earlier instance's record is still there (claimed as lastState): never taken for the new one.
+      r.launched = [{ id: old, container: 'a', startedAt: clock.t - 9_000 }, { id: 'fake://a-new', container: 'a', startedAt: clock.t - 4_000 }, { id: 'fake://b-1', container: 'b', startedAt: clock.t - 3_000 }];
+      r.adoptRunning('fake://a-new', 'a', clock.t - 4_000);
+    });
+    await settle();
+    expect(rt.adoptCalls).toEqual(['fake://a-new']);
+    expect(rt.reaped).toEqual([['fake://a-new']]);
+    expect(rt.calls).toEqual(['launchedInstances', 'createSandbox']);
+    expect(statusOf(w, 'a')).toMatchObject({ containerID: 'fake://a-new', restartCount: 1, state: { running: { startedAt: iso(clock.t - 4_000) } } });
+    expect(events.filter((e) => e.reason === 'Started' || e.reason === 'Created')).toEqual([]);
+    expect(restarts).toEqual([]);
+  });
+
+  it('a start in flight whose launch exited while podvisor was down: that exit is decided by the rules (Never: terminated, not started again)', async () => {
+    const { clock, pod: p, state } = await firstLife(pod([{ name: 'a', command: ['x'] }], { restartPolicy: 'Never' }));
+    clock.t += 5_000;
+    const { rt, w } = life(clock, p, inFlight(state, 0), (r) => {
+      r.launched = [{ id: 'fake://a-new', container: 'a', startedAt: clock.t - 4_000 }];
+      r.adoptExited('fake://a-new', clock.t - 4_000, { exitCode: 0, finishedAt: clock.t - 1_000 });
+    });
+    await settle();
+    expect(rt.calls).toEqual(['launchedInstances', 'createSandbox', 'releaseSandbox(false)']); // no start: the pod is done
+    expect(statusOf(w, 'a')).toMatchObject({ containerID: 'fake://a-new', restartCount: 0, state: { terminated: { exitCode: 0, finishedAt: iso(clock.t - 1_000) } } });
+    expect(w.status?.phase).toBe('Succeeded');
+  });
+
   it('unknown (no monitor found it): ContainerStatusUnknown, restarted without rules; reapOrphans gets no adopted ID', async () => {
     const { clock, pod: p, state } = await firstLife(pod([{ name: 'a', command: ['x'], restartPolicy: 'Never', restartPolicyRules: [{ action: 'Restart', exitCodes: { operator: 'In', values: [7] } }] }], { restartPolicy: 'Never' }));
     clock.t += 5_000;

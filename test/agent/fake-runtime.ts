@@ -105,6 +105,12 @@ export class FakeRuntime implements ContainerRuntime {
   adoptExited(id: string, startedAt: number, exit: { exitCode: number; finishedAt: number; oomKilled?: boolean }): void {
     this.adoptions.set(id, { state: 'exited', startedAt, exit: { oomKilled: false, ...exit } });
   }
+  /** What `launchedInstances` answers: the launch records an earlier process left. */
+  launched: { id: string; container: string; startedAt: number }[] = [];
+  launchedInstances(_podUid: string): Promise<{ id: string; container: string; startedAt: number }[]> {
+    this.calls.push('launchedInstances');
+    return Promise.resolve(this.launched);
+  }
   adoptContainer(_podUid: string, id: string): Promise<AdoptedInstance> {
     this.adoptCalls.push(id);
     return Promise.resolve(this.adoptions.get(id) ?? { state: 'unknown' });

@@ -112,6 +112,19 @@ describe('HostRuntime specifics', () => {
     expect(isAlive(readPids(`${out}.exec`)[0] ?? -1)).toBe(false);
   });
 
+  (conmonPresent || process.env.CI === 'true' ? it : it.skip)('conmon monitor: launchedInstances lists the pod\'s launch records (what a later process adopts a start in flight by); the direct monitor none', async () => {
+    const { rt, sb, podUid } = await setup((d) => HostRuntime.create({ dataDir: d, monitorChoice: 'conmon' }));
+    const a = await rt.startContainer(spec(sb, 'a', ['sleep', '1000']));
+    const b = await rt.startContainer(spec(sb, 'b', ['sleep', '1000']));
+    const found = await rt.launchedInstances(podUid);
+    expect(found.map((f) => [f.id, f.container]).sort()).toEqual([[a.id, 'a'], [b.id, 'b']].sort());
+    for (const f of found) expect(f.startedAt).toBeGreaterThan(Date.now() - 60_000);
+    expect(await rt.launchedInstances('../etc')).toEqual([]);
+    const direct = await setup((d) => HostRuntime.create({ dataDir: `${d}-direct`, monitorChoice: 'direct' }));
+    await direct.rt.startContainer(spec(direct.sb, 'a', ['sleep', '1000']));
+    expect(await direct.rt.launchedInstances(direct.podUid)).toEqual([]);
+  });
+
   const monitors = conmonPresent || process.env.CI === 'true' ? (['conmon', 'direct'] as const) : (['direct'] as const);
   for (const monitorChoice of monitors) {
     itPrivileged(`${monitorChoice} monitor: every instance (prepared ahead or not) has its own leaf cgroup, emptied before the exit is reported and removed just after; none is left after release and close`, async () => {

@@ -44,6 +44,9 @@ function startCounting(s: PodState, name: string): StartCounting {
   const old = c?.instance;
   if (!old) return { count: c?.rerun === true && c.everRan === true };
   if (old.phase === 'exited' && isCreateError(old.startError?.reason)) return { count: false };
+  // A start ordered but never carried out (podvisor stopped before it launched anything, §2.4):
+  // it was counted when it was ordered; ordering it again is the same start.
+  if (old.phase === 'created' && old.id === '') return { count: false };
   const counting: StartCounting = { count: true };
   if (old.phase === 'exited' || old.phase === 'unknown' || old.phase === 'running') counting.last = terminatedRecordOf(old);
   return counting;

@@ -90,6 +90,24 @@ export function readInstanceRecord<T>(bundle: string, runtime: string, check: (d
 }
 
 /**
+ * The launch records under `containersDir` (`<pod dir>/containers`, one directory per instance):
+ * each instance's bare ID, container name and start time. Unreadable records are left out (their
+ * instances cannot be re-adopted anyway).
+ */
+export function launchRecordsIn(containersDir: string, runtime: string): { id: string; container: string; startedAt: number }[] {
+  let ids: string[];
+  try {
+    ids = fs.readdirSync(containersDir);
+  } catch {
+    return [];
+  }
+  return ids.flatMap((id) => {
+    const r = readInstanceRecord<unknown>(path.join(containersDir, id), runtime, () => undefined);
+    return 'error' in r || r.id !== id ? [] : [{ id, container: r.container, startedAt: r.startedAt }];
+  });
+}
+
+/**
  * The monitor part of a launch record: the wrapper's PID (what the monitor waits for) and the
  * monitor's own, each with its start time so that a later process tells them from reused PIDs.
  */

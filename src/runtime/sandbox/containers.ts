@@ -49,7 +49,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { InstanceLogs } from '../logs.js';
-import { reattachInstance, writeInstanceRecord, monitorRecordOf, recordFormat, type InstanceRecord } from '../monitor/instance-record.js';
+import { launchRecordsIn, reattachInstance, writeInstanceRecord, monitorRecordOf, recordFormat, type InstanceRecord } from '../monitor/instance-record.js';
 import { signalOfExitCode } from '../monitor/signals.js';
 import type { Launched, Monitor, MonitorExit, Reattached } from '../monitor/types.js';
 import {
@@ -421,6 +421,12 @@ exec ${shq(t.nsenter)} -t ${pod.pausePid} ${nsFlags} -- ${chain.map(shq).join(' 
    * killed, the OOM counter read from its leaf, which is still there), the real exit returned.
    * Unknown (no monitor, no usable record, monitor gone): what is left of it is killed.
    */
+  /** The launch records of the pod's instances (see `ContainerRuntime.launchedInstances`). */
+  launched(podUid: string): { id: string; container: string; startedAt: number }[] {
+    if (!isSafeSegment(podUid) || !this.monitor.outlivesPodvisor) return [];
+    return launchRecordsIn(path.join(this.podDir(podUid), 'containers'), this.runtime).map((r) => ({ ...r, id: this.prefix + r.id }));
+  }
+
   async adopt(podUid: string, containerId: string): Promise<AdoptedInstance> {
     const id = stripPrefix(this.prefix, containerId);
     if (!isSafeSegment(podUid) || !CONTAINER_ID.test(id)) return { state: 'unknown' };
