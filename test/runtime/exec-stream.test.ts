@@ -216,7 +216,9 @@ function execStreamContract(name: string, setup: (dir: string) => Promise<Pod>):
       const sh = await exec(h, ['sh'], { tty: true, stdin: true, size: { width: 80, height: 24 } });
       const sout = collect(sh.stdout);
       sh.stdin?.write('echo $((6*7))\n');
-      await waitFor(() => sout.text().includes('42\r\n'), 10_000, 'the shell to answer');
+      await waitFor(() => sout.text().includes('42\r\n'), 10_000, 'the shell to answer').catch((err: unknown) => {
+        throw new Error(`${String(err)}: ${JSON.stringify(sout.text())}`); // seen once under CI load: what did the terminal show?
+      });
       sh.stdin?.end();
       expect(await sh.exited, sout.text()).toEqual({ exitCode: 0 });
     });
