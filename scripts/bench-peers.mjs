@@ -12,7 +12,7 @@
 // printed next to the floor's with the ratio; bench-peers.json is written and the README's
 // table (between its `peers` markers) regenerated from it.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -69,9 +69,11 @@ async function stopAll(peer, h, dir) {
   if (existsSync(sdir)) {
     for (const f of readdirSync(sdir)) for (const s of stamps(join(sdir, f))) if (s.pid) left.push(s.pid);
   }
+  const now = processTable();
   for (const pid of left) {
+    // Only what is still the process seen before the stop (a PID may have been reused since).
     const cmd = table.get(pid)?.cmd;
-    if (cmd === undefined || !processTable().has(pid)) continue;
+    if (cmd === undefined || now.get(pid)?.cmd !== cmd) continue;
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
@@ -183,9 +185,3 @@ export async function benchPeers({ dir, quick, progress }) {
 }
 
 const machine = () => ({ cpus: cpus().length, model: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, root: process.getuid?.() === 0 });
-
-export { pct };
-export const peersDataDir = (base) => {
-  rmSync(base, { recursive: true, force: true });
-  return base;
-};

@@ -27,7 +27,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fsyncDir, listEntries as entries, nameSegment, removeStaleTemporaries, TMP_BASE, writeFileAtomic } from './files.js';
+import { fsyncDir, fsyncPath, listEntries as entries, nameSegment, removeStaleTemporaries, TMP_BASE, writeFileAtomic } from './files.js';
 import { ObjectFiles } from './objects.js';
 import type { ObjectStore, PodRecord, PodStore, StoredEvent, StoredObject } from './types.js';
 
@@ -262,18 +262,8 @@ export class FileStore<S = unknown> implements PodStore<S>, ObjectStore {
 
   /** fsyncs the events files appended to since the last call (see {@link appendEvent}). */
   flush(): void {
-    for (const file of this.unsynced) {
-      try {
-        const fd = fs.openSync(file, 'r');
-        try {
-          fs.fsyncSync(fd);
-        } finally {
-          fs.closeSync(fd);
-        }
-      } catch {
-        // Removed meanwhile (its namespace was deleted): nothing to make durable.
-      }
-    }
+    // A file removed meanwhile (its namespace was deleted) has nothing left to make durable.
+    for (const file of this.unsynced) fsyncPath(file);
     this.unsynced.clear();
   }
 

@@ -27,18 +27,28 @@ export function nameSegment(name: string): string {
   return `${readable}_${createHash('sha256').update(name, 'utf8').digest('hex').slice(0, HASH_DIGITS)}`;
 }
 
-/** fsyncs a directory (after a rename or removal in it); a no-op where the file system refuses. */
-export function fsyncDir(dir: string): void {
+/**
+ * fsyncs a file or a directory by its path; false when it cannot be opened or synced (gone, or a
+ * file system that refuses fsync on directories).
+ */
+export function fsyncPath(p: string): boolean {
   try {
-    const fd = fs.openSync(dir, 'r');
+    const fd = fs.openSync(p, 'r');
     try {
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
+    return true;
   } catch {
-    // Some filesystems do not support fsync on directories; the rename is still atomic.
+    return false;
   }
+}
+
+/** fsyncs a directory (after a rename or removal in it); a no-op where the file system refuses. */
+export function fsyncDir(dir: string): void {
+  // Some filesystems do not support fsync on directories; the rename is still atomic.
+  fsyncPath(dir);
 }
 
 /**
