@@ -59,7 +59,7 @@ const RETRY_MAX_MS = 30_000;
  * it is stored. `put` with `publish` goes to watches (with a new resourceVersion) once stored.
  */
 type Unsaved =
-  | { op: 'put'; rec: PodRecord<PodState>; publish: boolean; failed?: boolean }
+  | { op: 'put'; rec: PodRecord<PodState>; publish: boolean }
   | { op: 'remove'; rec: PodRecord<PodState> };
 
 function errText(err: unknown): string {
@@ -87,8 +87,6 @@ export class NodeAgent implements NodeApi {
   private readonly records = new Map<string, PodRecord<PodState>>();
   /** Changes reported by workers whose write failed, by pod key (see {@link retryUnsaved}). */
   private readonly unsaved = new Map<string, Unsaved>();
-  /** A {@link flushUnsaved} is scheduled. */
-  private flushQueued = false;
   private retryTimer: Timer | undefined;
   private retryDelayMs = RETRY_MIN_MS;
   private readonly log: NonNullable<NodeAgentOptions['log']>;
@@ -210,33 +208,8 @@ export class NodeAgent implements NodeApi {
     if (this.stopped) return;
     const pending = this.unsaved.get(key);
     if (pending?.op === 'remove') return; // the deletion completed: removing the record is what is due
-    // Written (and published) once the current turn of the event loop is done: the changes a
-    // burst of exits makes to a pod (exit, back-off, start, restart record) become one write,
-    // after the restarts they decided were launched, instead of a durable write each on the
-    // restart path. Until then the API serves the change from memory ({@link latest}).
-    this.unsaved.set(key, { op: 'put', rec: next, publish: publish !== undefined || pending?.publish === true, ...(pending?.failed === true ? { failed: true } : {}) });
-    this.flushSoon();
-  }
-
-  /** Schedules {@link flushUnsaved} after the current turn of the event loop (once). */
-  private flushSoon(): void {
-    if (this.flushQueued) return;
-    this.flushQueued = true;
-    setImmediate(() => {
-      this.flushQueued = false;
-      this.flushUnsaved();
-    });
-  }
-
-  /** Writes every change not stored yet; what fails is kept and retried with back-off. */
-  private flushUnsaved(): void {
-    if (this.stopped) return;
-    let failed = false;
-    for (const [key, u] of [...this.unsaved]) {
-      if (u.op === 'put' && !this.tryPut(key, u.rec, u.publish ? 'MODIFIED' : undefined)) failed = true;
-    }
-    this.store.flush?.();
-    if (failed && this.retryTimer === undefined) this.scheduleRetry();
+    const pub = publish ?? (pending?.publish === true ? 'MODIFIED' : undefined);
+    if (!this.tryPut(key, next, pub)) this.scheduleRetry();
   }
 
   /** One attempt at a worker's change; on failure the change is kept for {@link retryUnsaved}. */
@@ -245,9 +218,8 @@ export class NodeAgent implements NodeApi {
       this.commit(key, next, publish, 'status');
       return true;
     } catch (err) {
-      const u = this.unsaved.get(key);
-      if (!(u?.op === 'put' && u.failed === true)) this.log('error', 'cannot store pod; the change is kept and retried', { pod: key, error: errText(err) });
-      this.unsaved.set(key, { op: 'put', rec: next, publish: publish !== undefined, failed: true });
+      if (!this.unsaved.has(key)) this.log('error', 'cannot store pod; the change is kept and retried', { pod: key, error: errText(err) });
+      this.unsaved.set(key, { op: 'put', rec: next, publish: publish !== undefined });
       return false;
     }
   }
@@ -289,7 +261,7 @@ export class NodeAgent implements NodeApi {
     let failed = 0;
     for (const [key, u] of [...this.unsaved]) {
       const ok = u.op === 'remove' ? this.tryRemove(key, u.rec) : this.tryPut(key, u.rec, u.publish ? 'MODIFIED' : undefined);
-      if (ok && (u.op === 'remove' || u.failed === true)) this.log('info', 'pod stored after an earlier failure', { pod: key });
+      if (ok) this.log('info', 'pod stored after an earlier failure', { pod: key });
       else failed++;
     }
     if (failed === 0) {
@@ -405,7 +377,6 @@ export class NodeAgent implements NodeApi {
       this.log('error', 'cannot store event; dropped', { event: obj.metadata.name, reason: obj['reason'], error: errText(err) });
       return;
     }
-    this.flushSoon(); // fsynced with the pod changes of this turn
     const we: WatchEvent<EventObject> = { type, object: obj };
     for (const s of [...this.sinks]) s.event(we);
   }
@@ -684,8 +655,6 @@ export class NodeAgent implements NodeApi {
    * caller then closes the runtime, which stops what is left. Idempotent.
    */
   async stop(opts: { keepContainers?: boolean } = {}): Promise<void> {
-    // What the workers reported so far is stored (once); later changes are not.
-    if (!this.stopped) this.flushUnsaved();
     this.stopped = true;
     // Changes not stored by now are not: the next start resumes from what is on disk.
     this.retryTimer?.cancel();

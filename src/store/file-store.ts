@@ -2,7 +2,6 @@
  * Durable storage of pods (object, core state, restart records) and events, with crash-safe
  * writes: every file is written to a temporary name, fsynced, renamed over the old one and
  * the directory fsynced, so a crash leaves either the old or the new content, never half.
- * Events are appended lines, fsynced together by {@link FileStore.flush}.
  *
  * Layout under `<dir>`:
  *   meta.json                               { resourceVersion }: the counter's floor (records
@@ -27,7 +26,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fsyncDir, fsyncPath, listEntries as entries, nameSegment, removeStaleTemporaries, TMP_BASE, writeFileAtomic } from './files.js';
+import { fsyncDir, listEntries as entries, nameSegment, removeStaleTemporaries, TMP_BASE, writeFileAtomic } from './files.js';
 import { ObjectFiles } from './objects.js';
 import type { ObjectStore, PodRecord, PodStore, StoredEvent, StoredObject } from './types.js';
 
@@ -54,8 +53,6 @@ export class FileStore<S = unknown> implements PodStore<S>, ObjectStore {
   private readonly objects: ObjectFiles;
   private readonly pods = new Map<string, PodRecord<S>>();
   private readonly events = new Map<string, StoredEvent[]>();
-  /** Events files written to since the last {@link flush}. */
-  private readonly unsynced = new Set<string>();
 
   constructor(readonly dir: string) {
     this.objects = new ObjectFiles(path.join(dir, 'objects'));
@@ -227,9 +224,9 @@ export class FileStore<S = unknown> implements PodStore<S>, ObjectStore {
   }
 
   /**
-   * Stores an event (one line; fsynced by the next {@link flush}): a new one, or a newer version
-   * (count) of one stored under the same name. A failed write is cut off again (best effort),
-   * so that the next line does not start in the middle of a torn one.
+   * Stores an event (one line, fsynced): a new one, or a newer version (count) of one stored
+   * under the same name. A failed write is cut off again (best effort), so that the next line
+   * does not start in the middle of a torn one.
    */
   appendEvent(e: StoredEvent): void {
     const ns = e.metadata.namespace;
@@ -240,7 +237,7 @@ export class FileStore<S = unknown> implements PodStore<S>, ObjectStore {
       const size = fs.fstatSync(fd).size;
       try {
         fs.writeSync(fd, `${JSON.stringify(e)}\n`);
-        this.unsynced.add(file);
+        fs.fsyncSync(fd);
       } catch (err) {
         try {
           fs.ftruncateSync(fd, size);
@@ -258,13 +255,6 @@ export class FileStore<S = unknown> implements PodStore<S>, ObjectStore {
     else list.push(e);
     if (list.length > EVENTS_KEPT * 2) list.splice(0, list.length - EVENTS_KEPT);
     this.events.set(ns, list);
-  }
-
-  /** fsyncs the events files appended to since the last call (see {@link appendEvent}). */
-  flush(): void {
-    // A file removed meanwhile (its namespace was deleted) has nothing left to make durable.
-    for (const file of this.unsynced) fsyncPath(file);
-    this.unsynced.clear();
   }
 
   /** Whether an event of that name is still kept (not trimmed away). */

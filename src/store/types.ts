@@ -39,13 +39,8 @@ export interface PodStore<S = unknown> {
   putPod(rec: PodRecord<S>): void;
   /** Removes a pod record durably (no error when absent). */
   removePod(namespace: string, name: string): void;
-  /**
-   * Stores an event: a new one, or a newer version (count) of one stored under the same name.
-   * Written at once (a crash of the process loses nothing), durable on disk once {@link flush} ran.
-   */
+  /** Stores an event durably: a new one, or a newer version (count) of one stored under the same name. */
   appendEvent(e: StoredEvent): void;
-  /** Makes every event appended so far durable (one fsync per file touched, not one per event). */
-  flush?(): void;
   /** Whether an event of that name is still kept (not trimmed away). */
   hasEvent(namespace: string, name: string): boolean;
   /** Events of a namespace, or of all namespaces. */
