@@ -60,20 +60,22 @@ export interface FoundInstance {
  * Asks the runtime about every instance of `stored` that is not known to have exited
  * ({@link ContainerRuntime.adoptContainer}). An instance whose start was in flight (no ID) is
  * looked up among the runtime's launch records of the pod: the newest record of its container
- * that no other instance of the state claims is the launch it was waiting for; without one it
- * never launched. A runtime without monitors answers `unknown` for every instance.
+ * that no other instance of the state claims, launched after the start was ordered, is the
+ * launch it was waiting for; without one it never launched. A runtime without monitors answers `unknown` for every instance.
  */
 export async function findInstances(runtime: ContainerRuntime, stored: PodState): Promise<FoundInstance[]> {
   const asked = Object.values(stored.containers).flatMap((c) => {
     const i = c.instance;
-    return i && i.phase !== 'exited' ? [{ container: c.name, instanceId: i.id }] : [];
+    return i && i.phase !== 'exited' ? [{ container: c.name, instanceId: i.id, orderedAt: i.createdAt }] : [];
   });
   const inFlight = asked.some((q) => q.instanceId === '');
   const records = inFlight ? await runtime.launchedInstances?.(stored.uid).catch(() => []) ?? [] : [];
   const claimed = new Set(Object.values(stored.containers).flatMap((c) => [c.instance?.id ?? '', c.last?.containerID ?? '']));
-  return Promise.all(asked.map(async (q): Promise<FoundInstance> => {
+  return Promise.all(asked.map(async ({ orderedAt, ...q }): Promise<FoundInstance> => {
     if (q.instanceId === '') {
-      const launch = records.filter((r) => r.container === q.container && !claimed.has(r.id)).sort((a, b) => b.startedAt - a.startedAt)[0];
+      // Launched after the start was ordered: the records of earlier instances (not removed yet
+      // when the earlier process stopped) are never taken for it.
+      const launch = records.filter((r) => r.container === q.container && !claimed.has(r.id) && r.startedAt >= orderedAt).sort((a, b) => b.startedAt - a.startedAt)[0];
       if (!launch) return { ...q, found: { state: 'unknown' } };
       const found = await runtime.adoptContainer(stored.uid, launch.id).catch((): AdoptedInstance => ({ state: 'unknown' }));
       return found.state === 'unknown' ? { ...q, found } : { ...q, found, launchedAs: launch.id };

@@ -522,7 +522,8 @@ export class PodWorker {
         return;
       }
       case 'recreatePod': {
-        if (this.sandbox) await this.runtime.releaseSandbox(this.sandbox, { deleteData: true });
+        // Also when this process has no sandbox object (released before a podvisor restart).
+        await this.runtime.releaseSandbox(this.sandbox ?? { podUid: this.state.uid }, { deleteData: true });
         if (this.stopped) return; // the next start re-creates it from the stored state
         // The stop record says what asked for the re-creation (the API or the budget ladder).
         const trigger = this.state.stopping?.trigger ?? { kind: 'api' };
@@ -533,7 +534,7 @@ export class PodWorker {
         return;
       }
       case 'deletePod': {
-        if (this.sandbox) await this.runtime.releaseSandbox(this.sandbox, { deleteData: true });
+        await this.runtime.releaseSandbox(this.sandbox ?? { podUid: this.state.uid }, { deleteData: true });
         if (this.stopped) return; // the next start completes the deletion from the stored state
         this.sinks.onDeleted?.({ ...this.pod, status: this.status ?? {} }, this.state);
         return;

@@ -47,7 +47,7 @@ import {
 } from './types.js';
 import {
   Background, DEFAULT_PATH, SH, confineSubPaths, within, removeCgroupDir, findExecutable, shq, mountScript, isSafeSegment, safeSegment, errText, tryKill, parseSetup,
-  finalScript, run, procStartTime, sweepCgroup, sweepSession, sweepSessions, mountSourceKinds, containerEnv, startErrorOf, bareId as stripPrefix,
+  finalScript, run, cgroupProcs, procStartTime, sweepCgroup, sweepSession, sweepSessions, mountSourceKinds, containerEnv, startErrorOf, bareId as stripPrefix,
 } from './proc-util.js';
 import { Attaches, InstanceStdio, outputEnded } from './attach.js';
 import {
@@ -326,7 +326,7 @@ export class HostRuntime implements ContainerRuntime {
    * would outlive its pod), removes the pod's cgroup directory and, with `deleteData`, the whole
    * pod directory (volumes and logs). Without `deleteData` everything on disk stays. Idempotent.
    */
-  async releaseSandbox(sandbox: Sandbox, opts: { deleteData: boolean }): Promise<void> {
+  async releaseSandbox(sandbox: Pick<Sandbox, 'podUid'>, opts: { deleteData: boolean }): Promise<void> {
     const podUid = sandbox.podUid;
     await this.background.drain();
     const stragglers = [...this.instances.values()].filter((i) => i.podUid === podUid);
@@ -338,6 +338,9 @@ export class HostRuntime implements ContainerRuntime {
       this.instances.delete(i.id);
       await this.monitor.forget(i.id);
     }
+    // What an earlier podvisor process left of the pod (its sandbox was released before a
+    // restart, so this object never saw those instances): processes, cgroups, monitor state.
+    await this.reapOrphans(podUid);
     await this.removePodCgroup(podUid);
     if (opts.deleteData) {
       await fsp.rm(this.podDir(podUid), { recursive: true, force: true });
@@ -789,7 +792,6 @@ export class HostRuntime implements ContainerRuntime {
     return info;
   }
 
-  /** SIGKILLs everything listed in the cgroup until it is empty; false at the deadline. */
   /**
    * Kills what an earlier podvisor process left running for a pod (after a crash: its
    * containers' cgroups are still there, nobody reaps their exits) and removes those cgroups.
@@ -797,23 +799,49 @@ export class HostRuntime implements ContainerRuntime {
    * found reliably and 0 is returned.
    */
   async reapOrphans(podUid: string, adopted: ReadonlySet<string> = new Set()): Promise<number> {
-    const cg = this.capabilities.cgroup;
-    if (!cg || !isSafeSegment(podUid)) return 0;
-    const leaves = await this.podLeaves(podUid);
-    let n = 0;
+    if (!isSafeSegment(podUid)) return 0;
     const keep = new Set([...adopted].map(bareId));
-    for (const leaf of leaves) {
-      if (this.instances.has(leaf.id) || keep.has(leaf.id)) continue;
-      n++;
-      await this.sweepCgroup(leaf.dir, Date.now() + SWEEP_DEADLINE_MS);
-      await fsp.rmdir(leaf.dir).catch(() => {});
-      await removeCgroupDirs(accountingDirsOf(cg, leaf.dir));
+    const cg = this.capabilities.cgroup;
+    let n = 0;
+    if (cg) {
+      for (const leaf of await this.podLeaves(podUid)) {
+        if (this.instances.has(leaf.id) || keep.has(leaf.id)) continue;
+        // An empty leaf is what an instance that had exited left (its removal comes after the
+        // exit and was cut short by the stop): nothing is killed, nothing counted.
+        const procs = cgroupProcs(leaf.dir);
+        if (procs !== 'gone' && procs?.length !== 0) n++;
+        await this.sweepCgroup(leaf.dir, Date.now() + SWEEP_DEADLINE_MS);
+        await fsp.rmdir(leaf.dir).catch(() => {});
+        await removeCgroupDirs(accountingDirsOf(cg, leaf.dir));
+      }
+      this.cgroupPods.add(podUid);
     }
-    this.cgroupPods.add(podUid);
-    this.log('reaped leftover containers of an earlier podvisor process', { podUid, containers: n });
+    const forgotten = await this.forgetUnclaimed(podUid, keep);
+    if (n > 0 || forgotten > 0) this.log('reaped leftover containers of an earlier podvisor process', { podUid, containers: n, records: forgotten });
     return n;
   }
 
+  /**
+   * Forgets the instances an earlier process launched for the pod that nobody claims now (not
+   * known here, not in `keep`): their bundles (launch records) and the monitor's state (under
+   * conmon: exit file, bundle, socket link). Their logs stay. Returns how many.
+   */
+  private async forgetUnclaimed(podUid: string, keep: ReadonlySet<string>): Promise<number> {
+    let ids: string[];
+    try {
+      ids = (await fsp.readdir(path.join(this.podDir(podUid), 'containers'))).filter((id) => /^[0-9a-f]{32}$/.test(id));
+    } catch {
+      return 0;
+    }
+    const unclaimed = ids.filter((id) => !this.instances.has(id) && !keep.has(id));
+    for (const id of unclaimed) {
+      await this.monitor.forget(id);
+      await fsp.rm(this.bundleDir(podUid, id), { recursive: true, force: true });
+    }
+    return unclaimed.length;
+  }
+
+  /** SIGKILLs everything listed in the cgroup until it is empty; false at the deadline. */
   private sweepCgroup(dir: string, deadline: number): Promise<boolean> {
     return sweepCgroup(dir, this.capabilities.cgroup?.version ?? 1, deadline);
   }

@@ -126,6 +126,18 @@ export async function removeCgroupDir(dir: string, deadline: number): Promise<vo
   }
 }
 
+/** The PIDs in a cgroup (`cgroup.procs`); 'gone' when it does not exist, undefined when unreadable. */
+export function cgroupProcs(dir: string): number[] | 'gone' | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : undefined;
+  }
+  // cgroupfs files report size 0, so the content is the only emptiness test.
+  return text.split('\n').filter((l) => l !== '').map(Number);
+}
+
 /**
  * SIGKILLs everything listed in a cgroup (`cgroup.procs`) until it is empty; false at the
  * deadline. On cgroup v2 `cgroup.kill` (kernel >= 5.14) kills the whole leaf at once first.
@@ -141,14 +153,9 @@ export async function sweepCgroup(dir: string, version: 1 | 2, deadline: number)
     }
   }
   for (let round = 0; ; round++) {
-    let text: string;
-    try {
-      text = fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8');
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'ENOENT';
-    }
-    // cgroupfs files report size 0, so the content is the only emptiness test.
-    const pids = text.split('\n').filter((l) => l !== '').map(Number);
+    const pids = cgroupProcs(dir);
+    if (pids === 'gone') return true;
+    if (pids === undefined) return false;
     if (pids.length === 0) return true;
     for (const p of pids) tryKill(p, 'SIGKILL');
     if (Date.now() >= deadline) return false;

@@ -236,7 +236,7 @@ export class SandboxRuntime implements ContainerRuntime {
    * `deleteData` also the pod directory (volumes and logs). Idempotent, and works from the pod
    * UID alone (a sandbox this object never saw).
    */
-  async releaseSandbox(sandbox: Sandbox, opts: { deleteData: boolean }): Promise<void> {
+  async releaseSandbox(sandbox: Pick<Sandbox, 'podUid'>, opts: { deleteData: boolean }): Promise<void> {
     const podUid = safeSegment(sandbox.podUid, 'pod UID');
     await this.withLock(podUid, async () => {
       await this.containers.dropPod(podUid, 'killing container of released sandbox');

@@ -385,8 +385,12 @@ export interface ContainerRuntime {
    */
   checkMounts(mounts: readonly MountSpec[]): string[];
   createSandbox(spec: SandboxSpec): Promise<Sandbox>;
-  /** Releases the sandbox; `deleteData` removes its volumes (emptyDir) too. Idempotent. */
-  releaseSandbox(sandbox: Sandbox, opts: { deleteData: boolean }): Promise<void>;
+  /**
+   * Releases the pod's sandbox and what is left of its instances (also those an earlier
+   * podvisor process ran: it works from the pod UID alone); `deleteData` removes its volumes
+   * (emptyDir), logs and records too. Idempotent.
+   */
+  releaseSandbox(sandbox: Pick<Sandbox, 'podUid'>, opts: { deleteData: boolean }): Promise<void>;
   /** Starts an instance. Rejects with {@link StartError} when the process cannot be started. */
   startContainer(spec: ContainerStartSpec): Promise<ContainerHandle>;
   /** Sends a signal to the instance's main process only (the stop signal, as runtimes do). */

@@ -214,13 +214,13 @@ describe('resume after a podvisor restart: re-adoption', () => {
   });
 
   /** The state a stop leaves while the start of `a` is in flight: `creating`, no ID, counted. */
-  function inFlight(state: PodState, restartCount: number, last?: PodState['containers'][string]['last']): PodState {
+  function inFlight(state: PodState, restartCount: number, last?: PodState['containers'][string]['last'], orderedAt = 0): PodState {
     const s: PodState = structuredClone(state);
     const c = s.containers['a'];
     if (!c) throw new Error('no container');
     c.restartCount = restartCount;
     if (last) c.last = last;
-    c.instance = { id: '', phase: 'creating', createdAt: 0, started: false, ready: false };
+    c.instance = { id: '', phase: 'creating', createdAt: orderedAt, started: false, ready: false };
     return s;
   }
 
@@ -254,6 +254,23 @@ describe('resume after a podvisor restart: re-adoption', () => {
     expect(restarts).toEqual([]);
   });
 
+  it('a start in flight that launched nothing, with records of older instances still there: none of them is taken for it (they were launched before the start was ordered)', async () => {
+    const { clock, pod: p, state } = await firstLife(pod([{ name: 'a', command: ['x'] }]));
+    const old = idOf(state, 'a');
+    clock.t += 5_000;
+    const last = { containerID: 'fake://a-2', exitCode: 0, reason: 'Completed', startedAt: clock.t - 3_000, finishedAt: clock.t - 2_000 };
+    const { rt, w, restarts } = life(clock, p, inFlight(state, 2, last, clock.t - 1_000), (r) => {
+      // Two instances ago (not the last one, so unclaimed): exited, its record not removed yet.
+      r.launched = [{ id: old, container: 'a', startedAt: clock.t - 5_000 }, { id: 'fake://a-2', container: 'a', startedAt: clock.t - 3_000 }];
+      r.adoptExited(old, clock.t - 5_000, { exitCode: 0, finishedAt: clock.t - 4_000 });
+    });
+    await settle();
+    expect(rt.adoptCalls).toEqual([]);
+    expect(rt.calls).toEqual(['launchedInstances', 'createSandbox', 'start a']);
+    expect(statusOf(w, 'a')).toMatchObject({ restartCount: 2, state: { running: {} }, lastState: { terminated: { containerID: 'fake://a-2' } } });
+    expect(restarts).toEqual([]);
+  });
+
   it('a start in flight whose launch exited while podvisor was down: that exit is decided by the rules (Never: terminated, not started again)', async () => {
     const { clock, pod: p, state } = await firstLife(pod([{ name: 'a', command: ['x'] }], { restartPolicy: 'Never' }));
     clock.t += 5_000;
@@ -265,6 +282,22 @@ describe('resume after a podvisor restart: re-adoption', () => {
     expect(rt.calls).toEqual(['launchedInstances', 'createSandbox', 'releaseSandbox(false)']); // no start: the pod is done
     expect(statusOf(w, 'a')).toMatchObject({ containerID: 'fake://a-new', restartCount: 0, state: { terminated: { exitCode: 0, finishedAt: iso(clock.t - 1_000) } } });
     expect(w.status?.phase).toBe('Succeeded');
+  });
+
+  it('a pod that finished before podvisor restarted, deleted afterwards: its data is deleted though this process never had its sandbox', async () => {
+    const { clock, pod: p, state } = await firstLife(pod([{ name: 'a', command: ['x'] }], { restartPolicy: 'Never' }), async ({ rt }) => {
+      rt.live('a').exit(0);
+      await settle();
+      expect(rt.calls.at(-1)).toBe('releaseSandbox(false)'); // finished: logs and records stay until deletion
+    });
+    clock.t += 5_000;
+    const { rt, w } = life(clock, p, state);
+    await settle();
+    expect(rt.calls).toEqual([]); // done: nothing to adopt, no sandbox is made again
+    w.delete(0);
+    await settle();
+    expect(rt.calls.at(-1)).toBe('releaseSandbox(true)');
+    expect(rt.released.at(-1)).toBe(state.uid);
   });
 
   it('unknown (no monitor found it): ContainerStatusUnknown, restarted without rules; reapOrphans gets no adopted ID', async () => {

@@ -64,8 +64,11 @@ export class FakeRuntime implements ContainerRuntime {
     this.sandboxSpecs.push(spec);
     return { id: 'sb', podUid: spec.podUid, dir: '/tmp/x', emptyDirPaths: {}, ...(this.sandboxIp ? { ip: this.sandboxIp } : {}) };
   }
-  async releaseSandbox(_s: Sandbox, o: { deleteData: boolean }): Promise<void> {
+  /** The pod UIDs of releaseSandbox calls, in order. */
+  readonly released: string[] = [];
+  async releaseSandbox(s: Pick<Sandbox, 'podUid'>, o: { deleteData: boolean }): Promise<void> {
     this.calls.push(`releaseSandbox(${o.deleteData})`);
+    this.released.push(s.podUid);
   }
   /** A running instance: `exit(code)` ends it at the clock's time. */
   private instance(id: string, name: string, startedAt: number, spec?: ContainerStartSpec): FakeInstance {

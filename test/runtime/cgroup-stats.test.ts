@@ -250,7 +250,7 @@ describe.skipIf(sandboxProblem !== undefined && process.env.CI !== 'true')('sand
       const v1 = !existsSync('/sys/fs/cgroup/cgroup.controllers');
       for (const h of v1 ? ['memory', 'pids', 'cpu', 'cpuacct'] : ['.']) expect(existsSync(`/sys/fs/cgroup/${h}/podvisor-sandbox/${podUid}`), h).toBe(false);
     } finally {
-      await rt.releaseSandbox({ id: '', podUid, dir: '', emptyDirPaths: {} }, { deleteData: true }).catch(() => {});
+      await rt.releaseSandbox({ podUid }, { deleteData: true }).catch(() => {});
       await rt.close();
     }
   });

@@ -182,6 +182,15 @@ describe('HostRuntime specifics', () => {
     expect(existsSync(legacy)).toBe(false);
   });
 
+  itPrivileged('reapOrphans counts only leaves with processes: the empty leaf an exited instance left (its removal cut short by a stop) is removed, not counted', async () => {
+    const { rt, podUid } = await setup((d) => HostRuntime.create({ dataDir: d, monitorChoice: 'direct' }));
+    const root = rt.capabilities.cgroup?.root ?? '';
+    const empty = join(root, `${podUid}.${'cd'.repeat(16)}`);
+    mkdirSync(empty);
+    expect(await rt.reapOrphans(podUid, new Set())).toBe(0);
+    expect(existsSync(empty)).toBe(false);
+  });
+
   it('refuses volume mounts when neither root nor user namespaces are available', async () => {
     const { rt, sb } = await setup(async (d) => new HostRuntime({ dataDir: d, capabilities: NO_CAPABILITIES }));
     const mounts = [{ volume: 'cache', hostPath: sb.emptyDirPaths.cache ?? '', mountPath: join(tmp.dir, 'm'), readOnly: false }];

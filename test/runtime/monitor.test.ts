@@ -6,7 +6,7 @@
  * unknown (killing what is left of it). Logs are CRI records with each line's own time, and no
  * line written while podvisor was down is lost.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HostRuntime } from '../../src/runtime/host.js';
@@ -107,6 +107,26 @@ describeConmon('host runtime under conmon: containers outlive the runtime', () =
     const rt = await runtime();
     expect((await rt.adoptContainer(first.podUid, first.id)).state).toBe('unknown');
     await waitFor(() => !isAlive(first.pid), 5_000, 'the unsupervised container to be killed');
+  });
+
+  it('a pod released by a process that never saw it (deleted after a podvisor restart): its containers are killed, its data and the monitor\'s state of every instance are gone', async () => {
+    const first = await firstRun('sleep 30');
+    const bare = first.id.replace('host://', '');
+    // A second, exited instance of the same pod, launched by another process that also ended.
+    const rt1 = await runtime();
+    const h2 = await rt1.startContainer(spec({ id: '', podUid: first.podUid, dir: '', emptyDirPaths: {} }, 'd', 'exit 3'));
+    await h2.exited;
+    await rt1.close({ keepContainers: true });
+    const ids = [bare, h2.id.replace('host://', '')];
+    const monitorFiles = (): string[] => ids.flatMap((id) => [join(dataDir(), 'monitor', 'bundles', id), join(dataDir(), 'monitor', 'exits', id)]).filter((f) => existsSync(f));
+    expect(monitorFiles().length).toBeGreaterThan(0);
+    expect(isAlive(first.pid)).toBe(true);
+
+    const rt = await runtime();
+    await rt.releaseSandbox({ podUid: first.podUid }, { deleteData: true });
+    await waitFor(() => !isAlive(first.pid), 5_000, 'the container of the deleted pod to be killed');
+    expect(existsSync(join(dataDir(), 'pods', first.podUid))).toBe(false);
+    expect(monitorFiles()).toEqual([]);
   });
 
   (process.getuid?.() === 0 || process.env.CI === 'true' ? it : it.skip)('a launch record of a newer format is not trusted: unknown, and the cgroup sweep kills it', async () => {

@@ -523,7 +523,7 @@ afterAll(async () => {
   for (const { dataDir, podUid } of created) {
     const existed = existsSync(dataDir);
     const rt = await SandboxRuntime.create({ dataDir, ...base });
-    await rt.releaseSandbox({ id: '', podUid, dir: '', emptyDirPaths: {} }, { deleteData: false }).catch(() => {});
+    await rt.releaseSandbox({ podUid }, { deleteData: false }).catch(() => {});
     await rt.close();
     if (!existed) rmSync(join(dataDir, '..'), { recursive: true, force: true });
   }
