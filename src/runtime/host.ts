@@ -803,13 +803,17 @@ export class HostRuntime implements ContainerRuntime {
     const keep = new Set([...adopted].map(bareId));
     const cg = this.capabilities.cgroup;
     let n = 0;
+    const killed: string[] = [];
     if (cg) {
       for (const leaf of await this.podLeaves(podUid)) {
         if (this.instances.has(leaf.id) || keep.has(leaf.id)) continue;
         // An empty leaf is what an instance that had exited left (its removal comes after the
         // exit and was cut short by the stop): nothing is killed, nothing counted.
         const procs = cgroupProcs(leaf.dir);
-        if (procs !== 'gone' && procs?.length !== 0) n++;
+        if (procs !== 'gone' && procs?.length !== 0) {
+          n++;
+          killed.push(ID_PREFIX + leaf.id);
+        }
         await this.sweepCgroup(leaf.dir, Date.now() + SWEEP_DEADLINE_MS);
         await fsp.rmdir(leaf.dir).catch(() => {});
         await removeCgroupDirs(accountingDirsOf(cg, leaf.dir));
@@ -817,7 +821,7 @@ export class HostRuntime implements ContainerRuntime {
       this.cgroupPods.add(podUid);
     }
     const forgotten = await this.forgetUnclaimed(podUid, keep);
-    if (n > 0 || forgotten > 0) this.log('reaped leftover containers of an earlier podvisor process', { podUid, containers: n, records: forgotten });
+    if (n > 0 || forgotten > 0) this.log('reaped leftover containers of an earlier podvisor process', { podUid, containers: n, killed, records: forgotten });
     return n;
   }
 
