@@ -142,6 +142,15 @@ export function recordRemovedByReset(s: PodState, name: string, real: NonNullabl
   return next;
 }
 
+/**
+ * A created, never started instance of `name` (§2.4) is dropped instead of killed: nothing of it
+ * runs. Its start was counted when it was ordered; `owed` (a reset, or a kill that restarts)
+ * leaves the container owed a fresh start, as a container removed by a reset is.
+ */
+export function recordUnstartedDropped(s: PodState, name: string, owed: boolean): PodState {
+  return withContainer(s, name, (c) => (owed ? { ...omit(c, 'instance', 'backoffWait'), removedByReset: true } : omit(c, 'instance', 'backoffWait')));
+}
+
 /** The reset moves on: Step 4 (`waiting`, with a pending pod-level back-off or not) or Step 5 (`restarting`). */
 export function recordResetStep(s: PodState, step: ResetRecord['step'], backoffWait?: ResetRecord['backoffWait']): PodState {
   if (!s.reset) return s;

@@ -314,6 +314,35 @@ describe('resume after a podvisor restart: re-adoption', () => {
 });
 
 describe('resume after a podvisor restart: exits that happened while podvisor was down', () => {
+  it('a start cut short by the stop (created, never started) when an exit while down restarts all containers: it is dropped, not waited for, and the pod restarts in place', async () => {
+    const { clock, pod: p, state } = await firstLife(pod([
+      { name: 't', command: ['x'], restartPolicy: 'Always', restartPolicyRules: [{ action: 'RestartAllContainers', exitCodes: { operator: 'In', values: [42] } }] },
+      { name: 's', command: ['x'] },
+    ], { initContainers: [{ name: 'i', command: ['x'] }] }), async ({ rt }) => {
+      rt.live('i').exit(0);
+      await settle();
+    });
+    const t0 = clock.t;
+    clock.t = t0 + 10_000;
+    // s's start was in flight at the stop (and launched nothing); t exited 42 meanwhile.
+    const stored: PodState = structuredClone(state);
+    const s = stored.containers['s'];
+    if (!s) throw new Error('no s');
+    s.instance = { id: '', phase: 'creating', createdAt: t0 + 1_000, started: false, ready: false };
+    const { rt, w, restarts } = life(clock, p, stored, (r) => {
+      r.adoptExited(idOf(state, 't'), t0, { exitCode: 42, finishedAt: t0 + 5_000 });
+    });
+    await settle();
+    // The in-place restart went on without waiting for s: init again, then both containers.
+    expect(rt.calls.filter((c) => c.startsWith('start'))).toEqual(['start i']);
+    rt.live('i').exit(0);
+    await settle();
+    expect(rt.calls.filter((c) => c.startsWith('start'))).toEqual(['start i', 'start t', 'start s']);
+    expect(restarts.map((n) => [n.level, n.exitCode])).toEqual([['pod', 42]]);
+    expect(w.status?.conditions?.find((c) => c.type === 'AllContainersRestarting')?.status).toBe('False');
+    expect(statusOf(w, 's')).toMatchObject({ state: { running: {} } });
+  });
+
   it('two exits are decided one at a time in finishedAt order: a exits 7 (Restart), then b exits 42 (RestartAllContainers)', async () => {
     const rules = (action: 'Restart' | 'RestartAllContainers', code: number) => [{ action, exitCodes: { operator: 'In' as const, values: [code] } }];
     // b first in the spec: the order of the replay is the order of the exits, not of the spec.

@@ -10,7 +10,7 @@ import {
   recordPodBackoffAdvanced, recordRemovedByReset, recordResetBegun, recordResetClosed, recordResetStep,
 } from '../transitions.js';
 import { decide, join, keep, podEvent, withOutcome, type Decision, type Env, type Outcome } from './decision.js';
-import { orderKill } from './start.js';
+import { dropUnstarted, orderKill } from './start.js';
 
 /** Closes (or cancels) the reset record, keeping it for the restart record. */
 export function closeReset(s: PodState, outcome: 'completed' | 'cut'): Decision {
@@ -82,6 +82,10 @@ function killAndRemove(env: Env, s0: PodState, r: ResetRecord): Outcome<boolean>
   for (const ref of plan) {
     const inst = d.state.containers[ref.name]?.instance;
     if (!inst) continue;
+    if (inst.phase === 'created') {
+      d = join(d, dropUnstarted(d.state, ref, true)); // nothing to kill (also a kill ordered before)
+      continue;
+    }
     if (inst.phase === 'exited') {
       d = join(d, removeForReset(d.state, ref));
       continue;

@@ -8,7 +8,7 @@ import { checkBackoff } from '../backoff.js';
 import { isCreateError, terminatedRecordOf, type BackoffWait, type KillCause, type KillRecord, type PodState } from '../model.js';
 import type { ContainerRef } from '../rules.js';
 import {
-  recordBackoffAdvanced, recordBackoffWait, recordKillOrdered, recordStartOrdered, type StartCounting,
+  recordBackoffAdvanced, recordBackoffWait, recordKillOrdered, recordStartOrdered, recordUnstartedDropped, type StartCounting,
 } from '../transitions.js';
 import { decide, keep, podEvent, withOutcome, type Decision, type Env, type Outcome } from './decision.js';
 import type { Action, StartCause } from './types.js';
@@ -123,6 +123,7 @@ export interface KillOpts {
 export function orderKill(env: Env, s: PodState, ref: ContainerRef, cause: KillCause, message: string, o: KillOpts): Decision {
   const inst = s.containers[ref.name]?.instance;
   if (!inst || inst.phase === 'exited') return keep(s);
+  if (inst.phase === 'created') return dropUnstarted(s, ref, cause === 'reset' || o.restart);
   const kill: KillRecord = {
     cause, ordered: true, at: env.now, restart: o.restart, message, preStop: o.preStop,
     terminated: o.sigterm || !o.preStop, sigterm: o.sigterm, sigkillAt: o.sigkillAt,
@@ -131,6 +132,19 @@ export function orderKill(env: Env, s: PodState, ref: ContainerRef, cause: KillC
   return decide(recordKillOrdered(s, ref.name, kill), {
     events: [podEvent('Normal', 'Killing', message, ref)],
     actions: [{ type: 'kill', container: ref.name, instanceId: inst.id, cause, preStop: o.preStop, sigterm: o.sigterm, sigkillAt: o.sigkillAt }],
+  });
+}
+
+/**
+ * §2.4 created, never started (a start the stop of an earlier podvisor process cut short): no
+ * process exists, so nothing is killed and no exit will come; a kill drops the instance at once
+ * (`owed`: the container is owed a fresh start, as after a reset). Others are kept.
+ */
+export function dropUnstarted(s: PodState, ref: ContainerRef, owed: boolean): Decision {
+  const inst = s.containers[ref.name]?.instance;
+  if (inst?.phase !== 'created') return keep(s);
+  return decide(recordUnstartedDropped(s, ref.name, owed), {
+    actions: inst.id === '' ? [] : [{ type: 'remove', container: ref.name, instanceId: inst.id }],
   });
 }
 

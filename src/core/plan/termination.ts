@@ -6,7 +6,7 @@ import type { Instance, PodState, StopRecord } from '../model.js';
 import type { ContainerRef } from '../rules.js';
 import { recordKillOrdered, recordSandboxReleased, recordSidecarTerminated, recordStopBegun } from '../transitions.js';
 import { decide, each, join, keep, podEvent, andThen, withOutcome, type Decision, type Env, type Outcome } from './decision.js';
-import { hasPreStop, orderKill } from './start.js';
+import { dropUnstarted, hasPreStop, orderKill } from './start.js';
 
 /** Begins stopping the pod (§8.2) with its grace deadline; the first stop wins. */
 export function beginStop(env: Env, s: PodState, reason: StopRecord['reason'], message?: string, trigger?: StopRecord['trigger']): PodState {
@@ -30,8 +30,10 @@ function live(s: PodState, ref: ContainerRef): Instance | undefined {
 export function driveTermination(env: Env, s0: PodState, deadline: number, cause: 'deletion' | 'stop'): Outcome<boolean> {
   const sigkillAt = Math.max(deadline, env.now);
   const message = (ref: ContainerRef): string => `Stopping container ${ref.name}`;
+  // Created, never started (§2.4): nothing to kill, dropped at once (also with a kill ordered).
+  let d = each(keep(s0), env.all, (s, ref) => dropUnstarted(s, ref, false));
   // A probe or manual kill already running ends by the same deadline: it is left alone.
-  let d = each(keep(s0), [...env.regulars, ...env.ephemerals], (s, ref) =>
+  d = each(d, [...env.regulars, ...env.ephemerals], (s, ref) =>
     live(s, ref) && !live(s, ref)?.kill ? orderKill(env, s, ref, cause, message(ref), { preStop: hasPreStop(ref), sigterm: true, sigkillAt, restart: false }) : keep(s));
   const plainInits = env.inits.filter((r) => r.kind === 'init');
   d = each(d, plainInits, (s, ref) =>
