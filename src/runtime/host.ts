@@ -35,8 +35,13 @@
  * on fd 5 and the last step moves it to fd 0; with a tty the last step exec's `script`, whose
  * child (the command) is the main process `signal` targets (`mainPid`), while the wrapper PID
  * (script) keeps its role for the group kill and the monitor's exit.
+ *
+ * This module is the `ContainerRuntime` port and the instances' lifecycle; the parts live in
+ * `host/`: `capabilities.ts` (what the host can do) and `probe.ts` (finding it out),
+ * `cgroups.ts` (the containers' leaf cgroups), `wrapper.ts` (the shell layers above and the exec
+ * plan), `precheck.ts` (the in-process start checks), `instance.ts` (an instance and its launch
+ * record) and `sweep.ts` (the complete kill after an exit).
  */
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -46,52 +51,33 @@ import {
   type ContainerStats, type ExecResult, type ExecStream, type ExecStreamOptions, type ExitInfo, type MountSpec, type Sandbox, type SandboxSpec,
 } from './types.js';
 import {
-  Background, DEFAULT_PATH, SH, confineSubPaths, within, removeCgroupDir, findExecutable, shq, mountScript, isSafeSegment, safeSegment, errText, tryKill, parseSetup,
-  finalScript, run, cgroupProcs, procStartTime, sweepCgroup, sweepSession, sweepSessions, mountSourceKinds, containerEnv, startErrorOf, bareId as stripPrefix,
+  Background, confineSubPaths, within, isSafeSegment, safeSegment, errText, tryKill, parseSetup, procStartTime, sweepCgroup, sweepSession, mountSourceKinds,
+  containerEnv, startErrorOf,
 } from './proc-util.js';
 import { Attaches, InstanceStdio, outputEnded } from './attach.js';
-import {
-  STDIN_FROM_FD, checkStdioRecord, effectiveStdio, openStdinLine, prepareStdio, releasePrepared, stdioEnv, terminalChild, ttyExec, type PreparedStdio, type StdioRecord,
-} from './stdio.js';
+import { effectiveStdio, prepareStdio, releasePrepared, stdioEnv, terminalChild, type PreparedStdio } from './stdio.js';
 import { signalOfExitCode } from './monitor/signals.js';
 import { ExecStreams } from './exec-kill.js';
-import { runExecPlan, type ExecPlan } from './exec-plan.js';
+import { runExecPlan } from './exec-plan.js';
 import { startExecStream } from './exec-stream.js';
 import { connectTcp } from './port-forward.js';
-import { readCgroupStats, v1AccountingHierarchies, type StatsDirs } from './cgroup-stats.js';
+import { readCgroupStats } from './cgroup-stats.js';
 import { InstanceLogs } from './logs.js';
 import { DirectMonitor } from './monitor/direct.js';
 import { createMonitor, type MonitorChoice } from './monitor/index.js';
-import { launchRecordsIn, monitorRecordOf, reattachInstance, writeInstanceRecord, recordFormat, type InstanceRecord } from './monitor/instance-record.js';
+import { launchRecordsIn, reattachInstance, writeInstanceRecord } from './monitor/instance-record.js';
 import type { Launched, Monitor, MonitorExit } from './monitor/types.js';
+import { NO_CAPABILITIES, type HostCapabilities, type HostRuntimeLogger } from './host/capabilities.js';
+import { SWEEP_DEADLINE_MS, accountingDirsOf, makeCgroup, reapPodLeaves, removePodLeaves, statsDirsOf } from './host/cgroups.js';
+import {
+  ID_PREFIX, adoptedInstance, bareId, checkHostDetails, forgetUnclaimed, handleOf, launchRecordOf, type HostDetails, type Instance,
+} from './host/instance.js';
+import { precheck } from './host/precheck.js';
+import { probeHost } from './host/probe.js';
+import { sweepExited } from './host/sweep.js';
+import { execPlanOf, startArgv } from './host/wrapper.js';
 
-/** Structured log sink: a constant message plus fields (`podUid`, `container`, …). */
-export type HostRuntimeLogger = (msg: string, fields?: object) => void;
-
-/**
- * What the host can do for the runtime, probed once by {@link HostRuntime.probe}. Every feature
- * has a fallback, and `notes` says in words what is unavailable and why.
- */
-export interface HostCapabilities {
-  /**
-   * Per-container cgroups used to find and kill every process of a container (including ones
-   * that left the process group with `setsid`). `root` is the absolute directory under which
-   * `<pod-uid>.<container-id>` leaves are created. Absent: only the process group is killed.
-   * `accounting` (cgroup v1): the directories under which a leaf of the same name is made in
-   * the `cpuacct` and `memory` hierarchies, for the container's resource usage (`stats`).
-   */
-  cgroup?: { version: 1 | 2; root: string; accounting?: { cpuacct?: string; memory?: string } };
-  /**
-   * How volume mounts are made: `root` = private mount namespace with bind mounts (needs root),
-   * `userns` = the same inside an unprivileged user namespace (the container sees itself as
-   * uid 0, mapped to podvisor's uid), `none` = pods with volume mounts are refused.
-   */
-  mounts: 'root' | 'userns' | 'none';
-  /** Absolute paths of the external tools found in podvisor's PATH. */
-  tools: { unshare?: string; nsenter?: string; mount?: string; mkdir?: string };
-  /** Human-readable reasons for every missing feature (for `podvisor` diagnostics). */
-  notes: string[];
-}
+export { NO_CAPABILITIES, type HostCapabilities, type HostRuntimeLogger };
 
 /** Options of {@link HostRuntime}. */
 export interface HostRuntimeOptions {
@@ -110,53 +96,12 @@ export interface HostRuntimeOptions {
   monitor?: Monitor;
 }
 
-/** The portable baseline: process-group kill only, no volume mounts. */
-export const NO_CAPABILITIES: Readonly<HostCapabilities> = Object.freeze({
-  mounts: 'none',
-  tools: Object.freeze({}),
-  notes: Object.freeze(['capabilities were not probed (use HostRuntime.create)']) as string[],
-});
-
-const ID_PREFIX = 'host://';
-/** Upper bound for sweeping a container's cgroup until empty. */
-const SWEEP_DEADLINE_MS = 5_000;
 /** Upper bound for `killAll`/`close` waiting for an instance's exit to be processed. */
 const KILL_WAIT_MS = 10_000;
 /** How long an exit report waits for the instance's last output to reach its log. */
 const LOG_DRAIN_MS = 2_000;
 /** Mode of pod, volume and log directories: writable by podvisor's user only (see createSandbox). */
 const DIR_MODE = 0o755;
-
-interface Instance {
-  id: string;
-  podUid: string;
-  name: string;
-  pid: number;
-  env: Record<string, string>;
-  workingDir: string;
-  /** Mounts were made in a private mount namespace (exec must enter it). */
-  mountNamespace: boolean;
-  cgroupDir?: string;
-  logFile: string;
-  /** The instance's state directory (monitor files, launch record). */
-  bundle: string;
-  alive: boolean;
-  /** When the main process's exit was seen (set by finish). */
-  finishedAt?: number;
-  /** When the start was reported (finishedAt is never earlier). */
-  startedAt?: number;
-  exited: Promise<ExitInfo>;
-  /** Settles once the monitor wrote the last output to the log (see `Launched.logged`). */
-  logged?: Promise<void>;
-  /** `stdin` / `tty` (see stdio.ts): the FIFO, the terminal and the attached writers. */
-  stdio?: InstanceStdio;
-  /**
-   * With `tty`: the command (script's child, see stdio.ts), which `signal` targets; `pid` is
-   * the wrapper (script), whose group and session are the container's as without a tty.
-   */
-  mainPid?: number;
-  mainStartTime?: string;
-}
 
 /**
  * {@link ContainerRuntime} that runs containers as host processes, each in its own process group
@@ -220,76 +165,11 @@ export class HostRuntime implements ContainerRuntime {
   }
 
   /**
-   * Finds out once what the host allows (about 10–30 ms): external tools in PATH; a cgroup
-   * hierarchy podvisor can create leaves in and move a process into (cgroup v1 `pids` at
-   * `/sys/fs/cgroup/pids`, else a cgroup v2 root at `/sys/fs/cgroup`); whether a private mount
-   * namespace with a read-only bind mount works as root, else inside an unprivileged user
-   * namespace. Never throws: what fails is listed in `notes`.
+   * Finds out once what the host allows (about 10–30 ms; see {@link probeHost}): tools, cgroups,
+   * volume mounts. Never throws: what fails is listed in `notes`.
    */
-  static async probe(dataDir: string, logger?: HostRuntimeLogger): Promise<HostCapabilities> {
-    const notes: string[] = [];
-    const pathEnv = process.env.PATH ?? DEFAULT_PATH;
-    const tools: HostCapabilities['tools'] = {};
-    for (const t of ['unshare', 'nsenter', 'mount', 'mkdir'] as const) {
-      const found = findExecutable(t, pathEnv);
-      if (found !== undefined) tools[t] = found;
-    }
-    const root = path.resolve(dataDir);
-    await fsp.mkdir(root, { recursive: true, mode: DIR_MODE });
-
-    let cgroup: HostCapabilities['cgroup'];
-    const candidates: { version: 1 | 2; base: string }[] = [];
-    if (fs.existsSync('/sys/fs/cgroup/pids/cgroup.procs')) candidates.push({ version: 1, base: '/sys/fs/cgroup/pids' });
-    if (fs.existsSync('/sys/fs/cgroup/cgroup.controllers')) candidates.push({ version: 2, base: '/sys/fs/cgroup' });
-    if (candidates.length === 0) notes.push('no cgroup v1 pids controller at /sys/fs/cgroup/pids and no cgroup v2 at /sys/fs/cgroup: only the process group of a container is killed (a process that calls setsid can survive its container)');
-    for (const c of candidates) {
-      const cgRoot = path.join(c.base, 'podvisor');
-      const probeDir = path.join(cgRoot, `probe-${randomBytes(6).toString('hex')}`);
-      try {
-        await fsp.mkdir(probeDir, { recursive: true });
-        const r = await run([SH, '-c', `echo $$ > ${shq(path.join(probeDir, 'cgroup.procs'))}`], { timeoutMs: 5_000 });
-        if (r.code !== 0) throw new Error((r.stdout + r.stderr).trim() || `exit ${r.code}`);
-        cgroup = { version: c.version, root: cgRoot };
-      } catch (err) {
-        notes.push(`cgroup v${c.version} at ${c.base} is not usable (${errText(err)}): only the process group of a container is killed`);
-      } finally {
-        await removeCgroupDir(probeDir, Date.now() + 1_000).catch(() => {});
-      }
-      if (cgroup) break;
-    }
-    if (cgroup) cgroup = await probeAccounting(cgroup, notes);
-
-    let mounts: HostCapabilities['mounts'] = 'none';
-    if (tools.unshare === undefined || tools.mount === undefined || tools.mkdir === undefined) {
-      notes.push('util-linux unshare/mount or mkdir not found in PATH: volume mounts are unavailable');
-    } else {
-      const probeRoot = path.join(root, `.probe-${randomBytes(6).toString('hex')}`);
-      try {
-        const a = path.join(probeRoot, 'a');
-        const b = path.join(probeRoot, 'b');
-        await fsp.mkdir(a, { recursive: true });
-        await fsp.mkdir(b, { recursive: true });
-        const script = `${shq(tools.mount)} --bind -- ${shq(a)} ${shq(b)} && ${shq(tools.mount)} -o remount,bind,ro -- ${shq(b)}`;
-        const attempts: { mode: 'root' | 'userns'; flags: string[] }[] = [];
-        if (process.getuid?.() === 0) attempts.push({ mode: 'root', flags: ['--mount', '--propagation', 'private'] });
-        attempts.push({ mode: 'userns', flags: ['--user', '--map-root-user', '--mount', '--propagation', 'private'] });
-        for (const at of attempts) {
-          const r = await run([tools.unshare, ...at.flags, '--', SH, '-c', script], { timeoutMs: 5_000 });
-          if (r.code === 0) { mounts = at.mode; break; }
-          notes.push(`volume mounts via ${at.mode === 'root' ? 'a mount namespace as root' : 'an unprivileged user namespace'} failed: ${(r.stdout + r.stderr).trim() || `exit ${r.code}`}`);
-        }
-        if (mounts === 'none') notes.push('volume mounts are unavailable: run podvisor as root or enable unprivileged user namespaces');
-        else if (tools.nsenter === undefined) notes.push('nsenter not found in PATH: exec (probes, hooks) runs without the container\'s mounts');
-      } catch (err) {
-        notes.push(`volume mount probe failed: ${errText(err)}`);
-      } finally {
-        await fsp.rm(probeRoot, { recursive: true, force: true }).catch(() => {});
-      }
-    }
-    const caps: HostCapabilities = { mounts, tools, notes };
-    if (cgroup) caps.cgroup = cgroup;
-    logger?.('host runtime capabilities', { cgroup: cgroup ?? null, mounts, notes });
-    return caps;
+  static probe(dataDir: string, logger?: HostRuntimeLogger): Promise<HostCapabilities> {
+    return probeHost(dataDir, DIR_MODE, logger);
   }
 
   /**
@@ -377,7 +257,8 @@ export class HostRuntime implements ContainerRuntime {
     const bundle = this.bundleDir(podUid, id);
     // The cgroup is made (or renamed) while the bundle and the log file are (on the restart
     // path: cgroupfs operations wait for a concurrent join, so that one stays asynchronous).
-    const cgroupMade = this.makeCgroup(podUid, id, name, reservation.cgroup);
+    if (this.capabilities.cgroup) this.cgroupPods.add(podUid);
+    const cgroupMade = makeCgroup(this.capabilities.cgroup, podUid, id, name, reservation.cgroup, this.log);
     let logFile: string;
     try {
       // Only a monitor that outlives podvisor keeps files there (podvisor's own children need
@@ -405,23 +286,7 @@ export class HostRuntime implements ContainerRuntime {
         throw err;
       }
     }
-    const prefix: string[] = [];
-    // The FIFO is opened by the outermost shell (see stdio.ts).
-    let script = prepared ? openStdinLine(prepared) : '';
-    if (made !== undefined && !made.joined) {
-      script += `{ echo $$ > ${shq(path.join(made.dir, 'cgroup.procs'))}; } 2>&3 || { echo 'E cgroup' >&3; exit 126; }\n`;
-    }
-    // The accounting leaves (v1) the prepared process is not in yet. For stats only: a failed
-    // join costs the stats, not the start.
-    if (made !== undefined && made.toJoin.length > 0) script += `${joinAccounting(made.toJoin)}\n`;
     const mountNamespace = spec.mounts.length > 0;
-    if (mountNamespace) {
-      const tools = this.capabilities.tools;
-      const unshare = tools.unshare ?? 'unshare';
-      const userns = this.capabilities.mounts === 'userns' ? ['--user', '--map-root-user'] : [];
-      prefix.push(SH, '-c', `${script}exec "$@"`, 'sh', unshare, ...userns, '--mount', '--propagation', 'private', '--');
-      script = mountScript(spec.mounts, hostIsFile, tools.mkdir ?? 'mkdir', tools.mount ?? 'mount');
-    }
     // Without a mount namespace the container sees podvisor's own filesystem: the working dir
     // and the command are checked here, which spares the wrapper a subshell (a fork) per start.
     if (!mountNamespace) {
@@ -432,10 +297,7 @@ export class HostRuntime implements ContainerRuntime {
         throw startErrorOf({ code: early, details: '' }, spec, workingDir);
       }
     }
-    const launch = prepared && {
-      stdin: STDIN_FROM_FD, ...(prepared.tty ? { tty: ttyExec(prepared.tty, spec.argv, { raw: false, reportOk: true, env }) } : {}),
-    };
-    const argv = [...prefix, SH, '-c', script + finalScript(workingDir, env, true, mountNamespace, '', launch), 'sh', ...spec.argv];
+    const argv = startArgv(this.capabilities, spec, { hostIsFile, env, workingDir, made, prepared });
 
     let launched: Launched;
     try {
@@ -482,21 +344,13 @@ export class HostRuntime implements ContainerRuntime {
     if (made?.stale !== undefined) await fsp.rmdir(made.stale).catch(() => undefined);
     this.logs.rotate(podUid, name, logFile);
     this.log('container process started', { podUid, container: name, containerID: ID_PREFIX + id, pid: inst.pid, cgroup: cgroupDir ?? null, monitor: this.monitor.kind });
-    return this.handleOf(inst, startedAt);
+    return handleOf(inst, startedAt);
   }
 
   /** Writes the launch record a later podvisor process re-attaches with (monitors that outlive it only). */
   private record(inst: Instance, startedAt: number, launched: Launched): void {
     if (!this.monitor.outlivesPodvisor) return;
-    const rec: InstanceRecord<HostDetails> = {
-      format: recordFormat(inst.stdio !== undefined), runtime: this.name, id: inst.id, podUid: inst.podUid, container: inst.name, startedAt, logFile: inst.logFile,
-      monitor: monitorRecordOf(this.monitor, launched),
-      details: { env: inst.env, workingDir: inst.workingDir, mountNamespace: inst.mountNamespace },
-    };
-    if (inst.cgroupDir !== undefined) rec.details.cgroupDir = inst.cgroupDir;
-    if (inst.stdio) rec.details.stdio = inst.stdio.record();
-    if (inst.mainPid !== undefined) rec.details.mainPid = inst.mainPid;
-    if (inst.mainStartTime !== undefined) rec.details.mainStartTime = inst.mainStartTime;
+    const rec = launchRecordOf(inst, this.name, startedAt, this.monitor, launched);
     try {
       writeInstanceRecord(inst.bundle, rec);
     } catch (err) {
@@ -546,7 +400,7 @@ export class HostRuntime implements ContainerRuntime {
     const inst = this.instances.get(bareId(id));
     if (!inst?.alive) return { exitCode: 126, output: `container ${id} is not running`, timedOut: false };
     if (command.length === 0) return { exitCode: 126, output: 'exec: empty command', timedOut: false };
-    return runExecPlan(this.execPlan(inst, command), opts.timeoutMs);
+    return runExecPlan(execPlanOf(this.capabilities, inst, command), opts.timeoutMs);
   }
 
   /**
@@ -558,7 +412,7 @@ export class HostRuntime implements ContainerRuntime {
     const inst = this.instances.get(bareId(id));
     if (!inst?.alive) throw new StreamUnavailableError(`container ${id} is not running`);
     if (command.length === 0) throw new StreamUnavailableError('exec: empty command');
-    const s = await startExecStream(this.execPlan(inst, command), opts);
+    const s = await startExecStream(execPlanOf(this.capabilities, inst, command), opts);
     this.execs.add(inst.id, s);
     if (!inst.alive) s.kill(); // it ended meanwhile: no exec outlives its container
     return s;
@@ -579,35 +433,6 @@ export class HostRuntime implements ContainerRuntime {
   /** `kubectl port-forward`: pods share the host's network, so `127.0.0.1:port`. */
   connect(_sandbox: Sandbox, port: number): Promise<Socket> {
     return connectTcp('127.0.0.1', port);
-  }
-
-  /**
-   * How a command runs in the instance's context (probe and streaming exec): its environment,
-   * the working-dir and command checks of the last shell (set-up channel fd 3), `nsenter
-   * --mount` into its mount namespace when it has one, its cgroup joined first (best effort: the
-   * container may be exiting and its cgroup gone).
-   */
-  private execPlan(inst: Instance, command: string[]): ExecPlan {
-    const tools = this.capabilities.tools;
-    let argv: string[] = [SH, '-c', finalScript(inst.workingDir, inst.env, false), 'sh', ...command];
-    if (inst.mountNamespace && tools.nsenter !== undefined) {
-      const userns = this.capabilities.mounts === 'userns' ? ['--user', '--preserve-credentials'] : [];
-      argv = [tools.nsenter, '--target', String(inst.pid), ...userns, '--mount', '--', ...argv];
-    }
-    if (inst.cgroupDir !== undefined) {
-      const accounting = accountingDirsOf(this.capabilities.cgroup, inst.cgroupDir);
-      const joins = accounting.length > 0 ? `${joinAccounting(accounting)}; ` : '';
-      argv = [SH, '-c', `{ echo $$ > ${shq(path.join(inst.cgroupDir, 'cgroup.procs'))}; } 2>/dev/null; ${joins}exec "$@"`, 'sh', ...argv];
-    }
-    return {
-      argv, env: inst.env, cmd: command[0] ?? '', workingDir: inst.workingDir, parseSetup,
-      afterProbe: async (pgid) => {
-        // Without a cgroup nothing else stops what the exec left behind from outliving it.
-        if (inst.cgroupDir !== undefined) return;
-        tryKill(-pgid, 'SIGKILL');
-        await sweepSession(pgid, Date.now() + SWEEP_DEADLINE_MS);
-      },
-    };
   }
 
   /** Forgets the instance (killing it first if it still runs); its log stays as the previous one. */
@@ -647,7 +472,7 @@ export class HostRuntime implements ContainerRuntime {
     const id = bareId(containerId);
     if (!isSafeSegment(podUid) || !/^[0-9a-f]{32}$/.test(id)) return { state: 'unknown' };
     const known = this.instances.get(id);
-    if (known) return known.alive ? { state: 'running', handle: this.handleOf(known, Date.now()) } : { state: 'unknown' };
+    if (known) return known.alive ? { state: 'running', handle: handleOf(known, Date.now()) } : { state: 'unknown' };
     const bundle = this.bundleDir(podUid, id);
     const attached = await reattachInstance<HostDetails>(this.monitor, id, bundle, this.name, checkHostDetails);
     if ('error' in attached) {
@@ -664,18 +489,8 @@ export class HostRuntime implements ContainerRuntime {
       }
       return { state: 'unknown' };
     }
-    const inst: Instance = {
-      id, podUid, name: rec.container, pid: rec.monitor.pid, env: rec.details.env, workingDir: rec.details.workingDir,
-      mountNamespace: rec.details.mountNamespace, logFile: rec.logFile, bundle, alive: true, exited: undefined as unknown as Promise<ExitInfo>,
-      startedAt: rec.startedAt,
-    };
-    if (rec.details.cgroupDir !== undefined) {
-      inst.cgroupDir = rec.details.cgroupDir;
-      this.cgroupPods.add(podUid);
-    }
-    if (rec.details.stdio) inst.stdio = InstanceStdio.adopted(rec.details.stdio, bundle);
-    if (rec.details.mainPid !== undefined) inst.mainPid = rec.details.mainPid;
-    if (rec.details.mainStartTime !== undefined) inst.mainStartTime = rec.details.mainStartTime;
+    const inst = adoptedInstance(id, podUid, bundle, rec);
+    if (inst.cgroupDir !== undefined) this.cgroupPods.add(podUid);
     if (found.state === 'exited') {
       const exit = await this.finish(inst, found.exit);
       // Known, so that removeContainer cleans up its state directory and exit record.
@@ -687,17 +502,13 @@ export class HostRuntime implements ContainerRuntime {
     inst.exited = found.exit.then((e) => this.finish(inst, e));
     this.instances.set(id, inst);
     this.log('container re-adopted', { podUid, container: rec.container, containerID: ID_PREFIX + id, pid: inst.pid });
-    return { state: 'running', handle: this.handleOf(inst, rec.startedAt) };
+    return { state: 'running', handle: handleOf(inst, rec.startedAt) };
   }
 
   launchedInstances(podUid: string): Promise<{ id: string; container: string; startedAt: number }[]> {
     if (!isSafeSegment(podUid) || !this.monitor.outlivesPodvisor) return Promise.resolve([]);
     const records = launchRecordsIn(path.join(this.podDir(podUid), 'containers'), this.name);
     return Promise.resolve(records.map((r) => ({ ...r, id: ID_PREFIX + r.id })));
-  }
-
-  private handleOf(inst: Instance, startedAt: number): ContainerHandle {
-    return { id: ID_PREFIX + inst.id, pid: inst.mainPid ?? inst.pid, startedAt, exited: inst.exited };
   }
 
   /**
@@ -757,32 +568,7 @@ export class HostRuntime implements ContainerRuntime {
     if (signal !== undefined) info.signal = signal;
     this.execs.killInstance(inst.id);
     inst.stdio?.end();
-    try {
-      tryKill(-inst.pid, 'SIGKILL');
-      if (inst.mainPid !== undefined) tryKill(-inst.mainPid, 'SIGKILL');
-      const deadline = Date.now() + SWEEP_DEADLINE_MS;
-      if (inst.cgroupDir !== undefined) {
-        if (await this.sweepCgroup(inst.cgroupDir, deadline)) {
-          // Empty: nothing of the instance runs any more, which is what the exit report needs.
-          // The leaves (the main one and the accounting ones) are removed off the restart path
-          // (a cgroup rmdir costs about a millisecond, and may be busy for a while after the
-          // last exit); release and close wait for them.
-          const leaf = inst.cgroupDir;
-          const accounting = accountingDirsOf(this.capabilities.cgroup, leaf);
-          this.background.run(async () => {
-            await new Promise((r) => setImmediate(r)); // after this turn: the restart goes first
-            await removeCgroupDir(leaf, deadline).catch((err: unknown) => {
-              this.log('cannot remove the cgroup of an exited container', { podUid: inst.podUid, container: inst.name, cgroup: leaf, error: errText(err) });
-            });
-            if (accounting.length > 0) await removeCgroupDirs(accounting);
-          });
-        } else this.log('cgroup not empty after sweep', { podUid: inst.podUid, container: inst.name, cgroup: inst.cgroupDir });
-      } else if (!(await sweepSessions([inst.pid, ...(inst.mainPid !== undefined ? [inst.mainPid] : [])], deadline))) {
-        this.log('processes of the container survived the sweep', { podUid: inst.podUid, container: inst.name, pid: inst.pid });
-      }
-    } catch (err) {
-      this.log('cleanup after container exit failed', { podUid: inst.podUid, container: inst.name, error: errText(err) });
-    }
+    await sweepExited(inst, this.capabilities.cgroup, this.background, this.log);
     // Its last output is in the log before the exit is reported (`logs --previous` right after a
     // restart shows all of it, as conmon's log does): the output pipes end once nothing of the
     // instance runs any more, which the sweep made sure of.
@@ -802,129 +588,21 @@ export class HostRuntime implements ContainerRuntime {
     if (!isSafeSegment(podUid)) return 0;
     const keep = new Set([...adopted].map(bareId));
     const cg = this.capabilities.cgroup;
-    let n = 0;
-    const killed: string[] = [];
+    let killed: string[] = [];
     if (cg) {
-      for (const leaf of await this.podLeaves(podUid)) {
-        if (this.instances.has(leaf.id) || keep.has(leaf.id)) continue;
-        // An empty leaf is what an instance that had exited left (its removal comes after the
-        // exit and was cut short by the stop): nothing is killed, nothing counted.
-        const procs = cgroupProcs(leaf.dir);
-        if (procs !== 'gone' && procs?.length !== 0) {
-          n++;
-          killed.push(ID_PREFIX + leaf.id);
-        }
-        await this.sweepCgroup(leaf.dir, Date.now() + SWEEP_DEADLINE_MS);
-        await fsp.rmdir(leaf.dir).catch(() => {});
-        await removeCgroupDirs(accountingDirsOf(cg, leaf.dir));
-      }
+      killed = (await reapPodLeaves(cg, podUid, (id) => this.instances.has(id) || keep.has(id))).map((id) => ID_PREFIX + id);
       this.cgroupPods.add(podUid);
     }
-    const forgotten = await this.forgetUnclaimed(podUid, keep);
+    const n = killed.length;
+    const containersDir = path.join(this.podDir(podUid), 'containers');
+    const forgotten = await forgetUnclaimed(this.monitor, this.name, containersDir, (id) => this.instances.has(id) || keep.has(id), KILL_WAIT_MS);
     if (n > 0 || forgotten > 0) this.log('reaped leftover containers of an earlier podvisor process', { podUid, containers: n, killed, records: forgotten });
     return n;
-  }
-
-  /**
-   * Forgets the instances an earlier process launched for the pod that nobody claims now (not
-   * known here, not in `keep`): their bundles (launch records) and the monitor's state (under
-   * conmon: exit file, bundle, socket link). Their logs stay. Returns how many.
-   */
-  private async forgetUnclaimed(podUid: string, keep: ReadonlySet<string>): Promise<number> {
-    let ids: string[];
-    try {
-      ids = (await fsp.readdir(path.join(this.podDir(podUid), 'containers'))).filter((id) => /^[0-9a-f]{32}$/.test(id));
-    } catch {
-      return 0;
-    }
-    const unclaimed = ids.filter((id) => !this.instances.has(id) && !keep.has(id));
-    for (const id of unclaimed) {
-      await this.monitor.forget(id);
-      await fsp.rm(this.bundleDir(podUid, id), { recursive: true, force: true });
-    }
-    return unclaimed.length;
   }
 
   /** SIGKILLs everything listed in the cgroup until it is empty; false at the deadline. */
   private sweepCgroup(dir: string, deadline: number): Promise<boolean> {
     return sweepCgroup(dir, this.capabilities.cgroup?.version ?? 1, deadline);
-  }
-
-  /**
-   * The instance's leaf cgroup, `<root>/<podUid>.<id>`: the monitor's leaf renamed when its
-   * prepared process already joined one (`joined`), else a new leaf the wrapper joins. Leaves
-   * are flat under the root (a v1 leaf can only be renamed under its parent); the name says the
-   * pod. Containers started before this layout have `<root>/<podUid>/<id>` (see reapOrphans).
-   */
-  private async makeCgroup(
-    podUid: string, id: string, container: string, ready: string | undefined,
-  ): Promise<{ dir: string; joined: boolean; stale?: string; accounting: string[]; toJoin: string[] } | undefined> {
-    const cg = this.capabilities.cgroup;
-    if (!cg) return undefined;
-    const dir = path.join(cg.root, leafName(podUid, id));
-    this.cgroupPods.add(podUid);
-    const accountingMade = this.makeAccountingLeaves(dir, ready, podUid, container);
-    if (ready !== undefined) {
-      try {
-        fs.renameSync(ready, dir); // cgroupfs: direct calls, no thread pool round trip on the restart path
-        return { dir, joined: true, ...await accountingMade };
-      } catch (err) {
-        // The prepared process stays in the monitor's leaf until it joins the new one.
-        this.log('cannot rename the prepared cgroup; the container joins a new one', { podUid, container, cgroup: ready, error: errText(err) });
-      }
-    }
-    try {
-      fs.mkdirSync(dir, { recursive: true });
-      return ready !== undefined ? { dir, joined: false, stale: ready, ...await accountingMade } : { dir, joined: false, ...await accountingMade };
-    } catch (err) {
-      this.log('cannot create container cgroup; falling back to the process group', { podUid, container, cgroup: dir, error: errText(err) });
-      for (const d of (await accountingMade).accounting) await fsp.rmdir(d).catch(() => {});
-      return undefined;
-    }
-  }
-
-  /**
-   * The leaves of a container in the v1 accounting hierarchies (see {@link HostCapabilities}),
-   * named as its leaf `dir` (none on v2, where `dir` counts itself): the prepared process's
-   * leaves of the same name as `ready` renamed (it joined them ahead, off the restart path: a
-   * join after a quiet moment waits for an RCU grace period), else new ones it must join
-   * (`toJoin`). Those that could not be made are left out (no usage, never a failed start).
-   */
-  private async makeAccountingLeaves(dir: string, ready: string | undefined, podUid: string, container: string): Promise<{ accounting: string[]; toJoin: string[] }> {
-    const accounting: string[] = [];
-    const toJoin: string[] = [];
-    for (const d of accountingDirsOf(this.capabilities.cgroup, dir)) {
-      if (ready !== undefined) {
-        try {
-          fs.renameSync(path.join(path.dirname(d), path.basename(ready)), d);
-          accounting.push(d);
-          continue;
-        } catch {
-          // The prepared process did not join one there: the new leaf is joined at launch.
-        }
-      }
-      try {
-        fs.mkdirSync(d, { recursive: true });
-        accounting.push(d);
-        toJoin.push(d);
-      } catch (err) {
-        this.log('cannot create the container\'s accounting cgroup; it has no resource usage', { podUid, container, cgroup: d, error: errText(err) });
-      }
-    }
-    return { accounting, toJoin };
-  }
-
-  /** Where the counters of the container whose leaf is `cgroupDir` are. */
-  private statsDirs(cgroupDir: string): StatsDirs | undefined {
-    const cg = this.capabilities.cgroup;
-    if (!cg) return undefined;
-    if (cg.version === 2) return { version: 2, cpu: cgroupDir, memory: cgroupDir };
-    const rel = leafRel(cg.root, cgroupDir);
-    if (rel === undefined) return undefined;
-    const dirs: StatsDirs = { version: 1 };
-    if (cg.accounting?.cpuacct !== undefined) dirs.cpu = path.join(cg.accounting.cpuacct, rel);
-    if (cg.accounting?.memory !== undefined) dirs.memory = path.join(cg.accounting.memory, rel);
-    return dirs;
   }
 
   /**
@@ -934,52 +612,18 @@ export class HostRuntime implements ContainerRuntime {
   async stats(id: string): Promise<ContainerStats | undefined> {
     const inst = this.instances.get(bareId(id));
     if (!inst?.alive || inst.cgroupDir === undefined) return undefined;
-    const dirs = this.statsDirs(inst.cgroupDir);
+    const dirs = statsDirsOf(this.capabilities.cgroup, inst.cgroupDir);
     if (!dirs) return undefined;
     const stats = await readCgroupStats(dirs);
     // The instance may have ended while its counters were read: no stats of a dead container.
     return inst.alive ? stats : undefined;
   }
 
-  /**
-   * A pod's leaf cgroups: `<root>/<podUid>.<id>`, and `<root>/<podUid>/<id>` of older builds.
-   * `root` is the runtime's (default) or an accounting hierarchy's.
-   */
-  private async podLeaves(podUid: string, root = this.capabilities.cgroup?.root): Promise<{ id: string; dir: string }[]> {
-    if (root === undefined) return [];
-    const out: { id: string; dir: string }[] = [];
-    const dirsIn = async (dir: string): Promise<string[]> => {
-      try {
-        return (await fsp.readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
-      } catch {
-        return [];
-      }
-    };
-    for (const name of await dirsIn(root)) {
-      const id = name.slice(podUid.length + 1);
-      if (name === leafName(podUid, id) && /^[0-9a-f]{32}$/.test(id)) out.push({ id, dir: path.join(root, name) });
-    }
-    const legacy = path.join(root, podUid);
-    for (const id of await dirsIn(legacy)) out.push({ id, dir: path.join(legacy, id) });
-    return out;
-  }
-
   /** Removes what is left of a pod's leaf cgroups (empty ones; each instance removes its own). */
   private async removePodCgroup(podUid: string): Promise<void> {
     const cg = this.capabilities.cgroup;
     if (!cg || !this.cgroupPods.has(podUid)) return;
-    let failed: unknown;
-    const accounting = Object.values(cg.accounting ?? {});
-    for (const root of [cg.root, ...accounting]) {
-      for (const leaf of await this.podLeaves(podUid, root)) {
-        await fsp.rmdir(leaf.dir).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== 'ENOENT') failed = err;
-        });
-      }
-    }
-    await fsp.rmdir(path.join(cg.root, podUid)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') failed = err;
-    });
+    const failed = await removePodLeaves(cg, podUid);
     if (failed === undefined) this.cgroupPods.delete(podUid);
     else this.log('cannot remove pod cgroup', { podUid, cgroup: cg.root, error: errText(failed) });
   }
@@ -999,147 +643,4 @@ export class HostRuntime implements ContainerRuntime {
     return path.join(this.podDir(podUid), 'containers', id);
   }
 
-}
-
-/** A container's leaf cgroup name under the runtime's cgroup root. */
-function leafName(podUid: string, id: string): string {
-  return `${podUid}.${id}`;
-}
-
-/** `dir` relative to `root` when it is inside it (a recorded leaf is not trusted further). */
-function leafRel(root: string, dir: string): string | undefined {
-  const rel = path.relative(root, dir);
-  return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? undefined : rel;
-}
-
-/** The v1 accounting leaves of the container whose leaf is `dir` (none on v2 or without them). */
-function accountingDirsOf(cg: HostCapabilities['cgroup'], dir: string): string[] {
-  if (!cg || cg.version !== 1 || !cg.accounting) return [];
-  const rel = leafRel(cg.root, dir);
-  if (rel === undefined) return [];
-  return Object.values(cg.accounting).map((root) => path.join(root, rel));
-}
-
-/** A shell line moving the shell into each accounting leaf, ignoring failures. */
-function joinAccounting(dirs: readonly string[]): string {
-  return `{ ${dirs.map((d) => `echo $$ > ${shq(path.join(d, 'cgroup.procs'))};`).join(' ')} } 2>/dev/null`;
-}
-
-/** Removes empty cgroup directories (bounded wait for a busy one); never throws. */
-async function removeCgroupDirs(dirs: readonly string[]): Promise<void> {
-  const deadline = Date.now() + SWEEP_DEADLINE_MS;
-  for (const d of dirs) await removeCgroupDir(d, deadline).catch(() => {});
-}
-
-/**
- * Completes a usable cgroup with what resource usage needs (see {@link HostCapabilities}):
- * on v1 the `cpuacct` and `memory` hierarchies where podvisor can make a leaf and move a
- * process into it; on v2 the memory controller enabled below the root (cpu.stat counts
- * without a controller). What is missing is said in `notes`; the cgroup stays usable.
- */
-async function probeAccounting(cgroup: NonNullable<HostCapabilities['cgroup']>, notes: string[]): Promise<NonNullable<HostCapabilities['cgroup']>> {
-  const missing = 'kubectl top shows no usage of host containers';
-  if (cgroup.version === 2) {
-    try {
-      const available = (await fsp.readFile(path.join(cgroup.root, 'cgroup.controllers'), 'utf8')).split(/\s+/);
-      if (!available.includes('memory')) throw new Error(`the memory controller is not enabled for ${cgroup.root} (cgroup.subtree_control of its parent)`);
-      const enabled = (await fsp.readFile(path.join(cgroup.root, 'cgroup.subtree_control'), 'utf8')).split(/\s+/);
-      if (!enabled.includes('memory')) await fsp.writeFile(path.join(cgroup.root, 'cgroup.subtree_control'), '+memory');
-    } catch (err) {
-      notes.push(`no memory usage per container (${errText(err)}): ${missing}`);
-    }
-    return cgroup;
-  }
-  const accounting: { cpuacct?: string; memory?: string } = {};
-  const found = v1AccountingHierarchies();
-  for (const ctrl of ['cpuacct', 'memory'] as const) {
-    const hierarchy = found[ctrl];
-    if (hierarchy === undefined) {
-      notes.push(`no cgroup v1 ${ctrl} hierarchy at /sys/fs/cgroup: ${missing}`);
-      continue;
-    }
-    const root = path.join(hierarchy, 'podvisor');
-    const probeDir = path.join(root, `probe-${randomBytes(6).toString('hex')}`);
-    try {
-      await fsp.mkdir(probeDir, { recursive: true });
-      const r = await run([SH, '-c', `echo $$ > ${shq(path.join(probeDir, 'cgroup.procs'))}`], { timeoutMs: 5_000 });
-      if (r.code !== 0) throw new Error((r.stdout + r.stderr).trim() || `exit ${r.code}`);
-      accounting[ctrl] = root;
-    } catch (err) {
-      notes.push(`cgroup v1 ${ctrl} at ${hierarchy} is not usable (${errText(err)}): ${missing}`);
-    } finally {
-      await removeCgroupDir(probeDir, Date.now() + 1_000).catch(() => {});
-    }
-  }
-  return accounting.cpuacct !== undefined || accounting.memory !== undefined ? { ...cgroup, accounting } : cgroup;
-}
-
-// ---- shell snippets ------------------------------------------------------------------------
-
-/**
- * The wrapper's working-dir and command checks, done in-process for containers that see the
- * host filesystem: `workdir`, `notfound`, `noexec`, or undefined when the start can proceed.
- */
-function precheck(cmd: string, pathVar: string, workingDir: string): 'workdir' | 'notfound' | 'noexec' | undefined {
-  try {
-    if (!fs.statSync(workingDir).isDirectory()) return 'workdir';
-  } catch {
-    return 'workdir';
-  }
-  const executable = (p: string): boolean => {
-    try {
-      return fs.statSync(p).isFile() && (fs.accessSync(p, fs.constants.X_OK), true);
-    } catch {
-      return false;
-    }
-  };
-  if (cmd.includes('/')) {
-    const p = path.resolve(workingDir, cmd);
-    if (!fs.existsSync(p)) return 'notfound';
-    return executable(p) ? undefined : 'noexec';
-  }
-  // A restart looks the same command up again: try the file found last time first.
-  const key = `${workingDir}\0${pathVar}\0${cmd}`;
-  const known = resolvedCommands.get(key);
-  if (known !== undefined && executable(known)) return undefined;
-  for (const d of pathVar.split(':')) {
-    const p = path.resolve(workingDir, d === '' ? '.' : d, cmd);
-    if (executable(p)) {
-      if (resolvedCommands.size >= 1024) resolvedCommands.clear();
-      resolvedCommands.set(key, p);
-      return undefined;
-    }
-  }
-  return 'notfound';
-}
-
-/** `precheck`'s PATH lookups: (working dir, PATH, command) → the executable found. */
-const resolvedCommands = new Map<string, string>();
-
-// ---- small helpers -------------------------------------------------------------------------
-
-function bareId(id: string): string {
-  return stripPrefix(ID_PREFIX, id);
-}
-
-/** The host runtime's part of a launch record. */
-interface HostDetails {
-  env: Record<string, string>;
-  workingDir: string;
-  mountNamespace: boolean;
-  cgroupDir?: string;
-  /** A container with `stdin` or `tty` (absent in records of earlier builds: none). */
-  stdio?: StdioRecord;
-  /** With `tty`: the command under script, and its start time. */
-  mainPid?: number;
-  mainStartTime?: string;
-}
-
-function checkHostDetails(d: unknown): string | undefined {
-  if (typeof d !== 'object' || d === null) return 'no details';
-  const x = d as Partial<HostDetails>;
-  if (typeof x.env !== 'object' || x.env === null || typeof x.workingDir !== 'string' || typeof x.mountNamespace !== 'boolean') return 'environment, working dir or mounts missing';
-  if (x.cgroupDir !== undefined && typeof x.cgroupDir !== 'string') return 'bad cgroup';
-  if ((x.mainPid !== undefined && typeof x.mainPid !== 'number') || (x.mainStartTime !== undefined && typeof x.mainStartTime !== 'string')) return 'bad main PID';
-  return checkStdioRecord(x.stdio);
 }

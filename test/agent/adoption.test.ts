@@ -300,6 +300,25 @@ describe('resume after a podvisor restart: re-adoption', () => {
     expect(rt.released.at(-1)).toBe(state.uid);
   });
 
+  it('a re-creation decided and stored, cut short by the stop before it was carried out: carried out at the resume (new UID, the old data deleted)', async () => {
+    const { clock, pod: p, state } = await firstLife(pod([{ name: 'a', command: ['x'] }]), async ({ rt }) => {
+      rt.live('a').exit(1);
+      await settle();
+    });
+    clock.t += 5_000;
+    // As a process killed right after storing the decision leaves it: finished, still stopping.
+    const stored: PodState = { ...structuredClone(state), finished: true, stopping: { reason: 'Recreate', at: clock.t - 1_000, deadline: clock.t + 29_000, trigger: { kind: 'api' } } };
+    const { rt, sup } = life(clock, p, stored);
+    await settle();
+    expect(rt.calls.slice(0, 2)).toEqual(['createSandbox', 'releaseSandbox(true)']);
+    expect(rt.released[0]).toBe(state.uid);
+    const fresh = sup.get('default/web');
+    expect(fresh?.state.uid).toBeTruthy();
+    expect(fresh?.state.uid).not.toBe(state.uid);
+    expect(fresh?.pod.metadata.annotations?.['podvisor.io/recreations']).toBe('1');
+    expect(rt.calls).toContain('start a');
+  });
+
   it('unknown (no monitor found it): ContainerStatusUnknown, restarted without rules; reapOrphans gets no adopted ID', async () => {
     const { clock, pod: p, state } = await firstLife(pod([{ name: 'a', command: ['x'], restartPolicy: 'Never', restartPolicyRules: [{ action: 'Restart', exitCodes: { operator: 'In', values: [7] } }] }], { restartPolicy: 'Never' }));
     clock.t += 5_000;
