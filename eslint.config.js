@@ -3,6 +3,8 @@
 // that runs the wrong way fails the build:
 //
 //   api/      nothing of ours (pure)             core/    api/ (pure)
+//   view/     api/ (pure, and runs in a browser too: the restart timeline the web UI and
+//             `run --report` draw)
 //   runtime/  api/ types only                    store/   api/
 //   agent/    core/, api/, the runtime port (runtime/types.ts) and the store port
 //             (store/types.ts); never a concrete runtime or store, never server/ or cli/
@@ -31,7 +33,7 @@ const nodeBuiltins = [
 ];
 
 /** The layers under src/, one lint zone each. */
-const LAYERS = ['api', 'core', 'runtime', 'store', 'agent', 'server', 'cli'];
+const LAYERS = ['api', 'core', 'view', 'runtime', 'store', 'agent', 'server', 'cli'];
 
 /** One import zone: the patterns a layer may not import. */
 const zone = (...patterns) => ({ '@typescript-eslint/no-restricted-imports': ['error', { patterns }] });
@@ -92,11 +94,12 @@ export default tseslint.config(
   },
   // End-to-end tests read arbitrary Kubernetes JSON printed by the CLI.
   { files: ['test/e2e/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
-  { files: ['src/core/**/*.ts', 'src/api/**/*.ts'], rules: pureRestrictions },
+  { files: ['src/core/**/*.ts', 'src/api/**/*.ts', 'src/view/**/*.ts'], rules: pureRestrictions },
   { files: ['src/runtime/**/*.ts', 'src/store/**/*.ts', 'src/agent/**/*.ts', 'src/server/**/*.ts'], rules: { 'no-restricted-syntax': ['error', crossLayerImportExpression] } },
   // ------------------------------------------------------------------ import zones, one per layer
   { files: ['src/api/**/*.ts'], rules: zone(pureImports, ...onlyLayers('api', [], 'every other layer builds on it, it imports nothing of ours')) },
   { files: ['src/core/**/*.ts'], rules: zone(pureImports, ...onlyLayers('core', ['api'], 'core is pure and imports only api/')) },
+  { files: ['src/view/**/*.ts'], rules: zone(pureImports, ...onlyLayers('view', ['api'], 'the timeline is drawn from API objects, in Node and in the browser')) },
   {
     files: ['src/runtime/**/*.ts'],
     rules: zone(

@@ -3,8 +3,9 @@
  * the core's decisions: the trigger as a value, the exits involved, and readable words.
  */
 import { restartTriggerLabel } from '../api/restart-trigger.js';
-import type { RestartNotice } from '../api/records.js';
+import type { RemovedExit, RestartNotice } from '../api/records.js';
 import type { ClosedReset, StartCause } from '../core/plan/index.js';
+import { terminatedRecordOf, type ContainerRecord } from '../core/model.js';
 
 /** A restart record before the worker stamps it with the time and the pod. */
 export type RestartNoticeBody = Omit<RestartNotice, 'time' | 'pod' | 'namespace' | 'podUid'>;
@@ -77,4 +78,22 @@ export function resetNotice(closed: ClosedReset, now: number): RestartNoticeBody
   if (r.trigger.trigger.kind === 'rule') notice.rule = r.trigger.trigger.index;
   if (closed.outcome === 'completed') notice.latencyMs = Math.max(0, now - r.eventTime);
   return notice;
+}
+
+/**
+ * The run a container-level restart (or a re-creation) ends, for the restart timeline: the
+ * instance `replaces` names when it is still the record's, else the record's `lastState`.
+ */
+export function endedRun(rec: ContainerRecord | undefined, replaces: string | undefined): RemovedExit | undefined {
+  if (!rec) return undefined;
+  const inst = rec.instance;
+  const t = inst && inst.startedAt !== undefined && (replaces === undefined || inst.id === replaces) ? terminatedRecordOf(inst) : rec.last;
+  if (!t) return undefined;
+  const out: RemovedExit = { container: rec.name, exitCode: t.exitCode, reason: t.reason };
+  const sig = signalName(t.exitCode);
+  if (sig && t.reason !== 'OOMKilled') out.signal = sig;
+  if (t.startedAt !== undefined) out.startedAt = t.startedAt;
+  if (t.finishedAt !== undefined) out.finishedAt = t.finishedAt;
+  if (t.containerID !== undefined) out.containerID = t.containerID;
+  return out;
 }

@@ -24,7 +24,7 @@ import { StartError, type PulledImage, type PullProgress, type ContainerHandle, 
 import type { Clock, Timer } from './clock.js';
 import type { RecordedEvent, RestartNotice } from '../api/records.js';
 import { InstanceProber, type ProbeKind } from './prober.js';
-import { containerRestartNotice, resetNotice } from './restart-records.js';
+import { containerRestartNotice, endedRun, resetNotice } from './restart-records.js';
 import { ConfigVolumes, imagePullSecrets, NO_OBJECTS, type PodConfig } from './pod-config.js';
 import { allContainers, containerStartSpec, mountsFor } from './container-spec.js';
 import { ensureImage } from './images.js';
@@ -536,7 +536,8 @@ export class PodWorker {
         if (this.stopped) return; // the next start re-creates it from the stored state
         // The stop record says what asked for the re-creation (the API or the budget ladder).
         const trigger = this.state.stopping?.trigger ?? { kind: 'api' };
-        this.notice({ level: 'recreate', trigger: restartTriggerLabel(trigger, 'recreate'), cause: trigger, description: this.state.stopping?.message ?? 're-created' });
+        const removed = Object.values(this.state.containers).map((r) => endedRun(r, undefined)).filter((x) => x !== undefined);
+        this.notice({ level: 'recreate', trigger: restartTriggerLabel(trigger, 'recreate'), cause: trigger, description: this.state.stopping?.message ?? 're-created', removed });
         const pod: Pod = structuredClone(this.pod);
         pod.metadata.annotations = { ...(pod.metadata.annotations ?? {}), [ANN_RECREATIONS]: String(a.recreations) };
         this.sinks.onRecreate?.(pod, a.recreations);
@@ -595,6 +596,8 @@ export class PodWorker {
     }
     const rc = this.state.containers[a.container]?.restartCount ?? 0;
     const notice = containerRestartNotice(a.cause, a.container, rc);
+    const ended = notice ? endedRun(this.state.containers[a.container], a.replaces) : undefined;
+    if (notice && ended) notice.ended = ended;
     let image: PulledImage | undefined;
     if (this.runtime.images) {
       const abort = new AbortController();

@@ -55,8 +55,10 @@ export interface RestartNotice {
   trigger: string;
   /** What decided the restart, as a value (absent in records written before podvisor 0.2). */
   cause?: RestartTrigger;
-  /** Pod level: the instances the reset removed, with their real exits, in removal order. */
+  /** Pod level and re-creations: the instances the reset (or the re-creation) removed, with their real exits, in removal order. */
   removed?: RemovedExit[];
+  /** Container level: the run that ended (its start, exit and reason), as the restart timeline draws it. */
+  ended?: RemovedExit;
   exitCode?: number;
   /** Human-readable cause, e.g. `exit code 42 matched restartPolicyRules[0]`. */
   description: string;

@@ -8,7 +8,7 @@
  * Exit code: 2 invalid manifest, or a pod that can never start because it needs a ConfigMap,
  * Secret or key the files do not have; 124 timeout, 130 interrupted, 1 a pod Failed, else 0.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -30,6 +30,8 @@ import { securityContextWarnings } from '../api/security-warnings.js';
 import type { PullProgress } from '../runtime/types.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { colourStatus, eventLine, formatTable, palette, podRow, restartLine } from './view.js';
+import { renderReportHtml } from '../view/report.js';
+import { exactRuns, Incarnations } from './report-pods.js';
 
 /** Options of `podvisor run`, as parsed by commander. */
 export interface RunFlags extends ImageFlags {
@@ -48,6 +50,8 @@ export interface RunFlags extends ImageFlags {
   metricsListen?: string;
   /** GPU inventory (`2`, `0,1`, or absent: detected with nvidia-smi). */
   gpus?: string;
+  /** `--report FILE.html`: write the restart timeline of every pod there when the run ends. */
+  report?: string;
 }
 
 /** Where the process writes; injectable for tests. */
@@ -200,6 +204,7 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
     }
   }
 
+  const reportPods = new Incarnations();
   let stopRequested: ((why: StopReason) => void) | undefined;
   const stopped = new Promise<StopReason>((resolve) => (stopRequested = resolve));
   /** The first pod that turned out never to be able to start (the run then ends). */
@@ -214,6 +219,7 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
     sinks: {
       onStatus: (pod) => {
         metrics?.observePod(pod);
+        if (flags.report !== undefined) reportPods.see(pod);
         if (unstartable === undefined) {
           unstartable = unstartableReason(pod, lookups);
           if (unstartable !== undefined) stopRequested?.('unstartable');
@@ -295,6 +301,16 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
   if (output) {
     const obj: Pod | PodList = finals.length === 1 ? (finals[0] as Pod) : { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: finals };
     io.stdout.write(output === 'json' ? `${JSON.stringify(obj, null, 2)}\n` : stringify(obj));
+  }
+  if (flags.report !== undefined) {
+    for (const f of finals) reportPods.see(f);
+    const path = flags.report;
+    try {
+      writeFileSync(path, renderReportHtml({ pods: reportPods.byName(restarts, supervisor.all.flatMap((w) => exactRuns(w.state))), now: Date.now(), command: `podvisor run ${flags.filename.map((f) => `-f ${f}`).join(' ')}` }));
+      if (live) pv.write(`${p.dim(`report: ${path}`)}\n`);
+    } catch (e) {
+      io.stderr.write(`error: cannot write the report to ${path}: ${e instanceof Error ? e.message : String(e)}; the run itself ended as shown\n`);
+    }
   }
   if (live) {
     const byLevel = { container: 0, pod: 0, recreate: 0 };

@@ -1,0 +1,56 @@
+/** The pods `podvisor run --report` draws: every incarnation of each pod name, as last seen. */
+import type { RestartNotice } from '../api/records.js';
+import type { Pod } from '../api/types.js';
+import type { PodState } from '../core/model.js';
+import type { ReportPod } from '../view/report.js';
+import type { ExactRun } from '../view/timeline.js';
+
+export class Incarnations {
+  /** `namespace/name` → UID → the newest object seen, in the order the UIDs appeared. */
+  private readonly pods = new Map<string, Map<string, Pod>>();
+
+  see(pod: Pod): void {
+    const key = `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`;
+    let byUid = this.pods.get(key);
+    if (!byUid) {
+      byUid = new Map();
+      this.pods.set(key, byUid);
+    }
+    byUid.set(pod.metadata.uid ?? '', structuredClone(pod));
+  }
+
+  /** One entry per pod name with its restart records and the runs known to the ms. */
+  byName(restarts: readonly RestartNotice[], runs: readonly ExactRun[]): ReportPod[] {
+    return [...this.pods].map(([key, byUid]) => ({
+      incarnations: [...byUid.values()],
+      restarts: restarts.filter((n) => `${n.namespace}/${n.pod}` === key),
+      runs: runs.filter((r) => byUid.has(r.podUid)),
+    }));
+  }
+}
+
+/** The runs a pod's state knows (its current instances and their `lastState`), with ms times. */
+export function exactRuns(state: PodState): ExactRun[] {
+  const out: ExactRun[] = [];
+  for (const rec of Object.values(state.containers)) {
+    const i = rec.instance;
+    if (i?.startedAt !== undefined) {
+      const r: ExactRun = { container: rec.name, podUid: state.uid, startedAt: i.startedAt };
+      if (i.id !== '') r.containerID = i.id;
+      if (i.phase === 'exited' && i.finishedAt !== undefined) {
+        r.finishedAt = i.finishedAt;
+        if (i.exitCode !== undefined) r.exitCode = i.exitCode;
+        r.reason = i.oomKilled ? 'OOMKilled' : i.exitCode === 0 ? 'Completed' : 'Error';
+      }
+      out.push(r);
+    }
+    const l = rec.last;
+    if (l?.startedAt !== undefined) {
+      const r: ExactRun = { container: rec.name, podUid: state.uid, startedAt: l.startedAt, exitCode: l.exitCode, reason: l.reason };
+      if (l.finishedAt !== undefined) r.finishedAt = l.finishedAt;
+      if (l.containerID !== undefined) r.containerID = l.containerID;
+      out.push(r);
+    }
+  }
+  return out;
+}
