@@ -17,7 +17,7 @@
 // store/file-store.ts and handed in by cli/serve.ts), not through `import type` of the concrete
 // class: the port then states what the agent relies on, and a fake store needs no cast.
 // `api/` and `core/` are also pure: no `node:*` or other I/O modules, no timers, no clock reads.
-// scripts/ and test/ are outside the zones.
+// scripts/ and test/ are outside the zones; ui/ (the browser app) may import api/ and view/ only.
 //
 // Each zone sets `@typescript-eslint/no-restricted-imports` (the base rule plus
 // `allowTypeImports`) in exactly one block: in flat config a later block naming the same rule
@@ -121,6 +121,15 @@ export default tseslint.config(
     rules: zone(
       onlyPort('agent', 'server', ['node-api.js', 'errors.js'], "the agent's interface and its domain errors"),
       ...onlyLayers('server', ['api', 'store', 'agent'], 'pods are decided and run by the agent, behind its interface'),
+    ),
+  },
+  // ui/ (the web UI, built by Vite for the browser) draws with view/ and prints with api/; it
+  // reaches the daemon only over HTTP, never by importing another layer.
+  {
+    files: ['ui/**/*.ts'],
+    rules: zone(
+      { group: nodeBuiltins, message: 'ui/ runs in the browser: no Node built-ins.' },
+      ...LAYERS.filter((l) => l !== 'api' && l !== 'view').map((l) => ({ group: [`**/src/${l}/*`], message: `ui/ may import only src/api/ and src/view/ (it talks to the daemon over HTTP), not src/${l}/.` })),
     ),
   },
   // cli/ is the composition root: it may import every layer. Inside it, only main.ts wires the

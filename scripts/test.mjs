@@ -16,8 +16,11 @@ function step(name, cmd, args) {
 
 const npx = 'npx';
 step('build', npx, ['tsc', '-p', 'tsconfig.build.json']);
+// The web UI (Vite, into dist/ui): `podvisor serve` serves it at /ui/, test/ui drives it in Chromium.
+step('build ui', npx, ['vite', 'build', '--logLevel', 'warn']);
 step('lint', npx, ['eslint', '.']);
 step('typecheck', npx, ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+step('typecheck ui', npx, ['tsc', '-p', 'ui/tsconfig.json', '--noEmit']);
 
 const out = '.test-results.json';
 rmSync(out, { force: true });

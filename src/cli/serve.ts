@@ -7,6 +7,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { parseDurationFlag } from '../api/index.js';
 import { systemClock } from '../agent/clock.js';
@@ -105,7 +106,7 @@ export async function runServe(flags: ServeFlags): Promise<number> {
   });
   const keepContainers = keepContainersOnStop(flags, runtime);
   await agent.start();
-  const api = createApiServer({ backend: agent, store, token, metrics: () => agent.metrics.render(), logger: (level, msg, fields) => log[level](fields, msg) });
+  const api = createApiServer({ backend: agent, store, token, metrics: () => agent.metrics.render(), logger: (level, msg, fields) => log[level](fields, msg), uiDir: fileURLToPath(new URL('../ui', import.meta.url)) });
   const listeners: { close(): Promise<void>; address: string }[] = [];
   try {
     if (flags.socket) listeners.push(await api.listen({ socket: flags.socket }));

@@ -22,7 +22,12 @@ import type { ApiLogger, Ctx } from './request.js';
 import { negotiate, sendStatus } from './respond.js';
 import { dispatch, isOpenPath } from './routes.js';
 import type { ServerEnv } from './server-env.js';
-import { badRequest, HttpError, pathNotFound, statusFromError, unauthorized } from './status.js';
+import { badRequest, failure, HttpError, pathNotFound, statusFromError, unauthorized } from './status.js';
+import { SessionKeys } from './ui/session.js';
+import { WebUi } from './ui/web-ui.js';
+
+/** Methods that change nothing (no CSRF token needed with the UI's cookie). */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 import { DEFAULT_WATCH_LIMITS, MAX_WATCH_BUFFERED_BYTES, WatchRegistry, type WatchLimits } from './watch-limits.js';
 
 export { DEFAULT_MAX_BODY_BYTES } from './body.js';
@@ -65,6 +70,8 @@ export interface ApiServerOptions {
   timeouts?: Partial<ServerTimeouts>;
   /** A stream (exec, attach, port-forward) without traffic for this long is closed, ms (default 4 h, the kubelet's). */
   streamIdleTimeoutMs?: number;
+  /** The built web UI served at `/ui/` (`dist/ui`); absent: `/ui/` says it is not built. */
+  uiDir?: string;
 }
 
 /** The API server: a request handler and a way to serve it on TCP or a Unix socket. */
@@ -90,6 +97,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const log: ApiLogger = opts.logger ?? (() => {});
   const now = opts.now ?? (() => Date.now());
   const tokenBuf = opts.token !== undefined ? Buffer.from(opts.token) : undefined;
+  const webUi = new WebUi({ ...(opts.uiDir !== undefined ? { dir: opts.uiDir } : {}), ...(opts.token !== undefined ? { keys: new SessionKeys(opts.token) } : {}), now });
   const registry = new Registry({ agent: opts.backend, store: opts.store, now });
   registry.start();
   const env: ServerEnv = {
@@ -170,10 +178,24 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       sendStatus(res, s, headers);
     };
     try {
-      if (!isOpenPath(path) && !authorized(req)) {
-        req.resume();
-        sendStatus(res, unauthorized());
+      if (path === '/ui' || path.startsWith('/ui/')) {
+        webUi.handle(req, res, method, path, ctx.query);
         return;
+      }
+      if (!isOpenPath(path) && !authorized(req)) {
+        // The web UI's session cookie stands for the token (a wrong bearer token is not rescued
+        // by it); what changes something also needs the session's CSRF token.
+        const session = req.headers.authorization === undefined ? webUi.session(req) : undefined;
+        if (!session) {
+          req.resume();
+          sendStatus(res, unauthorized());
+          return;
+        }
+        if (!SAFE_METHODS.has(method) && !webUi.csrfOk(req, session)) {
+          req.resume();
+          sendStatus(res, failure(403, 'Forbidden', 'a request of the web UI session that changes something needs the X-CSRF-Token header of the session (GET /ui/session)'));
+          return;
+        }
       }
       dispatch(env, ctx, splitPath(path)).catch(fail);
     } catch (err) {

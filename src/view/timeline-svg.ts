@@ -114,8 +114,11 @@ export function renderTimelineSvg(tl: Timeline, opts: SvgOptions = {}): string {
     if (!span) continue;
     const label = `${b.level === 'pod' ? '⟲' : '✚'} ${b.trigger}`;
     const row = rowEnds[0]! < span[0] ? 0 : rowEnds[1]! < span[0] ? 1 : (rowEnds[0]! <= rowEnds[1]! ? 0 : 1);
-    rowEnds[row] = span[0] + 8 + label.length * 6.5;
-    out.push(bandMark(b, span, label, row, lanesH));
+    const labelW = 8 + label.length * 6.5;
+    // A label that would run off the right edge ends at its band instead.
+    const atEnd = span[0] + labelW > width - 4;
+    rowEnds[row] = atEnd ? span[0] : span[0] + labelW;
+    out.push(bandMark(b, span, label, row, lanesH, atEnd));
   }
 
   // Legend.
@@ -140,7 +143,7 @@ function waitMark(w: TimelineWait, clip: (a: number, b: number) => [number, numb
   return `<g class="pv-wait" data-ms="${w.end - w.start}"><title>${esc(`${w.backoffMs !== undefined ? 'back-off' : 'waiting'} ${len} (${formatTime(w.start)} to ${formatTime(w.end)})`)}</title><rect x="${a.toFixed(1)}" y="${yBar + 2}" width="${(b - a).toFixed(1)}" height="${BAR_H - 4}" fill="url(#pv-hatch)"/>${label}</g>`;
 }
 
-function bandMark(b: TimelineBand, span: [number, number], label: string, row: number, lanesH: number): string {
+function bandMark(b: TimelineBand, span: [number, number], label: string, row: number, lanesH: number, atEnd: boolean): string {
   const [a, e] = span;
   const w = Math.max(e - a, 6);
   const what = b.level === 'pod' ? 'pod restarted in place' : 'pod re-created';
@@ -149,5 +152,5 @@ function bandMark(b: TimelineBand, span: [number, number], label: string, row: n
   return `<g class="pv-band pv-band-${b.level}" data-level="${b.level}" data-trigger="${esc(b.trigger)}" tabindex="0"><title>${esc(title)}</title>`
     + `<rect x="${a.toFixed(1)}" y="${AXIS_H}" width="${w.toFixed(1)}" height="${lanesH}"/>`
     + `<line x1="${a.toFixed(1)}" y1="${ty}" x2="${a.toFixed(1)}" y2="${AXIS_H}" class="pv-band-stem"/>`
-    + `<text x="${(a + 4).toFixed(1)}" y="${ty + BAND_ROW - 5}" class="pv-band-label">${esc(label)}</text></g>`;
+    + `<text x="${(atEnd ? a - 4 : a + 4).toFixed(1)}" y="${ty + BAND_ROW - 5}"${atEnd ? ' text-anchor="end"' : ''} class="pv-band-label">${esc(label)}</text></g>`;
 }

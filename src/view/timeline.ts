@@ -285,6 +285,13 @@ export function buildTimeline(input: TimelineInput): Timeline {
   const lanes: TimelineLane[] = [];
   for (const [container, kind] of kinds) {
     const runs = [...(sets.get(container)?.runs ?? [])].sort((a, b) => a.start - b.start);
+    // A start known only to the second (a status) may fall before the previous exit known to
+    // the ms: it came after that exit.
+    for (let i = 1; i < runs.length; i++) {
+      const prev = runs[i - 1] as TimelineRun;
+      const cur = runs[i] as TimelineRun;
+      if (prev.end !== undefined && cur.start % 1000 === 0 && cur.start < prev.end && prev.end - cur.start < 1000) cur.start = prev.end;
+    }
     const laneWaits: TimelineWait[] = [];
     for (const w of waits) {
       if (w.container !== container) continue;

@@ -40,6 +40,16 @@ describe('buildTimeline', () => {
     expect(tl.counts).toEqual({ container: 1, pod: 0, recreate: 0 });
   });
 
+  it('a start known to the second that falls before the previous exit known to the ms comes after it', () => {
+    const restarts: RestartNotice[] = [{
+      ...base, time: T0 + 12_500, level: 'container', container: 'main', trigger: 'policy', description: 'exit code 1, restartPolicy Always',
+      ended: { container: 'main', exitCode: 1, reason: 'Error', startedAt: T0 + 11_100, finishedAt: T0 + 12_400, containerID: 'host://a' },
+    }];
+    const p = pod('u1', { containerStatuses: [{ name: 'main', image: '', imageID: '', ready: true, restartCount: 1, containerID: 'host://b', state: { running: { startedAt: iso(12_450) } }, lastState: {} }] });
+    const main = buildTimeline({ pods: [p], restarts, now: T0 + 20_000 }).lanes.find((l) => l.container === 'main');
+    expect(main?.runs.map((r) => [r.start, r.end])).toEqual([[T0 + 11_100, T0 + 12_400], [T0 + 12_400, undefined]]);
+  });
+
   it('an in-place restart: a band from the reset to its end; the source exit ended by itself, the rest were killed', () => {
     const restarts: RestartNotice[] = [{
       ...base, time: T0 + 5_000, level: 'pod', trigger: 'restartPolicyRules', rule: 0, description: 'container main exited with code 42 matching restartPolicyRules[0]', exitCode: 42, latencyMs: 900,
