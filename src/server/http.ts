@@ -184,8 +184,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       }
       if (!isOpenPath(path) && !authorized(req)) {
         // The web UI's session cookie stands for the token (a wrong bearer token is not rescued
-        // by it); what changes something also needs the session's CSRF token.
-        const session = req.headers.authorization === undefined ? webUi.session(req) : undefined;
+        // by it); what changes something also needs the session's CSRF token. Streams (exec,
+        // attach, port-forward upgrades) never take the cookie: the UI opens none, and a
+        // WebSocket carries no CSRF header a page of another origin could be refused for.
+        const session = req.headers.authorization === undefined && !upgrade ? webUi.session(req) : undefined;
         if (!session) {
           req.resume();
           sendStatus(res, unauthorized());

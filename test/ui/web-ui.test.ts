@@ -135,6 +135,12 @@ describe.skipIf(!browserTests)('web UI', () => {
       return { list: list.status, noCsrf: noCsrf.status, wrongCsrf: wrongCsrf.status, ok: ok.status };
     });
     expect(r).toEqual({ list: 200, noCsrf: 403, wrongCsrf: 403, ok: 201 });
+    // A stream (exec over WebSocket) never takes the cookie: it carries no CSRF header.
+    const cookie = (await context.cookies())[0];
+    const ws = await raw(port, '/api/v1/namespaces/default/pods/crashy/exec?command=id&stdout=1', {
+      headers: { Cookie: `${cookie?.name}=${cookie?.value}`, Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Protocol': 'v5.channel.k8s.io' },
+    });
+    expect(ws.status).toBe(401);
   });
 
   it('a pod applied with kubectl appears live; its restart count climbs while it crash-loops', async () => {
