@@ -537,7 +537,11 @@ export class PodWorker {
         // The stop record says what asked for the re-creation (the API or the budget ladder).
         const trigger = this.state.stopping?.trigger ?? { kind: 'api' };
         const removed = Object.values(this.state.containers).map((r) => endedRun(r, undefined)).filter((x) => x !== undefined);
-        this.notice({ level: 'recreate', trigger: restartTriggerLabel(trigger, 'recreate'), cause: trigger, description: this.state.stopping?.message ?? 're-created', removed });
+        const stopAt = this.state.stopping?.at;
+        this.notice({
+          level: 'recreate', trigger: restartTriggerLabel(trigger, 'recreate'), cause: trigger, description: this.state.stopping?.message ?? 're-created', removed,
+          ...(stopAt !== undefined ? { latencyMs: Math.max(0, this.clock.now() - stopAt) } : {}),
+        });
         const pod: Pod = structuredClone(this.pod);
         pod.metadata.annotations = { ...(pod.metadata.annotations ?? {}), [ANN_RECREATIONS]: String(a.recreations) };
         this.sinks.onRecreate?.(pod, a.recreations);

@@ -66,7 +66,7 @@ export interface RestartNotice {
   restartCount?: number;
   /** Back-off waited before the restart, ms (time from the exit to the decision to start). */
   backoffMs?: number;
-  /** How long the restart took: exit (or reset start) until running again, ms. */
+  /** How long the restart took: exit (or reset start) until running again, ms; for a re-creation, from the stop's start until the old pod was released. */
   latencyMs?: number;
   /** A matching rule's index, when a rule decided. */
   rule?: number;

@@ -309,7 +309,7 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
       writeFileSync(path, renderReportHtml({ pods: reportPods.byName(restarts, supervisor.all.flatMap((w) => exactRuns(w.state))), now: Date.now(), command: `podvisor run ${flags.filename.map((f) => `-f ${f}`).join(' ')}` }));
       if (live) pv.write(`${p.dim(`report: ${path}`)}\n`);
     } catch (e) {
-      io.stderr.write(`error: cannot write the report to ${path}: ${e instanceof Error ? e.message : String(e)}; the run itself ended as shown\n`);
+      io.stderr.write(`error: cannot write the report to ${path}: ${e instanceof Error ? e.message : String(e)}; pass a writable path to --report (the run itself ended as shown)\n`);
     }
   }
   if (live) {

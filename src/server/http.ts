@@ -25,10 +25,10 @@ import type { ServerEnv } from './server-env.js';
 import { badRequest, failure, HttpError, pathNotFound, statusFromError, unauthorized } from './status.js';
 import { SessionKeys } from './ui/session.js';
 import { WebUi } from './ui/web-ui.js';
+import { DEFAULT_WATCH_LIMITS, MAX_WATCH_BUFFERED_BYTES, WatchRegistry, type WatchLimits } from './watch-limits.js';
 
 /** Methods that change nothing (no CSRF token needed with the UI's cookie). */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-import { DEFAULT_WATCH_LIMITS, MAX_WATCH_BUFFERED_BYTES, WatchRegistry, type WatchLimits } from './watch-limits.js';
 
 export { DEFAULT_MAX_BODY_BYTES } from './body.js';
 
@@ -196,6 +196,14 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         if (!SAFE_METHODS.has(method) && !webUi.csrfOk(req, session)) {
           req.resume();
           sendStatus(res, failure(403, 'Forbidden', 'a request of the web UI session that changes something needs the X-CSRF-Token header of the session (GET /ui/session)'));
+          return;
+        }
+        // Browsers say where a request comes from: a page of another origin (another port of
+        // the same host is the same site, not the same origin) may not use the session at all.
+        const site = req.headers['sec-fetch-site'];
+        if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+          req.resume();
+          sendStatus(res, failure(403, 'Forbidden', `the web UI session serves only its own pages (Sec-Fetch-Site: ${String(site)}); other clients send the bearer token`));
           return;
         }
       }

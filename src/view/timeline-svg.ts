@@ -17,12 +17,12 @@ export interface SvgOptions {
   id?: string;
 }
 
-const LABEL_W = 168;
+export const LABEL_W = 168;
 const BAND_ROW = 16;
 const AXIS_H = 28 + 2 * BAND_ROW;
 const LANE_H = 40;
 const BAR_H = 16;
-const PAD_R = 16;
+export const PAD_R = 16;
 const LEGEND_H = 30;
 
 function esc(s: string): string {

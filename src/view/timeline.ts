@@ -165,14 +165,15 @@ function exitRun(x: RemovedExit, podUid: string, killed: boolean): TimelineRun |
   return run;
 }
 
-function statusRuns(s: ContainerStatus, podUid: string): TimelineRun[] {
+function statusRuns(s: ContainerStatus, podUid: string | undefined): TimelineRun[] {
   const out: TimelineRun[] = [];
   for (const st of [s.lastState, s.state]) {
     const t = st.terminated;
     if (t) {
       const start = ms(t.startedAt) ?? ms(t.finishedAt);
       if (start === undefined) continue;
-      const run: TimelineRun = { start, outcome: outcomeOf(t.exitCode, t.reason, undefined), exitCode: t.exitCode, podUid };
+      const run: TimelineRun = { start, outcome: outcomeOf(t.exitCode, t.reason, undefined), exitCode: t.exitCode };
+      if (podUid !== undefined) run.podUid = podUid;
       const end = ms(t.finishedAt);
       if (end !== undefined) run.end = end;
       if (t.reason !== undefined) run.reason = t.reason;
@@ -185,7 +186,8 @@ function statusRuns(s: ContainerStatus, podUid: string): TimelineRun[] {
     if (r && st === s.state) {
       const start = ms(r.startedAt);
       if (start === undefined) continue;
-      const run: TimelineRun = { start, outcome: 'running', podUid };
+      const run: TimelineRun = { start, outcome: 'running' };
+      if (podUid !== undefined) run.podUid = podUid;
       if (s.containerID !== undefined && s.containerID !== '') run.containerID = s.containerID;
       out.push(run);
     }
@@ -240,11 +242,15 @@ export function buildTimeline(input: TimelineInput): Timeline {
       }
     } else if (n.level === 'recreate') {
       counts.recreate++;
-      // podvisor stops what still runs with a signal; the exits before (the one that led to the
-      // re-creation among them) ended by themselves.
-      const killedBy = (x: RemovedExit): boolean => x.exitCode > 128 && x.reason !== 'OOMKilled';
+      // What ended after the stop began was stopped by it; the exits before (the one that led to
+      // the re-creation among them) ended by themselves. Records without the stop's time: what
+      // ended by a signal was stopped.
+      const stopAt = n.latencyMs !== undefined ? n.time - n.latencyMs : undefined;
+      const killedBy = (x: RemovedExit): boolean => (stopAt !== undefined
+        ? x.finishedAt === undefined || x.finishedAt >= stopAt
+        : x.exitCode > 128 && x.reason !== 'OOMKilled');
       const kills = (n.removed ?? []).filter(killedBy).map((x) => x.finishedAt).filter((t): t is number => t !== undefined);
-      bands.push({ level: 'recreate', start: Math.min(n.time, ...kills), end: n.time, trigger: n.trigger, description: n.description });
+      bands.push({ level: 'recreate', start: stopAt ?? Math.min(n.time, ...kills), end: n.time, trigger: n.trigger, description: n.description });
       for (const x of n.removed ?? []) {
         const killed = killedBy(x);
         const run = exitRun(x, n.podUid, killed);
@@ -268,7 +274,7 @@ export function buildTimeline(input: TimelineInput): Timeline {
     set(r.container).add(run);
   }
   for (const p of input.pods) {
-    const uid = p.metadata.uid ?? '';
+    const uid = p.metadata.uid;
     for (const s of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
       for (const run of statusRuns(s, uid)) set(s.name).add(run);
     }

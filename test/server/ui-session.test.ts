@@ -25,6 +25,17 @@ describe('SessionKeys', () => {
     expect(keys.verify('', now)).toBeUndefined();
   });
 
+  it('a signed-out session is refused, also a copy of its cookie; others go on', () => {
+    const k = new SessionKeys('t');
+    const a = k.issue(now).cookie;
+    const b = k.issue(now).cookie;
+    k.revoke(a, now + 5);
+    expect(k.verify(a, now + 10)).toBeUndefined();
+    expect(k.verify(b, now + 10)).toBeDefined();
+    k.revoke('v1.garbage', now); // not ours: nothing happens
+    expect(k.verify(b, now + 10)).toBeDefined();
+  });
+
   it('the token compares in full only', () => {
     expect(keys.tokenMatches('the-token')).toBe(true);
     expect(keys.tokenMatches('the-toke')).toBe(false);

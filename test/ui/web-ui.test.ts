@@ -141,6 +141,10 @@ describe.skipIf(!browserTests)('web UI', () => {
       headers: { Cookie: `${cookie?.name}=${cookie?.value}`, Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Protocol': 'v5.channel.k8s.io' },
     });
     expect(ws.status).toBe(401);
+    // A page of another origin of the same site (another port of 127.0.0.1) may not use it.
+    const sameSite = await raw(port, '/api/v1/namespaces/default/pods', { headers: { Cookie: `${cookie?.name}=${cookie?.value}`, 'Sec-Fetch-Site': 'same-site' } });
+    expect(sameSite.status).toBe(403);
+    expect((await raw(port, '/api/v1/namespaces/default/pods', { headers: { Cookie: `${cookie?.name}=${cookie?.value}`, 'Sec-Fetch-Site': 'same-origin' } })).status).toBe(200);
   });
 
   it('a pod applied with kubectl appears live; its restart count climbs while it crash-loops', async () => {
@@ -222,5 +226,16 @@ describe.skipIf(!browserTests)('web UI', () => {
     await page.goto(`https://127.0.0.1:${port}/ui/#/`);
     await page.locator('tr[data-pod="default/crashy"]').waitFor();
     await page.screenshot({ path: screenshotPath('ui-pods.png') });
+  });
+
+  it('signing out ends the session, also for a copy of its cookie', async () => {
+    const cookie = (await context.cookies())[0];
+    const header = { Cookie: `${cookie?.name}=${cookie?.value}` };
+    expect((await raw(port, '/api/v1/namespaces/default/pods', { headers: header })).status).toBe(200);
+    await page.locator('#sign-out').click();
+    await page.waitForURL(/\/ui\/login/);
+    expect(await context.cookies()).toEqual([]);
+    expect((await raw(port, '/api/v1/namespaces/default/pods', { headers: header })).status).toBe(401);
+    expect((await raw(port, '/ui/', { headers: header })).status).toBe(303);
   });
 });

@@ -81,6 +81,20 @@ describe('buildTimeline', () => {
     expect(main?.runs.map((r) => [r.outcome, r.podUid, r.start])).toEqual([['failed', 'u1', T0 + 600], ['running', 'u2', T0 + 4_321]]);
     expect(tl.lanes.find((l) => l.container === 'side')?.runs.map((r) => r.outcome)).toEqual(['killed']);
   });
+
+  it('a re-creation with the stop\'s time: what ended before it ended by itself, even by a signal', () => {
+    const restarts: RestartNotice[] = [{
+      ...base, time: T0 + 60_000, level: 'recreate', trigger: 'budget', description: 'container main exceeded its restart budget', latencyMs: 2_000,
+      removed: [
+        { container: 'side', exitCode: 143, reason: 'Error', startedAt: T0 + 500, finishedAt: T0 + 59_000 },
+        { container: 'main', exitCode: 139, reason: 'Error', signal: 'SIGSEGV', startedAt: T0 + 600, finishedAt: T0 + 57_900 },
+      ],
+    }];
+    const tl = buildTimeline({ pods: [pod('u1', {})], restarts, now: T0 + 61_000 });
+    expect(tl.bands[0]).toMatchObject({ level: 'recreate', start: T0 + 58_000 });
+    expect(tl.lanes.find((l) => l.container === 'main')?.runs.map((r) => [r.outcome, r.signal, r.decidedBy])).toEqual([['signal', 'SIGSEGV', 'container main exceeded its restart budget']]);
+    expect(tl.lanes.find((l) => l.container === 'side')?.runs.map((r) => r.outcome)).toEqual(['killed']);
+  });
 });
 
 describe('renderTimelineSvg', () => {

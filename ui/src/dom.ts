@@ -1,6 +1,6 @@
 /** Small DOM helpers: element building (text is always set as text, never as HTML), ages that tick, banners. */
 import { shortAge } from '../../src/api/printers.js';
-import type { ApiError, LiveState } from './api.js';
+import { ApiError, NetworkError, type LiveState } from './api.js';
 
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | undefined | null>;
@@ -62,6 +62,12 @@ export function showError(message: string | undefined): void {
   setText(el, message ?? '');
 }
 
+/** Clears the alert banner if it still shows `message` (and not something said since). */
+export function clearError(message: string): void {
+  const el = byId('error-banner');
+  if (el.textContent === message) setText(el, '');
+}
+
 export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
@@ -69,13 +75,35 @@ export function errorMessage(e: unknown): string {
 
 const LIVE_TEXT: Record<LiveState, string> = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', stopped: 'stopped' };
 
-/** The header's live indicator. */
-export function setLive(state: LiveState, error?: ApiError): void {
+/** The banner text for a live update that failed: what happened, and what to do next. */
+export function liveErrorText(state: LiveState, e: Error): string {
+  if (state === 'stopped') {
+    if (e instanceof ApiError) return `${e.message} (live updates stopped; reload the page to try again).`;
+    return `Live updates stopped on an error in the page itself: ${e.message}. Reload the page to start again.`;
+  }
+  if (e instanceof NetworkError) return `Lost the connection to podvisor (${e.message}). Is podvisor serve running? The page reconnects by itself when it is back.`;
+  return `podvisor answered: ${e.message}. The page tries again in a few seconds.`;
+}
+
+/** The banner text {@link setLive} put up last, cleared when the updates are live again. */
+let liveError: string | undefined;
+
+/**
+ * The header's live indicator. A failure (`reconnecting` with an error, `stopped`) shows in the
+ * alert banner; being `live` again clears it.
+ */
+export function setLive(state: LiveState, error?: Error): void {
   const el = byId('live-state');
   el.dataset['state'] = state;
   const text = el.querySelector('.live-text');
   if (text) setText(text, LIVE_TEXT[state]);
-  if (state === 'stopped' && error) showError(error.message);
+  if (error && (state === 'stopped' || state === 'reconnecting')) {
+    liveError = liveErrorText(state, error);
+    showError(liveError);
+  } else if (state === 'live' && liveError !== undefined) {
+    clearError(liveError);
+    liveError = undefined;
+  }
 }
 
 /** Runs `render`, then puts the focus back on the equivalent element if it was inside `root`. */

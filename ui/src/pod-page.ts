@@ -1,16 +1,17 @@
 /**
  * The pod page (`#/pods/<namespace>/<name>`): summary, restart actions, the restart timeline,
  * containers, conditions, events and logs. The pod is watched by name (a re-creation gives it
- * a new UID, the page keeps following the name); every change re-reads its restart records and
- * events and redraws everything but the logs.
+ * a new UID, the page keeps following the name), and so are its events; every change of either
+ * re-reads its restart records and redraws everything but the logs. Everything the page starts
+ * (watches, reads, timers, the log stream) ends with the page's signal.
  */
 import type { RestartNotice } from '../../src/api/records.js';
 import type { Container, ContainerStatus, Pod } from '../../src/api/types.js';
 import { podStatusColumn } from '../../src/api/printers.js';
 import { formatTime } from '../../src/view/time-format.js';
-import { getJson, postJson, runWatch, seg, SignedOut } from './api.js';
+import { getJson, NetworkError, postJson, runWatch, seg, SignedOut, type LiveState } from './api.js';
 import { confirmAction, type Confirmation } from './confirm.js';
-import { age, errorMessage, h, keepFocus, setLive, setText, showError, tickAges } from './dom.js';
+import { age, clearError, errorMessage, h, keepFocus, setLive, setText, showError, tickAges } from './dom.js';
 import { LogsView, type LogTarget } from './logs.js';
 import { restartClass, statusKind, type StatusKind } from './status.js';
 import { TimelineView } from './timeline-view.js';
@@ -200,7 +201,9 @@ export function mountPodPage(main: HTMLElement, ns: string, name: string, signal
   // ------------------------------------------------------------------ data
   let refreshing = false;
   let again = false;
-  /** Re-reads the restart records and events (coalesced: one at a time, one more if asked meanwhile). */
+  /** The banner text of the last failed read of the restart records, cleared once one succeeds. */
+  let recordsError: string | undefined;
+  /** Re-reads the restart records (coalesced: one at a time, one more if asked meanwhile). */
   const refresh = async (): Promise<void> => {
     if (refreshing) {
       again = true;
@@ -210,15 +213,19 @@ export function mountPodPage(main: HTMLElement, ns: string, name: string, signal
     try {
       do {
         again = false;
-        const [r, e] = await Promise.allSettled([
-          getJson<{ items?: RestartNotice[] }>(`${podPath}/restarts`, { signal }),
-          getJson<{ items?: K8sEvent[] }>(`/api/v1/namespaces/${seg(ns)}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name}`)}`, { signal }),
-        ]);
-        if (signal.aborted) return;
-        if (r.status === 'fulfilled') restarts = r.value.items ?? [];
-        else if (!(r.reason instanceof SignedOut)) showError(`Could not read the restart records: ${errorMessage(r.reason)}`);
-        if (e.status === 'fulfilled') events = e.value.items ?? [];
-        else if (!(e.reason instanceof SignedOut)) showError(`Could not read the events: ${errorMessage(e.reason)}`);
+        try {
+          const r = await getJson<{ items?: RestartNotice[] }>(`${podPath}/restarts`, { signal });
+          if (signal.aborted) return;
+          restarts = r.items ?? [];
+          if (recordsError !== undefined) clearError(recordsError);
+          recordsError = undefined;
+        } catch (e) {
+          if (signal.aborted || e instanceof SignedOut) return;
+          recordsError = e instanceof NetworkError
+            ? `Could not read the restart records (${errorMessage(e)}). Is podvisor serve running? The page reads them again when it is back.`
+            : `Could not read the restart records: ${errorMessage(e)}. The page reads them again with the next change of the pod or a new event; reloading the page tries at once.`;
+          showError(recordsError);
+        }
         render();
       } while (again && !signal.aborted);
     } finally {
@@ -234,22 +241,36 @@ export function mountPodPage(main: HTMLElement, ns: string, name: string, signal
     else incarnations.push(p);
   };
 
+  // The header's live indicator shows the worse of the two watches (the pod's and its events').
+  const RANK: Record<LiveState, number> = { live: 0, connecting: 1, reconnecting: 2, stopped: 3 };
+  const watches: Record<'pod' | 'events', { state: LiveState; error?: Error | undefined }> = {
+    pod: { state: 'connecting' },
+    events: { state: 'connecting' },
+  };
+  const report = (which: 'pod' | 'events', state: LiveState, error?: Error): void => {
+    if (signal.aborted) return;
+    watches[which] = { state, error };
+    const [a, b] = [watches.pod, watches.events];
+    const worst = RANK[b.state] > RANK[a.state] || (RANK[b.state] === RANK[a.state] && !a.error) ? b : a;
+    setLive(worst.state, worst.error);
+  };
+
   void runWatch<Pod>({
     signal,
     list: async (s) => {
       const list = await getJson<{ items?: Pod[]; metadata?: { resourceVersion?: string } }>(`${basePath}?fieldSelector=${encodeURIComponent(selector)}`, { signal: s });
+      if (s.aborted) return '';
       const p = list.items?.[0];
       if (p) setPod(p);
       else if (pod) gone = true;
       loaded = true;
-      showError(undefined);
       render();
       void refresh();
       return list.metadata?.resourceVersion ?? '';
     },
     watchUrl: (rv) => `${basePath}?watch=1&fieldSelector=${encodeURIComponent(selector)}&allowWatchBookmarks=true${rv ? `&resourceVersion=${seg(rv)}` : ''}`,
     onEvent: (ev) => {
-      if (ev.object?.metadata?.name !== name) return;
+      if (signal.aborted || ev.object?.metadata?.name !== name) return;
       if (ev.type === 'DELETED') {
         if (pod?.metadata.uid === ev.object.metadata.uid) gone = true;
       } else {
@@ -258,9 +279,42 @@ export function mountPodPage(main: HTMLElement, ns: string, name: string, signal
       render();
       void refresh();
     },
-    onState: (s, err) => {
-      if (!signal.aborted) setLive(s, err);
+    onState: (s, err) => report('pod', s, err),
+  });
+
+  // The pod's events, watched on their own: an event often comes without any change of the pod.
+  // Each one also re-reads the restart records (a restart always comes with an event).
+  const eventsPath = `/api/v1/namespaces/${seg(ns)}/events?fieldSelector=${encodeURIComponent(`involvedObject.kind=Pod,involvedObject.name=${name}`)}`;
+  const eventKey = (e: K8sEvent): string => e.metadata?.uid ?? e.metadata?.name ?? '';
+  let eventsListed = false;
+  void runWatch<K8sEvent>({
+    signal,
+    list: async (s) => {
+      const list = await getJson<{ items?: K8sEvent[]; metadata?: { resourceVersion?: string } }>(eventsPath, { signal: s });
+      if (s.aborted) return '';
+      events = list.items ?? [];
+      renderEvents();
+      // A re-list may follow missed events: the records may have changed meanwhile too.
+      if (eventsListed) void refresh();
+      eventsListed = true;
+      return list.metadata?.resourceVersion ?? '';
     },
+    watchUrl: (rv) => `${eventsPath}&watch=1${rv ? `&resourceVersion=${seg(rv)}` : ''}&allowWatchBookmarks=true`,
+    onEvent: (ev) => {
+      if (signal.aborted || !ev.object) return;
+      const k = eventKey(ev.object);
+      const i = events.findIndex((e) => eventKey(e) === k);
+      if (ev.type === 'DELETED') {
+        if (i >= 0) events.splice(i, 1);
+      } else if (i >= 0) {
+        events[i] = ev.object;
+      } else {
+        events.push(ev.object);
+      }
+      renderEvents();
+      void refresh();
+    },
+    onState: (s, err) => report('events', s, err),
   });
 
   // ------------------------------------------------------------------ actions
@@ -268,12 +322,15 @@ export function mountPodPage(main: HTMLElement, ns: string, name: string, signal
     if (!(await confirmAction(c, opener))) return;
     setText(actionStatus, 'Sending the request…');
     actionStatus.classList.remove('is-error');
+    // A confirmed action is not aborted by leaving the page (the daemon may have acted on it
+    // already); its answer just goes nowhere then.
     try {
       await postJson(path, body);
+      if (signal.aborted) return;
       setText(actionStatus, done);
       showError(undefined);
     } catch (e) {
-      if (e instanceof SignedOut) return;
+      if (signal.aborted || e instanceof SignedOut) return;
       const msg = errorMessage(e);
       actionStatus.classList.add('is-error');
       setText(actionStatus, `Failed: ${msg}`);

@@ -158,14 +158,15 @@ export function mountPodsPage(main: HTMLElement, signal: AbortSignal): void {
     watch?.abort();
     const ctl = new AbortController();
     watch = ctl;
-    signal.addEventListener('abort', () => ctl.abort(), { once: true });
+    // Ends with the page or with the next filter change; nothing is added to the page's signal.
+    const live = AbortSignal.any([signal, ctl.signal]);
     const path = podsPath();
     loaded = false;
     entries.clear();
     renderHead();
     renderBody();
     void runWatch<Table>({
-      signal: ctl.signal,
+      signal: live,
       accept: TABLE_ACCEPT,
       list: async (s) => {
         const t = await getJson<Table>(path, { accept: TABLE_ACCEPT, signal: s });
@@ -180,6 +181,7 @@ export function mountPodsPage(main: HTMLElement, signal: AbortSignal): void {
       },
       watchUrl: (rv) => `${path}&watch=1&allowWatchBookmarks=true${rv ? `&resourceVersion=${seg(rv)}` : ''}`,
       onEvent: (ev) => {
+        if (live.aborted) return;
         const t = ev.object;
         if (t?.kind !== 'Table') return;
         const cols = columnIndex(t);
@@ -192,7 +194,8 @@ export function mountPodsPage(main: HTMLElement, signal: AbortSignal): void {
         renderBody();
       },
       onState: (s, err) => {
-        if (!ctl.signal.aborted) setLive(s, err);
+        if (live.aborted) return;
+        setLive(s, err);
         if (s === 'stopped') {
           loaded = true;
           renderBody();

@@ -6,14 +6,11 @@
 import type { RestartNotice } from '../../src/api/records.js';
 import type { Pod } from '../../src/api/types.js';
 import { buildTimeline, type Timeline } from '../../src/view/timeline.js';
-import { renderTimelineSvg } from '../../src/view/timeline-svg.js';
+import { LABEL_W, PAD_R, renderTimelineSvg } from '../../src/view/timeline-svg.js';
 import { TIMELINE_CSS } from '../../src/view/timeline-style.js';
 import { formatSpan, formatTime } from '../../src/view/time-format.js';
 import { h, setText } from './dom.js';
 
-/** The SVG's label column and right padding (src/view/timeline-svg.ts LABEL_W, PAD_R). */
-const LABEL_W = 168;
-const PAD_R = 16;
 const MIN_SPAN = 1000;
 const MAX_SPAN = 60 * 86_400_000;
 

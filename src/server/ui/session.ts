@@ -21,6 +21,8 @@ export interface UiSession {
 export class SessionKeys {
   private readonly key: Buffer;
   private readonly tokenBuf: Buffer;
+  /** Sessions signed out (their id → expiry), refused until they would have expired anyway. */
+  private readonly revoked = new Map<string, number>();
 
   constructor(token: string) {
     this.tokenBuf = Buffer.from(token);
@@ -53,7 +55,19 @@ export class SessionKeys {
     if (got.length !== want.length || !timingSafeEqual(got, want)) return undefined;
     const issued = Number(m[1]);
     if (issued > now + 60_000 || now - issued > SESSION_TTL_MS) return undefined;
+    if (this.revoked.has(id)) return undefined;
     return { csrfToken: this.mac(`csrf.${id}`), expiresAt: issued + SESSION_TTL_MS };
+  }
+
+  /**
+   * Signs a session out: its cookie is refused from now on, also where a copy of it is kept.
+   * (Kept in memory: a restart of the daemon forgets it; the session still ends at its expiry.)
+   */
+  revoke(value: string, now: number): void {
+    const m = /^v1\.(\d{1,15})\.([A-Za-z0-9_-]{22})\./.exec(value);
+    if (!m || !this.verify(value, now)) return;
+    for (const [id, exp] of this.revoked) if (exp < now) this.revoked.delete(id);
+    this.revoked.set(`${m[1]}.${m[2]}`, Number(m[1]) + SESSION_TTL_MS);
   }
 
   /** The request's session, from its cookie. */

@@ -8,7 +8,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
-import { clearedSessionCookie, csrfMatches, sessionCookie, type SessionKeys, type UiSession } from './session.js';
+import { clearedSessionCookie, cookieValue, csrfMatches, SESSION_COOKIE, sessionCookie, type SessionKeys, type UiSession } from './session.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
@@ -90,11 +90,11 @@ export class WebUi {
     if (!data) {
       if (name === 'index.html' || name === 'login.html') {
         this.send(res, 503, 'The web UI is not built: run `npm run build` (it builds dist/ui with Vite).\n', 'text/plain; charset=utf-8');
-      } else this.send(res, 404, 'not found\n', 'text/plain; charset=utf-8');
+      } else this.send(res, 404, 'not found: the web UI has no such file; start at /ui/\n', 'text/plain; charset=utf-8');
       return;
     }
     // Vite names assets by their content: they never change under the same name.
-    const cache = name.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-store';
+    const cache = name.startsWith('assets/') ? 'private, max-age=31536000, immutable' : 'no-store';
     this.send(res, 200, data, TYPES[extname(name)] ?? 'application/octet-stream', { 'Cache-Control': cache });
   }
 
@@ -107,22 +107,24 @@ export class WebUi {
         void this.login(req, res);
         return;
       }
-      if (method !== 'GET' && method !== 'HEAD') return this.send(res, 405, 'method not allowed\n', 'text/plain; charset=utf-8', { Allow: 'GET, POST' });
+      if (method !== 'GET' && method !== 'HEAD') return this.send(res, 405, 'method not allowed: GET shows the sign-in form, POST signs in\n', 'text/plain; charset=utf-8', { Allow: 'GET, POST' });
       if (session && this.o.keys && query.get('failed') === null) return this.redirect(res, '/ui/');
       return this.static(res, 'login.html');
     }
     if (rest === 'logout') {
-      if (method !== 'POST') return this.send(res, 405, 'method not allowed\n', 'text/plain; charset=utf-8', { Allow: 'POST' });
-      if (!session) return this.send(res, 401, 'not signed in\n', 'text/plain; charset=utf-8');
-      if (!this.csrfOk(req, session)) return this.send(res, 403, 'missing or wrong X-CSRF-Token\n', 'text/plain; charset=utf-8');
+      if (method !== 'POST') return this.send(res, 405, 'method not allowed: sign out with POST\n', 'text/plain; charset=utf-8', { Allow: 'POST' });
+      if (!session) return this.send(res, 401, 'not signed in: nothing to sign out of; sign in at /ui/login\n', 'text/plain; charset=utf-8');
+      if (!this.csrfOk(req, session)) return this.send(res, 403, 'missing or wrong X-CSRF-Token: send the csrfToken of GET /ui/session\n', 'text/plain; charset=utf-8');
       req.resume();
+      const value = cookieValue(req.headers.cookie, SESSION_COOKIE);
+      if (value !== undefined) this.o.keys?.revoke(value, this.o.now());
       return this.redirect(res, '/ui/login', { 'Set-Cookie': clearedSessionCookie() });
     }
-    if (method !== 'GET' && method !== 'HEAD') return this.send(res, 405, 'method not allowed\n', 'text/plain; charset=utf-8', { Allow: 'GET' });
+    if (method !== 'GET' && method !== 'HEAD') return this.send(res, 405, 'method not allowed: the web UI serves its files with GET\n', 'text/plain; charset=utf-8', { Allow: 'GET' });
     if (rest.startsWith('assets/')) {
       const name = rest;
-      if (!/^assets\/[A-Za-z0-9._-]+$/.test(name)) return this.send(res, 404, 'not found\n', 'text/plain; charset=utf-8');
-      if (!session && !this.loginRefs().has(name)) return this.send(res, 401, 'sign in first: /ui/login\n', 'text/plain; charset=utf-8');
+      if (!/^assets\/[A-Za-z0-9._-]+$/.test(name)) return this.send(res, 404, 'not found: the web UI has no such page; start at /ui/\n', 'text/plain; charset=utf-8');
+      if (!session && !this.loginRefs().has(name)) return this.send(res, 401, 'not signed in: sign in at /ui/login\n', 'text/plain; charset=utf-8');
       return this.static(res, name);
     }
     if (rest === 'session') {
@@ -134,7 +136,7 @@ export class WebUi {
       if (!session) return this.redirect(res, '/ui/login');
       return this.static(res, 'index.html');
     }
-    return this.send(res, 404, 'not found\n', 'text/plain; charset=utf-8');
+    return this.send(res, 404, 'not found: the web UI has no such page; start at /ui/\n', 'text/plain; charset=utf-8');
   }
 
   private async login(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -143,7 +145,11 @@ export class WebUi {
     try {
       for await (const c of req as AsyncIterable<Buffer>) {
         size += c.length;
-        if (size > MAX_LOGIN_BODY) return this.send(res, 413, 'request entity too large\n', 'text/plain; charset=utf-8');
+        if (size > MAX_LOGIN_BODY) {
+          // Answer first: leaving the loop destroys the request (and the connection with it).
+          this.send(res, 413, 'the sign-in form is too large: send only token=<the daemon token>\n', 'text/plain; charset=utf-8', { Connection: 'close' });
+          return;
+        }
         chunks.push(c);
       }
     } catch {
