@@ -24,7 +24,7 @@ import { dispatch, isOpenPath } from './routes.js';
 import type { ServerEnv } from './server-env.js';
 import { badRequest, failure, HttpError, pathNotFound, statusFromError, unauthorized } from './status.js';
 import { SessionKeys } from './ui/session.js';
-import { WebUi } from './ui/web-ui.js';
+import { sessionMayUse, WebUi } from './ui/web-ui.js';
 import { DEFAULT_WATCH_LIMITS, MAX_WATCH_BUFFERED_BYTES, WatchRegistry, type WatchLimits } from './watch-limits.js';
 
 /** Methods that change nothing (no CSRF token needed with the UI's cookie). */
@@ -191,6 +191,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         if (!session) {
           req.resume();
           sendStatus(res, unauthorized());
+          return;
+        }
+        if (!sessionMayUse(method, path)) {
+          req.resume();
+          sendStatus(res, failure(403, 'Forbidden', `the web UI session may not ${method} ${path}: it reads pods, their logs, events and restart records, and restarts or re-creates pods; send the bearer token (podvisor kubeconfig) for the rest`));
           return;
         }
         if (!SAFE_METHODS.has(method) && !webUi.csrfOk(req, session)) {

@@ -1,6 +1,7 @@
 /** Web UI sessions: MACs keyed by the daemon's token, nothing stored. */
 import { describe, expect, it } from 'vitest';
 import { cookieValue, SESSION_TTL_MS, SessionKeys } from '../../src/server/ui/session.js';
+import { sessionMayUse } from '../../src/server/ui/web-ui.js';
 
 describe('SessionKeys', () => {
   const keys = new SessionKeys('the-token');
@@ -46,5 +47,17 @@ describe('SessionKeys', () => {
     expect(cookieValue('a=1; __Host-podvisor-ui=v1.x; b=2', '__Host-podvisor-ui')).toBe('v1.x');
     expect(cookieValue('a=1', '__Host-podvisor-ui')).toBeUndefined();
     expect(cookieValue(undefined, 'a')).toBeUndefined();
+  });
+});
+
+describe('sessionMayUse', () => {
+  it('the pages\' reads and the restart verbs only', () => {
+    for (const [m, p] of [['GET', '/api/v1/pods'], ['GET', '/api/v1/namespaces'], ['GET', '/api/v1/namespaces/a/pods'], ['GET', '/api/v1/namespaces/a/pods/b'],
+      ['GET', '/api/v1/namespaces/a/pods/b/log'], ['GET', '/api/v1/namespaces/a/pods/b/restarts'], ['GET', '/api/v1/namespaces/a/events'],
+      ['POST', '/api/v1/namespaces/a/pods/b/restart'], ['POST', '/api/v1/namespaces/a/pods/b/recreate']]) expect(sessionMayUse(m!, p!), `${m} ${p}`).toBe(true);
+    for (const [m, p] of [['GET', '/api/v1/namespaces/a/secrets'], ['GET', '/api/v1/namespaces/a/secrets/b'], ['GET', '/api/v1/namespaces/a/configmaps'],
+      ['DELETE', '/api/v1/namespaces/a/pods/b'], ['PUT', '/api/v1/namespaces/a/pods/b'], ['PATCH', '/api/v1/namespaces/a/pods/b'], ['POST', '/api/v1/namespaces/a/pods'],
+      ['GET', '/api/v1/namespaces/a/pods/b/exec'], ['POST', '/api/v1/namespaces/a/pods/b/exec'], ['GET', '/metrics'], ['GET', '/apis'],
+      ['GET', '/api/v1/namespaces/a/pods/b/c/log'], ['POST', '/api/v1/namespaces/a/pods/b/restart/x']]) expect(sessionMayUse(m!, p!), `${m} ${p}`).toBe(false);
   });
 });

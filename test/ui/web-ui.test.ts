@@ -127,14 +127,18 @@ describe.skipIf(!browserTests)('web UI', () => {
 
   it('the UI API: the cookie reads; a POST without the CSRF token is refused, with it accepted', async () => {
     const r = await page.evaluate(async () => {
+      const restart = (headers: Record<string, string>) => fetch('/api/v1/namespaces/default/pods/no-such-pod/restart', { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: '{}' });
       const list = await fetch('/api/v1/namespaces/default/pods');
-      const noCsrf = await fetch('/api/v1/namespaces/default/configmaps', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'from-ui' } }) });
-      const wrongCsrf = await fetch('/api/v1/namespaces/default/configmaps', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': 'x' }, body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'from-ui' } }) });
+      const noCsrf = await restart({});
+      const wrongCsrf = await restart({ 'X-CSRF-Token': 'x' });
       const { csrfToken } = await (await fetch('/ui/session')).json() as { csrfToken: string };
-      const ok = await fetch('/api/v1/namespaces/default/configmaps', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken }, body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'from-ui' } }) });
-      return { list: list.status, noCsrf: noCsrf.status, wrongCsrf: wrongCsrf.status, ok: ok.status };
+      const ok = await restart({ 'X-CSRF-Token': csrfToken }); // through: the pod does not exist
+      // Beyond what the pages do, the session is refused even with the CSRF token.
+      const secrets = await fetch('/api/v1/namespaces/default/secrets');
+      const create = await fetch('/api/v1/namespaces/default/configmaps', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken }, body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'from-ui' } }) });
+      return { list: list.status, noCsrf: noCsrf.status, wrongCsrf: wrongCsrf.status, ok: ok.status, secrets: secrets.status, create: create.status };
     });
-    expect(r).toEqual({ list: 200, noCsrf: 403, wrongCsrf: 403, ok: 201 });
+    expect(r).toEqual({ list: 200, noCsrf: 403, wrongCsrf: 403, ok: 404, secrets: 403, create: 403 });
     // A stream (exec over WebSocket) never takes the cookie: it carries no CSRF header.
     const cookie = (await context.cookies())[0];
     const ws = await raw(port, '/api/v1/namespaces/default/pods/crashy/exec?command=id&stdout=1', {

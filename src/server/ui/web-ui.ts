@@ -25,6 +25,22 @@ const SECURITY_HEADERS: Record<string, string> = {
 
 const MAX_LOGIN_BODY = 8 * 1024;
 
+/** A path segment (a namespace or a pod name; percent-escapes allowed). */
+const SEG = '[^/]+';
+/**
+ * What the web UI's session may do: the pages' reads and the restart verbs, nothing else (no
+ * Secrets, no changes to objects, no streams). Clients that need more send the bearer token.
+ */
+const SESSION_SCOPE: { methods: ReadonlySet<string>; path: RegExp }[] = [
+  { methods: new Set(['GET', 'HEAD']), path: new RegExp(`^/api/v1/(?:pods|namespaces|namespaces/${SEG}/(?:pods|events)|namespaces/${SEG}/pods/${SEG}(?:/log|/restarts)?)$`) },
+  { methods: new Set(['POST']), path: new RegExp(`^/api/v1/namespaces/${SEG}/pods/${SEG}/(?:restart|recreate)$`) },
+];
+
+/** The web UI's session may make this request. */
+export function sessionMayUse(method: string, path: string): boolean {
+  return SESSION_SCOPE.some((r) => r.methods.has(method) && r.path.test(path));
+}
+
 export interface WebUiOptions {
   /** The built UI (`dist/ui`); absent or unbuilt: `/ui/` says how to build it. */
   dir?: string;
