@@ -226,6 +226,24 @@ describe.skipIf(!browserTests)('web UI', () => {
     await expect.poll(() => page.locator('#log-output').textContent(), { timeout: 20_000 }).toContain(prev.body.trim());
   });
 
+  it('the pods page filters by label selector and namespace', async () => {
+    await page.goto(`https://127.0.0.1:${port}/ui/#/`);
+    const row = page.locator('tr[data-pod="default/crashy"]');
+    await row.waitFor();
+    await page.locator('#filter-labels').fill('app=other');
+    await page.locator('#filter-labels').press('Enter');
+    await expect.poll(() => row.count()).toBe(0);
+    await page.locator('#filter-labels').fill('app=crashy');
+    await page.locator('#filter-labels').press('Enter');
+    await expect.poll(() => row.count()).toBe(1);
+    await page.locator('#filter-namespace').selectOption('kube-system');
+    await expect.poll(() => row.count()).toBe(0);
+    await page.locator('#filter-namespace').selectOption('default');
+    await expect.poll(() => row.count()).toBe(1);
+    await page.locator('#filter-labels').fill('');
+    await page.locator('#filter-labels').press('Enter');
+  });
+
   it('the pods page after all that, for the README', async () => {
     await page.goto(`https://127.0.0.1:${port}/ui/#/`);
     await page.locator('tr[data-pod="default/crashy"]').waitFor();
