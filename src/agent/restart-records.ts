@@ -3,6 +3,7 @@
  * the core's decisions: the trigger as a value, the exits involved, and readable words.
  */
 import { restartTriggerLabel } from '../api/restart-trigger.js';
+import { exitSignalName } from '../api/signals.js';
 import type { RemovedExit, RestartNotice } from '../api/records.js';
 import type { ClosedReset, StartCause } from '../core/plan/index.js';
 import { terminatedRecordOf, type ContainerRecord } from '../core/model.js';
@@ -11,10 +12,7 @@ import { terminatedRecordOf, type ContainerRecord } from '../core/model.js';
 export type RestartNoticeBody = Omit<RestartNotice, 'time' | 'pod' | 'namespace' | 'podUid'>;
 
 /** `SIGKILL` for 137 and the other common 128+N exit codes. */
-export function signalName(code: number): string | undefined {
-  const names: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
-  return code > 128 ? names[code - 128] : undefined;
-}
+export const signalName = exitSignalName;
 
 /** A readable cause of a container restart: `exit code 42 matched restartPolicyRules[0] (Restart)`. */
 export function describeRestart(cause: StartCause): string {

@@ -10,6 +10,7 @@ import { buildTimeline } from './timeline.js';
 import { renderTimelineSvg } from './timeline-svg.js';
 import { TIMELINE_CSS } from './timeline-style.js';
 import { formatSpan, formatTime } from './time-format.js';
+import { esc } from './escape.js';
 
 export interface ReportPod {
   /** The pod's incarnations, oldest first (a re-creation makes a new one). */
@@ -27,9 +28,6 @@ export interface ReportInput {
   command?: string;
 }
 
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
 
 const PAGE_CSS = `
 body { margin: 24px; font: 14px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1b1f24; background: #fff; }

@@ -6,6 +6,7 @@
  */
 import type { Timeline, TimelineBand, TimelineRun, TimelineWait } from './timeline.js';
 import { formatSpan, formatTime, niceStep } from './time-format.js';
+import { esc } from './escape.js';
 
 export interface SvgOptions {
   /** The window drawn (epoch ms); default the whole timeline. */
@@ -25,9 +26,6 @@ const BAR_H = 16;
 export const PAD_R = 16;
 const LEGEND_H = 30;
 
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
 
 /** The short label of an exit: `OOMKilled`, `SIGKILL`, `exit 3`. */
 export function exitLabel(r: TimelineRun): string {

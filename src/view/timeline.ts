@@ -9,6 +9,7 @@
  */
 import type { RemovedExit, RestartNotice } from '../api/records.js';
 import type { ContainerStatus, Pod } from '../api/types.js';
+import { exitSignalName } from '../api/signals.js';
 
 export type LaneKind = 'init' | 'sidecar' | 'container';
 
@@ -107,8 +108,7 @@ function outcomeOf(exitCode: number | undefined, reason: string | undefined, sig
 }
 
 function signalOf(exitCode: number | undefined): string | undefined {
-  const names: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
-  return exitCode !== undefined && exitCode > 128 ? names[exitCode - 128] : undefined;
+  return exitCode === undefined ? undefined : exitSignalName(exitCode);
 }
 
 function laneKinds(pod: Pod): Map<string, LaneKind> {
