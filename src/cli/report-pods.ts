@@ -6,25 +6,28 @@ import type { ReportPod } from '../view/report.js';
 import type { ExactRun } from '../view/timeline.js';
 
 export class Incarnations {
-  /** `namespace/name` → UID → the newest object seen, in the order the UIDs appeared. */
-  private readonly pods = new Map<string, Map<string, Pod>>();
+  /** `namespace/name` → UID → the newest object and state seen, in the order the UIDs appeared. */
+  private readonly pods = new Map<string, Map<string, { pod: Pod; state?: PodState }>>();
 
-  see(pod: Pod): void {
+  /** Each publication is a new object and the core's states are values: kept as they are. */
+  see(pod: Pod, state?: PodState): void {
     const key = `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`;
     let byUid = this.pods.get(key);
     if (!byUid) {
       byUid = new Map();
       this.pods.set(key, byUid);
     }
-    byUid.set(pod.metadata.uid ?? '', structuredClone(pod));
+    const uid = pod.metadata.uid ?? '';
+    const kept = state ?? byUid.get(uid)?.state;
+    byUid.set(uid, kept ? { pod, state: kept } : { pod });
   }
 
   /** One entry per pod name with its restart records and the runs known to the ms. */
-  byName(restarts: readonly RestartNotice[], runs: readonly ExactRun[]): ReportPod[] {
+  byName(restarts: readonly RestartNotice[]): ReportPod[] {
     return [...this.pods].map(([key, byUid]) => ({
-      incarnations: [...byUid.values()],
+      incarnations: [...byUid.values()].map((x) => x.pod),
       restarts: restarts.filter((n) => `${n.namespace}/${n.pod}` === key),
-      runs: runs.filter((r) => byUid.has(r.podUid)),
+      runs: [...byUid.values()].flatMap((x) => (x.state ? exactRuns(x.state) : [])),
     }));
   }
 }

@@ -31,7 +31,7 @@ import type { PullProgress } from '../runtime/types.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { colourStatus, eventLine, formatTable, palette, podRow, restartLine } from './view.js';
 import { renderReportHtml } from '../view/report.js';
-import { exactRuns, Incarnations } from './report-pods.js';
+import { Incarnations } from './report-pods.js';
 
 /** Options of `podvisor run`, as parsed by commander. */
 export interface RunFlags extends ImageFlags {
@@ -217,9 +217,9 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
     gpus: gpuInventory(flags.gpus),
     config: podConfig(lookups),
     sinks: {
-      onStatus: (pod) => {
+      onStatus: (pod, state) => {
         metrics?.observePod(pod);
-        if (flags.report !== undefined) reportPods.see(pod);
+        if (flags.report !== undefined) reportPods.see(pod, state);
         if (unstartable === undefined) {
           unstartable = unstartableReason(pod, lookups);
           if (unstartable !== undefined) stopRequested?.('unstartable');
@@ -306,7 +306,7 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
     for (const f of finals) reportPods.see(f);
     const path = flags.report;
     try {
-      writeFileSync(path, renderReportHtml({ pods: reportPods.byName(restarts, supervisor.all.flatMap((w) => exactRuns(w.state))), now: Date.now(), command: `podvisor run ${flags.filename.map((f) => `-f ${f}`).join(' ')}` }));
+      writeFileSync(path, renderReportHtml({ pods: reportPods.byName(restarts), now: Date.now(), command: `podvisor run ${flags.filename.map((f) => `-f ${f}`).join(' ')}` }));
       if (live) pv.write(`${p.dim(`report: ${path}`)}\n`);
     } catch (e) {
       io.stderr.write(`error: cannot write the report to ${path}: ${e instanceof Error ? e.message : String(e)}; pass a writable path to --report (the run itself ended as shown)\n`);
