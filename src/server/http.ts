@@ -22,13 +22,10 @@ import type { ApiLogger, Ctx } from './request.js';
 import { negotiate, sendStatus } from './respond.js';
 import { dispatch, isOpenPath } from './routes.js';
 import type { ServerEnv } from './server-env.js';
-import { badRequest, failure, HttpError, pathNotFound, statusFromError, unauthorized } from './status.js';
+import { badRequest, HttpError, pathNotFound, statusFromError, unauthorized } from './status.js';
 import { SessionKeys } from './ui/session.js';
-import { sessionMayUse, WebUi } from './ui/web-ui.js';
+import { WebUi } from './ui/web-ui.js';
 import { DEFAULT_WATCH_LIMITS, MAX_WATCH_BUFFERED_BYTES, WatchRegistry, type WatchLimits } from './watch-limits.js';
-
-/** Methods that change nothing (no CSRF token needed with the UI's cookie). */
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export { DEFAULT_MAX_BODY_BYTES } from './body.js';
 
@@ -183,32 +180,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         return;
       }
       if (!isOpenPath(path) && !authorized(req)) {
-        // The web UI's session cookie stands for the token (a wrong bearer token is not rescued
-        // by it); what changes something also needs the session's CSRF token. Streams (exec,
-        // attach, port-forward upgrades) never take the cookie: the UI opens none, and a
-        // WebSocket carries no CSRF header a page of another origin could be refused for.
-        const session = req.headers.authorization === undefined && !upgrade ? webUi.session(req) : undefined;
-        if (!session) {
+        // The web UI's session cookie may stand for the token, within its scope (a wrong bearer
+        // token is not rescued by it; streams never take it, see WebUi.refusal).
+        const refused = req.headers.authorization !== undefined || upgrade ? unauthorized() : webUi.refusal(req, method, path);
+        if (refused) {
           req.resume();
-          sendStatus(res, unauthorized());
-          return;
-        }
-        if (!sessionMayUse(method, path)) {
-          req.resume();
-          sendStatus(res, failure(403, 'Forbidden', `the web UI session may not ${method} ${path}: it reads pods, their logs, events and restart records, and restarts or re-creates pods; send the bearer token (podvisor kubeconfig) for the rest`));
-          return;
-        }
-        if (!SAFE_METHODS.has(method) && !webUi.csrfOk(req, session)) {
-          req.resume();
-          sendStatus(res, failure(403, 'Forbidden', 'a request of the web UI session that changes something needs the X-CSRF-Token header of the session (GET /ui/session)'));
-          return;
-        }
-        // Browsers say where a request comes from: a page of another origin (another port of
-        // the same host is the same site, not the same origin) may not use the session at all.
-        const site = req.headers['sec-fetch-site'];
-        if (site !== undefined && site !== 'same-origin' && site !== 'none') {
-          req.resume();
-          sendStatus(res, failure(403, 'Forbidden', `the web UI session serves only its own pages (Sec-Fetch-Site: ${String(site)}); other clients send the bearer token`));
+          sendStatus(res, refused);
           return;
         }
       }

@@ -8,6 +8,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
+import type { Status } from '../../api/errors.js';
+import { failure, unauthorized } from '../status.js';
 import { clearedSessionCookie, cookieValue, csrfMatches, SESSION_COOKIE, sessionCookie, type SessionKeys, type UiSession } from './session.js';
 
 const TYPES: Record<string, string> = {
@@ -24,6 +26,9 @@ const SECURITY_HEADERS: Record<string, string> = {
 };
 
 const MAX_LOGIN_BODY = 8 * 1024;
+
+/** Methods that change nothing (no CSRF token needed with the session). */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** A path segment (a namespace or a pod name; percent-escapes allowed). */
 const SEG = '[^/]+';
@@ -64,6 +69,30 @@ export class WebUi {
   /** A cookie-authenticated request that changes something must carry the session's CSRF token. */
   csrfOk(req: IncomingMessage, session: UiSession): boolean {
     return !this.o.keys || csrfMatches(req, session);
+  }
+
+  /**
+   * Why an API request without the bearer token is refused, or undefined when its session
+   * cookie stands for the token: the session must be valid, the request within its scope
+   * ({@link sessionMayUse}), carry the CSRF token when it changes something, and come from the
+   * UI's own pages (a page of another origin of the same site, such as another port of the
+   * host, is refused by its `Sec-Fetch-Site`). Streams (exec, attach, port-forward upgrades)
+   * never get here: a WebSocket carries no CSRF header.
+   */
+  refusal(req: IncomingMessage, method: string, path: string): Status | undefined {
+    const session = this.session(req);
+    if (!session) return unauthorized();
+    if (!sessionMayUse(method, path)) {
+      return failure(403, 'Forbidden', `the web UI session may not ${method} ${path}: it reads pods, their logs, events and restart records, and restarts or re-creates pods; send the bearer token (podvisor kubeconfig) for the rest`);
+    }
+    if (!SAFE_METHODS.has(method) && !this.csrfOk(req, session)) {
+      return failure(403, 'Forbidden', 'a request of the web UI session that changes something needs the X-CSRF-Token header of the session (GET /ui/session)');
+    }
+    const site = req.headers['sec-fetch-site'];
+    if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+      return failure(403, 'Forbidden', `the web UI session serves only its own pages (Sec-Fetch-Site: ${String(site)}); other clients send the bearer token`);
+    }
+    return undefined;
   }
 
   private file(name: string): Buffer | undefined {
