@@ -121,7 +121,8 @@ export async function runServe(flags: ServeFlags): Promise<number> {
     return 1;
   }
   recordEndpoint(dataDir, listeners.map((l) => l.address));
-  log.info({ dataDir, endpoints: listeners.map((l) => l.address), pods: agent.listPods().length, keepContainersOnStop: keepContainers }, 'podvisor serve ready');
+  const ui = listeners.map((l) => l.address).filter((a) => a.startsWith('https://')).map((a) => `${a}/ui/`);
+  log.info({ dataDir, endpoints: listeners.map((l) => l.address), ui, pods: agent.listPods().length, keepContainersOnStop: keepContainers }, 'podvisor serve ready');
   const signal = await stopping;
   if (keepContainers) {
     log.info({ signal, pods: agent.listPods().length }, 'podvisor serve stopping: the API closes, supervision ends, containers keep running under their monitors, the next start re-adopts them');

@@ -89,6 +89,9 @@ describe.skipIf(!browserTests)('web UI', () => {
   });
 
   it('serves nothing but the login page and its assets without a session', async () => {
+    // The daemon says where the UI is.
+    const ready = node.daemon?.out.join('').split('\n').find((l) => l.includes('podvisor serve ready'));
+    expect(JSON.parse(ready ?? '{}').ui).toEqual([`https://127.0.0.1:${port}/ui/`]);
     const index = readFileSync(join(ROOT, 'dist/ui/index.html'), 'utf8');
     const appAsset = /src="\/ui\/(assets\/[^"]+\.js)"/.exec(index)?.[1];
     expect(appAsset).toBeDefined();
