@@ -204,14 +204,6 @@ export class PodWorker {
       this.resuming = false;
     }
     if (this.stopped) return;
-    // The re-creation was decided and stored, and the earlier process stopped before it was
-    // carried out (the replacement is stored under this pod's name once it is): carried out now.
-    if (this.state.finished === true && this.state.stopping?.reason === 'Recreate' && !this.state.deletion) {
-      const recreations = readPodvisorSettings(this.pod.metadata.annotations).recreations + 1;
-      this.log('info', 'carrying out a re-creation the earlier podvisor process had decided', { recreations });
-      await this.execute({ type: 'recreatePod', recreations }).catch((err: unknown) => this.actionFailed({ type: 'recreatePod', recreations }, err));
-      return;
-    }
     if (exits) await this.replayExits(exits);
   }
 

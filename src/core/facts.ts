@@ -171,7 +171,8 @@ export function recordKillFailed(state: PodState, container: string, instanceId:
 
 /**
  * After a podvisor restart: kills that were ordered may not have been carried out. Marks them
- * unordered so the next reconcile orders them again (§4.10: reset targets stay targets).
+ * unordered so the next reconcile orders them again (§4.10: reset targets stay targets); the
+ * same for a re-creation that finished the pod.
  */
 export function recoverAfterRestart(state: PodState): PodState {
   const s = clone(state);
@@ -179,6 +180,9 @@ export function recoverAfterRestart(state: PodState): PodState {
     const i = c.instance;
     if (i?.kill && i.phase !== 'exited') i.kill.ordered = false;
   }
+  // A re-creation decided and stored may have been cut short too (its replacement, once made,
+  // replaces this record under the pod's name: a record still here is not replaced yet).
+  if (s.finished === true && s.stopping?.reason === 'Recreate' && !s.deletion) s.recreatePending = true;
   return s;
 }
 

@@ -277,6 +277,12 @@ export interface PodState {
   budget: { container: Record<string, number[]>; pod: number[] };
   /** The pod is gone from the runtime (deletion finished, or replaced by a re-creation). */
   finished?: boolean;
+  /**
+   * The re-creation that finished this pod may not have been carried out: podvisor stopped
+   * after storing the decision (set at the resume, like unordered kills, §4.10); the next
+   * reconcile orders it again.
+   */
+  recreatePending?: boolean;
   /** GPU device IDs held by this pod instance (kept across restarts in place and podvisor restarts). */
   gpus?: string[];
   /** Not placed yet (e.g. not enough free GPUs, §1.4): no sandbox, `PodScheduled=False`. */

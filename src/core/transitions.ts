@@ -228,6 +228,12 @@ export function recordFinished(s: PodState): PodState {
   return { ...s, finished: true };
 }
 
+/** A re-creation cut short by a podvisor restart was ordered again. */
+export function recordRecreateReissued(s: PodState): PodState {
+  const { recreatePending: _, ...rest } = s;
+  return rest;
+}
+
 /**
  * The status was computed: the phase (and a terminal pod's reason and message) and the
  * conditions' transition times are remembered (§6.4: `lastTransitionTime` changes only when the

@@ -10,7 +10,7 @@
 import { isCreateError, KILL_RETRY_MS, type PodState } from '../model.js';
 import { computePodStatus } from '../status.js';
 import {
-  recordContainers, recordDeletionTakesOver, recordFinished, recordKillReissued, recordPublished, recordSandboxReleased,
+  recordContainers, recordDeletionTakesOver, recordFinished, recordKillReissued, recordPublished, recordRecreateReissued, recordSandboxReleased,
 } from '../transitions.js';
 import { driveInit, driveRegulars, handleManualRestart, handleUnknown, nothingLeftToRun } from './containers.js';
 import { compileEnv, decide, each, isTerminalPhase, join, keep, andThen, withOutcome, type Decision, type Env, type Outcome } from './decision.js';
@@ -19,7 +19,18 @@ import { closeReset, driveReset } from './reset.js';
 import { ensureSandbox, handleSandboxLoss } from './sandbox.js';
 import { orderStart, tryRestart } from './start.js';
 import { beginStop, driveTermination, finishPod } from './termination.js';
-import type { ReconcileInput, ReconcileResult } from './types.js';
+import type { Action, ReconcileInput, ReconcileResult } from './types.js';
+
+/** What ends a pod instance that is re-created (§4.11). */
+function recreateActions(env: Env): { actions: Action[] } {
+  return { actions: [{ type: 'releaseSandbox' }, { type: 'recreatePod', recreations: env.settings.recreations + 1 }] };
+}
+
+/** A finished pod's re-creation, cut short by a podvisor restart, is ordered again (§4.10, §4.11). */
+function reissueRecreate(env: Env, s: PodState): Decision {
+  if (s.recreatePending !== true) return keep(s);
+  return decide(recordRecreateReissued(s), recreateActions(env));
+}
 
 /** Kills recorded but not (or no longer known to be) ordered are ordered again (§4.10). */
 function reissueKills(env: Env, s0: PodState): Decision {
@@ -88,9 +99,7 @@ function syncStop(env: Env, s: PodState): Decision {
   d = join(d, t);
   const sandbox = d.state.sandbox.state;
   if (!t.outcome || sandbox === 'none') return d;
-  if (stopping.reason === 'Recreate') {
-    return andThen(d, (st) => decide(recordFinished(st), { actions: [{ type: 'releaseSandbox' }, { type: 'recreatePod', recreations: env.settings.recreations + 1 }] }));
-  }
+  if (stopping.reason === 'Recreate') return andThen(d, (st) => decide(recordFinished(st), recreateActions(env)));
   if (sandbox !== 'ready' && sandbox !== 'lost') return d;
   return andThen(d, (st) => decide(recordSandboxReleased(st), { actions: [{ type: 'releaseSandbox' }] }));
 }
@@ -156,7 +165,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
   const { pod, now } = input;
   const env = compileEnv(pod, input.state.uid, now, input.options);
   let d = keep(recordContainers(input.state, env.all));
-  if (!d.state.finished) d = andThen(d, (s) => syncPod(env, s));
+  d = andThen(d, (s) => (s.finished ? reissueRecreate(env, s) : syncPod(env, s)));
 
   // Publish: the phase and conditions are remembered; a terminal pod closes the reset record.
   const status = computePodStatus({ pod, state: d.state, now });
