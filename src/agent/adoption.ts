@@ -75,7 +75,9 @@ export async function findInstances(runtime: ContainerRuntime, stored: PodState)
     if (q.instanceId === '') {
       // Launched after the start was ordered: the records of earlier instances (not removed yet
       // when the earlier process stopped) are never taken for it.
-      const launch = records.filter((r) => r.container === q.container && !claimed.has(r.id) && r.startedAt >= orderedAt).sort((a, b) => b.startedAt - a.startedAt)[0];
+      const launch = records
+        .filter((r) => r.container === q.container && !claimed.has(r.id) && r.startedAt >= orderedAt)
+        .sort((a, b) => b.startedAt - a.startedAt)[0];
       if (!launch) return { ...q, found: { state: 'unknown' } };
       const found = await runtime.adoptContainer(stored.uid, launch.id).catch((): AdoptedInstance => ({ state: 'unknown' }));
       return found.state === 'unknown' ? { ...q, found } : { ...q, found, launchedAs: launch.id };
