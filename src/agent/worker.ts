@@ -530,8 +530,10 @@ export class PodWorker {
         const trigger = this.state.stopping?.trigger ?? { kind: 'api' };
         const removed = Object.values(this.state.containers).map((r) => endedRun(r, undefined)).filter((x) => x !== undefined);
         const stopAt = this.state.stopping?.at;
+        const source = this.state.stopping?.source;
         this.notice({
           level: 'recreate', trigger: restartTriggerLabel(trigger, 'recreate'), cause: trigger, description: this.state.stopping?.message ?? 're-created', removed,
+          ...(source !== undefined ? { container: source } : {}),
           ...(stopAt !== undefined ? { latencyMs: Math.max(0, this.clock.now() - stopAt) } : {}),
         });
         const pod: Pod = structuredClone(this.pod);

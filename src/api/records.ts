@@ -50,6 +50,7 @@ export interface RestartNotice {
   namespace: string;
   podUid: string;
   level: 'container' | 'pod' | 'recreate';
+  /** The container restarted (container level), or whose exit led to a re-creation by the budget ladder. */
   container?: string;
   /** The trigger's label: `policy`, `sidecar`, `restartPolicyRules[j]`, `probe`, `api`, `unknown`, `budget`, ... (from `cause`). */
   trigger: string;

@@ -208,6 +208,8 @@ export interface StopRecord {
   message?: string;
   /** For `Recreate`: what asked for the re-creation (the API, or the budget ladder). */
   trigger?: RestartTrigger;
+  /** The container whose exit led to the stop (a budget exceeded by its exit): its exit ended by itself, whatever its time. */
+  source?: string;
   at: number;
   /** SIGKILL deadline for every container (at + grace). */
   deadline: number;

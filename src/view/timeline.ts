@@ -233,8 +233,8 @@ export function buildTimeline(input: TimelineInput): Timeline {
       bands.push({ level: 'pod', start, end: n.time, trigger, description: n.description });
       for (const x of n.removed ?? []) {
         // Instances that ended before the reset began ended by themselves (among them the one
-        // whose exit triggered it); the others were killed by it.
-        const killed = x.finishedAt === undefined || x.finishedAt > start;
+        // whose exit triggered it, even in the reset's own ms); the others were killed by it.
+        const killed = x.finishedAt === undefined || x.finishedAt > start || (x.finishedAt === start && x.exitCode !== n.exitCode);
         const run = exitRun(x, n.podUid, killed);
         if (!run) continue;
         if (!killed && n.exitCode !== undefined && x.exitCode === n.exitCode) run.decidedBy = n.description;
@@ -243,12 +243,14 @@ export function buildTimeline(input: TimelineInput): Timeline {
     } else if (n.level === 'recreate') {
       counts.recreate++;
       // What ended after the stop began was stopped by it; the exits before (the one that led to
-      // the re-creation among them) ended by themselves. Records without the stop's time: what
-      // ended by a signal was stopped.
+      // the re-creation among them, even in the stop's own ms) ended by themselves. Records
+      // without the stop's time: what ended by a signal was stopped.
       const stopAt = n.latencyMs !== undefined ? n.time - n.latencyMs : undefined;
-      const killedBy = (x: RemovedExit): boolean => (stopAt !== undefined
-        ? x.finishedAt === undefined || x.finishedAt >= stopAt
-        : x.exitCode > 128 && x.reason !== 'OOMKilled');
+      const killedBy = (x: RemovedExit): boolean => {
+        if (stopAt === undefined) return x.exitCode > 128 && x.reason !== 'OOMKilled';
+        if (x.finishedAt === undefined) return true;
+        return x.container === n.container ? x.finishedAt > stopAt : x.finishedAt >= stopAt;
+      };
       const kills = (n.removed ?? []).filter(killedBy).map((x) => x.finishedAt).filter((t): t is number => t !== undefined);
       bands.push({ level: 'recreate', start: stopAt ?? Math.min(n.time, ...kills), end: n.time, trigger: n.trigger, description: n.description });
       for (const x of n.removed ?? []) {

@@ -211,6 +211,8 @@ describe('restart budgets B1-B5 (spec §10)', () => {
     expect(sim.kills.map((k) => k.cause)).toEqual(['stop']);
     expect(sim.actions).toContainEqual({ type: 'recreatePod', recreations: 1 });
     expect(sim.state.finished).toBe(true);
+    // The stop names the container whose exit led to it (the re-creation record's `container`).
+    expect(sim.state.stopping).toMatchObject({ reason: 'Recreate', source: 'a', trigger: { kind: 'budget', rung: 'recreate' } });
   });
 
   it('B3: as B2 with max-recreates 0 -> no re-creation; the pod ends Failed with reason RestartBudgetExceeded', () => {

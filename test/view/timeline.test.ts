@@ -95,6 +95,30 @@ describe('buildTimeline', () => {
     expect(tl.lanes.find((l) => l.container === 'main')?.runs.map((r) => [r.outcome, r.signal, r.decidedBy])).toEqual([['signal', 'SIGSEGV', 'container main exceeded its restart budget']]);
     expect(tl.lanes.find((l) => l.container === 'side')?.runs.map((r) => r.outcome)).toEqual(['killed']);
   });
+
+  it('an exit in the very ms the stop or reset began: the source ended by itself, the others were killed', () => {
+    const recreate: RestartNotice = {
+      ...base, time: T0 + 10_011, level: 'recreate', trigger: 'budget', container: 'main', description: 'container main exceeded its restart budget', latencyMs: 11,
+      removed: [
+        { container: 'side', exitCode: 143, reason: 'Error', startedAt: T0 + 500, finishedAt: T0 + 10_000 },
+        { container: 'main', exitCode: 42, reason: 'Error', startedAt: T0 + 600, finishedAt: T0 + 10_000 },
+      ],
+    };
+    const tl = buildTimeline({ pods: [pod('u1', {})], restarts: [recreate], now: T0 + 11_000 });
+    const byLane = Object.fromEntries(tl.lanes.map((l) => [l.container, l.runs.map((r) => r.outcome)]));
+    expect(byLane).toEqual({ init: [], side: ['killed'], main: ['failed'] });
+    expect(tl.lanes.find((l) => l.container === 'main')?.runs[0]?.decidedBy).toBe('container main exceeded its restart budget');
+
+    const reset: RestartNotice = {
+      ...base, time: T0 + 5_000, level: 'pod', trigger: 'restartPolicyRules', rule: 0, description: 'container main exited with code 42 matching restartPolicyRules[0]', exitCode: 42, latencyMs: 1_000,
+      removed: [
+        { container: 'side', exitCode: 137, reason: 'Error', startedAt: T0 + 500, finishedAt: T0 + 4_000 },
+        { container: 'main', exitCode: 42, reason: 'Error', startedAt: T0 + 600, finishedAt: T0 + 4_000 },
+      ],
+    };
+    const tl2 = buildTimeline({ pods: [pod('u1', {})], restarts: [reset], now: T0 + 6_000 });
+    expect(Object.fromEntries(tl2.lanes.map((l) => [l.container, l.runs.map((r) => r.outcome)]))).toEqual({ init: [], side: ['killed'], main: ['failed'] });
+  });
 });
 
 describe('renderTimelineSvg', () => {

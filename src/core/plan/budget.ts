@@ -41,7 +41,7 @@ export function escalateToRecreate(env: Env, s: PodState, source: string, text: 
   if (env.settings.maxRecreates !== undefined && n > env.settings.maxRecreates) {
     return failByBudget(env, s, budgetText(source, n, 're-creations', env.settings.restartWindowMs));
   }
-  return decide(beginStop(env, s, 'Recreate', text, { kind: 'budget', rung: 'recreate' }), { events: [escalationEvent(text, 'recreate')] });
+  return decide(beginStop(env, s, 'Recreate', text, { kind: 'budget', rung: 'recreate' }, source), { events: [escalationEvent(text, 'recreate')] });
 }
 
 /**

@@ -9,10 +9,11 @@ import { decide, each, join, keep, podEvent, andThen, withOutcome, type Decision
 import { dropUnstarted, hasPreStop, orderKill } from './start.js';
 
 /** Begins stopping the pod (§8.2) with its grace deadline; the first stop wins. */
-export function beginStop(env: Env, s: PodState, reason: StopRecord['reason'], message?: string, trigger?: StopRecord['trigger']): PodState {
+export function beginStop(env: Env, s: PodState, reason: StopRecord['reason'], message?: string, trigger?: StopRecord['trigger'], source?: string): PodState {
   const stop: StopRecord = { reason, at: env.now, deadline: env.now + env.graceMs };
   if (message !== undefined) stop.message = message;
   if (trigger !== undefined) stop.trigger = trigger;
+  if (source !== undefined) stop.source = source;
   return recordStopBegun(s, stop);
 }
 
