@@ -80,7 +80,7 @@ spec:
     expect(history.code).toBe(0);
     expect(history.stdout).toMatch(/container\s+a\s+policy/);
     expect(history.stdout).toMatch(/pod in place\s+-\s+budget/);
-    expect(history.stdout).toMatch(/re-create\s+-\s+budget.*\(old UID /);
+    expect(history.stdout).toMatch(/re-create\s+a\s+budget.*\(old UID /);
     expect(history.stdout).toContain('container restarts, 2 in-place pod restarts, 1 re-creations');
 
     const events = JSON.parse((await get('/api/v1/namespaces/default/events')).body).items.filter((e: any) => e.reason === 'RestartBudgetExceeded').map((e: any) => e.message);

@@ -185,7 +185,13 @@ describe.skipIf(!browserTests)('web UI', () => {
     await svg.waitFor();
     const bandsOf = () => page.$$eval('#timeline .pv-band', (els) => els.map((e) => `${e.getAttribute('data-level')}:${e.getAttribute('data-trigger')}`));
     await expect.poll(bandsOf, { timeout: 20_000 }).toEqual(['pod:restartPolicyRules[0]']);
-    // One bar per run of main: every ended run the records name, plus the current one.
+    // One bar per run of main: every ended run the records name, plus the current one (once main
+    // stays up, after its third restart, the records no longer change under the count).
+    await until('main stays up', async () => {
+      const p = await node.get('/api/v1/namespaces/default/pods/crashy') as { status?: { containerStatuses?: { name: string; restartCount: number; state: { running?: unknown } }[] } };
+      const main = p.status?.containerStatuses?.find((c) => c.name === 'main');
+      return main !== undefined && main.restartCount >= 3 && main.state.running !== undefined;
+    }, 90_000);
     const recs = await node.get('/api/v1/namespaces/default/pods/crashy/restarts');
     const items = (recs.items ?? recs) as { level: string; container?: string; removed?: { container: string }[] }[];
     const endedMain = items.filter((n) => n.level === 'container' && n.container === 'main').length
