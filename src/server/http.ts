@@ -23,7 +23,7 @@ import { negotiate, sendStatus } from './respond.js';
 import { dispatch, isOpenPath } from './routes.js';
 import type { ServerEnv } from './server-env.js';
 import { badRequest, HttpError, pathNotFound, statusFromError, unauthorized } from './status.js';
-import { SessionKeys } from './ui/session.js';
+import { SessionKeys, storedSignOuts } from './ui/session.js';
 import { WebUi } from './ui/web-ui.js';
 import { DEFAULT_WATCH_LIMITS, MAX_WATCH_BUFFERED_BYTES, WatchRegistry, type WatchLimits } from './watch-limits.js';
 
@@ -94,7 +94,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const log: ApiLogger = opts.logger ?? (() => {});
   const now = opts.now ?? (() => Date.now());
   const tokenBuf = opts.token !== undefined ? Buffer.from(opts.token) : undefined;
-  const webUi = new WebUi({ ...(opts.uiDir !== undefined ? { dir: opts.uiDir } : {}), ...(opts.token !== undefined ? { keys: new SessionKeys(opts.token) } : {}), now });
+  const webUi = new WebUi({ ...(opts.uiDir !== undefined ? { dir: opts.uiDir } : {}), ...(opts.token !== undefined ? { keys: new SessionKeys(opts.token, storedSignOuts(opts.store)) } : {}), now });
   const registry = new Registry({ agent: opts.backend, store: opts.store, now });
   registry.start();
   const env: ServerEnv = {

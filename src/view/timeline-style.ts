@@ -19,6 +19,7 @@ export const TIMELINE_CSS = `
 .pv-timeline .pv-run-signal rect, .pv-legend .pv-run-signal rect { fill: #bc4c00; }
 .pv-timeline .pv-run-oom rect, .pv-legend .pv-run-oom rect { fill: #8250df; }
 .pv-timeline .pv-run-killed rect, .pv-legend .pv-run-killed rect { fill: #6e7781; }
+.pv-timeline .pv-run-stopped rect, .pv-legend .pv-run-stopped rect { fill: #424a53; }
 .pv-timeline .pv-exit { fill: #1b1f24; }
 .pv-timeline .pv-exit-label { fill: #1b1f24; font-size: 10px; }
 .pv-timeline .pv-wait-bg { fill: #fff8c5; }

@@ -36,7 +36,7 @@ export function exitLabel(r: TimelineRun): string {
 }
 
 const OUTCOME_TEXT: Record<TimelineRun['outcome'], string> = {
-  running: 'running', completed: 'completed', failed: 'failed', oom: 'out of memory', signal: 'ended by a signal', killed: 'killed by a pod-level restart',
+  running: 'running', completed: 'completed', failed: 'failed', oom: 'out of memory', signal: 'ended by a signal', killed: 'killed by a pod-level restart', stopped: 'stopped as the pod ended',
 };
 
 function runTitle(lane: string, r: TimelineRun, now: number): string {
@@ -55,7 +55,8 @@ export function renderTimelineSvg(tl: Timeline, opts: SvgOptions = {}): string {
   const width = Math.max(opts.width ?? 960, LABEL_W + PAD_R + 100);
   const plotW = width - LABEL_W - PAD_R;
   const lanesH = Math.max(1, tl.lanes.length) * LANE_H;
-  const height = AXIS_H + lanesH + LEGEND_H;
+  const legend = legendLayout(tl, width);
+  const height = AXIS_H + lanesH + LEGEND_H + (legend.rows - 1) * LEGEND_ROW_H;
   const x = (t: number): number => LABEL_W + ((t - from) / (to - from)) * plotW;
   const clip = (a: number, b: number): [number, number] | undefined => {
     const s = Math.max(a, from);
@@ -121,15 +122,35 @@ export function renderTimelineSvg(tl: Timeline, opts: SvgOptions = {}): string {
 
   // Legend.
   const ly = AXIS_H + lanesH + 20;
-  const legend: [string, string][] = [['pv-run-running', 'running'], ['pv-run-completed', 'completed'], ['pv-run-failed', 'failed'], ['pv-run-signal', 'signal'], ['pv-run-oom', 'OOMKilled'], ['pv-run-killed', 'killed by a pod restart'], ['pv-wait', 'back-off'], ['pv-band-pod', 'pod restart in place'], ['pv-band-recreate', 're-created']];
   out.push('<g class="pv-legend" aria-hidden="true">');
-  let lx = 8;
-  for (const [cls, text] of legend) {
-    out.push(`<g class="${cls}"><rect x="${lx}" y="${ly - 10}" width="12" height="12" rx="2"/></g><text x="${lx + 16}" y="${ly}" class="pv-legend-text">${text}</text>`);
-    lx += 22 + text.length * 6.6;
+  for (const it of legend.items) {
+    const y = ly + it.row * LEGEND_ROW_H;
+    out.push(`<g class="${it.cls}"><rect x="${it.x}" y="${y - 10}" width="12" height="12" rx="2"/></g><text x="${it.x + 16}" y="${y}" class="pv-legend-text">${it.text}</text>`);
   }
   out.push('</g></svg>');
   return out.join('');
+}
+
+const LEGEND_ROW_H = 18;
+
+/** The legend's entries, wrapped to the width: every outcome, the wait and the bands ("stopped" only when drawn). */
+function legendLayout(tl: Timeline, width: number): { items: { cls: string; text: string; x: number; row: number }[]; rows: number } {
+  const entries: [string, string][] = [['pv-run-running', 'running'], ['pv-run-completed', 'completed'], ['pv-run-failed', 'failed'], ['pv-run-signal', 'signal'], ['pv-run-oom', 'OOMKilled'], ['pv-run-killed', 'killed by a pod restart']];
+  if (tl.lanes.some((l) => l.runs.some((r) => r.outcome === 'stopped'))) entries.push(['pv-run-stopped', 'stopped at pod end']);
+  entries.push(['pv-wait', 'back-off'], ['pv-band-pod', 'pod restart in place'], ['pv-band-recreate', 're-created']);
+  const items: { cls: string; text: string; x: number; row: number }[] = [];
+  let lx = 8;
+  let row = 0;
+  for (const [cls, text] of entries) {
+    const w = 22 + text.length * 6.6;
+    if (lx > 8 && lx + w > width) {
+      row++;
+      lx = 8;
+    }
+    items.push({ cls, text, x: lx, row });
+    lx += w;
+  }
+  return { items, rows: row + 1 };
 }
 
 function waitMark(w: TimelineWait, clip: (a: number, b: number) => [number, number] | undefined, yBar: number): string {

@@ -13,8 +13,12 @@ import { exitSignalName } from '../api/signals.js';
 
 export type LaneKind = 'init' | 'sidecar' | 'container';
 
-/** How a run ended: `running` still runs; `completed` exit 0; `failed` exit ≠ 0; `oom`; `signal` (128+N); `killed` by a pod-level restart or re-creation. */
-export type RunOutcome = 'running' | 'completed' | 'failed' | 'oom' | 'signal' | 'killed';
+/**
+ * How a run ended: `running` still runs; `completed` exit 0; `failed` exit ≠ 0; `oom`; `signal`
+ * (128+N); `killed` by a pod-level restart or re-creation; `stopped`: a sidecar ended by a signal
+ * when its pod ended (a sidecar is stopped after the regular containers, never left to end).
+ */
+export type RunOutcome = 'running' | 'completed' | 'failed' | 'oom' | 'signal' | 'killed' | 'stopped';
 
 export interface TimelineRun {
   start: number;
@@ -310,6 +314,16 @@ export function buildTimeline(input: TimelineInput): Timeline {
       laneWaits.push(wait);
     }
     lanes.push({ container, kind, runs, waits: laneWaits });
+  }
+  // A sidecar of a pod that ended was stopped by podvisor: were it to end by itself it would
+  // have been restarted. Its last run, ended by a signal, is a stop, not a crash.
+  const current = input.pods[input.pods.length - 1];
+  const phase = current?.status?.phase;
+  if (current && (phase === 'Succeeded' || phase === 'Failed')) {
+    for (const l of lanes) {
+      const last = l.runs[l.runs.length - 1];
+      if (l.kind === 'sidecar' && last?.outcome === 'signal' && (last.podUid === undefined || last.podUid === current.metadata.uid)) last.outcome = 'stopped';
+    }
   }
   const order: Record<LaneKind, number> = { init: 0, sidecar: 0, container: 1 };
   lanes.sort((a, b) => order[a.kind] - order[b.kind]);

@@ -1,6 +1,10 @@
-/** Web UI sessions: MACs keyed by the daemon's token, nothing stored. */
+/** Web UI sessions: MACs keyed by the daemon's token; only sign-outs are stored. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cookieValue, SESSION_TTL_MS, SessionKeys } from '../../src/server/ui/session.js';
+import { cookieValue, SESSION_TTL_MS, SessionKeys, SIGN_OUT_RESOURCE, storedSignOuts } from '../../src/server/ui/session.js';
+import { FileStore } from '../../src/store/file-store.js';
 import { sessionMayUse } from '../../src/server/ui/web-ui.js';
 
 describe('SessionKeys', () => {
@@ -35,6 +39,36 @@ describe('SessionKeys', () => {
     expect(k.verify(b, now + 10)).toBeDefined();
     k.revoke('v1.garbage', now); // not ours: nothing happens
     expect(k.verify(b, now + 10)).toBeDefined();
+  });
+
+  it('a sign-out outlives a restart of the daemon (kept in its store until the session would expire)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pv-signout-'));
+    try {
+      const open = (): FileStore => {
+        const st = new FileStore(dir);
+        st.open();
+        return st;
+      };
+      const k1 = new SessionKeys('t', storedSignOuts(open()));
+      const old = k1.issue(now - SESSION_TTL_MS + 1_000).cookie;
+      const a = k1.issue(now).cookie;
+      const b = k1.issue(now).cookie;
+      k1.revoke(old, now);
+      k1.revoke(a, now + 5);
+      // A new daemon over the same data dir: a and its copies stay refused, b goes on.
+      const store2 = open();
+      const k2 = new SessionKeys('t', storedSignOuts(store2));
+      expect(k2.verify(a, now + 10)).toBeUndefined();
+      expect(k2.verify(b, now + 10)).toBeDefined();
+      expect(store2.listObjects(SIGN_OUT_RESOURCE)).toHaveLength(2);
+      // The next sign-out drops those whose session has expired by now.
+      k2.revoke(b, now + 2_000);
+      expect(open().listObjects(SIGN_OUT_RESOURCE).map((o) => o.metadata.name).sort()).toEqual([a, b].map((c) => c.split('.').slice(1, 3).join('.')).sort());
+      // Without the store (a fresh SessionKeys) the cookie would pass: the store is what refuses it.
+      expect(new SessionKeys('t').verify(a, now + 10)).toBeDefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the token compares in full only', () => {

@@ -58,6 +58,8 @@ describe.skipIf(!browserTests || (!canMount() && process.env.CI !== 'true'))('po
     expect(await page.locator('.pv-lane[data-lane="prepare-data"] .pv-run[data-outcome="completed"]').count()).toBe(3);
     // The sidecar's first two runs were killed by the pod-level restarts.
     expect(await page.locator('.pv-lane[data-lane="metrics"] .pv-run[data-outcome="killed"]').count()).toBe(2);
+    // Its last run was stopped as the pod ended (after the trainer), not a crash.
+    expect(await page.$$eval('.pv-lane[data-lane="metrics"] .pv-run', (els) => els.map((e) => e.getAttribute('data-outcome')))).toEqual(['killed', 'killed', 'stopped']);
 
     // One band per pod-level restart, with its trigger, between the runs it separates.
     const bands = await page.$$eval('.pv-band', (els) => els.map((e) => ({ level: e.getAttribute('data-level'), trigger: e.getAttribute('data-trigger'), x: Number(e.querySelector('rect')?.getAttribute('x')) })));

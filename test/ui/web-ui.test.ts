@@ -259,14 +259,23 @@ describe.skipIf(!browserTests)('web UI', () => {
     await page.screenshot({ path: screenshotPath('ui-pods.png') });
   });
 
-  it('signing out ends the session, also for a copy of its cookie', async () => {
+  it('signing out ends the session, also for a copy of its cookie and after a restart of the daemon', async () => {
     const cookie = (await context.cookies())[0];
     const header = { Cookie: `${cookie?.name}=${cookie?.value}` };
     expect((await raw(port, '/api/v1/namespaces/default/pods', { headers: header })).status).toBe(200);
+    // Another session, not signed out.
+    const other = await raw(port, '/ui/login', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `token=${encodeURIComponent(token)}` });
+    const otherCookie = String(other.headers['set-cookie'] ?? '').split(';')[0] ?? '';
+    expect(otherCookie).toMatch(/^__Host-podvisor-ui=v1\./);
     await page.locator('#sign-out').click();
     await page.waitForURL(/\/ui\/login/);
     expect(await context.cookies()).toEqual([]);
     expect((await raw(port, '/api/v1/namespaces/default/pods', { headers: header })).status).toBe(401);
     expect((await raw(port, '/ui/', { headers: header })).status).toBe(303);
+    // A restart of the daemon keeps sessions, and keeps the sign-out.
+    await node.stop('SIGTERM');
+    await node.start();
+    expect((await raw(port, '/api/v1/namespaces/default/pods', { headers: header })).status).toBe(401);
+    expect((await raw(port, '/api/v1/namespaces/default/pods', { headers: { Cookie: otherCookie } })).status).toBe(200);
   });
 });

@@ -119,6 +119,28 @@ describe('buildTimeline', () => {
     const tl2 = buildTimeline({ pods: [pod('u1', {})], restarts: [reset], now: T0 + 6_000 });
     expect(Object.fromEntries(tl2.lanes.map((l) => [l.container, l.runs.map((r) => r.outcome)]))).toEqual({ init: [], side: ['killed'], main: ['failed'] });
   });
+
+  it("a sidecar ended by a signal when its pod ended was stopped; while the pod runs, or a crash, it is a signal", () => {
+    const sidecarEnd = (phase: string, exitCode: number): Pod => pod('u1', {
+      phase: phase as 'Succeeded',
+      initContainerStatuses: [{ name: 'side', image: '', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode, reason: 'Error', startedAt: iso(1_000), finishedAt: iso(9_000) } }, lastState: {} }],
+      containerStatuses: [{ name: 'main', image: '', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: iso(1_000), finishedAt: iso(8_000) } }, lastState: {} }],
+    });
+    const outcomes = (p: Pod): Record<string, string[]> => Object.fromEntries(buildTimeline({ pods: [p], restarts: [], now: T0 + 10_000 }).lanes.map((l) => [l.container, l.runs.map((r) => r.outcome)]));
+    expect(outcomes(sidecarEnd('Succeeded', 143))).toEqual({ init: [], side: ['stopped'], main: ['completed'] });
+    expect(outcomes(sidecarEnd('Failed', 137))).toEqual({ init: [], side: ['stopped'], main: ['completed'] });
+    expect(outcomes(sidecarEnd('Running', 143))).toEqual({ init: [], side: ['signal'], main: ['completed'] });
+    expect(outcomes(sidecarEnd('Succeeded', 1))).toEqual({ init: [], side: ['failed'], main: ['completed'] });
+    const svg = renderTimelineSvg(buildTimeline({ pods: [sidecarEnd('Succeeded', 143)], restarts: [], now: T0 + 10_000 }), { width: 960 });
+    expect(svg).toContain('side: stopped as the pod ended');
+    expect(svg).toContain('>stopped at pod end</text>');
+    // The legend wraps to a second row rather than run past the width.
+    const xs = [...svg.matchAll(/<text x="([\d.]+)" y="[\d.]+" class="pv-legend-text">([^<]*)</g)].map((m) => Number(m[1]) + (m[2] ?? '').length * 6.6);
+    expect(Math.max(...xs)).toBeLessThanOrEqual(960);
+    expect(svg.match(/class="pv-legend-text"/g)).toHaveLength(10);
+    expect(new Set([...svg.matchAll(/<text x="[\d.]+" y="([\d.]+)" class="pv-legend-text">/g)].map((m) => m[1])).size).toBe(2);
+    expect(renderTimelineSvg(buildTimeline({ pods: [sidecarEnd('Running', 143)], restarts: [], now: T0 + 10_000 }), { width: 960 })).not.toContain('stopped at pod end');
+  });
 });
 
 describe('renderTimelineSvg', () => {

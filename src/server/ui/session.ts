@@ -1,11 +1,13 @@
 /**
  * Sessions of the web UI: signing in with the daemon's token gives an `HttpOnly`, `Secure`,
  * `SameSite=Strict` cookie; state-changing requests made with it also carry a CSRF token. Both
- * are MACs keyed by the token, so nothing is stored: they survive a restart of the daemon, and a
- * new token (a new data dir) ends every session.
+ * are MACs keyed by the token, so no session is stored: they survive a restart of the daemon,
+ * and a new token (a new data dir) ends every session. Only sign-outs are kept (until the
+ * session would have expired), so that a restart does not bring a signed-out cookie back.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { ObjectStore } from '../../store/types.js';
 
 /** `__Host-`: the browser keeps it only when Secure, for Path=/ and this host alone. */
 export const SESSION_COOKIE = '__Host-podvisor-ui';
@@ -18,15 +20,36 @@ export interface UiSession {
   expiresAt: number;
 }
 
+/** Where sign-outs are kept across restarts of the daemon (session id → when it would expire, epoch ms). */
+export interface SignOutStore {
+  load(): Iterable<[string, number]>;
+  /** Makes a sign-out durable; throws when it cannot. */
+  add(id: string, expiresAt: number): void;
+  remove(id: string): void;
+}
+
+/** The object store's resource that keeps sign-outs (never served by the API). */
+export const SIGN_OUT_RESOURCE = 'podvisor-ui-signouts';
+
+/** Sign-outs kept in the daemon's object store, one cluster-scoped object per signed-out session. */
+export function storedSignOuts(store: ObjectStore): SignOutStore {
+  return {
+    load: () => store.listObjects(SIGN_OUT_RESOURCE).flatMap((o): [string, number][] => (typeof o.expiresAt === 'number' ? [[o.metadata.name, o.expiresAt]] : [])),
+    add: (id, expiresAt) => store.putObject(SIGN_OUT_RESOURCE, { metadata: { name: id, resourceVersion: String(store.nextResourceVersion()) }, expiresAt }),
+    remove: (id) => store.removeObject(SIGN_OUT_RESOURCE, undefined, id),
+  };
+}
+
 export class SessionKeys {
   private readonly key: Buffer;
   private readonly tokenBuf: Buffer;
   /** Sessions signed out (their id → expiry), refused until they would have expired anyway. */
   private readonly revoked = new Map<string, number>();
 
-  constructor(token: string) {
+  constructor(token: string, private readonly signOuts?: SignOutStore) {
     this.tokenBuf = Buffer.from(token);
     this.key = createHash('sha256').update('podvisor web UI session\0').update(token).digest();
+    for (const [id, exp] of signOuts?.load() ?? []) this.revoked.set(id, exp);
   }
 
   /** The daemon's token, compared in constant time. */
@@ -60,14 +83,22 @@ export class SessionKeys {
   }
 
   /**
-   * Signs a session out: its cookie is refused from now on, also where a copy of it is kept.
-   * (Kept in memory: a restart of the daemon forgets it; the session still ends at its expiry.)
+   * Signs a session out: its cookie is refused from now on, also where a copy of it is kept,
+   * and after a restart of the daemon (the {@link SignOutStore}). Sign-outs past their session's
+   * expiry are dropped. Throws when the sign-out could not be made durable (it holds in memory).
    */
   revoke(value: string, now: number): void {
     const m = /^v1\.(\d{1,15})\.([A-Za-z0-9_-]{22})\./.exec(value);
     if (!m || !this.verify(value, now)) return;
-    for (const [id, exp] of this.revoked) if (exp < now) this.revoked.delete(id);
-    this.revoked.set(`${m[1]}.${m[2]}`, Number(m[1]) + SESSION_TTL_MS);
+    for (const [id, exp] of this.revoked) {
+      if (exp >= now) continue;
+      this.revoked.delete(id);
+      this.signOuts?.remove(id);
+    }
+    const id = `${m[1]}.${m[2]}`;
+    const exp = Number(m[1]) + SESSION_TTL_MS;
+    this.revoked.set(id, exp);
+    this.signOuts?.add(id, exp);
   }
 
   /** The request's session, from its cookie. */

@@ -162,7 +162,11 @@ export class WebUi {
       if (!this.csrfOk(req, session)) return this.send(res, 403, 'missing or wrong X-CSRF-Token: send the csrfToken of GET /ui/session\n', 'text/plain; charset=utf-8');
       req.resume();
       const value = cookieValue(req.headers.cookie, SESSION_COOKIE);
-      if (value !== undefined) this.o.keys?.revoke(value, this.o.now());
+      try {
+        if (value !== undefined) this.o.keys?.revoke(value, this.o.now());
+      } catch (e) {
+        return this.send(res, 500, `signed out until the daemon restarts, but the sign-out could not be stored (${e instanceof Error ? e.message : String(e)}): sign out again once the data dir is writable\n`, 'text/plain; charset=utf-8', { 'Set-Cookie': clearedSessionCookie() });
+      }
       return this.redirect(res, '/ui/login', { 'Set-Cookie': clearedSessionCookie() });
     }
     if (method !== 'GET' && method !== 'HEAD') return this.send(res, 405, 'method not allowed: the web UI serves its files with GET\n', 'text/plain; charset=utf-8', { Allow: 'GET' });
