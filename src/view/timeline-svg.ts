@@ -98,7 +98,12 @@ export function renderTimelineSvg(tl: Timeline, opts: SvgOptions = {}): string {
       out.push(`<rect x="${a.toFixed(1)}" y="${yBar}" width="${Math.max(b - a - 1, 2).toFixed(1)}" height="${BAR_H}" rx="3"/>`);
       if (r.end !== undefined && r.end >= from && r.end <= to) {
         out.push(`<path class="pv-exit" d="M${b.toFixed(1)} ${yBar - 3} l4 -5 h-8 z"/>`);
-        if (b - a > 34 || lane.runs.length < 12) out.push(`<text x="${b.toFixed(1)}" y="${yBar + BAR_H + 11}" text-anchor="middle" class="pv-exit-label">${esc(exitLabel(r))}</text>`);
+        if (b - a > 34 || lane.runs.length < 12) {
+          // Centred on the exit, but kept inside the picture at its right edge.
+          const label = exitLabel(r);
+          const atEdge = b + label.length * 3.2 > width - 2;
+          out.push(`<text x="${(atEdge ? width - 2 : b).toFixed(1)}" y="${yBar + BAR_H + 11}" text-anchor="${atEdge ? 'end' : 'middle'}" class="pv-exit-label">${esc(label)}</text>`);
+        }
       }
       out.push('</g>');
     }

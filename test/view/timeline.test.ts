@@ -134,6 +134,8 @@ describe('buildTimeline', () => {
     const svg = renderTimelineSvg(buildTimeline({ pods: [sidecarEnd('Succeeded', 143)], restarts: [], now: T0 + 10_000 }), { width: 960 });
     expect(svg).toContain('side: stopped as the pod ended');
     expect(svg).toContain('>stopped at pod end</text>');
+    // The exit label at the right edge stays inside the picture.
+    expect(svg).toMatch(/<text x="958\.0" y="[\d.]+" text-anchor="end" class="pv-exit-label">SIGTERM<\/text>/);
     // The legend wraps to a second row rather than run past the width.
     const xs = [...svg.matchAll(/<text x="([\d.]+)" y="[\d.]+" class="pv-legend-text">([^<]*)</g)].map((m) => Number(m[1]) + (m[2] ?? '').length * 6.6);
     expect(Math.max(...xs)).toBeLessThanOrEqual(960);
