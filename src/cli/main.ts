@@ -94,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--monitor <kind>', 'each container\'s parent: direct (podvisor; the containers end with the run) or conmon (a monitor per container), or auto (conmon when installed)', 'direct')
     .option('--gpus <n|ids>', 'GPU inventory for nvidia.com/gpu limits: a count or a list of IDs (default: nvidia-smi -L)')
     .option('--data-dir <dir>', 'where sandboxes, volumes and logs live (default: a fresh directory under the temp dir)')
-    .option('--report <file.html>', 'when the run ends, write the restart timeline of every pod to this self-contained HTML file')
+    .option('--report <file.html>', 'write the restart timeline of every pod to this self-contained HTML file (kept up to date while the run goes, complete when it ends)')
     .action(async (opts: RunFlags) => {
       exitCode = await (await import('./run.js')).runRun(opts);
     });

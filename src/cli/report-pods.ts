@@ -1,4 +1,9 @@
-/** The pods `podvisor run --report` draws: every incarnation of each pod name, as last seen. */
+/**
+ * `podvisor run --report`: the pods it draws (every incarnation of each pod name, as last seen)
+ * and the file, rewritten as the run goes (so a run that is killed leaves its timeline so far).
+ */
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { RestartNotice } from '../api/records.js';
 import type { Pod } from '../api/types.js';
 import type { PodState } from '../core/model.js';
@@ -56,4 +61,60 @@ export function exactRuns(state: PodState): ExactRun[] {
     }
   }
   return out;
+}
+
+/**
+ * The report file: rewritten (whole, by a rename, so a reader never sees half a page) shortly
+ * after something changed, at most once per `delayMs`, and at once when the run ends. Written
+ * while the run goes, a run killed outright (SIGKILL, a CI job's hard timeout) still leaves its
+ * timeline up to the last change.
+ */
+export class ReportFile {
+  private timer: NodeJS.Timeout | undefined;
+  private failing = false;
+
+  constructor(
+    private readonly path: string,
+    private readonly render: () => string,
+    /** Told of the first failure of a series (a later success starts a new series). */
+    private readonly onError: (e: Error) => void,
+    private readonly delayMs = 1000,
+  ) {}
+
+  /** Something the timeline shows changed: the file is rewritten within `delayMs`. */
+  changed(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.write();
+    }, this.delayMs);
+    this.timer.unref();
+  }
+
+  /** Writes it now (the run ends); the error when it could not be written. */
+  flush(): Error | undefined {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    return this.write(true);
+  }
+
+  private write(final = false): Error | undefined {
+    const tmp = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.tmp`);
+    try {
+      writeFileSync(tmp, this.render());
+      renameSync(tmp, this.path);
+      this.failing = false;
+      return undefined;
+    } catch (e) {
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        // The write's own error is the one to tell.
+      }
+      const err = e instanceof Error ? e : new Error(String(e));
+      if (!this.failing && !final) this.onError(err);
+      this.failing = true;
+      return err;
+    }
+  }
 }

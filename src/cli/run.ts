@@ -8,7 +8,7 @@
  * Exit code: 2 invalid manifest, or a pod that can never start because it needs a ConfigMap,
  * Secret or key the files do not have; 124 timeout, 130 interrupted, 1 a pod Failed, else 0.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -31,7 +31,7 @@ import type { PullProgress } from '../runtime/types.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import { colourStatus, eventLine, formatTable, palette, podRow, restartLine } from './view.js';
 import { renderReportHtml } from '../view/report.js';
-import { Incarnations } from './report-pods.js';
+import { Incarnations, ReportFile } from './report-pods.js';
 
 /** Options of `podvisor run`, as parsed by commander. */
 export interface RunFlags extends ImageFlags {
@@ -205,6 +205,11 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
   }
 
   const reportPods = new Incarnations();
+  const report = flags.report === undefined ? undefined : new ReportFile(
+    flags.report,
+    () => renderReportHtml({ pods: reportPods.byName(restarts), now: Date.now(), command: `podvisor run ${flags.filename.map((f) => `-f ${f}`).join(' ')}` }),
+    (e) => io.stderr.write(`warning: cannot write the report to ${flags.report ?? ''}: ${e.message}; the run goes on, and the report is tried again at the next change and at its end\n`),
+  );
   let stopRequested: ((why: StopReason) => void) | undefined;
   const stopped = new Promise<StopReason>((resolve) => (stopRequested = resolve));
   /** The first pod that turned out never to be able to start (the run then ends). */
@@ -219,7 +224,10 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
     sinks: {
       onStatus: (pod, state) => {
         metrics?.observePod(pod);
-        if (flags.report !== undefined) reportPods.see(pod, state);
+        if (report) {
+          reportPods.see(pod, state);
+          report.changed();
+        }
         if (unstartable === undefined) {
           unstartable = unstartableReason(pod, lookups);
           if (unstartable !== undefined) stopRequested?.('unstartable');
@@ -249,6 +257,7 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
       onRestart: (n) => {
         metrics?.observeRestart(n);
         restarts.push(n);
+        report?.changed();
         if (live) pv.write(`${restartLine(p, n)}\n`);
       },
       ...(live ? { onPullProgress: (pod: string, c: string, pr: PullProgress) => pv.progress(pod, c, pr) } : {}),
@@ -302,15 +311,11 @@ export async function runRun(flags: RunFlags, io: RunIO = defaultIO): Promise<nu
     const obj: Pod | PodList = finals.length === 1 ? (finals[0] as Pod) : { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: finals };
     io.stdout.write(output === 'json' ? `${JSON.stringify(obj, null, 2)}\n` : stringify(obj));
   }
-  if (flags.report !== undefined) {
+  if (report) {
     for (const f of finals) reportPods.see(f);
-    const path = flags.report;
-    try {
-      writeFileSync(path, renderReportHtml({ pods: reportPods.byName(restarts), now: Date.now(), command: `podvisor run ${flags.filename.map((f) => `-f ${f}`).join(' ')}` }));
-      if (live) pv.write(`${p.dim(`report: ${path}`)}\n`);
-    } catch (e) {
-      io.stderr.write(`error: cannot write the report to ${path}: ${e instanceof Error ? e.message : String(e)}; pass a writable path to --report (the run itself ended as shown)\n`);
-    }
+    const failed = report.flush();
+    if (failed) io.stderr.write(`error: cannot write the report to ${flags.report ?? ''}: ${failed.message}; pass a writable path to --report (the run itself ended as shown)\n`);
+    else if (live) pv.write(`${p.dim(`report: ${flags.report ?? ''}`)}\n`);
   }
   if (live) {
     const byLevel = { container: 0, pod: 0, recreate: 0 };
