@@ -6,47 +6,31 @@
  * init, sidecars, regular: the core lists them in that order). Exits are events (the runtime's
  * `exited` promise), never polled. Long operations (graceful kills, hooks) run in the
  * background and report back through facts + a wake.
+ *
+ * Its collaborators get a {@link WorkerContext}: worker-actions.ts and worker-start.ts carry out
+ * actions, worker-instances.ts supervises instances, worker-resume.ts resumes after a podvisor
+ * restart, worker-report.ts tells the owner (status, events, restart records, log lines).
  */
 import type { Container, Pod, PodStatus } from '../api/types.js';
-import { ANN_RECREATIONS, readPodvisorSettings } from '../api/annotations.js';
 import { podGraceSeconds } from '../api/defaults.js';
-import { restartTriggerLabel } from '../api/restart-trigger.js';
-import {
-  recordCreated, recordDeletion, recordExited, recordKillFailed, recordPostStartFailed, recordProbe, recordSandboxFailed, recordSandboxReady,
-  recordStarted, recordStartFailed,
-} from '../core/facts.js';
+import { recordDeletion } from '../core/facts.js';
 import { newPodState, type PodState } from '../core/model.js';
 import {
-  reconcile, requestContainerRestart, requestPodRecreate, requestPodRestart, type Action, type ClosedReset, type CoreOptions,
-  type PodEvent, type RestartRefusal,
+  reconcile, requestContainerRestart, requestPodRecreate, requestPodRestart, type CoreOptions, type RestartRefusal,
 } from '../core/plan/index.js';
-import { StartError, type PulledImage, type PullProgress, type ContainerHandle, type ContainerRuntime, type ExitInfo, type MountSpec, type Sandbox, type SandboxSpec } from '../runtime/types.js';
+import type { ContainerHandle, ContainerRuntime, MountSpec, Sandbox } from '../runtime/types.js';
 import type { Clock, Timer } from './clock.js';
-import type { RecordedEvent, RestartNotice } from '../api/records.js';
-import { InstanceProber, type ProbeKind } from './prober.js';
-import { containerRestartNotice, endedRun, resetNotice } from './restart-records.js';
-import { ConfigVolumes, imagePullSecrets, NO_OBJECTS, type PodConfig } from './pod-config.js';
-import { allContainers, containerStartSpec, mountsFor } from './container-spec.js';
-import { ensureImage } from './images.js';
-import { adoptionOf, findInstances, type ExitWhileDown } from './adoption.js';
+import type { InstanceProber } from './prober.js';
+import { resetNotice } from './restart-records.js';
+import { ConfigVolumes, type PodConfig } from './pod-config.js';
+import { mountsFor } from './container-spec.js';
+import type { ExitWhileDown } from './adoption.js';
+import { actionFailed, executeAction } from './worker-actions.js';
+import type { WorkerContext } from './worker-context.js';
+import { PodReporter, type WorkerSinks } from './worker-report.js';
+import { adopt, replayExits } from './worker-resume.js';
 
-/** What a worker reports to its owner. */
-export interface WorkerSinks {
-  /** The pod object with a new status (only when something changed). */
-  onStatus(pod: Pod, state: PodState): void;
-  onEvent(e: RecordedEvent): void;
-  onRestart?(n: RestartNotice): void;
-  /** The worker's pod must be re-created (§4.11); the owner creates the new instance. */
-  onRecreate?(pod: Pod, recreations: number): void;
-  /** Deletion completed (§8.1 step 7): the final status is `status`; the pod can be removed. */
-  onDeleted?(pod: Pod, state: PodState): void;
-  /** The worker has nothing queued (a good moment to check whether everything settled). */
-  onIdle?(): void;
-  /** Progress of a pull of a container's image (runtimes that run images), for a live view. */
-  onPullProgress?(container: string, p: PullProgress): void;
-  /** Structured log line (constant message, fields pod/podUid/container). */
-  log?(level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>): void;
-}
+export type { WorkerSinks } from './worker-report.js';
 
 /** Construction options of a {@link PodWorker}, compiled once. */
 export interface PodWorkerOptions {
@@ -62,16 +46,6 @@ export interface PodWorkerOptions {
   config?: PodConfig;
 }
 
-/** The exit as the core records it (D10). */
-function exitFact(exit: ExitInfo): { exitCode: number; finishedAt: number; oomKilled?: boolean; message?: string } {
-  const e: { exitCode: number; finishedAt: number; oomKilled?: boolean; message?: string } = { exitCode: exit.exitCode, finishedAt: exit.finishedAt };
-  if (exit.oomKilled) e.oomKilled = true;
-  if (exit.message !== undefined && exit.message !== '') e.message = exit.message;
-  return e;
-}
-
-const PROBE_TITLE: Record<ProbeKind, string> = { liveness: 'Liveness', readiness: 'Readiness', startup: 'Startup' };
-
 /** The worker of one pod. */
 export class PodWorker {
   pod: Pod;
@@ -80,7 +54,6 @@ export class PodWorker {
   private readonly clock: Clock;
   private readonly core: CoreOptions;
   private readonly sinks: WorkerSinks;
-  private readonly config: PodConfig | undefined;
   /** Writes the pod's ConfigMap, Secret, downward API and projected volumes. */
   private readonly volumes: ConfigVolumes | undefined;
   private sandbox: Sandbox | undefined;
@@ -90,9 +63,6 @@ export class PodWorker {
   private timerAt: number | undefined;
   private dirty = false;
   private running = false;
-  private lastStatusJson = '';
-  /** The pod IP while it last ran: a terminal pod keeps publishing it. */
-  private lastPodIp: string | undefined;
   private readonly idle: (() => void)[] = [];
   private readonly background = new Set<Promise<unknown>>();
   /** Backing field of {@link state}. */
@@ -107,6 +77,10 @@ export class PodWorker {
   private heldExits: (() => void)[] | undefined;
   /** Wakes background kill tasks waiting for a SIGKILL deadline when the worker stops. */
   private readonly onStop = new Set<() => void>();
+  /** Status, events, restart records and log lines for the owner. */
+  private readonly report: PodReporter;
+  /** What the collaborators (actions, supervision of instances, resume) see of this worker. */
+  private readonly cx: WorkerContext;
   /** GPU device IDs allocated to this pod instance (by the supervisor; durable with the state). */
   get gpus(): string[] {
     return this.state.gpus ?? [];
@@ -135,10 +109,27 @@ export class PodWorker {
     this.clock = o.clock;
     this.core = o.core;
     this.sinks = o.sinks;
-    this.config = o.config;
     this.volumes = o.config ? new ConfigVolumes(o.config) : undefined;
     this.state = o.state ?? newPodState(o.pod.metadata.uid ?? '', o.clock.now());
-    if (o.state !== undefined && o.pod.status?.podIP !== undefined) this.lastPodIp = o.pod.status.podIP;
+    this.report = new PodReporter({
+      sinks: o.sinks, clock: o.clock, config: o.config,
+      ...(o.state !== undefined && o.pod.status?.podIP !== undefined ? { lastPodIp: o.pod.status.podIP } : {}),
+      pod: {
+        key: () => this.key, pod: () => this.pod, state: () => this.state, stopped: () => this.stopped, sandbox: () => this.sandbox,
+        setStatus: (status) => { this.status = status; },
+      },
+    });
+    this.cx = {
+      runtime: o.runtime, clock: o.clock, sinks: o.sinks, config: o.config, volumes: this.volumes,
+      handles: this.handles, probers: this.probers, onStop: this.onStop, report: this.report,
+      pod: () => this.pod, status: () => this.status, gpus: () => this.gpus, stopped: () => this.stopped,
+      state: () => this.state, setState: (s) => { this.state = s; },
+      sandbox: () => this.sandbox, setSandbox: (sandbox) => { this.sandbox = sandbox; },
+      pullAbort: () => this.pullAbort, setPullAbort: (abort) => { this.pullAbort = abort; },
+      heldExits: () => this.heldExits, setHeldExits: (held) => { this.heldExits = held; },
+      track: (p) => this.track(p), wake: () => this.wake(), whenIdle: () => this.whenIdle(),
+      runningInstance: (container) => this.runningInstance(container),
+    };
   }
 
   /** `namespace/name`. */
@@ -176,8 +167,8 @@ export class PodWorker {
 
   /**
    * Resumes a pod after a podvisor restart (§4.10, §2.4), from its stored state and what the
-   * runtime still finds of its instances ({@link findInstances}); nothing is reconciled before
-   * that is known (requests that arrive meanwhile are recorded and wait).
+   * runtime still finds of its instances (`findInstances`, adoption.ts); nothing is reconciled
+   * before that is known (requests that arrive meanwhile are recorded and wait).
    *
    * - An instance found running is re-adopted: same ID, restartCount and start time, no event;
    *   it is supervised exactly as a freshly started one (its exit is recorded, its probes run).
@@ -199,86 +190,13 @@ export class PodWorker {
     this.resuming = true;
     let exits: readonly ExitWhileDown[] | undefined;
     try {
-      exits = await this.adopt();
+      // Adopts what the runtime finds, reaps the rest, re-attaches the sandbox (worker-resume.ts).
+      exits = await adopt(this.cx);
     } finally {
       this.resuming = false;
     }
     if (this.stopped) return;
-    if (exits) await this.replayExits(exits);
-  }
-
-  /**
-   * The first part of {@link resume}: adopts what the runtime finds, reaps the rest, re-attaches
-   * the sandbox. Returns the exits found, oldest first (undefined once stopped).
-   */
-  private async adopt(): Promise<readonly ExitWhileDown[] | undefined> {
-    const now = this.clock.now();
-    const found = await findInstances(this.runtime, this.state);
-    if (this.stopped) return undefined;
-    const adopted = new Set(found.flatMap((f) => (f.found.state === 'running' ? [f.found.handle.id] : [])));
-    const reaped = (await this.runtime.reapOrphans?.(this.state.uid, adopted)) ?? 0;
-    if (this.stopped) return undefined;
-    let sandbox: Sandbox | undefined;
-    if (this.state.sandbox.state === 'ready' || this.state.sandbox.state === 'creating') {
-      sandbox = await this.runtime.createSandbox(this.sandboxSpec(this.state.uid));
-      if (this.stopped) return undefined;
-      this.sandbox = sandbox;
-    }
-    // Recorded on the state as it is now: requests that arrived meanwhile are kept.
-    const adoption = adoptionOf(this.state, this.pod, found, now);
-    this.state = sandbox ? recordSandboxReady(adoption.state, now) : adoption.state;
-    // Exits of adopted instances seen from now on happened after those found: they wait for
-    // the replay (an exit already reported by the runtime is delivered after this call too).
-    if (adoption.exited.length > 0) this.heldExits = [];
-    const specs = allContainers(this.pod);
-    for (const { container, handle } of adoption.running) {
-      const spec = specs.find((c) => c.name === container);
-      if (spec) this.watch(container, spec, handle, this.state.containers[container]?.instance?.started === true);
-    }
-    this.log('info', 'pod resumed after a podvisor restart', {
-      adopted: adoption.running.length, exitedWhileDown: adoption.exited.length, lost: adoption.lost, leftoverContainers: reaped,
-    });
-    return adoption.exited;
-  }
-
-  /**
-   * Records exits that happened while podvisor was down, in order, each followed by a full
-   * reconcile (see {@link resume}); exits seen live meanwhile are held until the end.
-   */
-  private async replayExits(exits: readonly ExitWhileDown[]): Promise<void> {
-    if (exits.length === 0) {
-      this.wake();
-      return;
-    }
-    try {
-      for (const { container, instanceId, exit } of exits) {
-        if (this.stopped) return;
-        this.state = recordExited(this.state, container, instanceId, exitFact(exit));
-        this.log('info', 'container exited while podvisor was down', {
-          container, containerID: instanceId, exitCode: exit.exitCode, finishedAt: new Date(exit.finishedAt).toISOString(),
-        });
-        this.wake();
-        await this.whenIdle();
-      }
-    } finally {
-      const held = this.heldExits ?? [];
-      this.heldExits = undefined;
-      for (const record of held) record();
-    }
-  }
-
-  /** What the runtime needs to build (or re-attach) this pod's sandbox. */
-  private sandboxSpec(podUid: string): SandboxSpec {
-    const spec: SandboxSpec = {
-      podUid, podName: this.pod.metadata.name ?? '', namespace: this.pod.metadata.namespace ?? 'default',
-      emptyDirs: (this.pod.spec.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name),
-      shareProcessNamespace: this.pod.spec.shareProcessNamespace === true,
-    };
-    const init = readPodvisorSettings(this.pod.metadata.annotations).containerInit;
-    if (init !== undefined) spec.containerInit = init;
-    const fsGroup = this.pod.spec.securityContext?.fsGroup;
-    if (fsGroup !== undefined) spec.fsGroup = fsGroup;
-    return spec;
+    if (exits) await replayExits(this.cx, exits);
   }
 
   /** Current (or previous) log file of a container. */
@@ -314,8 +232,8 @@ export class PodWorker {
     else delete this.pod.metadata.labels;
     if (annotations) this.pod.metadata.annotations = annotations;
     else delete this.pod.metadata.annotations;
-    this.lastStatusJson = '';
-    if (this.status) this.publish(this.status);
+    this.report.forgetPublished();
+    if (this.status) this.report.publish(this.status);
     this.refreshVolumes(); // downward API files show labels and annotations
   }
 
@@ -346,12 +264,11 @@ export class PodWorker {
     if (this.stopped || !sandbox || !this.volumes?.has(this.pod)) return;
     const p = this.volumes.write(this.pod, sandbox).then(
       (failed) => {
-        if (failed && !this.stopped) this.emit({ type: 'Warning', reason: 'FailedMount', message: failed.message });
+        if (failed && !this.stopped) this.report.emit({ type: 'Warning', reason: 'FailedMount', message: failed.message });
       },
-      (err: unknown) => this.log('warn', 'cannot update a config volume', { error: err instanceof Error ? err.message : String(err) }),
+      (err: unknown) => this.report.log('warn', 'cannot update a config volume', { error: err instanceof Error ? err.message : String(err) }),
     );
-    this.background.add(p);
-    void p.finally(() => this.background.delete(p));
+    this.track(p);
   }
 
   /** Restart API (§2.8, §4.1 T2): one container, or the whole pod in place. */
@@ -361,7 +278,7 @@ export class PodWorker {
       const r = requestPodRestart(this.pod, this.state, now);
       if ('refused' in r) return r;
       this.state = r.state;
-      for (const e of r.events) this.emit(e);
+      for (const e of r.events) this.report.emit(e);
     } else {
       const r = requestContainerRestart(this.pod, this.state, container, now);
       if ('refused' in r) return r;
@@ -378,17 +295,18 @@ export class PodWorker {
         this.dirty = false;
         const r = reconcile({ pod: this.pod, state: this.state, now: this.clock.now(), options: this.core });
         this.state = r.state;
-        for (const e of r.events) this.emit(e);
-        if (r.resetClosed) this.recordReset(r.resetClosed);
-        this.publish(r.status);
+        for (const e of r.events) this.report.emit(e);
+        // The restart record of an in-place restart, once its record closed (§4.6).
+        if (r.resetClosed) this.report.notice(resetNotice(r.resetClosed, this.clock.now()));
+        this.report.publish(r.status);
         this.arm(r.wakeAt);
         for (const a of r.actions) {
           // After stop() the rest of the plan is dropped: the next start resumes from the state.
           if (this.stopped) break;
           try {
-            await this.execute(a);
+            await executeAction(this.cx, a);
           } catch (err) {
-            if (!this.stopped) this.actionFailed(a, err);
+            if (!this.stopped) actionFailed(this.cx, a, err);
           }
         }
         if (this.stopped) break;
@@ -403,11 +321,6 @@ export class PodWorker {
     this.sinks.onIdle?.();
   }
 
-  /** The restart record of an in-place restart, once its record closed (§4.6). */
-  private recordReset(closed: ClosedReset): void {
-    this.notice(resetNotice(closed, this.clock.now()));
-  }
-
   private arm(at: number | undefined): void {
     if (at === this.timerAt) return;
     this.timer?.cancel();
@@ -418,60 +331,6 @@ export class PodWorker {
     });
   }
 
-  private publish(status: PodStatus): void {
-    if (this.stopped) return;
-    const full: PodStatus = { ...status };
-    full.hostIP = this.config?.node.hostIPs[0] ?? '127.0.0.1';
-    full.hostIPs = (this.config?.node.hostIPs ?? ['127.0.0.1']).map((ip) => ({ ip }));
-    const live = this.sandbox?.ip ?? (this.state.sandbox.state === 'ready' ? '127.0.0.1' : undefined);
-    const terminal = status.phase === 'Succeeded' || status.phase === 'Failed';
-    if (live !== undefined && !terminal) this.lastPodIp = live;
-    // A terminal pod keeps the IP it last had, as on Kubernetes (kubernetes#125370).
-    const ip = terminal ? this.lastPodIp : live;
-    if (ip !== undefined) {
-      full.podIP = ip;
-      full.podIPs = [{ ip }];
-    }
-    const json = JSON.stringify(full);
-    this.status = full;
-    if (json === this.lastStatusJson) return;
-    this.lastStatusJson = json;
-    this.sinks.onStatus({ ...this.pod, status: full }, this.state);
-  }
-
-  private emit(e: PodEvent): void {
-    if (this.stopped) return;
-    const now = this.clock.now();
-    const ev: RecordedEvent = {
-      firstTimestamp: now, lastTimestamp: now, count: 1, type: e.type, reason: e.reason, message: e.message,
-      involvedObject: {
-        kind: 'Pod', name: this.pod.metadata.name ?? '', namespace: this.pod.metadata.namespace ?? 'default', uid: this.state.uid,
-      },
-    };
-    if (e.fieldPath !== undefined) ev.involvedObject.fieldPath = e.fieldPath;
-    if (e.container !== undefined) ev.container = e.container;
-    if (e.escalation !== undefined) ev.escalation = e.escalation;
-    this.sinks.onEvent(ev);
-  }
-
-  private containerEvent(name: string, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    const isInit = (this.pod.spec.initContainers ?? []).some((c) => c.name === name);
-    const isEph = (this.pod.spec.ephemeralContainers ?? []).some((c) => c.name === name);
-    const list = isInit ? 'initContainers' : isEph ? 'ephemeralContainers' : 'containers';
-    this.emit({ type, reason, message, container: name, fieldPath: `spec.${list}{${name}}` });
-  }
-
-  private notice(n: Omit<RestartNotice, 'time' | 'pod' | 'namespace' | 'podUid'>): void {
-    if (this.stopped) return;
-    this.sinks.onRestart?.({
-      time: this.clock.now(), pod: this.pod.metadata.name ?? '', namespace: this.pod.metadata.namespace ?? 'default', podUid: this.state.uid, ...n,
-    });
-  }
-
-  private log(level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>): void {
-    this.sinks.log?.(level, msg, { pod: this.key, podUid: this.state.uid, ...fields });
-  }
-
   private track(p: Promise<unknown>): void {
     this.background.add(p);
     void p.finally(() => this.background.delete(p));
@@ -480,294 +339,6 @@ export class PodWorker {
   /** The mounts of a container: volumeMounts resolved against the sandbox. */
   mountsFor(c: Container): MountSpec[] {
     return mountsFor(this.pod, c, this.sandbox);
-  }
-
-  private async execute(a: Action): Promise<void> {
-    switch (a.type) {
-      case 'createSandbox': {
-        let sandbox: Sandbox;
-        try {
-          sandbox = await this.runtime.createSandbox(this.sandboxSpec(this.state.uid));
-        } catch (err) {
-          if (this.stopped) return;
-          // FailedCreatePodSandBox: the core records the event and retries with back-off.
-          const message = err instanceof Error ? err.message : String(err);
-          this.state = recordSandboxFailed(this.state, message, this.clock.now());
-          this.log('warn', 'sandbox creation failed', { attempt: a.attempt, error: message });
-          return;
-        }
-        if (this.stopped) return;
-        this.sandbox = sandbox;
-        this.state = recordSandboxReady(this.state, this.clock.now());
-        return;
-      }
-      case 'releaseSandbox': {
-        for (const p of this.probers.values()) p.stop();
-        if (this.sandbox) await this.runtime.releaseSandbox(this.sandbox, { deleteData: this.state.finished === true });
-        return;
-      }
-      case 'start':
-        return this.start(a);
-      case 'kill':
-        return this.kill(a);
-      case 'preStop': {
-        const spec = allContainers(this.pod).find((c) => c.name === a.container);
-        if (spec?.lifecycle?.preStop?.exec) this.track(this.runHook(a.container, a.instanceId, 'preStop', this.clock.now() + podGraceSeconds(this.pod) * 1000));
-        return;
-      }
-      case 'remove': {
-        this.probers.get(a.instanceId)?.stop();
-        this.probers.delete(a.instanceId);
-        this.handles.delete(a.instanceId);
-        if (a.instanceId !== '') await this.runtime.removeContainer(a.instanceId);
-        return;
-      }
-      case 'recreatePod': {
-        // Also when this process has no sandbox object (released before a podvisor restart).
-        await this.runtime.releaseSandbox(this.sandbox ?? { podUid: this.state.uid }, { deleteData: true });
-        if (this.stopped) return; // the next start re-creates it from the stored state
-        // The stop record says what asked for the re-creation (the API or the budget ladder).
-        const trigger = this.state.stopping?.trigger ?? { kind: 'api' };
-        const removed = Object.values(this.state.containers).map((r) => endedRun(r, undefined)).filter((x) => x !== undefined);
-        const stopAt = this.state.stopping?.at;
-        const source = this.state.stopping?.source;
-        this.notice({
-          level: 'recreate', trigger: restartTriggerLabel(trigger, 'recreate'), cause: trigger, description: this.state.stopping?.message ?? 're-created', removed,
-          ...(source !== undefined ? { container: source } : {}),
-          ...(stopAt !== undefined ? { latencyMs: Math.max(0, this.clock.now() - stopAt) } : {}),
-        });
-        const pod: Pod = structuredClone(this.pod);
-        pod.metadata.annotations = { ...(pod.metadata.annotations ?? {}), [ANN_RECREATIONS]: String(a.recreations) };
-        this.sinks.onRecreate?.(pod, a.recreations);
-        return;
-      }
-      case 'deletePod': {
-        await this.runtime.releaseSandbox(this.sandbox ?? { podUid: this.state.uid }, { deleteData: true });
-        if (this.stopped) return; // the next start completes the deletion from the stored state
-        this.sinks.onDeleted?.({ ...this.pod, status: this.status ?? {} }, this.state);
-        return;
-      }
-    }
-  }
-
-  /**
-   * An action the runtime could not carry out is never silent: a Warning event names it, and
-   * what must be retried is recorded as a fact the core retries (sandbox creation and kills;
-   * start errors are recorded by `start` itself).
-   */
-  private actionFailed(a: Action, err: unknown): void {
-    const message = err instanceof Error ? err.message : String(err);
-    this.log('error', 'action failed', { action: a.type, error: message });
-    switch (a.type) {
-      case 'kill':
-        this.killFailed(a, message);
-        return;
-      case 'remove':
-        this.containerEvent(a.container, 'Warning', 'Failed', `Error: cannot remove container ${a.container}: ${message}`);
-        return;
-      case 'releaseSandbox':
-      case 'deletePod':
-      case 'recreatePod':
-        this.emit({ type: 'Warning', reason: 'FailedKillPod', message: `error killing pod: ${message}` });
-        return;
-      default:
-        this.emit({ type: 'Warning', reason: 'FailedSync', message: `error executing ${a.type}: ${message}` });
-    }
-  }
-
-  /** A kill failed: `FailedKillPod`, and the core orders it again after a short delay. */
-  private killFailed(a: Extract<Action, { type: 'kill' }>, message: string): void {
-    this.containerEvent(a.container, 'Warning', 'FailedKillPod', `error killing container ${a.container}: ${message}`);
-    this.state = recordKillFailed(this.state, a.container, a.instanceId, this.clock.now());
-    this.wake();
-  }
-
-  private async start(a: Extract<Action, { type: 'start' }>): Promise<void> {
-    const spec = allContainers(this.pod).find((c) => c.name === a.container);
-    if (!spec || !this.sandbox) return;
-    if (a.replaces) {
-      this.probers.get(a.replaces)?.stop();
-      this.probers.delete(a.replaces);
-      this.handles.delete(a.replaces);
-      await this.runtime.removeContainer(a.replaces);
-      if (this.stopped) return;
-    }
-    const rc = this.state.containers[a.container]?.restartCount ?? 0;
-    const notice = containerRestartNotice(a.cause, a.container, rc);
-    const ended = notice ? endedRun(this.state.containers[a.container], a.replaces) : undefined;
-    if (notice && ended) notice.ended = ended;
-    let image: PulledImage | undefined;
-    if (this.runtime.images) {
-      const abort = new AbortController();
-      this.pullAbort = abort;
-      const secrets = imagePullSecrets(this.pod, this.config?.lookups ?? NO_OBJECTS);
-      if (secrets.missing.length > 0) {
-        this.emit({ type: 'Warning', reason: 'FailedToRetrieveImagePullSecret', message: `Unable to retrieve some image pull secrets (${secrets.missing.join(', ')}); attempting to pull the image may not succeed.` });
-      }
-      const found = await ensureImage(this.runtime.images, spec, {
-        pullSecrets: secrets.texts,
-        signal: abort.signal,
-        now: () => this.clock.now(),
-        event: (e) => this.containerEvent(a.container, e.type, e.reason, e.message),
-        ...(this.sinks.onPullProgress ? { onProgress: (p: PullProgress) => this.sinks.onPullProgress?.(a.container, p) } : {}),
-      }).finally(() => {
-        if (this.pullAbort === abort) this.pullAbort = undefined;
-      });
-      if (this.stopped) return;
-      if (!found.ok && 'abandoned' in found) {
-        // Deleted or re-created meanwhile: the next reconcile acts on that; the start never happened.
-        this.state = recordStartFailed(this.state, a.container, 'CreateContainerError', 'the image pull was abandoned', this.clock.now());
-        return;
-      }
-      if (!found.ok) {
-        this.state = recordStartFailed(this.state, a.container, found.reason, found.message, this.clock.now());
-        this.containerEvent(a.container, 'Warning', 'Failed', `Error: ${found.reason}`);
-        if (notice) this.notice(notice);
-        return;
-      }
-      image = found.image;
-    }
-    // The volumes it mounts are written first; one that cannot be set up keeps it waiting in
-    // ContainerCreating (FailedMount), retried with back-off and on every change of its objects.
-    if (this.volumes) {
-      const failed = await this.volumes.write(this.pod, this.sandbox, spec);
-      if (this.stopped) return;
-      if (failed) {
-        this.state = recordStartFailed(this.state, a.container, 'ContainerCreating', failed.message, this.clock.now());
-        this.emit({ type: 'Warning', reason: 'FailedMount', message: failed.message });
-        if (notice) this.notice(notice);
-        return;
-      }
-    }
-    const built = containerStartSpec(this.pod, spec, this.sandbox, {
-      restartCount: rc, podRestartCount: this.state.resetCount ?? 0, gpus: this.gpus, ...(this.config ? { config: this.config } : {}),
-      runningInstance: (name) => this.runningInstance(name),
-    }, image);
-    if ('configError' in built) {
-      this.state = recordStartFailed(this.state, a.container, 'CreateContainerConfigError', built.configError, this.clock.now());
-      this.containerEvent(a.container, 'Warning', 'Failed', `Error: ${built.configError}`);
-      if (notice) this.notice(notice);
-      return;
-    }
-    const startSpec = built.spec;
-    let handle: ContainerHandle;
-    try {
-      handle = await this.runtime.startContainer(startSpec);
-    } catch (err) {
-      if (this.stopped) return; // a start failing because podvisor stops is no start error
-      const reason = err instanceof StartError ? err.reason : 'RunContainerError';
-      const msg = err instanceof Error ? err.message : String(err);
-      this.state = recordStartFailed(this.state, a.container, reason, msg, this.clock.now());
-      this.containerEvent(a.container, 'Warning', 'Failed', `Error: ${msg}`);
-      this.log('warn', 'container start failed', { container: a.container, error: msg });
-      if (notice) this.notice(notice);
-      return;
-    }
-    // Started after stop(): not recorded and not watched; the runtime's close stops it.
-    if (this.stopped) return;
-    const id = handle.id;
-    this.state = recordCreated(this.state, a.container, id, handle.startedAt, image ? { name: image.name, imageID: image.imageID } : undefined, spec.image ?? '');
-    this.containerEvent(a.container, 'Normal', 'Created', `Created container: ${a.container}`);
-    this.state = recordStarted(this.state, a.container, id, handle.startedAt, spec.startupProbe !== undefined, spec.readinessProbe !== undefined);
-    this.containerEvent(a.container, 'Normal', 'Started', `Started container ${a.container}`);
-    if (notice) {
-      if (a.cause.finishedAt !== undefined) notice.latencyMs = Math.max(0, handle.startedAt - a.cause.finishedAt);
-      this.notice(notice);
-    }
-    this.log('info', 'container started', { container: a.container, containerID: id, pid: handle.pid, restartCount: rc });
-    this.watch(a.container, spec, handle);
-    // postStart must finish before the next container of the pass starts (§3.3).
-    if (spec.lifecycle?.postStart?.exec) {
-      const ok = await this.runHook(a.container, id, 'postStart', this.clock.now() + podGraceSeconds(this.pod) * 1000);
-      if (!ok && this.handles.has(id) && !this.stopped) {
-        this.state = recordPostStartFailed(this.state, a.container, id, 'PostStartHook failed', this.clock.now());
-        await this.runtime.killAll(id);
-      }
-    }
-  }
-
-  /**
-   * Supervises a running instance: a freshly started one, or one re-adopted after a podvisor
-   * restart (the same code for both, so an adopted instance is watched exactly as a started
-   * one). Its exit is recorded and wakes the worker; its probes start. `started`: the instance
-   * already passed its startup probe (an adopted one), so liveness and readiness start at once.
-   */
-  private watch(container: string, spec: Container, handle: ContainerHandle, started = false): void {
-    const id = handle.id;
-    this.handles.set(id, handle);
-    void handle.exited.then((exit) => {
-      if (this.stopped) return; // stopped by podvisor itself (or after it stopped): no pod event
-      this.probers.get(id)?.stop();
-      this.probers.delete(id);
-      this.handles.delete(id);
-      const record = (): void => {
-        this.state = recordExited(this.state, container, id, exitFact(exit));
-        this.log('info', 'container exited', { container, containerID: id, exitCode: exit.exitCode });
-        this.wake();
-      };
-      if (this.heldExits) this.heldExits.push(record);
-      else record();
-    });
-    const prober = new InstanceProber({
-      runtime: this.runtime, clock: this.clock, container: spec, instanceId: id, host: this.sandbox?.ip ?? '127.0.0.1',
-      onResult: (kind, result) => {
-        if (this.stopped) return;
-        this.state = recordProbe(this.state, container, id, kind, result);
-        this.wake();
-      },
-      onFailure: (kind, output) => {
-        if (this.stopped || this.state.deletion) return;
-        this.containerEvent(container, 'Warning', 'Unhealthy', `${PROBE_TITLE[kind]} probe failed: ${output}`);
-      },
-    });
-    if (prober.start({ started })) this.probers.set(id, prober);
-  }
-
-  /** Runs an exec lifecycle hook; returns false (and records the event) on failure. */
-  private async runHook(container: string, id: string, hook: 'postStart' | 'preStop', deadline: number): Promise<boolean> {
-    const spec = allContainers(this.pod).find((c) => c.name === container);
-    const cmd = spec?.lifecycle?.[hook]?.exec?.command;
-    if (!cmd || cmd.length === 0) return true;
-    const r = await this.runtime.exec(id, cmd, { timeoutMs: Math.max(1000, deadline - this.clock.now()) });
-    if (r.exitCode === 0 && !r.timedOut) return true;
-    if (hook === 'postStart') this.containerEvent(container, 'Warning', 'FailedPostStartHook', 'PostStartHook failed');
-    else this.containerEvent(container, 'Warning', 'FailedPreStopHook', 'PreStopHook failed');
-    this.log('warn', 'lifecycle hook failed', { container, hook, exitCode: r.exitCode, output: r.output.slice(0, 500) });
-    return false;
-  }
-
-  private kill(a: Extract<Action, { type: 'kill' }>): void {
-    const handle = this.handles.get(a.instanceId);
-    this.probers.get(a.instanceId)?.stop();
-    if (!handle) return;
-    const task = (async () => {
-      let exited = false;
-      const exitP = handle.exited.then(() => {
-        exited = true;
-      });
-      if (a.preStop) await this.runHook(a.container, a.instanceId, 'preStop', a.sigkillAt);
-      // After stop() the kill is the stop's business (PodWorker.stop): this task ends.
-      if (exited || this.stopped) return;
-      if (!a.sigterm) {
-        await this.runtime.killAll(a.instanceId);
-        return;
-      }
-      this.runtime.signal(a.instanceId, 'SIGTERM');
-      let t: Timer | undefined;
-      let end!: () => void;
-      const deadline = new Promise<void>((resolve) => {
-        end = resolve;
-        t = this.clock.at(a.sigkillAt, resolve);
-      });
-      this.onStop.add(end);
-      await Promise.race([exitP, deadline]);
-      this.onStop.delete(end);
-      t?.cancel();
-      if (!exited && !this.stopped) await this.runtime.killAll(a.instanceId);
-    })().catch((err: unknown) => {
-      if (!this.stopped) this.actionFailed(a, err);
-    });
-    this.track(task);
   }
 
   /** Waits for background kills and hooks (bounded by their own deadlines). */
