@@ -14,6 +14,9 @@
  * - `state.ts`: the sandbox's state file, to re-attach it after a podvisor restart (same IP);
  * - `containers.ts`: the containers, started through a monitor (conmon when installed: they
  *   outlive podvisor and are re-adopted by the next process), each in the pod's namespaces;
+ *   with `launch.ts` (preparing a start), `wrapper.ts` (the wrapper command, the main PID, exec
+ *   plans), `instance.ts` (instances and their launch records), `exit.ts` (kills and the end of
+ *   an instance) and `bundles.ts` (per-container state directories, leftovers of a crash);
  * - `tools.ts`: what the runtime needs on the host, and the fix when something is missing.
  *
  * This module ties them together: sandbox lifecycle (create or re-attach, release, tear down
