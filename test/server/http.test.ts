@@ -496,6 +496,11 @@ describe('pods', () => {
     const refusedR = await post(api, `${PODS}/web/recreate`, {});
     expect(refusedR.status).toBe(409);
     expect((await post(api, `${PODS}/web/restart`, { container: 3 })).status).toBe(400);
+    // A container the pod does not have is a bad request (as for logs and exec), before any refusal.
+    const unknown = await post(api, `${PODS}/web/restart`, { container: 'nope' });
+    expect(unknown.status).toBe(400);
+    expect(await json(unknown)).toMatchObject({ kind: 'Status', reason: 'BadRequest', code: 400, message: 'container nope is not valid for pod web' });
+    expect((await api.req(`${PODS}/web/restart?container=nope`, { method: 'POST' })).status).toBe(400);
     expect((await post(api, `${PODS}/web/restart`, '[1]')).status).toBe(400);
   });
 
