@@ -134,13 +134,13 @@ function preciser(a: number, b: number): number {
 class RunSet {
   readonly runs: TimelineRun[] = [];
 
-  add(run: TimelineRun): TimelineRun {
+  add(run: TimelineRun): void {
     const same = this.runs.find((r) => (r.containerID !== undefined && run.containerID !== undefined
       ? r.containerID === run.containerID
       : Math.abs(r.start - run.start) < SAME_START_MS && (r.podUid === undefined || run.podUid === undefined || r.podUid === run.podUid)));
     if (!same) {
       this.runs.push(run);
-      return run;
+      return;
     }
     // Records carry ms precision and the decision, a status has whole seconds: the precise time
     // wins. A run seen running in one source and ended in another has ended.
@@ -154,7 +154,6 @@ class RunSet {
     same.decidedBy ??= run.decidedBy;
     same.containerID ??= run.containerID;
     same.podUid ??= run.podUid;
-    return same;
   }
 }
 
