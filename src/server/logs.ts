@@ -65,7 +65,8 @@ export function parseLogOptions(q: URLSearchParams, podName: string, now: number
 
 /**
  * Which container a log request means, as the API server decides (`pod.LogLocation`): the named
- * one if the pod has it, else the only regular container; otherwise a 400 `Status`.
+ * one if the pod has it, else the only regular container; otherwise a 400 `Status`. The restart
+ * verb checks a named container with it too.
  */
 export function resolveLogContainer(pod: Pod, container: string | undefined): string | Status {
   const name = pod.metadata.name ?? '';

@@ -4,7 +4,6 @@
  */
 import { lstat } from 'node:fs/promises';
 import { isPlainObject } from '../../api/decode.js';
-import { UnknownContainerError } from '../../agent/errors.js';
 import { streamLog } from '../log-stream.js';
 import { missingLogStatus, parseLogOptions, resolveLogContainer } from '../logs.js';
 import { readObjectBody, type Ctx } from '../request.js';
@@ -71,8 +70,8 @@ export async function podVerb(env: ServerEnv, ctx: Ctx, ns: string, name: string
     // A name the pod does not have is a bad request, as for logs and exec (not a refusal of
     // the pod's state, which is 409).
     const pod = env.agent.getPod(ns, name);
-    const names = pod ? [...pod.spec.containers, ...(pod.spec.initContainers ?? []), ...(pod.spec.ephemeralContainers ?? [])].map((x) => x.name) : undefined;
-    if (names && !names.includes(c)) throw new UnknownContainerError(ns, name, c);
+    const known = pod ? resolveLogContainer(pod, c) : c;
+    if (typeof known !== 'string') throw new HttpError(known);
     o.container = c;
   }
   sendJson(ctx.res, 200, env.agent.restartPod(ns, name, o));
