@@ -11,13 +11,10 @@ import { terminatedRecordOf, type ContainerRecord } from '../core/model.js';
 /** A restart record before the worker stamps it with the time and the pod. */
 export type RestartNoticeBody = Omit<RestartNotice, 'time' | 'pod' | 'namespace' | 'podUid'>;
 
-/** `SIGKILL` for 137 and the other common 128+N exit codes. */
-export const signalName = exitSignalName;
-
 /** A readable cause of a container restart: `exit code 42 matched restartPolicyRules[0] (Restart)`. */
 export function describeRestart(cause: StartCause): string {
   const code = cause.exitCode;
-  const sig = code !== undefined ? signalName(code) : undefined;
+  const sig = code !== undefined ? exitSignalName(code) : undefined;
   const how = cause.oomKilled === true ? 'OOMKilled' : sig;
   const exit = code === undefined ? 'exit' : `exit code ${code}${how ? ` (${how})` : ''}`;
   const t = cause.trigger;
@@ -44,7 +41,7 @@ export function containerRestartNotice(cause: StartCause, container: string, res
   };
   if (cause.exitCode !== undefined) {
     notice.exitCode = cause.exitCode;
-    const sig = signalName(cause.exitCode);
+    const sig = exitSignalName(cause.exitCode);
     if (sig) notice.signal = sig;
   }
   if (cause.sinceExitMs !== undefined) notice.backoffMs = cause.sinceExitMs;
@@ -64,7 +61,7 @@ export function resetNotice(closed: ClosedReset, now: number): RestartNoticeBody
     level: 'pod', trigger: restartTriggerLabel(r.trigger.trigger, 'pod'), cause: r.trigger.trigger, description: r.trigger.text,
     removed: r.removed.map((x) => {
       const out: NonNullable<RestartNotice['removed']>[number] = { container: x.container, exitCode: x.record.exitCode, reason: x.record.reason };
-      const sig = signalName(x.record.exitCode);
+      const sig = exitSignalName(x.record.exitCode);
       if (sig && x.record.reason !== 'OOMKilled') out.signal = sig;
       if (x.record.startedAt !== undefined) out.startedAt = x.record.startedAt;
       if (x.record.finishedAt !== undefined) out.finishedAt = x.record.finishedAt;
@@ -88,7 +85,7 @@ export function endedRun(rec: ContainerRecord | undefined, replaces: string | un
   const t = inst && inst.startedAt !== undefined && (replaces === undefined || inst.id === replaces) ? terminatedRecordOf(inst) : rec.last;
   if (!t) return undefined;
   const out: RemovedExit = { container: rec.name, exitCode: t.exitCode, reason: t.reason };
-  const sig = signalName(t.exitCode);
+  const sig = exitSignalName(t.exitCode);
   if (sig && t.reason !== 'OOMKilled') out.signal = sig;
   if (t.startedAt !== undefined) out.startedAt = t.startedAt;
   if (t.finishedAt !== undefined) out.finishedAt = t.finishedAt;
